@@ -1,0 +1,55 @@
+/* agent_client.h: the host side of the agent channel.
+ *
+ * Connects to the unix socket that libvirt's live XML names for the
+ * org.hotcpu.agent.0 channel (or the agent's --listen socket), sends one
+ * request at a time and waits for the reply whose id matches, setting aside
+ * events that arrive meanwhile.  On connect it sends 0xFF so the agent drops
+ * any half line a previous client left behind.
+ *
+ * QEMU's chardev socket accepts ONE client at a time: hold a connection only
+ * as long as needed, and never across running hooks (which connect too).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "protocol.h"
+
+#define AGENT_CHANNEL_NAME "org.hotcpu.agent.0"
+
+typedef enum {
+    AGENT_CLIENT_ERROR_CONNECT, /* socket missing, refused */
+    AGENT_CLIENT_ERROR_TIMEOUT, /* no (matching) reply in time */
+    AGENT_CLIENT_ERROR_IO,      /* read/write failed, peer closed */
+    AGENT_CLIENT_ERROR_PROTOCOL /* the peer sent something that is not protocol */
+} AgentClientError;
+
+#define AGENT_CLIENT_ERROR (agent_client_error_quark())
+GQuark agent_client_error_quark(void);
+
+typedef struct AgentClient AgentClient;
+
+/* Connects within @timeout_ms.  Does not yet know whether an agent is behind
+ * the socket: a QEMU chardev accepts even when the guest has no agent. */
+AgentClient *agent_client_connect(const char *socket_path, guint timeout_ms, GError **error);
+void agent_client_free(AgentClient *client);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
+
+/* Sends {"execute": @execute, "arguments": @arguments, "id": <unique>} and
+ * waits up to @timeout_ms for the matching reply.  Returns the "return" value
+ * (json_node_unref).  An error reply from the agent fails with PROTO_ERROR and
+ * the agent's class as code, its desc as message.  @arguments may be NULL and
+ * is not consumed. */
+JsonNode *agent_client_call(AgentClient *client, const char *execute, JsonObject *arguments,
+                            guint timeout_ms, GError **error);
+
+/* Returns the data of the next event named @name (already received or
+ * arriving within @timeout_ms), removing it from the queue; NULL with
+ * AGENT_CLIENT_ERROR_TIMEOUT when none came. */
+JsonNode *agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
+                                  GError **error);
+
+/* One-shot helper: connect, call, disconnect. */
+JsonNode *agent_client_call_once(const char *socket_path, const char *execute,
+                                 JsonObject *arguments, guint timeout_ms, GError **error);

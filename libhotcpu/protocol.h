@@ -1,0 +1,113 @@
+/* protocol.h: the hotcpu wire protocol, version 1 (see docs/protocol.md).
+ *
+ * Newline-delimited JSON objects, UTF-8, at most PROTO_MAX_LINE bytes a line
+ * (newline excluded).  A byte 0xFF drops any partial line.
+ *
+ *   request  {"execute": NAME, "arguments": {...}, "id": ANY}
+ *   success  {"return": {...}, "id": ANY}
+ *   failure  {"error": {"class": CLASS, "desc": TEXT}, "id": ANY}
+ *   event    {"event": NAME, "data": {...}}
+ *
+ * This module only encodes and decodes; it neither logs nor does I/O.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#define PROTO_VERSION 1
+#define PROTO_MAX_LINE (64 * 1024)
+/* Deepest nesting of arrays/objects accepted in one message. */
+#define PROTO_MAX_DEPTH 16
+#define PROTO_RESYNC_BYTE 0xFF
+
+/* Error classes of the contract.  Used as GError codes in PROTO_ERROR, both
+ * for parse failures here and for errors a peer sent us. */
+typedef enum {
+    PROTO_ERROR_PARSE,             /* "ParseError" */
+    PROTO_ERROR_COMMAND_NOT_FOUND, /* "CommandNotFound" */
+    PROTO_ERROR_INVALID_PARAMETER, /* "InvalidParameter" */
+    PROTO_ERROR_BUSY,              /* "Busy" */
+    PROTO_ERROR_OPERATION_FAILED,  /* "OperationFailed" */
+} ProtoErrorClass;
+
+#define PROTO_ERROR (proto_error_quark())
+GQuark proto_error_quark(void);
+
+const char *proto_error_class_name(ProtoErrorClass cls);
+/* Unknown names map to PROTO_ERROR_OPERATION_FAILED. */
+ProtoErrorClass proto_error_class_from_name(const char *name);
+
+/* ---- framing ---------------------------------------------------------- */
+
+typedef enum {
+    PROTO_LINE_NONE,     /* no complete line buffered */
+    PROTO_LINE_OK,       /* *line set: one line, without its '\n', NUL-terminated */
+    PROTO_LINE_TOO_LONG, /* a line exceeded the limit; it is being discarded up
+                          * to the next '\n'.  Reported once per such line. */
+} ProtoLineStatus;
+
+typedef struct ProtoLineReader ProtoLineReader;
+
+ProtoLineReader *proto_line_reader_new(gsize max_line);
+void proto_line_reader_free(ProtoLineReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoLineReader, proto_line_reader_free)
+/* Appends raw bytes.  0xFF bytes drop the partial line and are consumed.
+ * Memory stays bounded by max_line whatever is fed. */
+void proto_line_reader_feed(ProtoLineReader *reader, const void *data, gsize len);
+/* Takes the next event out of the buffer.  On PROTO_LINE_OK, *line is newly
+ * allocated (g_free) and *len its length; otherwise they are untouched. */
+ProtoLineStatus proto_line_reader_next(ProtoLineReader *reader, char **line, gsize *len);
+/* Drops any partial line (the peer went away mid-line). */
+void proto_line_reader_reset(ProtoLineReader *reader);
+
+/* ---- requests (agent side) --------------------------------------------- */
+
+typedef struct {
+    char *execute;
+    JsonObject *arguments; /* never NULL: empty object when absent */
+    JsonNode *id;          /* NULL when absent */
+} ProtoRequest;
+
+void proto_request_free(ProtoRequest *req);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
+
+/* Decodes one line.  Fails with PROTO_ERROR_PARSE for invalid UTF-8, not JSON,
+ * not an object, nesting deeper than PROTO_MAX_DEPTH, a line longer than
+ * PROTO_MAX_LINE; with PROTO_ERROR_INVALID_PARAMETER for a missing or
+ * non-string "execute", non-object "arguments", or unknown top-level keys.
+ * On failure *id_out (if not NULL) receives the request's "id" when it could
+ * be read, so the error reply can echo it; caller frees with json_node_unref. */
+ProtoRequest *proto_parse_request(const char *line, gsize len, JsonNode **id_out,
+                                  GError **error);
+
+/* ---- encoding ---------------------------------------------------------- */
+/* Each returns one line WITH the trailing '\n'; caller g_free()s.
+ * @id may be NULL (omitted). Nodes are not consumed. */
+char *proto_format_request(const char *execute, JsonObject *arguments, JsonNode *id);
+char *proto_format_return(JsonNode *value, JsonNode *id);
+char *proto_format_error(ProtoErrorClass cls, const char *desc, JsonNode *id);
+char *proto_format_event(const char *name, JsonNode *data);
+
+/* ---- messages (host side) --------------------------------------------- */
+
+typedef enum {
+    PROTO_MSG_RETURN,
+    PROTO_MSG_ERROR,
+    PROTO_MSG_EVENT,
+} ProtoMessageKind;
+
+typedef struct {
+    ProtoMessageKind kind;
+    JsonNode *id;       /* return/error: NULL when absent */
+    JsonNode *value;    /* return: the value; event: the data (may be NULL) */
+    char *event;        /* event: its name */
+    ProtoErrorClass error_class; /* error */
+    char *error_desc;   /* error */
+} ProtoMessage;
+
+void proto_message_free(ProtoMessage *msg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoMessage, proto_message_free)
+/* Decodes a reply or event line from the agent.  PROTO_ERROR_PARSE on
+ * anything that is not exactly one of the three shapes. */
+ProtoMessage *proto_parse_message(const char *line, gsize len, GError **error);

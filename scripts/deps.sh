@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs what hotcpu needs to build, test and run its demo on Debian 12, as
+# root: the build chain and libraries from bookworm, and the virtualization
+# stack (libvirt 11.3, QEMU 10.0) from bookworm-backports, whose libvirt
+# recovers from vCPU unplug timeouts where 9.0 cannot.  Idempotent.
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+    echo "scripts/deps.sh: run as root (apt-get install)" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt_opts=(-y -q -o Dpkg::Options::=--force-confold)
+
+build_pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
+            libcunit1-dev)
+guest_pkgs=(linux-image-cloud-amd64 busybox-static cpio)
+virt_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
+           libvirt-clients libvirt-dev)
+
+missing() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
+    done
+}
+
+backports=/etc/apt/sources.list.d/bookworm-backports.sources
+need_update=0
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    cat > "$backports" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    need_update=1
+fi
+
+todo_main=$(missing "${build_pkgs[@]}" "${guest_pkgs[@]}")
+# The virt stack must come from backports: an installed 9.0 libvirt counts as missing.
+todo_virt=$(missing "${virt_pkgs[@]}")
+if command -v libvirtd >/dev/null && libvirtd --version | grep -q ' 9\.'; then
+    todo_virt="${virt_pkgs[*]}"
+fi
+
+if [ -n "$todo_main$todo_virt" ] || [ "$need_update" = 1 ]; then
+    apt-get update -q
+fi
+if [ -n "$todo_main" ]; then
+    # shellcheck disable=SC2086
+    apt-get install "${apt_opts[@]}" $todo_main
+fi
+if [ -n "$todo_virt" ]; then
+    # shellcheck disable=SC2086
+    apt-get install "${apt_opts[@]}" -t bookworm-backports $todo_virt
+fi
