@@ -1,0 +1,58 @@
+/* hook_runner.h: runs the VDSM-style hook chains around a vCPU change.
+ *
+ * Roots, in order: /etc/hotcpu/hooks then ${libexecdir}/hotcpu/hooks, or the
+ * one folder from --hooks-dir / $HOTCPU_HOOKS_DIR.  Under each root the
+ * folder before_set_num_of_cpus/ or after_set_num_of_cpus/ holds
+ * executables, run in lexical order (all of the first root's, then the
+ * next's) with the contract's environment.  Exit 0 ok; 1 failed, go on; 2
+ * failed, stop the chain; anything else counts as 1.  A hook that outlives
+ * its timeout gets its whole process group killed and has failed.  A hook
+ * file or folder (the root, or the phase folder) writable by group or others
+ * is refused (failed, not run).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+typedef enum {
+    HOOK_PHASE_BEFORE, /* before_set_num_of_cpus */
+    HOOK_PHASE_AFTER,  /* after_set_num_of_cpus */
+} HookPhase;
+
+typedef struct {
+    const char *domxml_path;  /* _hook_domxml */
+    const char *vm_id;        /* vmId */
+    const char *vm_name;      /* vmName */
+    guint number_of_cpus;     /* numberOfCpus */
+    guint previous_number_of_cpus; /* previousNumberOfCpus */
+    const char *agent_socket; /* HOTCPU_AGENT_SOCKET, NULL or "" if none */
+} HookEnv;
+
+typedef struct {
+    char *path;        /* the hook file */
+    gint exit_code;    /* its exit status; -1 when killed, refused or not startable */
+    gboolean timed_out;
+    gboolean refused;  /* insecure permissions: not run */
+    char *output;      /* stdout and stderr, merged, capped at 64 KiB */
+    gdouble seconds;   /* wall time */
+} HookResult;
+
+void hook_result_free(HookResult *result);
+
+/* The roots to use: @override (from --hooks-dir) if set, else
+ * $HOTCPU_HOOKS_DIR if set and non-empty, else the two default roots.
+ * NULL-terminated, g_strfreev. */
+char **hooks_roots(const char *override);
+
+/* Runs one phase's chain.  Appends one HookResult per hook considered to
+ * @results (a GPtrArray with hook_result_free as free func).  Returns TRUE
+ * when every hook exited 0 (also when there were none); FALSE when any
+ * failed, with *stopped set TRUE if a hook's exit 2 stopped the chain.
+ * Missing roots or phase folders are not errors. */
+gboolean hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s,
+                   GPtrArray *results, gboolean *stopped);
+
+/* [{"hook": path, "exit": N, "timed-out": b, "refused": b, "seconds": x,
+ *   "output": text}, ...] for the audit record. */
+JsonNode *hook_results_to_json(GPtrArray *results);
