@@ -32,7 +32,9 @@ void fake_sysfs_set_masks(const char *root, const char *online, const char *pres
                           const char *possible);
 /* Creates ROOT/cpuN with online file, topology/ (only when online) and node link. */
 void fake_sysfs_add_cpu(const char *root, const FakeCpu *cpu);
-/* Writes ROOT/cpuN/online. */
+/* Removes ROOT/cpuN entirely (hot removal).  Masks are not touched. */
+void fake_sysfs_remove_cpu(const char *root, guint id);
+/* Writes ROOT/cpuN/online (in place, keeping the inode). */
 void fake_sysfs_set_online(const char *root, guint id, gboolean online);
 /* Reads ROOT/cpuN/online: 1, 0, or -1 when there is no such file. */
 gint fake_sysfs_get_online(const char *root, guint id);
