@@ -1,1 +1,212 @@
+/* cpulist.c: CPU sets as fixed-size bitmaps, in the kernel's range syntax. */
 #include "cpulist.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#define WORD_BITS 64
+#define N_WORDS (CPULIST_MAX_CPUS / WORD_BITS)
+
+G_STATIC_ASSERT(CPULIST_MAX_CPUS % WORD_BITS == 0);
+
+/* A fixed 1 KiB bitmap: small enough to copy freely, and no input can make
+ * it grow. */
+struct CpuList {
+    guint64 words[N_WORDS];
+};
+
+CpuList *
+cpulist_new(void)
+{
+    return g_new0(CpuList, 1);
+}
+
+CpuList *
+cpulist_copy(const CpuList *list)
+{
+    return g_memdup2(list, sizeof(*list));
+}
+
+void
+cpulist_free(CpuList *list)
+{
+    g_free(list);
+}
+
+gboolean
+cpulist_contains(const CpuList *list, guint cpu)
+{
+    if (cpu >= CPULIST_MAX_CPUS)
+        return FALSE;
+    return (list->words[cpu / WORD_BITS] >> (cpu % WORD_BITS)) & 1;
+}
+
+void
+cpulist_add(CpuList *list, guint cpu)
+{
+    if (cpu >= CPULIST_MAX_CPUS)
+        return;
+    list->words[cpu / WORD_BITS] |= G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS);
+}
+
+void
+cpulist_remove(CpuList *list, guint cpu)
+{
+    if (cpu >= CPULIST_MAX_CPUS)
+        return;
+    list->words[cpu / WORD_BITS] &= ~(G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS));
+}
+
+guint
+cpulist_count(const CpuList *list)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < N_WORDS; i++)
+        n += (guint)__builtin_popcountll(list->words[i]);
+    return n;
+}
+
+gboolean
+cpulist_equal(const CpuList *a, const CpuList *b)
+{
+    return memcmp(a->words, b->words, sizeof(a->words)) == 0;
+}
+
+gint
+cpulist_next(const CpuList *list, gint after)
+{
+    guint start = after < 0 ? 0 : (guint)after + 1;
+
+    for (guint w = start / WORD_BITS; w < N_WORDS; w++) {
+        guint64 bits = list->words[w];
+
+        if (w == start / WORD_BITS)
+            bits &= ~G_GUINT64_CONSTANT(0) << (start % WORD_BITS);
+        if (bits != 0)
+            return (gint)(w * WORD_BITS + (guint)__builtin_ctzll(bits));
+    }
+    return -1;
+}
+
+gint
+cpulist_last(const CpuList *list)
+{
+    for (guint w = N_WORDS; w-- > 0;) {
+        if (list->words[w] != 0)
+            return (gint)(w * WORD_BITS + 63 - (guint)__builtin_clzll(list->words[w]));
+    }
+    return -1;
+}
+
+/* Parses one decimal id at *p, advancing it.  Only digits: no sign, no
+ * spaces, no hex, so "1,-2" or "0x3" are garbage, not surprises. */
+static gboolean
+parse_id(const char **p, const char *end, guint *out)
+{
+    const char *s = *p;
+    guint value = 0;
+
+    if (s >= end || !g_ascii_isdigit(*s))
+        return FALSE;
+    while (s < end && g_ascii_isdigit(*s)) {
+        /* Stop growing once past the limit; the caller rejects it anyway. */
+        if (value < CPULIST_MAX_CPUS)
+            value = value * 10 + (guint)(*s - '0');
+        s++;
+    }
+    *p = s;
+    *out = value;
+    return TRUE;
+}
+
+static gboolean
+parse_item(CpuList *list, const char *item, gsize len, GError **error)
+{
+    const char *p = item;
+    const char *end = item + len;
+    guint first, last;
+
+    if (len == 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "empty item in CPU list");
+        return FALSE;
+    }
+    if (!parse_id(&p, end, &first))
+        goto garbage;
+    last = first;
+    if (p < end && *p == '-') {
+        p++;
+        if (!parse_id(&p, end, &last))
+            goto garbage;
+    }
+    if (p != end)
+        goto garbage;
+    if (first >= CPULIST_MAX_CPUS || last >= CPULIST_MAX_CPUS) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "CPU id in '%.*s' is not below the limit of %u", (int)len, item,
+                    CPULIST_MAX_CPUS);
+        return FALSE;
+    }
+    if (last < first) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "CPU range '%.*s' is reversed", (int)len, item);
+        return FALSE;
+    }
+    for (guint c = first; c <= last; c++)
+        cpulist_add(list, c);
+    return TRUE;
+
+garbage:
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                "'%.*s' is not a CPU id or range", (int)MIN(len, 64), item);
+    return FALSE;
+}
+
+CpuList *
+cpulist_parse(const char *text, GError **error)
+{
+    g_autoptr(CpuList) list = cpulist_new();
+    const char *start = text;
+    const char *end = text + strlen(text);
+
+    while (start < end && g_ascii_isspace(*start))
+        start++;
+    while (end > start && g_ascii_isspace(end[-1]))
+        end--;
+    if (start == end)
+        return g_steal_pointer(&list);
+
+    for (const char *item = start;;) {
+        const char *comma = memchr(item, ',', (gsize)(end - item));
+        const char *item_end = comma != NULL ? comma : end;
+
+        if (!parse_item(list, item, (gsize)(item_end - item), error))
+            return NULL;
+        if (comma == NULL)
+            break;
+        item = comma + 1;
+    }
+    return g_steal_pointer(&list);
+}
+
+char *
+cpulist_format(const CpuList *list)
+{
+    GString *out = g_string_new(NULL);
+
+    for (gint c = cpulist_next(list, -1); c >= 0;) {
+        gint last = c;
+        gint n;
+
+        while ((n = cpulist_next(list, last)) == last + 1)
+            last = n;
+        if (out->len > 0)
+            g_string_append_c(out, ',');
+        if (last == c)
+            g_string_append_printf(out, "%d", c);
+        else
+            g_string_append_printf(out, "%d-%d", c, last);
+        c = n;
+    }
+    return g_string_free(out, FALSE);
+}

@@ -1,1 +1,679 @@
+/* protocol.c: encode and decode the hotcpu wire protocol, version 1. */
 #include "protocol.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(proto-error-quark, proto_error)
+
+static const char *const class_names[] = {
+    [PROTO_ERROR_PARSE] = "ParseError",
+    [PROTO_ERROR_COMMAND_NOT_FOUND] = "CommandNotFound",
+    [PROTO_ERROR_INVALID_PARAMETER] = "InvalidParameter",
+    [PROTO_ERROR_BUSY] = "Busy",
+    [PROTO_ERROR_OPERATION_FAILED] = "OperationFailed",
+};
+
+const char *
+proto_error_class_name(ProtoErrorClass cls)
+{
+    if ((guint)cls >= G_N_ELEMENTS(class_names))
+        return class_names[PROTO_ERROR_OPERATION_FAILED];
+    return class_names[cls];
+}
+
+ProtoErrorClass
+proto_error_class_from_name(const char *name)
+{
+    for (guint i = 0; name != NULL && i < G_N_ELEMENTS(class_names); i++) {
+        if (strcmp(name, class_names[i]) == 0)
+            return (ProtoErrorClass)i;
+    }
+    return PROTO_ERROR_OPERATION_FAILED;
+}
+
+/* ---- framing ---------------------------------------------------------- */
+
+typedef struct {
+    ProtoLineStatus status;
+    char *line;
+    gsize len;
+} QueuedLine;
+
+struct ProtoLineReader {
+    gsize max_line;
+    GByteArray *partial; /* never longer than max_line */
+    gboolean discarding; /* inside an overlong line, waiting for '\n' */
+    GQueue lines;        /* QueuedLine *, complete lines and TOO_LONG marks */
+};
+
+static void
+queued_line_free(gpointer data)
+{
+    QueuedLine *q = data;
+
+    g_free(q->line);
+    g_free(q);
+}
+
+ProtoLineReader *
+proto_line_reader_new(gsize max_line)
+{
+    ProtoLineReader *reader = g_new0(ProtoLineReader, 1);
+
+    reader->max_line = max_line;
+    reader->partial = g_byte_array_new();
+    g_queue_init(&reader->lines);
+    return reader;
+}
+
+void
+proto_line_reader_free(ProtoLineReader *reader)
+{
+    if (reader == NULL)
+        return;
+    g_byte_array_unref(reader->partial);
+    g_queue_clear_full(&reader->lines, queued_line_free);
+    g_free(reader);
+}
+
+static void
+push_line(ProtoLineReader *reader, ProtoLineStatus status, const guint8 *data, gsize len)
+{
+    QueuedLine *q = g_new0(QueuedLine, 1);
+
+    q->status = status;
+    if (status == PROTO_LINE_OK) {
+        q->line = g_malloc(len + 1);
+        memcpy(q->line, data, len);
+        q->line[len] = '\0';
+        q->len = len;
+    }
+    g_queue_push_tail(&reader->lines, q);
+}
+
+void
+proto_line_reader_feed(ProtoLineReader *reader, const void *data, gsize len)
+{
+    const guint8 *p = data;
+    const guint8 *end = p + len;
+
+    while (p < end) {
+        /* Find the next byte that ends or breaks the current line. */
+        const guint8 *stop = p;
+
+        while (stop < end && *stop != '\n' && *stop != PROTO_RESYNC_BYTE)
+            stop++;
+
+        if (!reader->discarding) {
+            gsize chunk = (gsize)(stop - p);
+
+            if (reader->partial->len + chunk > reader->max_line) {
+                /* Report it now, not at its end, so a peer sending an
+                 * endless line gets an answer. */
+                push_line(reader, PROTO_LINE_TOO_LONG, NULL, 0);
+                g_byte_array_set_size(reader->partial, 0);
+                reader->discarding = TRUE;
+            } else {
+                g_byte_array_append(reader->partial, p, (guint)chunk);
+            }
+        }
+        if (stop == end)
+            break;
+
+        if (*stop == '\n') {
+            /* Blank lines carry nothing; skipping them lets a peer send
+             * "\xff\n" to resync without provoking an error reply. */
+            if (!reader->discarding && reader->partial->len > 0)
+                push_line(reader, PROTO_LINE_OK, reader->partial->data, reader->partial->len);
+        }
+        /* '\n' ends the line; 0xFF drops it.  Either way, start afresh. */
+        g_byte_array_set_size(reader->partial, 0);
+        reader->discarding = FALSE;
+        p = stop + 1;
+    }
+}
+
+ProtoLineStatus
+proto_line_reader_next(ProtoLineReader *reader, char **line, gsize *len)
+{
+    QueuedLine *q = g_queue_pop_head(&reader->lines);
+    ProtoLineStatus status;
+
+    if (q == NULL)
+        return PROTO_LINE_NONE;
+    status = q->status;
+    if (status == PROTO_LINE_OK) {
+        *line = g_steal_pointer(&q->line);
+        if (len != NULL)
+            *len = q->len;
+    }
+    queued_line_free(q);
+    return status;
+}
+
+void
+proto_line_reader_reset(ProtoLineReader *reader)
+{
+    g_byte_array_set_size(reader->partial, 0);
+    reader->discarding = FALSE;
+}
+
+/* ---- strict syntax check ----------------------------------------------- */
+
+/* json-glib 1.6 is lenient where a protocol must not be: it accepts
+ * comments, single-quoted strings, hex numbers and trailing data ("{} {}"),
+ * silently wraps integers beyond 64 bits, turns 1e999 into inf (which its
+ * generator then prints as invalid JSON), and recurses once per nesting
+ * level.  So each line first goes through this iterative RFC 8259 checker,
+ * which also bounds the depth.  json-glib only builds the tree afterwards. */
+
+typedef enum {
+    ST_VALUE,                /* a value must come */
+    ST_VALUE_OR_CLOSE,       /* just after '[' */
+    ST_KEY,                  /* after ',' in an object */
+    ST_KEY_OR_CLOSE,         /* just after '{' */
+    ST_COLON,                /* after a key */
+    ST_COMMA_OR_CLOSE,       /* after a value inside a container */
+    ST_DONE,                 /* the top-level value is complete */
+} CheckState;
+
+static gboolean
+syntax_fail(GError **error, const char *start, const char *at, const char *what)
+{
+    g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE, "invalid JSON at byte %" G_GSIZE_FORMAT ": %s",
+                (gsize)(at - start), what);
+    return FALSE;
+}
+
+/* *p is on the opening quote; leaves *p after the closing one. */
+static gboolean
+check_string(const char **p, const char *end)
+{
+    const char *s = *p + 1;
+
+    while (s < end) {
+        guchar c = (guchar)*s;
+
+        if (c == '"') {
+            *p = s + 1;
+            return TRUE;
+        }
+        if (c < 0x20)
+            return FALSE;
+        if (c == '\\') {
+            s++;
+            if (s >= end)
+                return FALSE;
+            if (*s == 'u') {
+                for (int i = 1; i <= 4; i++) {
+                    if (s + i >= end || !g_ascii_isxdigit(s[i]))
+                        return FALSE;
+                }
+                s += 4;
+            } else if (strchr("\"\\/bfnrt", *s) == NULL || *s == '\0') {
+                return FALSE;
+            }
+        }
+        s++;
+    }
+    return FALSE;
+}
+
+/* *p is on '-' or a digit; leaves *p after the number.  Rejects numbers no
+ * 64-bit integer or finite double can hold. */
+static gboolean
+check_number(const char **p, const char *end, const char **why)
+{
+    const char *s = *p;
+    const char *start = s;
+    gboolean is_float = FALSE;
+    g_autofree char *token = NULL;
+
+    *why = "malformed number";
+    if (s < end && *s == '-')
+        s++;
+    if (s >= end || !g_ascii_isdigit(*s))
+        return FALSE;
+    if (*s == '0') {
+        s++;
+    } else {
+        while (s < end && g_ascii_isdigit(*s))
+            s++;
+    }
+    if (s < end && *s == '.') {
+        is_float = TRUE;
+        s++;
+        if (s >= end || !g_ascii_isdigit(*s))
+            return FALSE;
+        while (s < end && g_ascii_isdigit(*s))
+            s++;
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        is_float = TRUE;
+        s++;
+        if (s < end && (*s == '+' || *s == '-'))
+            s++;
+        if (s >= end || !g_ascii_isdigit(*s))
+            return FALSE;
+        while (s < end && g_ascii_isdigit(*s))
+            s++;
+    }
+
+    *why = "number out of range";
+    token = g_strndup(start, (gsize)(s - start));
+    errno = 0;
+    if (is_float) {
+        double d = g_ascii_strtod(token, NULL);
+
+        if (!isfinite(d))
+            return FALSE;
+    } else {
+        g_ascii_strtoll(token, NULL, 10);
+        if (errno == ERANGE)
+            return FALSE;
+    }
+    *p = s;
+    return TRUE;
+}
+
+static gboolean
+check_literal(const char **p, const char *end)
+{
+    static const char *const literals[] = {"true", "false", "null"};
+
+    for (guint i = 0; i < G_N_ELEMENTS(literals); i++) {
+        gsize n = strlen(literals[i]);
+
+        if ((gsize)(end - *p) >= n && memcmp(*p, literals[i], n) == 0) {
+            *p += n;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+static gboolean
+check_json(const char *text, gsize len, GError **error)
+{
+    const char *p = text;
+    const char *end = text + len;
+    char stack[PROTO_MAX_DEPTH];
+    guint depth = 0;
+    CheckState state = ST_VALUE;
+
+    for (;;) {
+        const char *why = NULL;
+        char c;
+
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p >= end)
+            break;
+        c = *p;
+
+        switch (state) {
+        case ST_DONE:
+            return syntax_fail(error, text, p, "data after the end of the message");
+        case ST_COLON:
+            if (c != ':')
+                return syntax_fail(error, text, p, "expected ':'");
+            p++;
+            state = ST_VALUE;
+            continue;
+        case ST_COMMA_OR_CLOSE:
+            if (c == ',') {
+                p++;
+                state = stack[depth - 1] == '{' ? ST_KEY : ST_VALUE;
+                continue;
+            }
+            if ((c == '}' && stack[depth - 1] == '{') || (c == ']' && stack[depth - 1] == '[')) {
+                p++;
+                depth--;
+                state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
+                continue;
+            }
+            return syntax_fail(error, text, p, "expected ',' or a closing bracket");
+        case ST_KEY_OR_CLOSE:
+            if (c == '}') {
+                p++;
+                depth--;
+                state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
+                continue;
+            }
+            G_GNUC_FALLTHROUGH;
+        case ST_KEY:
+            if (c != '"' || !check_string(&p, end))
+                return syntax_fail(error, text, p, "expected a string key");
+            state = ST_COLON;
+            continue;
+        case ST_VALUE_OR_CLOSE:
+            if (c == ']') {
+                p++;
+                depth--;
+                state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
+                continue;
+            }
+            G_GNUC_FALLTHROUGH;
+        case ST_VALUE:
+            break;
+        }
+
+        /* A value. */
+        if (c == '{' || c == '[') {
+            if (depth >= PROTO_MAX_DEPTH) {
+                g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                            "JSON nested deeper than %d levels", PROTO_MAX_DEPTH);
+                return FALSE;
+            }
+            stack[depth++] = c;
+            p++;
+            state = c == '{' ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
+            continue;
+        }
+        if (c == '"') {
+            if (!check_string(&p, end))
+                return syntax_fail(error, text, p, "malformed string");
+        } else if (c == '-' || g_ascii_isdigit(c)) {
+            if (!check_number(&p, end, &why))
+                return syntax_fail(error, text, p, why);
+        } else if (!check_literal(&p, end)) {
+            return syntax_fail(error, text, p, "expected a value");
+        }
+        state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
+    }
+
+    if (state != ST_DONE)
+        return syntax_fail(error, text, p, state == ST_VALUE && depth == 0 && p == text
+                                               ? "empty message" : "message ends too early");
+    return TRUE;
+}
+
+/* Checks what json-glib must never see, then parses.  Returns the root
+ * object, or NULL with PROTO_ERROR_PARSE. */
+static JsonObject *
+parse_object(const char *line, gsize len, GError **error)
+{
+    g_autoptr(JsonParser) parser = NULL;
+    g_autoptr(GError) local = NULL;
+    JsonNode *root;
+
+    if (len > PROTO_MAX_LINE) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                    "line of %" G_GSIZE_FORMAT " bytes exceeds the limit of %d", len,
+                    PROTO_MAX_LINE);
+        return NULL;
+    }
+    /* Also rejects NUL bytes inside the line. */
+    if (!g_utf8_validate_len(line, len, NULL)) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "line is not valid UTF-8");
+        return NULL;
+    }
+    if (!check_json(line, len, error))
+        return NULL;
+
+    parser = json_parser_new();
+    if (!json_parser_load_from_data(parser, line, (gssize)len, &local)) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE, "invalid JSON: %s", local->message);
+        return NULL;
+    }
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "message is not a JSON object");
+        return NULL;
+    }
+    return json_object_ref(json_node_get_object(root));
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+void
+proto_request_free(ProtoRequest *req)
+{
+    if (req == NULL)
+        return;
+    g_free(req->execute);
+    if (req->arguments != NULL)
+        json_object_unref(req->arguments);
+    if (req->id != NULL)
+        json_node_unref(req->id);
+    g_free(req);
+}
+
+ProtoRequest *
+proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **error)
+{
+    g_autoptr(JsonObject) obj = parse_object(line, len, error);
+    g_autoptr(ProtoRequest) req = NULL;
+    JsonNode *execute, *arguments, *id;
+    g_autoptr(GList) keys = NULL;
+
+    if (obj == NULL)
+        return NULL;
+
+    id = json_object_get_member(obj, "id");
+    if (id_out != NULL && id != NULL)
+        *id_out = json_node_copy(id);
+
+    keys = json_object_get_members(obj);
+    for (GList *k = keys; k != NULL; k = k->next) {
+        const char *key = k->data;
+
+        if (strcmp(key, "execute") != 0 && strcmp(key, "arguments") != 0 &&
+            strcmp(key, "id") != 0) {
+            g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                        "unknown key '%s' in the request", key);
+            return NULL;
+        }
+    }
+
+    execute = json_object_get_member(obj, "execute");
+    if (execute == NULL) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                            "the request has no 'execute'");
+        return NULL;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(execute) || json_node_get_value_type(execute) != G_TYPE_STRING) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                            "'execute' must be a string");
+        return NULL;
+    }
+    arguments = json_object_get_member(obj, "arguments");
+    if (arguments != NULL && !JSON_NODE_HOLDS_OBJECT(arguments)) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                            "'arguments' must be an object");
+        return NULL;
+    }
+
+    req = g_new0(ProtoRequest, 1);
+    req->execute = g_strdup(json_node_get_string(execute));
+    req->arguments = arguments != NULL ? json_object_ref(json_node_get_object(arguments))
+                                       : json_object_new();
+    req->id = id != NULL ? json_node_copy(id) : NULL;
+    return g_steal_pointer(&req);
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+/* One line: json-glib's generator without pretty-printing escapes control
+ * characters in strings, so the only '\n' is the one appended here. */
+static char *
+to_line(JsonObject *obj)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_node_init_object(json_node_alloc(), obj);
+    g_autofree char *text = NULL;
+
+    json_generator_set_root(gen, root);
+    text = json_generator_to_data(gen, NULL);
+    return g_strconcat(text, "\n", NULL);
+}
+
+static void
+set_node(JsonObject *obj, const char *name, JsonNode *node)
+{
+    if (node != NULL)
+        json_object_set_member(obj, name, json_node_copy(node));
+}
+
+char *
+proto_format_request(const char *execute, JsonObject *arguments, JsonNode *id)
+{
+    g_autoptr(JsonObject) obj = json_object_new();
+
+    json_object_set_string_member(obj, "execute", execute);
+    if (arguments != NULL)
+        json_object_set_object_member(obj, "arguments", json_object_ref(arguments));
+    set_node(obj, "id", id);
+    return to_line(obj);
+}
+
+char *
+proto_format_return(JsonNode *value, JsonNode *id)
+{
+    g_autoptr(JsonObject) obj = json_object_new();
+
+    if (value != NULL)
+        set_node(obj, "return", value);
+    else
+        json_object_set_object_member(obj, "return", json_object_new());
+    set_node(obj, "id", id);
+    return to_line(obj);
+}
+
+char *
+proto_format_error(ProtoErrorClass cls, const char *desc, JsonNode *id)
+{
+    g_autoptr(JsonObject) obj = json_object_new();
+    JsonObject *err = json_object_new();
+
+    json_object_set_string_member(err, "class", proto_error_class_name(cls));
+    json_object_set_string_member(err, "desc", desc != NULL ? desc : "");
+    json_object_set_object_member(obj, "error", err);
+    set_node(obj, "id", id);
+    return to_line(obj);
+}
+
+char *
+proto_format_event(const char *name, JsonNode *data)
+{
+    g_autoptr(JsonObject) obj = json_object_new();
+
+    json_object_set_string_member(obj, "event", name);
+    set_node(obj, "data", data);
+    return to_line(obj);
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+void
+proto_message_free(ProtoMessage *msg)
+{
+    if (msg == NULL)
+        return;
+    if (msg->id != NULL)
+        json_node_unref(msg->id);
+    if (msg->value != NULL)
+        json_node_unref(msg->value);
+    g_free(msg->event);
+    g_free(msg->error_desc);
+    g_free(msg);
+}
+
+static gboolean
+only_keys(JsonObject *obj, const char *a, const char *b, GError **error)
+{
+    g_autoptr(GList) keys = json_object_get_members(obj);
+
+    for (GList *k = keys; k != NULL; k = k->next) {
+        if (strcmp(k->data, a) != 0 && strcmp(k->data, b) != 0) {
+            g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE, "unexpected key '%s' in a '%s' message",
+                        (const char *)k->data, a);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+static const char *
+string_member(JsonObject *obj, const char *name)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_STRING)
+        return NULL;
+    return json_node_get_string(node);
+}
+
+ProtoMessage *
+proto_parse_message(const char *line, gsize len, GError **error)
+{
+    g_autoptr(JsonObject) obj = parse_object(line, len, error);
+    g_autoptr(ProtoMessage) msg = NULL;
+    JsonNode *node;
+
+    if (obj == NULL)
+        return NULL;
+    msg = g_new0(ProtoMessage, 1);
+
+    if ((node = json_object_get_member(obj, "return")) != NULL) {
+        if (!only_keys(obj, "return", "id", error))
+            return NULL;
+        if (!JSON_NODE_HOLDS_OBJECT(node)) {
+            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "'return' must be an object");
+            return NULL;
+        }
+        msg->kind = PROTO_MSG_RETURN;
+        msg->value = json_node_copy(node);
+    } else if ((node = json_object_get_member(obj, "error")) != NULL) {
+        JsonObject *err;
+        const char *cls, *desc;
+
+        if (!only_keys(obj, "error", "id", error))
+            return NULL;
+        if (!JSON_NODE_HOLDS_OBJECT(node)) {
+            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "'error' must be an object");
+            return NULL;
+        }
+        err = json_node_get_object(node);
+        cls = string_member(err, "class");
+        desc = string_member(err, "desc");
+        if (cls == NULL || desc == NULL) {
+            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                                "'error' needs string members 'class' and 'desc'");
+            return NULL;
+        }
+        msg->kind = PROTO_MSG_ERROR;
+        msg->error_class = proto_error_class_from_name(cls);
+        msg->error_desc = g_strdup(desc);
+    } else if (json_object_has_member(obj, "event")) {
+        const char *name = string_member(obj, "event");
+
+        if (!only_keys(obj, "event", "data", error))
+            return NULL;
+        if (name == NULL) {
+            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "'event' must be a string");
+            return NULL;
+        }
+        node = json_object_get_member(obj, "data");
+        if (node != NULL && !JSON_NODE_HOLDS_OBJECT(node)) {
+            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "'data' must be an object");
+            return NULL;
+        }
+        msg->kind = PROTO_MSG_EVENT;
+        msg->event = g_strdup(name);
+        msg->value = node != NULL ? json_node_copy(node) : NULL;
+        return g_steal_pointer(&msg);
+    } else {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                            "message is neither a return, an error nor an event");
+        return NULL;
+    }
+
+    node = json_object_get_member(obj, "id");
+    msg->id = node != NULL ? json_node_copy(node) : NULL;
+    return g_steal_pointer(&msg);
+}

@@ -53,7 +53,9 @@ ProtoLineReader *proto_line_reader_new(gsize max_line);
 void proto_line_reader_free(ProtoLineReader *reader);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoLineReader, proto_line_reader_free)
 /* Appends raw bytes.  0xFF bytes drop the partial line and are consumed.
- * Memory stays bounded by max_line whatever is fed. */
+ * Empty lines are skipped (so "\xff\n" is a silent resync).  The partial
+ * line never exceeds max_line bytes, whatever is fed; complete lines queue
+ * until taken with proto_line_reader_next(), so drain after each feed. */
 void proto_line_reader_feed(ProtoLineReader *reader, const void *data, gsize len);
 /* Takes the next event out of the buffer.  On PROTO_LINE_OK, *line is newly
  * allocated (g_free) and *len its length; otherwise they are untouched. */

@@ -1,1 +1,529 @@
+/* topology.c: the guest's CPU topology from sysfs, and as contract JSON. */
 #include "topology.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+cpu_info_free(gpointer data)
+{
+    CpuInfo *info = data;
+
+    cpulist_free(info->siblings);
+    g_free(info);
+}
+
+static CpuInfo *
+cpu_info_new(guint id)
+{
+    CpuInfo *info = g_new0(CpuInfo, 1);
+
+    info->id = id;
+    info->socket = info->die = info->core = info->node = -1;
+    return info;
+}
+
+static Topology *
+topology_new(void)
+{
+    Topology *topo = g_new0(Topology, 1);
+
+    topo->online = cpulist_new();
+    topo->present = cpulist_new();
+    topo->possible = cpulist_new();
+    topo->cpus = g_ptr_array_new_with_free_func(cpu_info_free);
+    return topo;
+}
+
+void
+topology_free(Topology *topo)
+{
+    if (topo == NULL)
+        return;
+    cpulist_free(topo->online);
+    cpulist_free(topo->present);
+    cpulist_free(topo->possible);
+    g_ptr_array_unref(topo->cpus);
+    g_free(topo);
+}
+
+/* ---- sysfs ------------------------------------------------------------- */
+
+static CpuList *
+read_mask(const char *root, const char *name, GError **error)
+{
+    g_autofree char *path = g_build_filename(root, name, NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) local = NULL;
+    CpuList *list;
+
+    if (!g_file_get_contents(path, &text, NULL, &local)) {
+        g_set_error(error, G_IO_ERROR, g_io_error_from_file_error(local->code),
+                    "cannot read %s: %s", path, local->message);
+        return NULL;
+    }
+    list = cpulist_parse(text, &local);
+    if (list == NULL) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "malformed CPU list in %s: %s",
+                    path, local->message);
+        return NULL;
+    }
+    return list;
+}
+
+/* A small non-negative integer from a sysfs attribute, or -1 when the file is
+ * missing or holds anything else: per-CPU attributes come and go with the
+ * CPU's state, and a hidden value is not an error. */
+static gint
+read_int(const char *dir, const char *name)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    g_autofree char *text = NULL;
+    char *end;
+    gint64 value;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return -1;
+    g_strstrip(text);
+    errno = 0;
+    value = g_ascii_strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < 0 || value > G_MAXINT)
+        return -1;
+    return (gint)value;
+}
+
+/* The state in cpuN/online: 1, 0, or -1 when there is no such file.  Fails
+ * only when the file exists but says something else. */
+static gboolean
+read_online_file(const char *cpu_dir, gint *state, GError **error)
+{
+    g_autofree char *path = g_build_filename(cpu_dir, "online", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, &local)) {
+        /* A CPU whose folder vanished is being hot-removed; treat it like
+         * one without the file and let the mask decide. */
+        if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+            *state = -1;
+            return TRUE;
+        }
+        g_set_error(error, G_IO_ERROR, g_io_error_from_file_error(local->code),
+                    "cannot read %s: %s", path, local->message);
+        return FALSE;
+    }
+    g_strstrip(text);
+    if (strcmp(text, "1") == 0)
+        *state = 1;
+    else if (strcmp(text, "0") == 0)
+        *state = 0;
+    else {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                    "unexpected contents '%.16s' in %s", text, path);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The kernel links cpuN/nodeM to the CPU's NUMA node, online or not. */
+static gint
+read_node(const char *cpu_dir)
+{
+    g_autoptr(GDir) dir = g_dir_open(cpu_dir, 0, NULL);
+    const char *name;
+
+    if (dir == NULL)
+        return -1;
+    while ((name = g_dir_read_name(dir)) != NULL) {
+        guint64 node;
+
+        if (g_str_has_prefix(name, "node") &&
+            g_ascii_string_to_unsigned(name + 4, 10, 0, G_MAXINT, &node, NULL))
+            return (gint)node;
+    }
+    return -1;
+}
+
+static CpuList *
+read_siblings(const char *topo_dir)
+{
+    g_autofree char *path = g_build_filename(topo_dir, "thread_siblings_list", NULL);
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    return cpulist_parse(text, NULL);
+}
+
+/* lscpu's summary over the online CPUs whose topology is visible. */
+static void
+summarize(Topology *topo)
+{
+    g_autoptr(GHashTable) sockets = g_hash_table_new(g_direct_hash, g_direct_equal);
+    g_autoptr(GHashTable) cores = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    guint threads = 0;
+
+    for (guint i = 0; i < topo->cpus->len; i++) {
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
+        gint64 *key;
+
+        if (!cpu->online || cpu->socket < 0 || cpu->core < 0)
+            continue;
+        g_hash_table_add(sockets, GINT_TO_POINTER(cpu->socket));
+        key = g_new(gint64, 1);
+        *key = ((gint64)cpu->socket << 32) | (guint32)cpu->core;
+        g_hash_table_add(cores, key);
+        if (cpu->siblings != NULL)
+            threads = MAX(threads, cpulist_count(cpu->siblings));
+    }
+    topo->sockets = g_hash_table_size(sockets);
+    topo->cores_per_socket = topo->sockets > 0 ? g_hash_table_size(cores) / topo->sockets : 0;
+    topo->threads_per_core = threads;
+}
+
+Topology *
+topology_read(const char *sysfs_root, GError **error)
+{
+    const char *root = sysfs_root != NULL ? sysfs_root : TOPOLOGY_DEFAULT_SYSFS_ROOT;
+    g_autoptr(Topology) topo = topology_new();
+    g_autoptr(CpuList) online_mask = NULL;
+
+    cpulist_free(topo->present);
+    cpulist_free(topo->possible);
+    topo->present = topo->possible = NULL;
+    if ((online_mask = read_mask(root, "online", error)) == NULL ||
+        (topo->present = read_mask(root, "present", error)) == NULL ||
+        (topo->possible = read_mask(root, "possible", error)) == NULL)
+        return NULL;
+
+    for (gint id = cpulist_next(topo->present, -1); id >= 0; id = cpulist_next(topo->present, id)) {
+        g_autofree char *name = g_strdup_printf("cpu%d", id);
+        g_autofree char *cpu_dir = g_build_filename(root, name, NULL);
+        CpuInfo *cpu = cpu_info_new((guint)id);
+        gint state;
+
+        g_ptr_array_add(topo->cpus, cpu);
+        if (!read_online_file(cpu_dir, &state, error))
+            return NULL;
+        /* The top-level mask lags behind (and, in fake trees, is not
+         * updated at all); a CPU's own file is the truth when it has one. */
+        cpu->can_offline = state >= 0;
+        cpu->online = state >= 0 ? state == 1 : cpulist_contains(online_mask, (guint)id);
+        cpu->node = read_node(cpu_dir);
+        if (cpu->online) {
+            g_autofree char *topo_dir = g_build_filename(cpu_dir, "topology", NULL);
+
+            cpulist_add(topo->online, (guint)id);
+            cpu->socket = read_int(topo_dir, "physical_package_id");
+            cpu->die = read_int(topo_dir, "die_id");
+            cpu->core = read_int(topo_dir, "core_id");
+            cpu->siblings = read_siblings(topo_dir);
+        }
+    }
+    summarize(topo);
+    return g_steal_pointer(&topo);
+}
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static void
+add_int_or_null(JsonBuilder *b, const char *name, gint value)
+{
+    json_builder_set_member_name(b, name);
+    if (value < 0)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_int_value(b, value);
+}
+
+static void
+add_list(JsonBuilder *b, const char *name, const CpuList *list)
+{
+    g_autofree char *text = cpulist_format(list);
+
+    json_builder_set_member_name(b, name);
+    json_builder_add_string_value(b, text);
+}
+
+JsonNode *
+topology_to_json(const Topology *topo)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    add_list(b, "online", topo->online);
+    add_list(b, "present", topo->present);
+    add_list(b, "possible", topo->possible);
+    json_builder_set_member_name(b, "online-count");
+    json_builder_add_int_value(b, cpulist_count(topo->online));
+    json_builder_set_member_name(b, "present-count");
+    json_builder_add_int_value(b, cpulist_count(topo->present));
+    json_builder_set_member_name(b, "sockets");
+    json_builder_add_int_value(b, topo->sockets);
+    json_builder_set_member_name(b, "cores-per-socket");
+    json_builder_add_int_value(b, topo->cores_per_socket);
+    json_builder_set_member_name(b, "threads-per-core");
+    json_builder_add_int_value(b, topo->threads_per_core);
+
+    json_builder_set_member_name(b, "cpus");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < topo->cpus->len; i++) {
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "id");
+        json_builder_add_int_value(b, cpu->id);
+        json_builder_set_member_name(b, "online");
+        json_builder_add_boolean_value(b, cpu->online);
+        json_builder_set_member_name(b, "can-offline");
+        json_builder_add_boolean_value(b, cpu->can_offline);
+        add_int_or_null(b, "socket", cpu->socket);
+        add_int_or_null(b, "die", cpu->die);
+        add_int_or_null(b, "core", cpu->core);
+        add_int_or_null(b, "node", cpu->node);
+        json_builder_set_member_name(b, "siblings");
+        if (cpu->siblings == NULL) {
+            json_builder_add_null_value(b);
+        } else {
+            json_builder_begin_array(b);
+            for (gint s = cpulist_next(cpu->siblings, -1); s >= 0; s = cpulist_next(cpu->siblings, s))
+                json_builder_add_int_value(b, s);
+            json_builder_end_array(b);
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
+static gboolean
+bad_field(GError **error, const char *where, const char *name, const char *what)
+{
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "topology%s: '%s' %s", where, name,
+                what);
+    return FALSE;
+}
+
+static gboolean
+is_int(JsonNode *node)
+{
+    return node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
+           json_node_get_value_type(node) == G_TYPE_INT64;
+}
+
+/* A required integer in [0, max]. */
+static gboolean
+get_uint(JsonObject *obj, const char *where, const char *name, gint64 max, guint *out,
+         GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+    gint64 v;
+
+    if (!is_int(node))
+        return bad_field(error, where, name, "must be an integer");
+    v = json_node_get_int(node);
+    if (v < 0 || v > max)
+        return bad_field(error, where, name, "is out of range");
+    *out = (guint)v;
+    return TRUE;
+}
+
+/* An integer in [0, G_MAXINT] or null/absent (-1). */
+static gboolean
+get_int_or_null(JsonObject *obj, const char *where, const char *name, gint *out, GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+    gint64 v;
+
+    if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
+        *out = -1;
+        return TRUE;
+    }
+    if (!is_int(node))
+        return bad_field(error, where, name, "must be an integer or null");
+    v = json_node_get_int(node);
+    if (v < 0 || v > G_MAXINT)
+        return bad_field(error, where, name, "is out of range");
+    *out = (gint)v;
+    return TRUE;
+}
+
+static gboolean
+get_bool(JsonObject *obj, const char *where, const char *name, gboolean *out, GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+        return bad_field(error, where, name, "must be a boolean");
+    *out = json_node_get_boolean(node);
+    return TRUE;
+}
+
+static CpuList *
+get_list(JsonObject *obj, const char *name, GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+    g_autoptr(GError) local = NULL;
+    CpuList *list;
+
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
+        json_node_get_value_type(node) != G_TYPE_STRING) {
+        bad_field(error, "", name, "must be a CPU list string");
+        return NULL;
+    }
+    list = cpulist_parse(json_node_get_string(node), &local);
+    if (list == NULL)
+        bad_field(error, "", name, local->message);
+    return list;
+}
+
+static CpuInfo *
+cpu_from_json(JsonNode *node, guint index, GError **error)
+{
+    g_autofree char *where = g_strdup_printf(" cpus[%u]", index);
+    CpuInfo *cpu;
+    JsonObject *obj;
+    JsonNode *siblings;
+    guint id;
+
+    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+        bad_field(error, "", "cpus", "must hold objects");
+        return NULL;
+    }
+    obj = json_node_get_object(node);
+    if (!get_uint(obj, where, "id", CPULIST_MAX_CPUS - 1, &id, error))
+        return NULL;
+    cpu = cpu_info_new(id);
+    if (!get_bool(obj, where, "online", &cpu->online, error) ||
+        !get_bool(obj, where, "can-offline", &cpu->can_offline, error) ||
+        !get_int_or_null(obj, where, "socket", &cpu->socket, error) ||
+        !get_int_or_null(obj, where, "die", &cpu->die, error) ||
+        !get_int_or_null(obj, where, "core", &cpu->core, error) ||
+        !get_int_or_null(obj, where, "node", &cpu->node, error))
+        goto fail;
+
+    siblings = json_object_get_member(obj, "siblings");
+    if (siblings != NULL && !JSON_NODE_HOLDS_NULL(siblings)) {
+        JsonArray *array;
+
+        if (!JSON_NODE_HOLDS_ARRAY(siblings)) {
+            bad_field(error, where, "siblings", "must be an array or null");
+            goto fail;
+        }
+        array = json_node_get_array(siblings);
+        cpu->siblings = cpulist_new();
+        for (guint i = 0; i < json_array_get_length(array); i++) {
+            JsonNode *s = json_array_get_element(array, i);
+
+            if (!is_int(s) || json_node_get_int(s) < 0 ||
+                json_node_get_int(s) >= CPULIST_MAX_CPUS) {
+                bad_field(error, where, "siblings", "must hold CPU ids");
+                goto fail;
+            }
+            cpulist_add(cpu->siblings, (guint)json_node_get_int(s));
+        }
+    }
+    return cpu;
+
+fail:
+    cpu_info_free(cpu);
+    return NULL;
+}
+
+static gint
+compare_cpu(gconstpointer a, gconstpointer b)
+{
+    const CpuInfo *x = *(const CpuInfo *const *)a;
+    const CpuInfo *y = *(const CpuInfo *const *)b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+Topology *
+topology_from_json(JsonNode *node, GError **error)
+{
+    g_autoptr(Topology) topo = topology_new();
+    JsonObject *obj;
+    JsonNode *cpus;
+    JsonArray *array;
+    guint count;
+
+    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                            "topology is not a JSON object");
+        return NULL;
+    }
+    obj = json_node_get_object(node);
+
+    cpulist_free(topo->online);
+    cpulist_free(topo->present);
+    cpulist_free(topo->possible);
+    topo->online = topo->present = topo->possible = NULL;
+    if ((topo->online = get_list(obj, "online", error)) == NULL ||
+        (topo->present = get_list(obj, "present", error)) == NULL ||
+        (topo->possible = get_list(obj, "possible", error)) == NULL)
+        return NULL;
+    /* The counts are redundant; check their type only. */
+    if (!get_uint(obj, "", "online-count", CPULIST_MAX_CPUS, &count, error) ||
+        !get_uint(obj, "", "present-count", CPULIST_MAX_CPUS, &count, error) ||
+        !get_uint(obj, "", "sockets", CPULIST_MAX_CPUS, &topo->sockets, error) ||
+        !get_uint(obj, "", "cores-per-socket", CPULIST_MAX_CPUS, &topo->cores_per_socket, error) ||
+        !get_uint(obj, "", "threads-per-core", CPULIST_MAX_CPUS, &topo->threads_per_core, error))
+        return NULL;
+
+    cpus = json_object_get_member(obj, "cpus");
+    if (cpus == NULL || !JSON_NODE_HOLDS_ARRAY(cpus)) {
+        bad_field(error, "", "cpus", "must be an array");
+        return NULL;
+    }
+    array = json_node_get_array(cpus);
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+        CpuInfo *cpu = cpu_from_json(json_array_get_element(array, i), i, error);
+
+        if (cpu == NULL)
+            return NULL;
+        g_ptr_array_add(topo->cpus, cpu);
+    }
+    g_ptr_array_sort(topo->cpus, compare_cpu);
+    for (guint i = 1; i < topo->cpus->len; i++) {
+        const CpuInfo *prev = g_ptr_array_index(topo->cpus, i - 1);
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
+
+        if (prev->id == cpu->id) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                        "topology: cpu %u is listed twice", cpu->id);
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&topo);
+}
+
+gboolean
+topology_same_sets(const Topology *a, const Topology *b)
+{
+    return cpulist_equal(a->present, b->present) && cpulist_equal(a->online, b->online);
+}
+
+const CpuInfo *
+topology_find_cpu(const Topology *topo, guint id)
+{
+    guint lo = 0, hi = topo->cpus->len;
+
+    /* cpus is sorted by id, both from sysfs and from JSON. */
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, mid);
+
+        if (cpu->id == id)
+            return cpu;
+        if (cpu->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
