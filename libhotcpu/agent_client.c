@@ -1,1 +1,301 @@
+/* agent_client.c: blocking host-side client of the agent channel.
+ *
+ * Plain POSIX sockets and poll(): the callers (hotcpu-ctl, hooks) are short
+ * synchronous programs, and a GMainContext would add nothing but weight. */
 #include "agent_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
+
+/* Events nobody waits for must not pile up without bound. */
+#define MAX_QUEUED_EVENTS 256
+
+struct AgentClient {
+    int fd;
+    ProtoLineReader *reader;
+    GQueue events; /* ProtoMessage *, kind EVENT, oldest first */
+    guint next_id;
+};
+
+static gint64
+deadline_after(guint timeout_ms)
+{
+    return g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+}
+
+/* Milliseconds left until @deadline, for poll(); 0 when past. */
+static int
+ms_left(gint64 deadline)
+{
+    gint64 left = deadline - g_get_monotonic_time();
+
+    if (left <= 0)
+        return 0;
+    return (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/* Waits for @events on the socket.  FALSE with TIMEOUT or IO set. */
+static gboolean
+wait_fd(int fd, short events, gint64 deadline, const char *what, GError **error)
+{
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = events};
+        int n = poll(&pfd, 1, ms_left(deadline));
+
+        if (n > 0)
+            return TRUE;
+        if (n == 0) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT,
+                        "timed out waiting for the guest agent to %s", what);
+            return FALSE;
+        }
+        if (errno != EINTR) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
+                        "poll on the agent socket failed: %s", g_strerror(errno));
+            return FALSE;
+        }
+    }
+}
+
+static gboolean
+write_all(AgentClient *client, const char *data, gsize len, gint64 deadline, GError **error)
+{
+    while (len > 0) {
+        ssize_t n = send(client->fd, data, len, MSG_NOSIGNAL);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (!wait_fd(client->fd, POLLOUT, deadline, "accept data", error))
+                    return FALSE;
+                continue;
+            }
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
+                        "cannot write to the agent socket: %s", g_strerror(errno));
+            return FALSE;
+        }
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+AgentClient *
+agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
+{
+    gint64 deadline = deadline_after(timeout_ms);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    g_autoptr(AgentClient) client = NULL;
+    const char resync = (char)PROTO_RESYNC_BYTE;
+
+    if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                    "agent socket path '%s' is too long", socket_path);
+        return NULL;
+    }
+    strcpy(addr.sun_path, socket_path);
+
+    client = g_new0(AgentClient, 1);
+    client->reader = proto_line_reader_new(PROTO_MAX_LINE);
+    g_queue_init(&client->events);
+    client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (client->fd < 0) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                    "cannot create a socket: %s", g_strerror(errno));
+        return NULL;
+    }
+
+    for (;;) {
+        if (connect(client->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+            break;
+        if (errno == EINTR)
+            continue;
+        /* A unix socket's full backlog gives EAGAIN and no progress: the
+         * listener is busy (QEMU serves one client), so retry until the
+         * deadline instead of failing at once. */
+        if (errno == EAGAIN && ms_left(deadline) > 0) {
+            g_usleep(10 * 1000);
+            continue;
+        }
+        g_set_error(error, AGENT_CLIENT_ERROR,
+                    errno == EAGAIN ? AGENT_CLIENT_ERROR_TIMEOUT : AGENT_CLIENT_ERROR_CONNECT,
+                    "cannot connect to the agent socket %s: %s", socket_path, g_strerror(errno));
+        return NULL;
+    }
+
+    /* Makes the agent drop whatever half line an earlier client left. */
+    if (!write_all(client, &resync, 1, deadline, error))
+        return NULL;
+    return g_steal_pointer(&client);
+}
+
+void
+agent_client_free(AgentClient *client)
+{
+    if (client == NULL)
+        return;
+    if (client->fd >= 0)
+        close(client->fd);
+    proto_line_reader_free(client->reader);
+    g_queue_clear_full(&client->events, (GDestroyNotify)proto_message_free);
+    g_free(client);
+}
+
+/* The next message from the agent, waiting until @deadline. */
+static ProtoMessage *
+read_message(AgentClient *client, gint64 deadline, const char *what, GError **error)
+{
+    for (;;) {
+        g_autofree char *line = NULL;
+        gsize len = 0;
+        char buf[4096];
+        ssize_t n;
+
+        switch (proto_line_reader_next(client->reader, &line, &len)) {
+        case PROTO_LINE_OK: {
+            g_autoptr(GError) local = NULL;
+            ProtoMessage *msg = proto_parse_message(line, len, &local);
+
+            if (msg == NULL) {
+                g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                            "the guest agent sent an invalid message: %s", local->message);
+                return NULL;
+            }
+            return msg;
+        }
+        case PROTO_LINE_TOO_LONG:
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                        "the guest agent sent a line longer than %d bytes", PROTO_MAX_LINE);
+            return NULL;
+        case PROTO_LINE_NONE:
+            break;
+        }
+
+        if (!wait_fd(client->fd, POLLIN, deadline, what, error))
+            return NULL;
+        n = recv(client->fd, buf, sizeof(buf), 0);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
+                        "cannot read from the agent socket: %s", g_strerror(errno));
+            return NULL;
+        }
+        if (n == 0) {
+            g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
+                                "the agent socket was closed by its peer");
+            return NULL;
+        }
+        proto_line_reader_feed(client->reader, buf, (gsize)n);
+    }
+}
+
+static void
+queue_event(AgentClient *client, ProtoMessage *msg)
+{
+    g_queue_push_tail(&client->events, msg);
+    if (g_queue_get_length(&client->events) > MAX_QUEUED_EVENTS)
+        proto_message_free(g_queue_pop_head(&client->events));
+}
+
+static gboolean
+id_matches(JsonNode *id, const char *expected)
+{
+    return id != NULL && JSON_NODE_HOLDS_VALUE(id) &&
+           json_node_get_value_type(id) == G_TYPE_STRING &&
+           strcmp(json_node_get_string(id), expected) == 0;
+}
+
+JsonNode *
+agent_client_call(AgentClient *client, const char *execute, JsonObject *arguments,
+                  guint timeout_ms, GError **error)
+{
+    gint64 deadline = deadline_after(timeout_ms);
+    g_autofree char *id_text = g_strdup_printf("hotcpu-ctl-%d-%u", (int)getpid(), ++client->next_id);
+    g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_text);
+    g_autofree char *request = proto_format_request(execute, arguments, id);
+    g_autofree char *what = g_strdup_printf("answer '%s'", execute);
+
+    if (!write_all(client, request, strlen(request), deadline, error))
+        return NULL;
+
+    for (;;) {
+        g_autoptr(ProtoMessage) msg = read_message(client, deadline, what, error);
+
+        if (msg == NULL)
+            return NULL;
+        if (msg->kind == PROTO_MSG_EVENT) {
+            queue_event(client, g_steal_pointer(&msg));
+            continue;
+        }
+        /* A reply to an earlier request (ours that timed out, or a previous
+         * client's): not ours, skip it. */
+        if (!id_matches(msg->id, id_text))
+            continue;
+        if (msg->kind == PROTO_MSG_ERROR) {
+            g_set_error_literal(error, PROTO_ERROR, msg->error_class, msg->error_desc);
+            return NULL;
+        }
+        return g_steal_pointer(&msg->value);
+    }
+}
+
+static JsonNode *
+take_event_data(ProtoMessage *msg)
+{
+    if (msg->value != NULL)
+        return g_steal_pointer(&msg->value);
+    return json_node_init_object(json_node_alloc(), json_object_new());
+}
+
+JsonNode *
+agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
+                        GError **error)
+{
+    gint64 deadline = deadline_after(timeout_ms);
+    g_autofree char *what = g_strdup_printf("send event '%s'", name);
+
+    for (GList *l = client->events.head; l != NULL; l = l->next) {
+        ProtoMessage *msg = l->data;
+
+        if (strcmp(msg->event, name) == 0) {
+            g_autoptr(ProtoMessage) owned = msg;
+
+            g_queue_delete_link(&client->events, l);
+            return take_event_data(owned);
+        }
+    }
+
+    for (;;) {
+        g_autoptr(ProtoMessage) msg = read_message(client, deadline, what, error);
+
+        if (msg == NULL)
+            return NULL;
+        if (msg->kind != PROTO_MSG_EVENT)
+            continue; /* a late reply nobody waits for any more */
+        if (strcmp(msg->event, name) == 0)
+            return take_event_data(msg);
+        queue_event(client, g_steal_pointer(&msg));
+    }
+}
+
+JsonNode *
+agent_client_call_once(const char *socket_path, const char *execute, JsonObject *arguments,
+                       guint timeout_ms, GError **error)
+{
+    gint64 deadline = deadline_after(timeout_ms);
+    g_autoptr(AgentClient) client = agent_client_connect(socket_path, timeout_ms, error);
+
+    if (client == NULL)
+        return NULL;
+    /* One budget for the whole exchange, not one per step. */
+    return agent_client_call(client, execute, arguments, (guint)ms_left(deadline), error);
+}
