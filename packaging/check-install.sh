@@ -1,0 +1,142 @@
+#!/bin/sh
+# check-install.sh: install a configured, built hotcpu tree into a private
+# temporary DESTDIR and check that every path CONTRACT.md promises is there
+# with the right type and mode.  Registered as the meson test
+# 'install-layout'; also runs by hand:
+#
+#   packaging/check-install.sh build-dir=BUILD prefix=/usr bindir=bin ...
+#
+# Arguments are KEY=VALUE pairs (meson passes them all, see meson.build):
+#   build-dir     the meson build directory (default: $MESON_BUILD_ROOT)
+#   prefix, bindir, sbindir, libexecdir, sysconfdir, datadir
+#                 meson's directory options, as meson reports them
+#   unitdir, udevrulesdir
+#                 absolute install directories of the unit and the udev rule
+#   host          true when the host side (hotcpu-ctl, hooks) was built
+# It never writes outside its temporary directory (and meson's own log in the
+# build directory), so it is safe while other tests use the same build.
+set -u
+
+build_dir=${MESON_BUILD_ROOT:-}
+prefix=/usr/local bindir=bin sbindir=sbin libexecdir=libexec
+sysconfdir=etc datadir=share
+unitdir=/lib/systemd/system udevrulesdir=/lib/udev/rules.d host=true
+
+for arg in "$@"; do
+    case $arg in
+        build-dir=*) build_dir=${arg#*=} ;;
+        prefix=*) prefix=${arg#*=} ;;
+        bindir=*) bindir=${arg#*=} ;;
+        sbindir=*) sbindir=${arg#*=} ;;
+        libexecdir=*) libexecdir=${arg#*=} ;;
+        sysconfdir=*) sysconfdir=${arg#*=} ;;
+        datadir=*) datadir=${arg#*=} ;;
+        unitdir=*) unitdir=${arg#*=} ;;
+        udevrulesdir=*) udevrulesdir=${arg#*=} ;;
+        host=*) host=${arg#*=} ;;
+        *) echo "check-install.sh: unknown argument '$arg'" >&2; exit 2 ;;
+    esac
+done
+
+if [ -z "$build_dir" ] || [ ! -f "$build_dir/meson-private/coredata.dat" ]; then
+    echo "check-install.sh: '$build_dir' is not a meson build directory" \
+         "(pass build-dir=DIR or set MESON_BUILD_ROOT)" >&2
+    exit 2
+fi
+
+# meson's rule: a relative directory option is relative to the prefix.
+abs() {
+    case $1 in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s/%s\n' "$prefix" "$1" ;;
+    esac
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hotcpu-install.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT INT TERM
+dest=$tmp/root
+
+# Not inherited from the caller: a stray DESTDIR would be added to ours.
+if ! env -u DESTDIR meson install -C "$build_dir" --no-rebuild --destdir "$dest" \
+        >"$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log"
+    echo "check-install.sh: meson install failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok: $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $1"; }
+
+# check PATH TYPE MODE: PATH (absolute, without the DESTDIR) exists, is a
+# regular file (f) or a directory (d) and has exactly the octal MODE.  Modes
+# are meson's defaults under its default install_umask 022: 755 for
+# programs and directories, 644 for data.  Whatever the mode, nothing may be
+# writable by group or others: hotcpu-ctl refuses such hooks outright.
+check() {
+    p=$dest$1
+    if [ ! -e "$p" ] && [ ! -L "$p" ]; then
+        fail "$1: missing"
+        return
+    fi
+    if [ -L "$p" ]; then
+        fail "$1: a symbolic link, expected a real file"
+        return
+    fi
+    case $2 in
+        f) [ -f "$p" ] || { fail "$1: not a regular file"; return; } ;;
+        d) [ -d "$p" ] || { fail "$1: not a directory"; return; } ;;
+    esac
+    mode=$(stat -c %a "$p")
+    case $mode in
+        *[2367]? | *[2367]) fail "$1: mode $mode is writable by group or others"; return ;;
+    esac
+    if [ "$mode" != "$3" ]; then
+        fail "$1: mode $mode, expected $3"
+        return
+    fi
+    ok "$1 ($mode)"
+}
+
+# contains PATH TEXT: the installed file has a line that is exactly TEXT.
+contains() {
+    if grep -qxF -- "$2" "$dest$1" 2>/dev/null; then
+        ok "$1 has '$2'"
+    else
+        fail "$1 lacks the line '$2'"
+    fi
+}
+
+sbin=$(abs "$sbindir")
+bin=$(abs "$bindir")
+libexec=$(abs "$libexecdir")
+etc=$(abs "$sysconfdir")
+data=$(abs "$datadir")
+
+# Guest side: always built.
+check "$sbin/hotcpu-agent" f 755
+check "$unitdir/hotcpu-agent.service" f 644
+contains "$unitdir/hotcpu-agent.service" "ExecStart=$sbin/hotcpu-agent"
+contains "$unitdir/hotcpu-agent.service" 'BindsTo=dev-virtio\x2dports-org.hotcpu.agent.0.device'
+check "$udevrulesdir/60-hotcpu-agent.rules" f 644
+check "$etc/hotcpu" d 755
+check "$etc/hotcpu/agent.conf" f 644
+
+# Host side.
+check "$etc/hotcpu/hotcpu.conf" f 644
+if [ "$host" = true ]; then
+    check "$bin/hotcpu-ctl" f 755
+    hooks=$libexec/hotcpu/hooks
+    check "$hooks" d 755
+    for phase in before after; do
+        check "$hooks/${phase}_set_num_of_cpus" d 755
+        check "$hooks/${phase}_set_num_of_cpus/50_hotcpu_agent" f 755
+    done
+else
+    echo "skip: host side not built (no libvirt): hotcpu-ctl and hooks not checked"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
