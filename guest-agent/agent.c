@@ -1,0 +1,428 @@
+/* agent.c: the agent's state machine on top of one GMainLoop. */
+#include "agent.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "commands.h"
+#include "cpu_control.h"
+#include "protocol.h"
+
+typedef struct {
+    Agent *agent;
+    guint cpu;
+    guint attempt;
+    guint timer;
+} OnlineRetry;
+
+struct PendingSetCpus {
+    CommandCall *call;
+    guint count;
+    guint wait_s;
+    guint deadline;
+};
+
+static void pending_try(Agent *agent, gboolean final);
+
+void
+agent_send(Agent *agent, guint64 peer, const char *line)
+{
+    channel_send(agent->channel, peer, line, strlen(line));
+}
+
+/* ---- topology-changed -------------------------------------------------- */
+
+static char *
+format_topology_event(const Topology *topo)
+{
+    g_autoptr(JsonNode) data = topology_to_json(topo);
+
+    return proto_format_event("topology-changed", data);
+}
+
+static gboolean
+on_check(gpointer user_data)
+{
+    Agent *agent = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = NULL;
+
+    agent->check_timer = 0;
+    topo = topology_read(agent->config->sysfs_root, &error);
+    if (topo == NULL) {
+        g_warning("Cannot read the CPU topology: %s", error->message);
+    } else if (agent->announced == NULL || !topology_same_sets(agent->announced, topo)) {
+        g_autofree char *line = format_topology_event(topo);
+        g_autofree char *online = cpulist_format(topo->online);
+        g_autofree char *present = cpulist_format(topo->present);
+
+        g_message("CPUs online: %s of present %s.", online, present);
+        channel_broadcast(agent->channel, line, strlen(line));
+        topology_free(agent->announced);
+        agent->announced = g_steal_pointer(&topo);
+    }
+    pending_try(agent, FALSE);
+    return G_SOURCE_REMOVE;
+}
+
+void
+agent_schedule_check(Agent *agent)
+{
+    if (agent->check_timer == 0)
+        agent->check_timer = g_timeout_add(AGENT_CHECK_DELAY_MS, on_check, agent);
+}
+
+/* ---- auto-online ------------------------------------------------------- */
+
+static void
+online_retry_free(gpointer data)
+{
+    OnlineRetry *retry = data;
+
+    if (retry->timer != 0)
+        g_source_remove(retry->timer);
+    g_free(retry);
+}
+
+static gboolean on_online_retry(gpointer user_data);
+
+/* A hot-added CPU's online file may not take the write at once (the device
+ * is still being set up): retry on a timer, never in a sleep. */
+static void
+online_attempt(OnlineRetry *retry)
+{
+    Agent *agent = retry->agent;
+    int r = cpu_control_write_online(agent->config->sysfs_root, retry->cpu, TRUE);
+
+    retry->timer = 0;
+    retry->attempt++;
+    if (r == 0) {
+        g_message("Brought hot-added CPU %u online.", retry->cpu);
+    } else if (retry->attempt < AGENT_ONLINE_ATTEMPTS) {
+        guint delay = AGENT_ONLINE_RETRY_MS << (retry->attempt - 1);
+
+        g_debug("Cannot bring CPU %u online yet (%s); retrying in %u ms.", retry->cpu,
+                g_strerror(-r), delay);
+        retry->timer = g_timeout_add(delay, on_online_retry, retry);
+        return;
+    } else {
+        g_warning("Cannot bring hot-added CPU %u online: %s (gave up after %u attempts).",
+                  retry->cpu, g_strerror(-r), retry->attempt);
+    }
+    g_hash_table_remove(agent->online_retries, GUINT_TO_POINTER(retry->cpu));
+    agent_schedule_check(agent);
+}
+
+static gboolean
+on_online_retry(gpointer user_data)
+{
+    OnlineRetry *retry = user_data;
+
+    retry->timer = 0;
+    online_attempt(retry);
+    return G_SOURCE_REMOVE;
+}
+
+static void
+auto_online(Agent *agent, guint cpu)
+{
+    OnlineRetry *retry;
+
+    if (g_hash_table_contains(agent->online_retries, GUINT_TO_POINTER(cpu)))
+        return;
+    retry = g_new0(OnlineRetry, 1);
+    retry->agent = agent;
+    retry->cpu = cpu;
+    g_hash_table_insert(agent->online_retries, GUINT_TO_POINTER(cpu), retry);
+    online_attempt(retry);
+}
+
+static void
+on_uevent(const Uevent *event, gpointer user_data)
+{
+    Agent *agent = user_data;
+    gint cpu;
+
+    if (event == NULL) {
+        g_debug("Uevents were lost; re-reading the topology.");
+        agent_schedule_check(agent);
+        return;
+    }
+    cpu = uevent_cpu_id(event);
+    if (cpu < 0)
+        return;
+    /* Only "add" means "the hypervisor just plugged it in".  An "offline"
+     * is someone's decision (an admin, set-num-cpus) and is respected. */
+    if (strcmp(event->action, "add") == 0 && agent->config->auto_online)
+        auto_online(agent, (guint)cpu);
+    else if (strcmp(event->action, "remove") == 0)
+        g_hash_table_remove(agent->online_retries, GUINT_TO_POINTER(cpu));
+    agent_schedule_check(agent);
+}
+
+/* ---- set-num-cpus ------------------------------------------------------ */
+
+static void
+pending_free(PendingSetCpus *pending)
+{
+    if (pending->deadline != 0)
+        g_source_remove(pending->deadline);
+    command_call_free(pending->call);
+    g_free(pending);
+}
+
+/* Decides and applies when enough CPUs are present (or @final: now or
+ * never).  Returns TRUE when @call was answered (and freed). */
+static gboolean
+set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolean final)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = topology_read(agent->config->sysfs_root, &error);
+    g_autoptr(Topology) after = NULL;
+    g_autoptr(CpuPlan) plan = NULL;
+    g_autoptr(JsonObject) result = NULL;
+    guint present;
+
+    if (topo == NULL) {
+        g_warning("set-num-cpus: cannot read the CPU topology: %s", error->message);
+        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED, "cannot read the CPU topology: %s",
+                          error->message);
+        return TRUE;
+    }
+    present = topo->cpus->len;
+    if (count > present) {
+        if (!final)
+            return FALSE;
+        if (wait_s > 0)
+            command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
+                              "requested %u CPUs but only %u are present after waiting %u s",
+                              count, present, wait_s);
+        else
+            command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
+                              "requested %u CPUs but only %u are present", count, present);
+        return TRUE;
+    }
+
+    plan = cpu_plan_new(topo, count, &error);
+    if (plan == NULL) {
+        command_call_fail_error(call, error);
+        return TRUE;
+    }
+    if (plan->online->len + plan->offline->len > 0) {
+        if (!cpu_plan_apply(agent->config->sysfs_root, plan, NULL, &error)) {
+            g_warning("set-num-cpus %u failed: %s", count, error->message);
+            agent_schedule_check(agent);
+            command_call_fail_error(call, error);
+            return TRUE;
+        }
+        g_message("set-num-cpus %u: brought %u CPUs online, took %u offline.", count,
+                  plan->online->len, plan->offline->len);
+        /* The kernel sends online/offline uevents; a fake tree does not. */
+        agent_schedule_check(agent);
+    }
+
+    after = topology_read(agent->config->sysfs_root, &error);
+    if (after == NULL) {
+        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED,
+                          "CPUs were changed, but the topology cannot be read: %s",
+                          error->message);
+        return TRUE;
+    }
+    result = json_object_new();
+    json_object_set_member(result, "topology", topology_to_json(after));
+    command_call_return(call, json_node_init_object(json_node_alloc(), result));
+    return TRUE;
+}
+
+static void
+pending_try(Agent *agent, gboolean final)
+{
+    PendingSetCpus *pending = agent->pending;
+
+    if (pending == NULL)
+        return;
+    /* Let auto-online finish first, or we would race it for the same CPU. */
+    if (!final && g_hash_table_size(agent->online_retries) > 0)
+        return;
+    if (!set_cpus_try(agent, pending->call, pending->count, pending->wait_s, final))
+        return;
+    pending->call = NULL; /* answered and freed */
+    agent->pending = NULL;
+    pending_free(pending);
+}
+
+static gboolean
+on_pending_deadline(gpointer user_data)
+{
+    Agent *agent = user_data;
+
+    agent->pending->deadline = 0;
+    pending_try(agent, TRUE);
+    return G_SOURCE_REMOVE;
+}
+
+void
+agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
+{
+    PendingSetCpus *pending;
+
+    if (agent->pending != NULL) {
+        command_call_fail(call, PROTO_ERROR_BUSY,
+                          "another set-num-cpus (%u CPUs) is still waiting for hot-added CPUs",
+                          agent->pending->count);
+        return;
+    }
+    if (set_cpus_try(agent, call, count, wait_s, wait_s == 0))
+        return;
+
+    /* Not enough CPUs present yet: answer when uevents bring them (the
+     * topology check calls pending_try) or at the deadline. */
+    g_debug("set-num-cpus %u: waiting up to %u s for CPUs to be hot added.", count, wait_s);
+    pending = g_new0(PendingSetCpus, 1);
+    pending->call = call;
+    pending->count = count;
+    pending->wait_s = wait_s;
+    pending->deadline = g_timeout_add_seconds(wait_s, on_pending_deadline, agent);
+    agent->pending = pending;
+}
+
+/* ---- channel callbacks ------------------------------------------------- */
+
+static void
+on_line(Channel *channel, guint64 peer, const char *line, gsize len, gpointer user_data)
+{
+    commands_dispatch(user_data, peer, line, len);
+}
+
+static void
+on_line_too_long(Channel *channel, guint64 peer, gpointer user_data)
+{
+    commands_reply_line_too_long(user_data, peer);
+}
+
+static void
+on_connected(Channel *channel, guint64 peer, gboolean announce, gpointer user_data)
+{
+    Agent *agent = user_data;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = NULL;
+    g_autofree char *line = NULL;
+
+    if (!announce)
+        return;
+    g_message("The host connected.");
+    /* Events were not kept while nobody listened: tell the current state. */
+    topo = topology_read(agent->config->sysfs_root, &error);
+    if (topo == NULL) {
+        g_warning("Cannot read the CPU topology: %s", error->message);
+        return;
+    }
+    line = format_topology_event(topo);
+    agent_send(agent, peer, line);
+    topology_free(agent->announced);
+    agent->announced = g_steal_pointer(&topo);
+}
+
+static void
+on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
+{
+    Agent *agent = user_data;
+
+    g_debug("Peer %" G_GUINT64_FORMAT " left.", peer);
+    if (agent->pending != NULL && agent->pending->call->peer == peer) {
+        /* Nobody is left to answer; nothing was changed yet. */
+        g_message("Dropping the waiting set-num-cpus %u: its client left.",
+                  agent->pending->count);
+        pending_free(g_steal_pointer(&agent->pending));
+    }
+}
+
+static void
+on_channel_failed(Channel *channel, const GError *error, gpointer user_data)
+{
+    g_warning("The channel failed: %s", error->message);
+    agent_quit(user_data, 1);
+}
+
+static const ChannelCallbacks channel_callbacks = {
+    .line = on_line,
+    .line_too_long = on_line_too_long,
+    .connected = on_connected,
+    .disconnected = on_disconnected,
+    .failed = on_channel_failed,
+};
+
+/* ---- life cycle -------------------------------------------------------- */
+
+Agent *
+agent_new(AgentConfig *config, GError **error)
+{
+    g_autoptr(Agent) agent = g_new0(Agent, 1);
+    g_autoptr(GError) local = NULL;
+
+    agent->config = config;
+    agent->loop = g_main_loop_new(NULL, FALSE);
+    agent->online_retries = g_hash_table_new_full(NULL, NULL, NULL, online_retry_free);
+
+    agent->announced = topology_read(config->sysfs_root, error);
+    if (agent->announced == NULL)
+        return NULL;
+
+    if (config->listen != NULL)
+        agent->channel = channel_unix_new(config->listen, &channel_callbacks, agent, error);
+    else
+        agent->channel = channel_virtio_new(config->channel, &channel_callbacks, agent, error);
+    if (agent->channel == NULL)
+        return NULL;
+
+    if (config->uevent_socket != NULL)
+        agent->uevents =
+            uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
+    else
+        agent->uevents = uevent_monitor_new_netlink("cpu", on_uevent, agent, &local);
+    if (agent->uevents == NULL && config->uevent_socket != NULL)
+        return NULL;
+    if (agent->uevents == NULL)
+        /* Commands still work; only hot plug goes unnoticed. */
+        g_warning("Hot-added CPUs will not be noticed: %s", local->message);
+    return g_steal_pointer(&agent);
+}
+
+void
+agent_free(Agent *agent)
+{
+    if (agent == NULL)
+        return;
+    if (agent->pending != NULL) {
+        PendingSetCpus *pending = g_steal_pointer(&agent->pending);
+
+        command_call_fail(g_steal_pointer(&pending->call), PROTO_ERROR_OPERATION_FAILED,
+                          "the agent is shutting down; nothing was changed");
+        pending_free(pending);
+    }
+    if (agent->check_timer != 0)
+        g_source_remove(agent->check_timer);
+    g_hash_table_unref(agent->online_retries);
+    uevent_monitor_free(agent->uevents);
+    channel_free(agent->channel);
+    if (agent->announced != NULL)
+        topology_free(agent->announced);
+    g_main_loop_unref(agent->loop);
+    agent_config_free(agent->config);
+    g_free(agent);
+}
+
+int
+agent_run(Agent *agent)
+{
+    g_main_loop_run(agent->loop);
+    return agent->exit_status;
+}
+
+void
+agent_quit(Agent *agent, int status)
+{
+    if (status > agent->exit_status)
+        agent->exit_status = status;
+    g_main_loop_quit(agent->loop);
+}

@@ -1,0 +1,175 @@
+/* cpu_control.c: set-num-cpus planning, applying and rolling back. */
+#include "cpu_control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol.h"
+
+void
+cpu_plan_free(CpuPlan *plan)
+{
+    if (plan == NULL)
+        return;
+    g_array_unref(plan->online);
+    g_array_unref(plan->offline);
+    g_free(plan);
+}
+
+CpuPlan *
+cpu_plan_new(const Topology *topo, guint count, GError **error)
+{
+    g_autoptr(CpuPlan) plan = g_new0(CpuPlan, 1);
+    guint present = topo->cpus->len;
+    guint online = 0;
+    guint fixed = 0; /* online CPUs that cannot be taken offline */
+
+    plan->online = g_array_new(FALSE, FALSE, sizeof(guint));
+    plan->offline = g_array_new(FALSE, FALSE, sizeof(guint));
+
+    for (guint i = 0; i < present; i++) {
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
+
+        if (cpu->online) {
+            online++;
+            if (!cpu->can_offline)
+                fixed++;
+        }
+    }
+
+    if (count == 0) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "count must be at least 1");
+        return NULL;
+    }
+    if (count > present) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "requested %u CPUs but only %u are present", count, present);
+        return NULL;
+    }
+    if (count < fixed) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "requested %u CPUs but %u online CPUs cannot be taken offline", count,
+                    fixed);
+        return NULL;
+    }
+
+    /* topo->cpus is in ascending id order. */
+    if (count > online) {
+        for (guint i = 0; i < present && online < count; i++) {
+            const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
+
+            if (!cpu->online) {
+                g_array_append_val(plan->online, cpu->id);
+                online++;
+            }
+        }
+    } else {
+        for (guint i = present; i > 0 && online > count; i--) {
+            const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i - 1);
+
+            if (cpu->online && cpu->can_offline) {
+                g_array_append_val(plan->offline, cpu->id);
+                online--;
+            }
+        }
+    }
+    return g_steal_pointer(&plan);
+}
+
+int
+cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online)
+{
+    g_autofree char *name = g_strdup_printf("cpu%u", cpu);
+    g_autofree char *path = g_build_filename(sysfs_root, name, "online", NULL);
+    const char *value = online ? "1" : "0";
+    ssize_t n;
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+    if (fd < 0)
+        return -errno;
+    do {
+        n = write(fd, value, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+        int err = n < 0 ? errno : EIO;
+        close(fd);
+        return -err;
+    }
+    /* sysfs reports errors at write(); close() of an ordinary file can still
+     * report one on exotic file systems. */
+    if (close(fd) < 0 && errno != EINTR)
+        return -errno;
+    return 0;
+}
+
+gboolean
+cpu_plan_apply(const char *sysfs_root, const CpuPlan *plan, guint *changed_out, GError **error)
+{
+    g_autoptr(GArray) changed = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autoptr(GString) restore_failures = g_string_new(NULL);
+    g_autoptr(CpuList) restored = cpulist_new();
+    g_autofree char *restored_text = NULL;
+    guint left_changed = 0;
+    const struct {
+        GArray *cpus;
+        gboolean online;
+    } steps[] = {
+        {plan->offline, FALSE},
+        {plan->online, TRUE},
+    };
+
+    for (guint s = 0; s < G_N_ELEMENTS(steps); s++) {
+        for (guint i = 0; i < steps[s].cpus->len; i++) {
+            guint cpu = g_array_index(steps[s].cpus, guint, i);
+            int r = cpu_control_write_online(sysfs_root, cpu, steps[s].online);
+
+            if (r == 0) {
+                g_array_append_val(changed, cpu);
+                continue;
+            }
+
+            /* Put back in reverse order, so that the state walks back the
+             * way it came.  A CPU is online in changed iff it was offlined
+             * by us, i.e. it was in plan->offline. */
+            for (guint j = changed->len; j > 0; j--) {
+                guint back = g_array_index(changed, guint, j - 1);
+                gboolean was_online = j - 1 < plan->offline->len ? TRUE : FALSE;
+                int rr = cpu_control_write_online(sysfs_root, back, was_online);
+
+                if (rr == 0) {
+                    cpulist_add(restored, back);
+                } else {
+                    left_changed++;
+                    g_string_append_printf(restore_failures,
+                                           " Putting CPU %u back %s failed too (%s); it "
+                                           "stays %s.",
+                                           back, was_online ? "online" : "offline",
+                                           g_strerror(-rr), was_online ? "offline" : "online");
+                }
+            }
+            restored_text = cpulist_format(restored);
+            if (changed->len == 0)
+                g_string_prepend(restore_failures, " Nothing else had been changed.");
+            else if (cpulist_count(restored) > 0)
+                g_string_prepend(restore_failures,
+                                 cpulist_count(restored) == 1 ? " was put back." : " were put back.");
+            if (cpulist_count(restored) > 0) {
+                g_string_prepend(restore_failures, restored_text);
+                g_string_prepend(restore_failures, cpulist_count(restored) == 1 ? " CPU " : " CPUs ");
+            }
+            g_set_error(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED,
+                        "Cannot %s CPU %u: %s (writing %s/cpu%u/online).%s",
+                        steps[s].online ? "bring online" : "take offline", cpu, g_strerror(-r),
+                        sysfs_root, cpu, restore_failures->str);
+            if (changed_out != NULL)
+                *changed_out = left_changed;
+            return FALSE;
+        }
+    }
+    if (changed_out != NULL)
+        *changed_out = changed->len;
+    return TRUE;
+}

@@ -1,0 +1,37 @@
+/* cpu_control.h: bringing CPUs online and offline through sysfs.
+ *
+ * set-num-cpus in two steps: cpu_plan_new() decides, from a Topology alone,
+ * which CPUs change (a pure function, unit-tested on its own), and
+ * cpu_plan_apply() writes ROOT/cpuN/online for each, all or nothing.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "topology.h"
+
+typedef struct {
+    GArray *online;  /* guint CPU ids to bring online, in the order to do it */
+    GArray *offline; /* guint CPU ids to take offline, in the order to do it */
+} CpuPlan;
+
+/* Plans reaching exactly @count online CPUs: onlines the lowest-numbered
+ * offline CPUs first, offlines the highest-numbered online ones first, never
+ * touches a CPU without an "online" file (can_offline FALSE).  Fails with
+ * PROTO_ERROR_INVALID_PARAMETER when @count is 0, above the present CPUs, or
+ * below what cannot be taken offline. */
+CpuPlan *cpu_plan_new(const Topology *topo, guint count, GError **error);
+void cpu_plan_free(CpuPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuPlan, cpu_plan_free)
+
+/* Writes "1"/"0" to @sysfs_root/cpu@cpu/online.  Returns 0 or -errno.  The
+ * file is opened O_NONBLOCK so that nothing in the tree can hang the agent. */
+int cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online);
+
+/* Applies @plan.  If a write fails, every CPU already changed is put back
+ * (in reverse order) and the result is PROTO_ERROR_OPERATION_FAILED with a
+ * message naming the failed CPU, the errno text, and what was restored (or
+ * could not be).  @changed_out (may be NULL) receives the number of CPUs
+ * left changed: all of the plan on success, normally 0 on failure. */
+gboolean cpu_plan_apply(const char *sysfs_root, const CpuPlan *plan, guint *changed_out,
+                        GError **error);
