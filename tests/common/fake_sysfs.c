@@ -2,6 +2,7 @@
 #include "fake_sysfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,12 +13,27 @@
 static void
 write_file(const char *path, const char *contents)
 {
-    g_autoptr(GError) error = NULL;
+    gsize len = strlen(contents);
+    int fd;
 
-    /* No CONSISTENT flag: write in place so the inode stays the same, as a
-     * sysfs attribute's would. */
-    if (!g_file_set_contents_full(path, contents, -1, G_FILE_SET_CONTENTS_NONE, 0644, &error))
-        g_error("fake_sysfs: cannot write %s: %s", path, error->message);
+    /* In place, keeping the inode as a sysfs attribute would, and truncated:
+     * glib 2.74's g_file_set_contents_full() without the CONSISTENT flag
+     * leaves the old tail behind when the new text is shorter. */
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        g_error("fake_sysfs: cannot open %s: %s", path, g_strerror(errno));
+    while (len > 0) {
+        ssize_t n = write(fd, contents, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            g_error("fake_sysfs: cannot write %s: %s", path, g_strerror(errno));
+        contents += n;
+        len -= (gsize)n;
+    }
+    if (close(fd) < 0)
+        g_error("fake_sysfs: cannot close %s: %s", path, g_strerror(errno));
 }
 
 static void
