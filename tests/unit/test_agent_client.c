@@ -1,0 +1,555 @@
+/* test_agent_client.c: the host-side client against a scripted fake agent
+ * serving one connection on a unix socket from a thread. */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "unit.h"
+
+typedef struct FakeAgent FakeAgent;
+typedef void (*FakeScript)(FakeAgent *agent, int fd);
+
+struct FakeAgent {
+    char *dir;
+    char *path;
+    int listen_fd;
+    GThread *thread;
+    FakeScript script;
+    /* Filled by the thread, read by the test after the join. */
+    gboolean got_resync;  /* the first byte was 0xFF */
+    GPtrArray *requests;  /* request lines as received */
+};
+
+/* Reads one line (without '\n'); NULL at EOF.  Leading 0xFF bytes are
+ * noted and skipped. */
+static char *
+agent_read_line(FakeAgent *agent, int fd)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+
+    for (;;) {
+        ssize_t n = read(fd, &c, 1);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            g_string_free(line, TRUE);
+            return NULL;
+        }
+        if ((guchar)c == 0xFF) {
+            if (line->len == 0 && agent->requests->len == 0)
+                agent->got_resync = TRUE;
+            continue;
+        }
+        if (c == '\n')
+            break;
+        g_string_append_c(line, c);
+    }
+    g_ptr_array_add(agent->requests, g_strdup(line->str));
+    return g_string_free(line, FALSE);
+}
+
+/* Reads a request and returns its id as JSON text ("\"hotcpu-ctl-...\""). */
+static char *
+agent_read_request_id(FakeAgent *agent, int fd)
+{
+    g_autofree char *line = agent_read_line(agent, fd);
+    g_autoptr(ProtoRequest) req = NULL;
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+
+    if (line == NULL)
+        return NULL;
+    req = proto_parse_request(line, strlen(line), NULL, NULL);
+    if (req == NULL || req->id == NULL)
+        return g_strdup("null");
+    json_generator_set_root(gen, req->id);
+    return json_generator_to_data(gen, NULL);
+}
+
+static void
+agent_send(int fd, const char *text)
+{
+    gsize len = strlen(text);
+
+    while (len > 0) {
+        ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (gsize)n;
+    }
+}
+
+static void
+agent_sendf(int fd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void
+agent_sendf(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *text = NULL;
+
+    va_start(ap, fmt);
+    text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    agent_send(fd, text);
+}
+
+/* Holds the connection open until the client closes it. */
+static void
+agent_drain(FakeAgent *agent, int fd)
+{
+    char *line;
+
+    while ((line = agent_read_line(agent, fd)) != NULL)
+        g_free(line);
+}
+
+static gpointer
+agent_thread(gpointer data)
+{
+    FakeAgent *agent = data;
+    int fd = accept(agent->listen_fd, NULL, NULL);
+
+    if (fd >= 0) {
+        agent->script(agent, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+static FakeAgent *
+fake_agent_start(FakeScript script)
+{
+    FakeAgent *agent = g_new0(FakeAgent, 1);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+    agent->dir = g_dir_make_tmp("hotcpu-agent-XXXXXX", NULL);
+    g_assert(agent->dir != NULL);
+    agent->path = g_build_filename(agent->dir, "agent.sock", NULL);
+    agent->script = script;
+    agent->requests = g_ptr_array_new_with_free_func(g_free);
+    g_strlcpy(addr.sun_path, agent->path, sizeof(addr.sun_path));
+    agent->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert(agent->listen_fd >= 0);
+    g_assert(bind(agent->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+    g_assert(listen(agent->listen_fd, 1) == 0);
+    agent->thread = g_thread_new("fake-agent", agent_thread, agent);
+    return agent;
+}
+
+/* Waits for the script to end: call after the client is freed, so that
+ * drains see EOF.  The recorded requests stay readable. */
+static void
+fake_agent_join(FakeAgent *agent)
+{
+    if (agent->thread != NULL)
+        g_thread_join(agent->thread);
+    agent->thread = NULL;
+}
+
+static void
+fake_agent_free(FakeAgent *agent)
+{
+    fake_agent_join(agent);
+    close(agent->listen_fd);
+    g_unlink(agent->path);
+    g_rmdir(agent->dir);
+    g_ptr_array_unref(agent->requests);
+    g_free(agent->path);
+    g_free(agent->dir);
+    g_free(agent);
+}
+
+/* ---- scripts ----------------------------------------------------------- */
+
+static void
+script_pong(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id == NULL)
+        return;
+    agent_sendf(fd, "{\"return\":{\"pong\":true},\"id\":%s}\n", id);
+    agent_drain(agent, fd);
+}
+
+static void
+script_stale_first(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id == NULL)
+        return;
+    /* Replies meant for someone else, then an error for another id. */
+    agent_send(fd, "{\"return\":{\"stale\":1},\"id\":\"hotcpu-ctl-1-99\"}\n");
+    agent_send(fd, "{\"return\":{\"stale\":2},\"id\":12}\n");
+    agent_send(fd, "{\"error\":{\"class\":\"Busy\",\"desc\":\"old\"},\"id\":\"x\"}\n");
+    agent_send(fd, "{\"return\":{\"stale\":3}}\n");
+    agent_sendf(fd, "{\"return\":{\"fresh\":1},\"id\":%s}\n", id);
+    agent_drain(agent, fd);
+}
+
+static void
+script_event_then_reply(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id == NULL)
+        return;
+    agent_send(fd, "{\"event\":\"other\",\"data\":{\"x\":1}}\n");
+    agent_send(fd, "{\"event\":\"topology-changed\",\"data\":{\"online\":\"0-2\"}}\n");
+    agent_sendf(fd, "{\"return\":{},\"id\":%s}\n", id);
+    agent_drain(agent, fd);
+}
+
+static void
+script_error_reply(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id == NULL)
+        return;
+    agent_sendf(fd, "{\"error\":{\"class\":\"InvalidParameter\",\"desc\":\"count 9 exceeds the 4 "
+                    "present CPUs\"},\"id\":%s}\n", id);
+    agent_drain(agent, fd);
+}
+
+static void
+script_silent(FakeAgent *agent, int fd)
+{
+    agent_drain(agent, fd);
+}
+
+static void
+script_close_after_request(FakeAgent *agent, int fd)
+{
+    g_autofree char *line = agent_read_line(agent, fd);
+}
+
+static void
+script_garbage(FakeAgent *agent, int fd)
+{
+    g_autofree char *line = agent_read_line(agent, fd);
+
+    agent_send(fd, "this is not json\n");
+    agent_drain(agent, fd);
+}
+
+static void
+script_late_event(FakeAgent *agent, int fd)
+{
+    /* No request comes; the event arrives in pieces, after a delay. */
+    g_usleep(100 * 1000);
+    agent_send(fd, "{\"return\":{},\"id\":\"nobody\"}\n{\"event\":\"topology-");
+    g_usleep(50 * 1000);
+    agent_send(fd, "changed\",\"data\":{\"online\":\"0\"}}\n{\"event\":\"bare\"}\n");
+    agent_drain(agent, fd);
+}
+
+static void
+script_two_calls(FakeAgent *agent, int fd)
+{
+    for (guint i = 0; i < 2; i++) {
+        g_autofree char *id = agent_read_request_id(agent, fd);
+
+        if (id == NULL)
+            return;
+        agent_sendf(fd, "{\"return\":{\"n\":%u},\"id\":%s}\n", i, id);
+    }
+    agent_drain(agent, fd);
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void
+test_matching_reply(void)
+{
+    FakeAgent *agent = fake_agent_start(script_pong);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonObject) args = json_object_new();
+    AgentClient *client = agent_client_connect(agent->path, 2000, &error);
+
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    json_object_set_int_member(args, "count", 2);
+    ret = agent_client_call(client, "ping", args, 2000, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
+    CU_ASSERT_TRUE(JSON_NODE_HOLDS_OBJECT(ret));
+    CU_ASSERT_TRUE(json_object_get_boolean_member(json_node_get_object(ret), "pong"));
+    CU_ASSERT_EQUAL(json_object_get_size(args), 1); /* not consumed */
+    agent_client_free(client);
+    fake_agent_join(agent);
+
+    /* What went over the wire: 0xFF first, then one request line with a
+     * unique string id. */
+    CU_ASSERT_TRUE(agent->got_resync);
+    CU_ASSERT_EQUAL_FATAL(agent->requests->len, 1);
+    {
+        const char *line = g_ptr_array_index(agent->requests, 0);
+        g_autoptr(ProtoRequest) req = proto_parse_request(line, strlen(line), NULL, NULL);
+        g_autofree char *prefix = g_strdup_printf("hotcpu-ctl-%d-", (int)getpid());
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+        UNIT_ASSERT_STR(req->execute, "ping");
+        CU_ASSERT_EQUAL(json_object_get_int_member(req->arguments, "count"), 2);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(req->id);
+        CU_ASSERT_TRUE(g_str_has_prefix(json_node_get_string(req->id), prefix));
+    }
+    fake_agent_free(agent);
+}
+
+static void
+test_stale_replies_skipped(void)
+{
+    FakeAgent *agent = fake_agent_start(script_stale_first);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "get-topology", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(ret), "fresh"), 1);
+    CU_ASSERT_FALSE(json_object_has_member(json_node_get_object(ret), "stale"));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_event_queued(void)
+{
+    FakeAgent *agent = fake_agent_start(script_event_then_reply);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonNode) data = NULL;
+    g_autoptr(JsonNode) other = NULL;
+    g_autoptr(JsonNode) again = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "set-num-cpus", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
+
+    /* Both events arrived during the call and were set aside; they come
+     * back by name, without waiting. */
+    data = agent_client_wait_event(client, "topology-changed", 0, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(data), "online"), "0-2");
+    other = agent_client_wait_event(client, "other", 0, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(other), "x"), 1);
+
+    /* Taken means gone: a second wait times out. */
+    again = agent_client_wait_event(client, "topology-changed", 100, &error);
+    CU_ASSERT_PTR_NULL(again);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_late_event(void)
+{
+    FakeAgent *agent = fake_agent_start(script_late_event);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) data = NULL;
+    g_autoptr(JsonNode) bare = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    data = agent_client_wait_event(client, "topology-changed", 3000, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(data), "online"), "0");
+    /* An event without data gives an empty object, not NULL. */
+    bare = agent_client_wait_event(client, "bare", 3000, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bare);
+    CU_ASSERT_TRUE(JSON_NODE_HOLDS_OBJECT(bare));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_error_reply(void)
+{
+    FakeAgent *agent = fake_agent_start(script_error_reply);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "set-num-cpus", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER));
+    if (error != NULL)
+        UNIT_ASSERT_STR(error->message, "count 9 exceeds the 4 present CPUs");
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_timeout(void)
+{
+    FakeAgent *agent = fake_agent_start(script_silent);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+    gint64 start, elapsed;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    start = g_get_monotonic_time();
+    ret = agent_client_call(client, "ping", NULL, 300, &error);
+    elapsed = g_get_monotonic_time() - start;
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT));
+    CU_ASSERT_TRUE(elapsed >= 250 * 1000);
+    CU_ASSERT_TRUE(elapsed < 3 * G_USEC_PER_SEC);
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_peer_closes(void)
+{
+    FakeAgent *agent = fake_agent_start(script_close_after_request);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+    gint64 start;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    start = g_get_monotonic_time();
+    ret = agent_client_call(client, "ping", NULL, 5000, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO));
+    /* Noticed at once, not at the deadline. */
+    CU_ASSERT_TRUE(g_get_monotonic_time() - start < 2 * G_USEC_PER_SEC);
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_garbage_from_peer(void)
+{
+    FakeAgent *agent = fake_agent_start(script_garbage);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "ping", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_two_calls_unique_ids(void)
+{
+    FakeAgent *agent = fake_agent_start(script_two_calls);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) r0 = NULL;
+    g_autoptr(JsonNode) r1 = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    r0 = agent_client_call(client, "ping", NULL, 2000, &error);
+    r1 = agent_client_call(client, "info", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r1);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(r0), "n"), 0);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(r1), "n"), 1);
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_join(agent);
+
+    CU_ASSERT_EQUAL_FATAL(agent->requests->len, 2);
+    {
+        const char *l0 = g_ptr_array_index(agent->requests, 0);
+        const char *l1 = g_ptr_array_index(agent->requests, 1);
+        g_autoptr(ProtoRequest) q0 = proto_parse_request(l0, strlen(l0), NULL, NULL);
+        g_autoptr(ProtoRequest) q1 = proto_parse_request(l1, strlen(l1), NULL, NULL);
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(q0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(q1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(q0->id);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(q1->id);
+        CU_ASSERT_FALSE(json_node_equal(q0->id, q1->id));
+    }
+    fake_agent_free(agent);
+}
+
+static void
+test_call_once(void)
+{
+    FakeAgent *agent = fake_agent_start(script_pong);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) ret = agent_client_call_once(agent->path, "ping", NULL, 2000, &error);
+
+    CU_ASSERT_PTR_NULL(error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(json_node_get_object(ret), "pong"));
+    /* call_once disconnected, so the script's drain has ended. */
+    fake_agent_free(agent);
+}
+
+static void
+test_connect_fails(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("hotcpu-agent-XXXXXX", NULL);
+    g_autofree char *missing = g_build_filename(dir, "no.sock", NULL);
+    g_autofree char *long_path = g_strnfill(200, 'x');
+    AgentClient *client = agent_client_connect(missing, 500, &error);
+
+    CU_ASSERT_PTR_NULL(client);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT));
+    CU_ASSERT_PTR_NOT_NULL(error != NULL ? strstr(error->message, missing) : NULL);
+    g_clear_error(&error);
+
+    client = agent_client_connect(long_path, 500, &error);
+    CU_ASSERT_PTR_NULL(client);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT));
+    g_clear_error(&error);
+
+    g_autoptr(JsonNode) ret = agent_client_call_once(missing, "ping", NULL, 500, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT));
+    agent_client_free(NULL);
+    g_rmdir(dir);
+}
+
+void
+register_agent_client_suite(void)
+{
+    static const UnitTest tests[] = {
+        {"reply with the matching id", test_matching_reply},
+        {"stale replies are skipped", test_stale_replies_skipped},
+        {"events during a call are queued", test_event_queued},
+        {"wait_event reads a later event", test_late_event},
+        {"error reply becomes PROTO_ERROR", test_error_reply},
+        {"no reply times out", test_timeout},
+        {"peer closes", test_peer_closes},
+        {"garbage from the peer", test_garbage_from_peer},
+        {"each call has its own id", test_two_calls_unique_ids},
+        {"call_once", test_call_once},
+        {"connect to a missing socket", test_connect_fails},
+        {NULL, NULL},
+    };
+    unit_add_suite("agent_client", tests);
+}
