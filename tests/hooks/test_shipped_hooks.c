@@ -1,0 +1,607 @@
+/* test_shipped_hooks.c: the shipped 50_hotcpu_agent hooks against the real
+ * hotcpu-agent (--listen on a temp socket, --sysfs-root on a fake tree), a
+ * scripted stand-in agent for the error replies, and through the hook runner
+ * with the build tree's host-hooks/ as root.
+ *
+ * Meson passes the binaries: HOTCPU_TEST_AGENT, HOTCPU_TEST_BEFORE_HOOK,
+ * HOTCPU_TEST_AFTER_HOOK, HOTCPU_TEST_HOOKS_ROOT. */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <ftw.h>
+#include <gio/gio.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "fake_sysfs.h"
+#include "hook_runner.h"
+#include "protocol.h"
+
+static const char *agent_bin;
+static const char *before_hook;
+static const char *after_hook;
+static const char *hooks_root;
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    remove(path);
+    return 0;
+}
+
+typedef struct {
+    char *dir;    /* temp dir holding the socket */
+    char *socket; /* DIR/agent.sock */
+    char *tree;   /* fake sysfs root */
+    GSubprocess *proc;
+} Agent;
+
+/* Starts the real agent on a fresh fake tree and waits until it answers. */
+static Agent *
+agent_start(char *tree)
+{
+    Agent *agent = g_new0(Agent, 1);
+    g_autoptr(GError) error = NULL;
+
+    agent->dir = g_dir_make_tmp("hotcpu-hooks-it-XXXXXX", NULL);
+    g_assert(agent->dir != NULL);
+    agent->socket = g_build_filename(agent->dir, "agent.sock", NULL);
+    agent->tree = tree;
+    agent->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, agent_bin, "--listen",
+                                   agent->socket, "--sysfs-root", tree, NULL);
+    if (agent->proc == NULL)
+        g_error("cannot start %s: %s", agent_bin, error->message);
+
+    for (int i = 0; i < 500; i++) {
+        g_autoptr(JsonNode) pong = NULL;
+        g_autoptr(GError) ping_error = NULL;
+
+        if (g_file_test(agent->socket, G_FILE_TEST_EXISTS)) {
+            pong = agent_client_call_once(agent->socket, "ping", NULL, 1000, &ping_error);
+            if (pong != NULL)
+                return agent;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_error("%s did not answer on %s within 5 s", agent_bin, agent->socket);
+}
+
+static void
+agent_stop(Agent *agent)
+{
+    g_subprocess_force_exit(agent->proc);
+    g_subprocess_wait(agent->proc, NULL, NULL);
+    g_object_unref(agent->proc);
+    nftw(agent->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fake_sysfs_destroy(agent->tree);
+    g_free(agent->dir);
+    g_free(agent->socket);
+    g_free(agent);
+}
+
+typedef struct {
+    int status; /* exit code, or -1 when not a normal exit */
+    char *output; /* stdout and stderr, merged */
+    gdouble seconds;
+} HookRun;
+
+static void
+hook_run_clear(HookRun *run)
+{
+    g_free(run->output);
+}
+
+/* Runs @hook with our environment minus the hook variables, plus @vars
+ * ("NAME=VALUE", NULL-terminated). */
+static HookRun
+run_hook(const char *hook, const char *const *vars)
+{
+    g_autoptr(GSubprocessLauncher) launcher =
+        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    const char *names[] = {"numberOfCpus", "previousNumberOfCpus", "HOTCPU_AGENT_SOCKET",
+                           "vmName", "vmId", "_hook_domxml"};
+    gint64 start = g_get_monotonic_time();
+    HookRun run = {-1, NULL, 0};
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+        g_subprocess_launcher_unsetenv(launcher, names[i]);
+    for (guint i = 0; vars != NULL && vars[i] != NULL; i++) {
+        g_auto(GStrv) kv = g_strsplit(vars[i], "=", 2);
+
+        g_subprocess_launcher_setenv(launcher, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
+    }
+    proc = g_subprocess_launcher_spawn(launcher, &error, hook, NULL);
+    if (proc == NULL)
+        g_error("cannot start %s: %s", hook, error->message);
+    if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &run.output, NULL, &error))
+        g_error("cannot read from %s: %s", hook, error->message);
+    if (g_subprocess_get_if_exited(proc))
+        run.status = g_subprocess_get_exit_status(proc);
+    run.seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    /* Visible with --print-errorlogs when something fails. */
+    printf("\n    [%s exit %d in %.1f s] %s", hook, run.status, run.seconds,
+           run.output != NULL ? run.output : "");
+    return run;
+}
+
+static HookRun
+run_with_agent(const char *hook, guint count, guint previous, const char *socket)
+{
+    g_autofree char *c = g_strdup_printf("numberOfCpus=%u", count);
+    g_autofree char *p = g_strdup_printf("previousNumberOfCpus=%u", previous);
+    g_autofree char *s = g_strdup_printf("HOTCPU_AGENT_SOCKET=%s", socket);
+    const char *vars[] = {c, p, s, "vmName=web1", NULL};
+
+    return run_hook(hook, vars);
+}
+
+/* Online states of cpu0..cpu(n-1) as "1100"-like text ('-': no online file). */
+static char *
+online_states(const char *tree, guint n)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = 0; i < n; i++) {
+        gint v = fake_sysfs_get_online(tree, i);
+
+        g_string_append_c(s, v < 0 ? '-' : (char)('0' + v));
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* ---- a scripted stand-in agent ------------------------------------------- */
+
+typedef struct {
+    int listen_fd;
+    char *socket;
+    char *dir;
+    const char *reply; /* set-num-cpus: an error class name, or NULL for silence */
+    gboolean answer_ping;
+    GThread *thread;
+    gint stop;
+    /* what it saw */
+    guint connections;
+    gint64 count;
+    gint64 wait;
+} FakeAgent;
+
+static void
+fake_serve(FakeAgent *fa, int fd)
+{
+    g_autoptr(ProtoLineReader) reader = proto_line_reader_new(PROTO_MAX_LINE);
+
+    while (!g_atomic_int_get(&fa->stop)) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        char buf[4096];
+        ssize_t n;
+        char *line = NULL;
+        gsize len;
+
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return;
+        proto_line_reader_feed(reader, buf, (gsize)n);
+        while (proto_line_reader_next(reader, &line, &len) == PROTO_LINE_OK) {
+            g_autoptr(ProtoRequest) req = proto_parse_request(line, len, NULL, NULL);
+            g_autofree char *out = NULL;
+
+            g_free(line);
+            if (req == NULL)
+                continue;
+            if (strcmp(req->execute, "ping") == 0) {
+                g_autoptr(JsonNode) empty = json_node_new(JSON_NODE_OBJECT);
+
+                json_node_take_object(empty, json_object_new());
+                if (!fa->answer_ping)
+                    continue;
+                out = proto_format_return(empty, req->id);
+            } else if (strcmp(req->execute, "set-num-cpus") == 0) {
+                fa->count = json_object_get_int_member_with_default(req->arguments, "count", -1);
+                fa->wait = json_object_get_int_member_with_default(req->arguments, "wait", -1);
+                if (fa->reply == NULL)
+                    continue;
+                out = proto_format_error(proto_error_class_from_name(fa->reply),
+                                         "scripted failure: cpu3: Device or resource busy",
+                                         req->id);
+            } else {
+                out = proto_format_error(PROTO_ERROR_COMMAND_NOT_FOUND, "unknown", req->id);
+            }
+            if (write(fd, out, strlen(out)) < 0)
+                return;
+        }
+    }
+}
+
+static gpointer
+fake_thread(gpointer data)
+{
+    FakeAgent *fa = data;
+
+    while (!g_atomic_int_get(&fa->stop)) {
+        struct pollfd pfd = {.fd = fa->listen_fd, .events = POLLIN};
+        int fd;
+
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        fd = accept(fa->listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        fa->connections++;
+        fake_serve(fa, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+/* @serve FALSE: listen but never accept (a chardev with nobody behind). */
+static FakeAgent *
+fake_agent_start(gboolean serve, gboolean answer_ping, const char *reply)
+{
+    FakeAgent *fa = g_new0(FakeAgent, 1);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+    fa->dir = g_dir_make_tmp("hotcpu-hooks-fake-XXXXXX", NULL);
+    fa->socket = g_build_filename(fa->dir, "agent.sock", NULL);
+    fa->reply = reply;
+    fa->answer_ping = answer_ping;
+    fa->count = fa->wait = -2;
+    g_strlcpy(addr.sun_path, fa->socket, sizeof addr.sun_path);
+    fa->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert(fa->listen_fd >= 0);
+    g_assert(bind(fa->listen_fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    g_assert(listen(fa->listen_fd, 4) == 0);
+    if (serve)
+        fa->thread = g_thread_new("fake-agent", fake_thread, fa);
+    return fa;
+}
+
+static void
+fake_agent_stop(FakeAgent *fa)
+{
+    g_atomic_int_set(&fa->stop, 1);
+    if (fa->thread != NULL)
+        g_thread_join(fa->thread);
+    close(fa->listen_fd);
+    unlink(fa->socket);
+    rmdir(fa->dir);
+    g_free(fa->socket);
+    g_free(fa->dir);
+    g_free(fa);
+}
+
+/* ---- the real agent --------------------------------------------------------- */
+
+static void
+test_before_unplug_offlines(void)
+{
+    Agent *agent = agent_start(fake_sysfs_new_simple(4, 4, 8));
+    HookRun run = run_with_agent(before_hook, 2, 4, agent->socket);
+    g_autofree char *states = online_states(agent->tree, 4);
+
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_STRING_EQUAL(states, "-100");
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "2 CPUs online"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "0-1"));
+    hook_run_clear(&run);
+    agent_stop(agent);
+}
+
+static void
+test_before_plug_does_nothing(void)
+{
+    Agent *agent = agent_start(fake_sysfs_new_simple(4, 2, 8));
+    HookRun run = run_with_agent(before_hook, 4, 2, agent->socket);
+    g_autofree char *states = online_states(agent->tree, 4);
+
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_STRING_EQUAL(states, "-100");
+    CU_ASSERT_STRING_EQUAL(run.output, ""); /* did not even try the agent */
+    hook_run_clear(&run);
+
+    run = run_with_agent(before_hook, 3, 3, agent->socket);
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_STRING_EQUAL(run.output, "");
+    hook_run_clear(&run);
+    agent_stop(agent);
+}
+
+static void
+test_after_plug_onlines(void)
+{
+    Agent *agent = agent_start(fake_sysfs_new_simple(4, 2, 8));
+    HookRun run = run_with_agent(after_hook, 4, 2, agent->socket);
+    g_autofree char *states = online_states(agent->tree, 4);
+
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_STRING_EQUAL(states, "-111");
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "4 CPUs online"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "0-3"));
+    hook_run_clear(&run);
+    agent_stop(agent);
+}
+
+static void
+test_after_unplug_does_nothing(void)
+{
+    Agent *agent = agent_start(fake_sysfs_new_simple(4, 4, 8));
+    HookRun run = run_with_agent(after_hook, 2, 4, agent->socket);
+    g_autofree char *states = online_states(agent->tree, 4);
+
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_STRING_EQUAL(states, "-111");
+    CU_ASSERT_STRING_EQUAL(run.output, "");
+    hook_run_clear(&run);
+    agent_stop(agent);
+}
+
+static void
+test_before_agent_refuses(void)
+{
+    /* 8 -> 6 on a guest that has only 4 present: InvalidParameter. */
+    Agent *agent = agent_start(fake_sysfs_new_simple(4, 4, 8));
+    HookRun run = run_with_agent(before_hook, 6, 8, agent->socket);
+    g_autofree char *states = online_states(agent->tree, 4);
+
+    CU_ASSERT_EQUAL(run.status, 1); /* a failed before-hook aborts the change */
+    CU_ASSERT_STRING_EQUAL(states, "-111");
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "InvalidParameter"));
+    hook_run_clear(&run);
+    agent_stop(agent);
+}
+
+/* ---- the stand-in agent: what goes on the wire, error replies ------------ */
+
+static void
+test_wire_arguments(void)
+{
+    FakeAgent *fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
+    HookRun run = run_with_agent(after_hook, 4, 2, fa->socket);
+
+    CU_ASSERT_EQUAL(fa->count, 4);
+    CU_ASSERT_EQUAL(fa->wait, 10); /* the hot add may still be in flight */
+    CU_ASSERT_EQUAL(run.status, 1); /* the guest did not reach the count */
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "OperationFailed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "cpu3: Device or resource busy"));
+    hook_run_clear(&run);
+    fake_agent_stop(fa);
+
+    fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
+    run = run_with_agent(before_hook, 2, 4, fa->socket);
+    CU_ASSERT_EQUAL(fa->count, 2);
+    CU_ASSERT_EQUAL(fa->wait, -1); /* no wait before an unplug */
+    CU_ASSERT_EQUAL(run.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "OperationFailed"));
+    hook_run_clear(&run);
+    fake_agent_stop(fa);
+}
+
+static void
+test_error_classes(void)
+{
+    const struct {
+        const char *reply;
+        int status;
+    } cases[] = {
+        {"OperationFailed", 1},
+        {"Busy", 1},
+        {"InvalidParameter", 1},
+        {"CommandNotFound", 0}, /* an old agent is like no agent */
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        FakeAgent *fa = fake_agent_start(TRUE, TRUE, cases[i].reply);
+        HookRun run = run_with_agent(before_hook, 1, 2, fa->socket);
+
+        CU_ASSERT_EQUAL(run.status, cases[i].status);
+        if (cases[i].status == 0) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "warning"));
+        } else {
+            CU_ASSERT_PTR_NOT_NULL(strstr(run.output, cases[i].reply));
+        }
+        hook_run_clear(&run);
+        fake_agent_stop(fa);
+    }
+}
+
+/* ---- agent absent ---------------------------------------------------------- */
+
+static void
+check_absent(const char *socket)
+{
+    const char *hooks[] = {before_hook, after_hook};
+    const guint counts[][2] = {{2, 4}, {4, 2}}; /* unplug for before, plug for after */
+
+    for (guint i = 0; i < 2; i++) {
+        HookRun run = run_with_agent(hooks[i], counts[i][0], counts[i][1], socket);
+
+        CU_ASSERT_EQUAL(run.status, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "warning"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "web1"));
+        CU_ASSERT(run.seconds < 10.0);
+        hook_run_clear(&run);
+    }
+}
+
+static void
+test_absent_no_socket(void)
+{
+    check_absent("");
+    check_absent("/nonexistent/hotcpu/agent.sock");
+}
+
+static void
+test_absent_silent_socket(void)
+{
+    /* A chardev with nobody behind: connects, never answers. */
+    FakeAgent *fa = fake_agent_start(FALSE, FALSE, NULL);
+
+    check_absent(fa->socket);
+    fake_agent_stop(fa);
+
+    /* Accepts and reads but never answers the ping. */
+    fa = fake_agent_start(TRUE, FALSE, NULL);
+    check_absent(fa->socket);
+    CU_ASSERT_EQUAL(fa->count, -2); /* set-num-cpus never sent */
+    fake_agent_stop(fa);
+}
+
+/* ---- bad environment --------------------------------------------------------- */
+
+static void
+test_bad_environment(void)
+{
+    const char *const cases[][3] = {
+        {"previousNumberOfCpus=4", NULL, "numberOfCpus"},
+        {"numberOfCpus=2", NULL, "previousNumberOfCpus"},
+        {"numberOfCpus=abc", "previousNumberOfCpus=4", "numberOfCpus"},
+        {"numberOfCpus=2x", "previousNumberOfCpus=4", "numberOfCpus"},
+        {"numberOfCpus=-1", "previousNumberOfCpus=4", "numberOfCpus"},
+        {"numberOfCpus=0", "previousNumberOfCpus=4", "numberOfCpus"},
+        {"numberOfCpus=", "previousNumberOfCpus=4", "numberOfCpus"},
+        {"numberOfCpus= 2", "previousNumberOfCpus=4", "numberOfCpus"},
+        {"numberOfCpus=2", "previousNumberOfCpus=99999999999999999999", "previousNumberOfCpus"},
+    };
+    const char *hooks[] = {before_hook, after_hook};
+
+    for (guint h = 0; h < 2; h++) {
+        for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+            const char *vars[] = {cases[i][0], cases[i][1], NULL};
+            HookRun run;
+
+            if (vars[1] == NULL)
+                vars[1] = "HOTCPU_AGENT_SOCKET=";
+            run = run_hook(hooks[h], vars);
+            CU_ASSERT_EQUAL(run.status, 1);
+            CU_ASSERT_PTR_NOT_NULL(strstr(run.output, cases[i][2]));
+            hook_run_clear(&run);
+        }
+        {
+            const char *vars[] = {NULL};
+            HookRun run = run_hook(hooks[h], vars);
+
+            CU_ASSERT_EQUAL(run.status, 1);
+            hook_run_clear(&run);
+        }
+    }
+}
+
+/* ---- through the runner, with the build tree as hooks root ------------------ */
+
+static void
+test_runner_build_root(void)
+{
+    Agent *agent = agent_start(fake_sysfs_new_simple(4, 4, 8));
+    g_autoptr(GPtrArray) results =
+        g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
+    g_auto(GStrv) roots = hooks_roots(hooks_root);
+    g_autofree char *states = NULL;
+    HookEnv env = {
+        .domxml_path = "/dev/null",
+        .vm_id = "c7a5fdbd-cdaf-9455-926a-d65c16db1809",
+        .vm_name = "web1",
+        .number_of_cpus = 2,
+        .previous_number_of_cpus = 4,
+        .agent_socket = agent->socket,
+    };
+    gboolean stopped = TRUE;
+    gboolean ok;
+
+    ok = hooks_run(roots, HOOK_PHASE_BEFORE, &env, 30, results, &stopped);
+    states = online_states(agent->tree, 4);
+    CU_ASSERT_TRUE(ok);
+    CU_ASSERT_FALSE(stopped);
+    CU_ASSERT_FATAL(results->len == 1);
+    {
+        const HookResult *r = results->pdata[0];
+
+        printf("\n    [%s exit %d] %s", r->path, r->exit_code, r->output);
+        CU_ASSERT_TRUE(g_str_has_suffix(r->path, "/before_set_num_of_cpus/50_hotcpu_agent"));
+        CU_ASSERT_EQUAL(r->exit_code, 0);
+        CU_ASSERT_FALSE(r->refused);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r->output, "0-1"));
+    }
+    CU_ASSERT_STRING_EQUAL(states, "-100");
+
+    /* And back up through the after phase. */
+    g_ptr_array_set_size(results, 0);
+    env.number_of_cpus = 4;
+    env.previous_number_of_cpus = 2;
+    ok = hooks_run(roots, HOOK_PHASE_AFTER, &env, 30, results, &stopped);
+    g_free(states);
+    states = online_states(agent->tree, 4);
+    CU_ASSERT_TRUE(ok);
+    CU_ASSERT_EQUAL(results->len, 1);
+    CU_ASSERT_STRING_EQUAL(states, "-111");
+    agent_stop(agent);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    CU_TestFunc func;
+} tests[] = {
+    {"before: unplug 4->2 offlines 2,3", test_before_unplug_offlines},
+    {"before: plug does nothing", test_before_plug_does_nothing},
+    {"after: plug 2->4 onlines 2,3", test_after_plug_onlines},
+    {"after: unplug does nothing", test_after_unplug_does_nothing},
+    {"before: agent refuses -> exit 1", test_before_agent_refuses},
+    {"wire: count and wait sent, OperationFailed -> 1", test_wire_arguments},
+    {"error classes -> exit codes", test_error_classes},
+    {"agent absent: no socket -> 0 + warning", test_absent_no_socket},
+    {"agent absent: silent socket -> 0 + warning", test_absent_silent_socket},
+    {"bad environment -> 1", test_bad_environment},
+    {"runner with the build tree as root", test_runner_build_root},
+};
+
+static const char *
+required_env(const char *name)
+{
+    const char *value = g_getenv(name);
+
+    if (value == NULL || *value == '\0' || !g_file_test(value, G_FILE_TEST_EXISTS)) {
+        fprintf(stderr, "test-shipped-hooks: %s must name an existing path (got '%s')\n", name,
+                value != NULL ? value : "");
+        exit(1);
+    }
+    return value;
+}
+
+int
+main(void)
+{
+    unsigned int failures;
+    CU_pSuite suite;
+
+    agent_bin = required_env("HOTCPU_TEST_AGENT");
+    before_hook = required_env("HOTCPU_TEST_BEFORE_HOOK");
+    after_hook = required_env("HOTCPU_TEST_AFTER_HOOK");
+    hooks_root = required_env("HOTCPU_TEST_HOOKS_ROOT");
+    /* The stand-in agent writes to hooks that may have gone away. */
+    signal(SIGPIPE, SIG_IGN);
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return CU_get_error();
+    suite = CU_add_suite("shipped_hooks", NULL, NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
+        CU_add_test(suite, tests[i].name, tests[i].func);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures > 0 ? 1 : 0;
+}
