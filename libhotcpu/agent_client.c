@@ -253,7 +253,10 @@ take_event_data(ProtoMessage *msg)
 {
     if (msg->value != NULL)
         return g_steal_pointer(&msg->value);
-    return json_node_init_object(json_node_alloc(), json_object_new());
+    JsonNode *empty = json_node_new(JSON_NODE_OBJECT);
+
+    json_node_take_object(empty, json_object_new());
+    return empty;
 }
 
 JsonNode *

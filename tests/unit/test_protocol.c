@@ -276,10 +276,11 @@ test_encoders(void)
 {
     g_autoptr(JsonObject) args = json_object_new();
     g_autoptr(JsonNode) id = json_node_init_int(json_node_alloc(), 7);
-    g_autoptr(JsonNode) value = json_node_init_object(json_node_alloc(), json_object_new());
+    g_autoptr(JsonNode) value = json_node_new(JSON_NODE_OBJECT);
     g_autofree char *a = proto_format_request("ping", NULL, NULL);
     g_autofree char *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *g = NULL;
 
+    json_node_take_object(value, json_object_new());
     UNIT_ASSERT_STR(a, "{\"execute\":\"ping\"}\n");
     json_object_set_int_member(args, "count", 2);
     json_object_set_int_member(args, "wait", 5);
