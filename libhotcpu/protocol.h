@@ -78,6 +78,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
  * not an object, nesting deeper than PROTO_MAX_DEPTH, a line longer than
  * PROTO_MAX_LINE; with PROTO_ERROR_INVALID_PARAMETER for a missing or
  * non-string "execute", non-object "arguments", or unknown top-level keys.
+ * JSON is strict RFC 8259: json-glib's extensions (comments, single quotes,
+ * hex, trailing data) and numbers beyond gint64 or a finite double are
+ * PROTO_ERROR_PARSE too.
  * On failure *id_out (if not NULL) receives the request's "id" when it could
  * be read, so the error reply can echo it; caller frees with json_node_unref. */
 ProtoRequest *proto_parse_request(const char *line, gsize len, JsonNode **id_out,
@@ -111,5 +114,7 @@ typedef struct {
 void proto_message_free(ProtoMessage *msg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoMessage, proto_message_free)
 /* Decodes a reply or event line from the agent.  PROTO_ERROR_PARSE on
- * anything that is not exactly one of the three shapes. */
+ * anything that is not exactly one of the three shapes: "return" must be an
+ * object, "error" an object with string "class" and "desc", "data" (optional)
+ * an object; no other keys. */
 ProtoMessage *proto_parse_message(const char *line, gsize len, GError **error);

@@ -3,7 +3,9 @@
  * Every sysfs path is relative to an injectable root (default
  * TOPOLOGY_DEFAULT_SYSFS_ROOT) so tests run on fake trees.  Layout used:
  *   ROOT/{online,present,possible}            range lists
- *   ROOT/cpuN/online                          "0"/"1"; absent: always online
+ *   ROOT/cpuN/online                          "0"/"1"; absent (x86 cpu0): the CPU
+ *                                            cannot be offlined and is online
+ *                                            iff it is in ROOT/online
  *   ROOT/cpuN/topology/{physical_package_id,die_id,core_id,thread_siblings_list}
  *                                            absent while the CPU is offline
  *   ROOT/cpuN/nodeM                           NUMA node link (kept when offline)
@@ -42,10 +44,13 @@ typedef struct {
     GPtrArray *cpus; /* CpuInfo *, one per present CPU, ascending id */
 } Topology;
 
-/* Reads the topology under @sysfs_root (NULL: the default).  Missing
- * per-CPU files give -1/NULL fields; a missing or malformed
- * online/present/possible file is an error (G_IO_ERROR_*), with the path in
- * the message. */
+/* Reads the topology under @sysfs_root (NULL: the default).  A CPU's state
+ * comes from its own cpuN/online file when it has one (the top-level mask
+ * lags behind); topo->online is built from those states.  An offline CPU's
+ * socket/die/core/siblings are -1/NULL even if a stale topology/ folder is
+ * there.  Missing per-CPU files give -1/NULL fields; a missing or malformed
+ * online/present/possible file, or a cpuN/online holding neither "0" nor
+ * "1", is an error (G_IO_ERROR_*), with the path in the message. */
 Topology *topology_read(const char *sysfs_root, GError **error);
 void topology_free(Topology *topo);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Topology, topology_free)
@@ -53,7 +58,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Topology, topology_free)
 /* The contract's JSON shape (docs/protocol.md), including
  * "online-count"/"present-count".  New floating-free node; json_node_unref. */
 JsonNode *topology_to_json(const Topology *topo);
-/* Inverse of topology_to_json, validating types; for the host side. */
+/* Inverse of topology_to_json, validating types; for the host side.
+ * "id", "online", "can-offline" and the top-level members are required;
+ * absent per-CPU socket/die/core/node/siblings read as -1/NULL.  The counts
+ * are type-checked, not compared with the lists.  cpus come out sorted by
+ * id.  Fails with G_IO_ERROR_INVALID_DATA. */
 Topology *topology_from_json(JsonNode *node, GError **error);
 
 /* TRUE when present and online sets are the same (what an event reports). */
