@@ -98,6 +98,12 @@ agent_loop() {
     done
 }
 
+# A test that wants a guest without its agent says so on the kernel command line.
+grep -qw hotcpu.noagent /proc/cmdline && touch /run/agent.stop
+[ -r /proc/cmdline ] && for a in $(cat /proc/cmdline); do
+    case "$a" in hotcpu.agentargs=*) echo "${a#hotcpu.agentargs=}" | tr ',' ' ' > /run/agent.args ;; esac
+done
+
 shell_loop &
 agent_loop &
 echo "hotcpu-e2e guest ready: $(cat /sys/devices/system/cpu/online) online, ports: $(ls /dev/virtio-ports | tr '\n' ' ')" > /dev/console

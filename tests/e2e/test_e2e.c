@@ -1,0 +1,806 @@
+/* test_e2e.c: hotcpu end to end, in real guests under libvirt + QEMU (TCG).
+ *
+ * Three guests, booted one after the other, each reused by several tests:
+ *   A  sockets=4 cores=2 threads=1, 2 of 8 vCPUs, libosinfo metadata:
+ *      plug/unplug, limits, races, toggling, hooks, jobs, agent loss, load
+ *   B  sockets=1 cores=4, 4 of 4 vCPUs, vCPUs 0-2 pinned: pinning
+ *   C  sockets=2 cores=2 threads=2, 4 of 8 vCPUs: threads and --sockets
+ * Every test checks three witnesses: hotcpu-ctl's answer, libvirt's API and
+ * the guest's own /sys and /proc (through the shell on its second UART).
+ *
+ * Without root, libvirt, the kernel or the built programs, the tests FAIL
+ * with the reason: a skipped e2e run must never look like a pass.
+ */
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "harness.h"
+
+static char *env_error;          /* why the environment is unusable */
+static E2eGuest *guest_a, *guest_b, *guest_c;
+static char *boot_error_a, *boot_error_b, *boot_error_c;
+
+#define CHECK(cond, ...)                                                            \
+    do {                                                                            \
+        gboolean ok_ = (cond);                                                      \
+        if (!ok_) {                                                                 \
+            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                     \
+            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);           \
+        }                                                                           \
+        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);      \
+    } while (0)
+
+#define CHECK_FATAL(cond, ...)                                                      \
+    do {                                                                            \
+        gboolean ok_ = (cond);                                                      \
+        if (!ok_) {                                                                 \
+            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                     \
+            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);           \
+        }                                                                           \
+        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_TRUE);       \
+    } while (0)
+
+#define NEED_GUEST(g, err)                                                         \
+    do {                                                                            \
+        CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error); \
+        CHECK_FATAL(e2e.ctl != NULL, "hotcpu-ctl is not built");                   \
+        CHECK_FATAL((g) != NULL, "the guest did not boot: %s", (err) ? (err) : "?"); \
+    } while (0)
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static JsonNode *parse_json(const char *text)
+{
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonNode *root;
+
+    if (!text || !json_parser_load_from_data(p, text, -1, NULL))
+        return NULL;
+    root = json_parser_get_root(p);
+    return root ? json_node_copy(root) : NULL;
+}
+
+/* The first integer member named @key anywhere in @node (depth first). */
+static gboolean json_find_int(JsonNode *node, const char *key, gint64 *out)
+{
+    if (!node)
+        return FALSE;
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject *o = json_node_get_object(node);
+        g_autoptr(GList) members = json_object_get_members(o);
+        JsonNode *m = json_object_get_member(o, key);
+        if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64) {
+            *out = json_node_get_int(m);
+            return TRUE;
+        }
+        for (GList *l = members; l; l = l->next)
+            if (json_find_int(json_object_get_member(o, l->data), key, out))
+                return TRUE;
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *a = json_node_get_array(node);
+        for (guint i = 0; i < json_array_get_length(a); i++)
+            if (json_find_int(json_array_get_element(a, i), key, out))
+                return TRUE;
+    }
+    return FALSE;
+}
+
+static gint64 json_int_or(const char *text, const char *key, gint64 def)
+{
+    g_autoptr(JsonNode) n = parse_json(text);
+    gint64 v = def;
+    json_find_int(n, key, &v);
+    return v;
+}
+
+static E2eRun *ctl(const char *first, ...) G_GNUC_NULL_TERMINATED;
+static E2eRun *ctl(const char *first, ...)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    va_list ap;
+
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *))
+        g_ptr_array_add(a, (gpointer) s);
+    va_end(ap);
+    g_ptr_array_add(a, NULL);
+    return e2e_ctl((const char *const *) a->pdata);
+}
+
+static E2eRun *ctl_set(E2eGuest *g, guint n)
+{
+    g_autofree char *s = g_strdup_printf("%u", n);
+    return ctl("--json", "set", g->name, s, NULL);
+}
+
+/* No crash, no glib critical, no assertion: "no exception in the log". */
+static gboolean clean_exit(const E2eRun *r)
+{
+    return r->status >= 0 && !strstr(r->err, "CRITICAL") && !strstr(r->err, "assertion")
+        && !strstr(r->err, "Segmentation");
+}
+
+/* The last audit record for @dom, or NULL. */
+static JsonNode *last_audit(const char *dom)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents(e2e.audit_log, &text, NULL, NULL))
+        return NULL;
+    lines = g_strsplit(text, "\n", -1);
+    for (gint i = (gint) g_strv_length(lines) - 1; i >= 0; i--) {
+        JsonNode *n = parse_json(lines[i]);
+        if (n && JSON_NODE_HOLDS_OBJECT(n)
+            && g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(n),
+                                                                    "domain", ""), dom) == 0)
+            return n;
+        if (n)
+            json_node_unref(n);
+    }
+    return NULL;
+}
+
+/* Checks that hotcpu-ctl get, libvirt, and the guest all say @n vCPUs, all
+ * present and online in the guest (after giving it @settle_ms). */
+static void check_all_agree(E2eGuest *g, int n, guint settle_ms, const char *when)
+{
+    gboolean reached = e2e_guest_wait_cpus(g, n, n, settle_ms);
+    int online = e2e_guest_online(g), present = e2e_guest_present(g);
+    int lv = e2e_libvirt_vcpus(g, TRUE);
+    g_autoptr(E2eRun) get = ctl("--json", "get", g->name, NULL);
+    g_autoptr(E2eRun) topo = ctl("--json", "topology", g->name, NULL);
+
+    CHECK(reached && online == n && present == n,
+          "%s: guest has %d online / %d present CPUs, expected %d", when, online, present, n);
+    CHECK(lv == n, "%s: libvirt says %d live vCPUs, expected %d", when, lv, n);
+    CHECK(get->status == 0, "%s: hotcpu-ctl get exited %d: %s", when, get->status, get->err);
+    CHECK(strstr(get->out, "\"current\"") != NULL, "%s: hotcpu-ctl get --json lacks \"current\": %s",
+          when, get->out);
+    {
+        gint64 cur = -1, gonline = -1;
+        g_autoptr(JsonNode) j = parse_json(get->out);
+        JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
+        JsonNode *live = o ? json_object_get_member(o, "live") : NULL;
+        if (live)
+            json_find_int(live, "current", &cur);
+        else
+            json_find_int(j, "current", &cur);
+        json_find_int(j, "guest-online", &gonline);
+        if (gonline < 0)
+            json_find_int(j, "online-count", &gonline);
+        CHECK(cur == n, "%s: hotcpu-ctl get says live current %" G_GINT64_FORMAT ", expected %d: %s",
+              when, cur, n, get->out);
+        CHECK(gonline == n, "%s: hotcpu-ctl get says guest online %" G_GINT64_FORMAT
+              ", expected %d: %s", when, gonline, n, get->out);
+    }
+    CHECK(topo->status == 0 && json_int_or(topo->out, "online-count", -1) == n,
+          "%s: hotcpu-ctl topology (exit %d) says online-count %" G_GINT64_FORMAT ", expected %d",
+          when, topo->status, json_int_or(topo->out, "online-count", -1), n);
+}
+
+/* Brings @g to @n vCPUs (through hotcpu-ctl; retried once for libvirt's
+ * unplug lag), without asserting: the starting point of a test. */
+static void ensure_count(E2eGuest *g, int n)
+{
+    for (int i = 0; i < 3; i++) {
+        if (e2e_libvirt_vcpus(g, TRUE) == n && e2e_guest_wait_cpus(g, n, n, 2000))
+            return;
+        g_autoptr(E2eRun) r = ctl_set(g, n);
+    }
+}
+
+static void check_set(E2eGuest *g, guint n, int want_exit)
+{
+    g_autoptr(E2eRun) r = ctl_set(g, n);
+    g_printerr("    set %s %u: exit %d in %.2f s\n", g->name, n, r->status, r->seconds);
+    CHECK(r->status == want_exit, "hotcpu-ctl set %s %u exited %d, expected %d\nstdout: %s\nstderr: %s",
+          g->name, n, r->status, want_exit, r->out, r->err);
+    CHECK(clean_exit(r), "hotcpu-ctl set had a crash or critical: %s", r->err);
+}
+
+/* ---- suite A -------------------------------------------------------------- */
+
+static int suite_a_init(void)
+{
+    E2eTopology t = { .sockets = 4, .cores = 2, .threads = 1, .current = 2, .maximum = 8,
+                      .osinfo = TRUE };
+    g_autoptr(GError) error = NULL;
+
+    if (env_error)
+        return 0;
+    guest_a = e2e_guest_boot(&t, &error);
+    if (!guest_a)
+        boot_error_a = g_strdup(error->message);
+    else
+        g_printerr("  guest %s booted in %.1f s\n", guest_a->name, guest_a->boot_seconds);
+    return 0;
+}
+
+static int suite_a_clean(void)
+{
+    g_clear_pointer(&guest_a, e2e_guest_free);
+    return 0;
+}
+
+/* The infrastructure itself: shell, channel, sysfs; libvirt plug works. */
+static void test_infra(void)
+{
+    E2eGuest *g = guest_a;
+    g_autofree char *out = NULL;
+    g_autofree char *xml = NULL;
+
+    CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
+    CHECK_FATAL(g != NULL, "the guest did not boot: %s", boot_error_a ? boot_error_a : "?");
+    CHECK(e2e_guest_sh(g, 5000, &out, NULL, "echo hello; exit 3") == 3 && g_strcmp0(out, "hello") == 0,
+          "guest shell: status/output framing broken: '%s'", out ? out : "(null)");
+    CHECK(e2e_guest_online(g) == 2 && e2e_guest_present(g) == 2, "guest does not start with 2 CPUs");
+    CHECK(e2e_libvirt_vcpus(g, TRUE) == 2, "libvirt does not say 2 live vCPUs");
+    CHECK(g->agent_socket != NULL, "the live XML names no host socket for the agent channel");
+    xml = e2e_guest_xml(g);
+    CHECK(xml && strstr(xml, "state='connected'"), "the agent's port is not open in the guest");
+    g_clear_pointer(&out, g_free);
+    CHECK(e2e_guest_sh(g, 5000, &out, NULL, "pidof hotcpu-agent") == 0,
+          "hotcpu-agent does not run in the guest");
+}
+
+/* 1. Hot add and remove whole sockets: 2 -> 4 -> 2. */
+static void test_plug_unplug(void)
+{
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(guest_a, 2);
+    check_set(guest_a, 4, 0);
+    check_all_agree(guest_a, 4, 5000, "after set 4");
+    check_set(guest_a, 2, 0);
+    check_all_agree(guest_a, 2, 5000, "after set 2");
+    {
+        g_autoptr(JsonNode) rec = last_audit(guest_a->name);
+        gint64 actual = -1;
+        json_find_int(rec, "actual", &actual);
+        CHECK(actual == 2, "the audit log's last record says actual %" G_GINT64_FORMAT ", expected 2",
+              actual);
+    }
+}
+
+/* 2. Above the maximum: refused before any change. */
+static void test_above_max(void)
+{
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(guest_a, 2);
+    check_set(guest_a, 9, 3);
+    check_all_agree(guest_a, 2, 500, "after refused set 9");
+}
+
+/* 3. Below 1: refused. */
+static void test_below_one(void)
+{
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(guest_a, 2);
+    check_set(guest_a, 0, 3);
+    check_all_agree(guest_a, 2, 500, "after refused set 0");
+}
+
+/* 9. Hooks with the contract's environment; a veto changes nothing. */
+static void test_hooks(void)
+{
+    E2eGuest *g = guest_a;
+    g_autofree char *log = NULL;
+    g_autofree char *veto = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    g_autofree char *want_before = NULL, *want_after = NULL, *want_common = NULL;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 2);
+    virDomainGetUUIDString(g->dom, uuid);
+    g_unlink(e2e.hook_log);
+
+    check_set(g, 3, 0);
+    check_all_agree(g, 3, 5000, "after set 3 with hooks");
+    check_set(g, 2, 0);
+    check_all_agree(g, 2, 5000, "after set 2 with hooks");
+    g_file_get_contents(e2e.hook_log, &log, NULL, NULL);
+    g_printerr("    hooks.log:\n%s", log ? log : "(none)\n");
+    want_common = g_strdup_printf("vmName=%s vmId=%s", g->name, uuid);
+    for (int step = 0; step < 2; step++) {
+        int to = step == 0 ? 3 : 2, from = step == 0 ? 2 : 3;
+        for (int phase = 0; phase < 2; phase++) {
+            g_autofree char *want = g_strdup_printf(
+                "hook=%s %s numberOfCpus=%d previousNumberOfCpus=%d HOTCPU_AGENT_SOCKET=%s domxml=ok "
+                "agent_socket_exists=yes",
+                phase == 0 ? "before" : "after", want_common, to, from,
+                g->agent_socket ? g->agent_socket : "?");
+            CHECK(log && strstr(log, want), "no hook run recorded as: %s", want);
+        }
+    }
+
+    /* A vetoing before-hook: exit 4, nothing changes, the after hooks do not run. */
+    g_unlink(e2e.hook_log);
+    veto = g_build_filename(e2e.rundir, "veto-before", NULL);
+    g_file_set_contents(veto, "1", -1, NULL);
+    check_set(g, 4, 4);
+    g_unlink(veto);
+    check_all_agree(g, 2, 1000, "after a vetoed set 4");
+    g_clear_pointer(&log, g_free);
+    g_file_get_contents(e2e.hook_log, &log, NULL, NULL);
+    CHECK(log && strstr(log, "hook=before") && !strstr(log, "hook=after"),
+          "vetoed change: before ran, after must not: %s", log ? log : "(none)");
+    {
+        g_autoptr(JsonNode) rec = last_audit(g->name);
+        JsonObject *o = rec ? json_node_get_object(rec) : NULL;
+        CHECK(o && g_strcmp0(json_object_get_string_member_with_default(o, "outcome", ""),
+                             "vetoed") == 0,
+              "the audit log does not record the veto");
+    }
+}
+
+/* 4. Plug then at once unplug: the second waits or is refused; never a
+ * wrong record. */
+static void test_plug_then_unplug(void)
+{
+    E2eGuest *g = guest_a;
+    const char *a1[] = { "--json", "set", g ? g->name : "", "4", NULL };
+    const char *a2[] = { "--json", "set", g ? g->name : "", "2", NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) p1 = NULL, p2 = NULL;
+    g_autoptr(E2eRun) r1 = NULL, r2 = NULL;
+    double t0;
+    int final;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 2);
+    t0 = e2e_now();
+    p1 = e2e_ctl_spawn(a1, &error);
+    g_usleep(100 * 1000);
+    p2 = e2e_ctl_spawn(a2, &error);
+    CHECK_FATAL(p1 && p2, "cannot start hotcpu-ctl twice");
+    r1 = e2e_ctl_finish(p1, t0);
+    r2 = e2e_ctl_finish(p2, t0);
+    g_printerr("    set 4: exit %d after %.2f s; set 2 (100 ms later): exit %d after %.2f s\n",
+               r1->status, r1->seconds, r2->status, r2->seconds);
+    CHECK(r1->status == 0, "the plug exited %d: %s", r1->status, r1->err);
+    CHECK(r2->status == 0 || r2->status == 3, "the unplug exited %d (expected 0 or 3): %s",
+          r2->status, r2->err);
+    CHECK(clean_exit(r1) && clean_exit(r2), "a crash or critical: %s %s", r1->err, r2->err);
+    final = r2->status == 0 ? 2 : 4;
+    check_all_agree(g, final, 5000, "after plug + immediate unplug");
+    {
+        g_autoptr(JsonNode) rec = last_audit(g->name);
+        gint64 actual = -1;
+        json_find_int(rec, "actual", &actual);
+        CHECK(actual == final, "the last audit record says actual %" G_GINT64_FORMAT ", expected %d",
+              actual, final);
+    }
+}
+
+/* 5. Toggle plug and unplug 10 times. */
+static void test_toggle(void)
+{
+    E2eGuest *g = guest_a;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 2);
+    for (int i = 0; i < 10; i++) {
+        for (int n = 3; n >= 2; n--) {
+            g_autoptr(E2eRun) r = ctl_set(g, n);
+            int online = e2e_guest_online(g), present = e2e_guest_present(g);
+            CHECK(r->status == 0 && online == n && present == n,
+                  "toggle %d, set %d: exit %d, guest %d online %d present: %s", i, n, r->status,
+                  online, present, r->err);
+            if (r->status != 0 || online != n)
+                return;
+        }
+    }
+    check_all_agree(g, 2, 1000, "after 10 toggles");
+}
+
+/* 8. During another libvirt job (a live dump into a FIFO nobody reads):
+ * refused, cleanly. */
+static void test_during_job(void)
+{
+    E2eGuest *g = guest_a;
+    g_autofree char *fifo = NULL;
+    g_autoptr(GSubprocess) dump = NULL;
+    g_autoptr(GError) error = NULL;
+    virDomainJobInfo info;
+    gboolean job = FALSE;
+    int fd;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 2);
+    fifo = g_build_filename(g->rundir, "dump.fifo", NULL);
+    g_unlink(fifo);
+    CHECK_FATAL(mkfifo(fifo, 0666) == 0, "mkfifo %s: %s", fifo, g_strerror(errno));
+    dump = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                            &error, "virsh", "-c", E2E_URI, "dump", "--live", "--memory-only",
+                            g->name, fifo, NULL);
+    CHECK_FATAL(dump != NULL, "cannot start virsh dump");
+    for (int i = 0; i < 100 && !job; i++) {
+        g_usleep(100 * 1000);
+        job = virDomainGetJobInfo(g->dom, &info) == 0 && info.type != VIR_DOMAIN_JOB_NONE;
+    }
+    CHECK(job, "virsh dump did not start a job");
+    {
+        g_autoptr(E2eRun) r = ctl_set(g, 4);
+        g_printerr("    set 4 during a dump job: exit %d in %.2f s: %s%s\n", r->status, r->seconds,
+                   r->out, r->err);
+        CHECK(r->status == 3, "set during a job exited %d, expected 3 (refused): %s", r->status,
+              r->err);
+        CHECK(clean_exit(r), "crash or critical: %s", r->err);
+    }
+    /* End the job: read the FIFO until the dump gives up or ends. */
+    virDomainAbortJob(g->dom);
+    fd = open(fifo, O_RDONLY | O_NONBLOCK);
+    if (fd >= 0) {
+        char buf[65536];
+        double until = e2e_now() + 60;
+        while (e2e_now() < until) {
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n == 0 && !virDomainGetJobInfo(g->dom, &info) && info.type == VIR_DOMAIN_JOB_NONE)
+                break;
+            if (n <= 0)
+                g_usleep(20 * 1000);
+        }
+        close(fd);
+    }
+    g_subprocess_wait(dump, NULL, NULL);
+    g_unlink(fifo);
+    check_all_agree(g, 2, 1000, "after the job");
+}
+
+/* 11. Unplug with the agent stopped: the actual count is reported (exit 6
+ * when it differs) and get, the audit log and libvirt agree. */
+static void test_unplug_no_agent(void)
+{
+    E2eGuest *g = guest_a;
+    g_autoptr(E2eRun) r = NULL;
+    int present, lv;
+    gint64 reported = -1, actual = -1;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 3);
+    CHECK_FATAL(e2e_guest_online(g) == 3, "could not bring the guest to 3 online CPUs");
+    CHECK_FATAL(e2e_guest_agent_stop(g), "cannot stop the agent in the guest");
+    r = ctl_set(g, 2);
+    g_printerr("    set 2 without agent: exit %d in %.2f s\n    %s%s", r->status, r->seconds, r->out,
+               r->err);
+    CHECK(r->status == 0 || r->status == 6, "exit %d, expected 0 or 6", r->status);
+    CHECK(clean_exit(r), "crash or critical: %s", r->err);
+    g_usleep(500 * 1000);
+    present = e2e_guest_present(g);
+    lv = e2e_libvirt_vcpus(g, TRUE);
+    json_find_int(parse_json(r->out), "actual", &reported);
+    if (r->status == 0)
+        CHECK(present == 2 && reported == 2,
+              "exit 0 but the guest has %d present CPUs, hotcpu-ctl reported %" G_GINT64_FORMAT,
+              present, reported);
+    else
+        CHECK(reported == present && reported != 2,
+              "exit 6 must report the actual count: reported %" G_GINT64_FORMAT ", guest has %d",
+              reported, present);
+    CHECK(lv == present, "libvirt says %d live vCPUs, the guest has %d present", lv, present);
+    {
+        g_autoptr(JsonNode) rec = last_audit(g->name);
+        json_find_int(rec, "actual", &actual);
+        CHECK(actual == present, "the audit log says actual %" G_GINT64_FORMAT ", guest has %d",
+              actual, present);
+    }
+    {
+        g_autoptr(E2eRun) get = ctl("--json", "get", g->name, NULL);
+        g_autoptr(JsonNode) j = parse_json(get->out);
+        JsonNode *live = j && JSON_NODE_HOLDS_OBJECT(j)
+            ? json_object_get_member(json_node_get_object(j), "live") : NULL;
+        gint64 cur = -1;
+        json_find_int(live ? live : j, "current", &cur);
+        CHECK(cur == present, "hotcpu-ctl get says %" G_GINT64_FORMAT ", the guest has %d present",
+              cur, present);
+    }
+    CHECK(e2e_guest_agent_start(g), "cannot restart the agent");
+    ensure_count(g, 2);
+    check_all_agree(g, 2, 5000, "after restarting the agent");
+}
+
+/* 12. Agent killed and respawned, host end dropped mid-line: topology answers
+ * again and nothing is lost. */
+static void test_agent_restart(void)
+{
+    E2eGuest *g = guest_a;
+    g_autofree char *pid1 = NULL, *pid2 = NULL;
+    g_autoptr(E2eRun) before = NULL;
+    gboolean answered = FALSE;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 3);
+    before = ctl("--json", "topology", g->name, NULL);
+    CHECK(before->status == 0, "topology before: exit %d", before->status);
+    e2e_guest_sh(g, 5000, &pid1, NULL, "pidof hotcpu-agent");
+    CHECK(e2e_guest_sh(g, 5000, NULL, NULL, "kill -9 $(pidof hotcpu-agent)") == 0,
+          "cannot kill the agent");
+    for (int i = 0; i < 50 && !answered; i++) {
+        g_autoptr(E2eRun) r = ctl("--json", "topology", g->name, NULL);
+        answered = r->status == 0 && json_int_or(r->out, "online-count", -1) == 3;
+        if (!answered)
+            g_usleep(200 * 1000);
+    }
+    e2e_guest_sh(g, 5000, &pid2, NULL, "pidof hotcpu-agent");
+    CHECK(answered, "topology does not answer 3 online after the agent was killed and respawned");
+    CHECK(g_strcmp0(pid1, pid2) != 0, "the agent was not restarted (pid %s)", pid1);
+
+    /* The host side goes away in the middle of a request line. */
+    if (g->agent_socket) {
+        g_autoptr(GSocketClient) c = g_socket_client_new();
+        g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(g->agent_socket);
+        g_autoptr(GSocketConnection) conn =
+            g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+        CHECK(conn != NULL, "cannot connect to %s", g->agent_socket);
+        if (conn) {
+            GOutputStream *os = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+            g_output_stream_write_all(os, "{\"execute\": \"get-top", 20, NULL, NULL, NULL);
+            g_usleep(200 * 1000);
+            g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+        }
+    }
+    /* And a hotcpu-ctl killed while it waits. */
+    {
+        const char *a[] = { "topology", g->name, NULL };
+        g_autoptr(GSubprocess) p = e2e_ctl_spawn(a, NULL);
+        if (p) {
+            g_usleep(20 * 1000);
+            g_subprocess_force_exit(p);
+            g_subprocess_wait(p, NULL, NULL);
+        }
+    }
+    check_all_agree(g, 3, 3000, "after the agent restart and host disconnects");
+    ensure_count(g, 2);
+    check_all_agree(g, 2, 5000, "after set 2 following the restart");
+}
+
+/* /proc/stat busy jiffies (all but idle and iowait) of cpu0 and cpu1. */
+static gboolean cpu_busy(E2eGuest *g, guint64 busy[2])
+{
+    g_autofree char *out = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    busy[0] = busy[1] = 0;
+    if (e2e_guest_sh(g, 5000, &out, NULL, "grep '^cpu[01] ' /proc/stat") != 0)
+        return FALSE;
+    lines = g_strsplit(out, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        guint64 v[10] = { 0 };
+        int cpu;
+        if (sscanf(lines[i], "cpu%d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                   " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+                   " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
+                   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 8
+            && cpu >= 0 && cpu < 2)
+            busy[cpu] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    }
+    return TRUE;
+}
+
+/* 10. A fully busy 1-CPU guest gets a second CPU, which takes part of the load. */
+static void test_load(void)
+{
+    E2eGuest *g = guest_a;
+    guint64 a[2], b[2];
+    double t0, dt;
+
+    NEED_GUEST(guest_a, boot_error_a);
+    ensure_count(g, 1);
+    CHECK_FATAL(e2e_guest_online(g) == 1, "could not bring the guest to 1 CPU");
+    /* Two busy loops: more than one CPU's worth of work. */
+    e2e_guest_sh(g, 5000, NULL, NULL,
+                 "for i in 1 2; do (while :; do :; done) </dev/null >/dev/null 2>&1 & done");
+    g_usleep(500 * 1000);
+    cpu_busy(g, a);
+    t0 = e2e_now();
+    g_usleep(2 * G_USEC_PER_SEC);
+    cpu_busy(g, b);
+    dt = e2e_now() - t0;
+    g_printerr("    1 CPU: cpu0 busy %.0f%%\n", (b[0] - a[0]) / dt);
+    CHECK((b[0] - a[0]) / dt > 70, "cpu0 is not busy: %.0f%%", (b[0] - a[0]) / dt);
+
+    check_set(g, 2, 0);
+    g_usleep(500 * 1000);
+    cpu_busy(g, a);
+    t0 = e2e_now();
+    g_usleep(3 * G_USEC_PER_SEC);
+    cpu_busy(g, b);
+    dt = e2e_now() - t0;
+    g_printerr("    2 CPUs: cpu0 busy %.0f%%, cpu1 busy %.0f%%\n", (b[0] - a[0]) / dt,
+               (b[1] - a[1]) / dt);
+    CHECK((b[0] - a[0]) / dt > 30 && (b[1] - a[1]) / dt > 30,
+          "the load is not shared: cpu0 %.0f%%, cpu1 %.0f%%", (b[0] - a[0]) / dt,
+          (b[1] - a[1]) / dt);
+    e2e_guest_sh(g, 5000, NULL, NULL, "kill $(jobs -p) 2>/dev/null; pkill -f 'while :' ; true");
+    check_all_agree(g, 2, 3000, "after the load test");
+}
+
+/* ---- suite B: pinning ----------------------------------------------------- */
+
+static int suite_b_init(void)
+{
+    E2eTopology t = { .sockets = 1, .cores = 4, .threads = 1, .current = 4, .maximum = 4,
+                      .pinned = 3 };
+    g_autoptr(GError) error = NULL;
+
+    if (env_error)
+        return 0;
+    guest_b = e2e_guest_boot(&t, &error);
+    if (!guest_b)
+        boot_error_b = g_strdup(error->message);
+    else
+        g_printerr("  guest %s booted in %.1f s\n", guest_b->name, guest_b->boot_seconds);
+    return 0;
+}
+
+static int suite_b_clean(void)
+{
+    g_clear_pointer(&guest_b, e2e_guest_free);
+    return 0;
+}
+
+/* 6. vCPUs 0-2 pinned, 4 running: 4 -> 3 works, 3 -> 2 is refused. */
+static void test_pinning(void)
+{
+    NEED_GUEST(guest_b, boot_error_b);
+    check_all_agree(guest_b, 4, 5000, "at boot");
+    check_set(guest_b, 3, 0);
+    check_all_agree(guest_b, 3, 5000, "after set 3");
+    check_set(guest_b, 2, 3);
+    check_all_agree(guest_b, 3, 1000, "after the refused set 2");
+}
+
+/* ---- suite C: threads ----------------------------------------------------- */
+
+static int suite_c_init(void)
+{
+    E2eTopology t = { .sockets = 2, .cores = 2, .threads = 2, .current = 4, .maximum = 8 };
+    g_autoptr(GError) error = NULL;
+
+    if (env_error)
+        return 0;
+    guest_c = e2e_guest_boot(&t, &error);
+    if (!guest_c)
+        boot_error_c = g_strdup(error->message);
+    else
+        g_printerr("  guest %s booted in %.1f s\n", guest_c->name, guest_c->boot_seconds);
+    return 0;
+}
+
+static int suite_c_clean(void)
+{
+    g_clear_pointer(&guest_c, e2e_guest_free);
+    return 0;
+}
+
+/* 7. 2 threads per core: the maximum is sockets x cores x threads and
+ * --sockets plugs whole sockets. */
+static void test_threads(void)
+{
+    E2eGuest *g = guest_c;
+
+    NEED_GUEST(guest_c, boot_error_c);
+    {
+        g_autoptr(E2eRun) get = ctl("--json", "get", g->name, NULL);
+        g_autoptr(JsonNode) j = parse_json(get->out);
+        gint64 max = -1;
+        json_find_int(j, "maximum", &max);
+        CHECK(get->status == 0 && max == 8, "get: exit %d, maximum %" G_GINT64_FORMAT
+              ", expected 8: %s", get->status, max, get->out);
+    }
+    {
+        g_autoptr(E2eRun) r = ctl("--json", "set", g->name, "2", "--sockets", NULL);
+        g_printerr("    set 2 --sockets: exit %d in %.2f s\n", r->status, r->seconds);
+        CHECK(r->status == 0, "set 2 --sockets exited %d: %s", r->status, r->err);
+    }
+    check_all_agree(g, 8, 10000, "after set 2 --sockets");
+    {
+        g_autoptr(E2eRun) t = ctl("--json", "topology", g->name, NULL);
+        CHECK(json_int_or(t->out, "sockets", -1) == 2 && json_int_or(t->out, "threads-per-core", -1) == 2
+              && json_int_or(t->out, "cores-per-socket", -1) == 2,
+              "the guest does not see 2 sockets x 2 cores x 2 threads: %s", t->out);
+    }
+    {
+        g_autoptr(E2eRun) r = ctl("--json", "set", g->name, "3", "--sockets", NULL);
+        CHECK(r->status == 3, "set 3 --sockets (6 sockets... above 2) exited %d, expected 3",
+              r->status);
+    }
+    {
+        g_autoptr(E2eRun) r = ctl("--json", "set", g->name, "1", "--sockets", NULL);
+        g_printerr("    set 1 --sockets: exit %d in %.2f s\n", r->status, r->seconds);
+        CHECK(r->status == 0, "set 1 --sockets exited %d: %s", r->status, r->err);
+    }
+    check_all_agree(g, 4, 10000, "after set 1 --sockets");
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static void test_environment(void)
+{
+    CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
+    CHECK(e2e.ctl != NULL, "hotcpu-ctl is not built (HOTCPU_CTL)");
+    CHECK(e2e.agent != NULL, "hotcpu-agent is not built (HOTCPU_AGENT)");
+}
+
+static double test_t0, run_t0;
+
+static void on_test_start(const CU_pTest test, const CU_pSuite suite)
+{
+    test_t0 = e2e_now();
+    g_printerr("  [%s] %s ...\n", suite->pName, test->pName);
+}
+
+static void on_test_done(const CU_pTest test, const CU_pSuite suite, const CU_pFailureRecord f)
+{
+    g_printerr("  [%s] %s: %s in %.1f s\n", suite->pName, test->pName, f ? "FAILED" : "ok",
+               e2e_now() - test_t0);
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    CU_pSuite s;
+    unsigned failures;
+    const char *only = g_getenv("HOTCPU_E2E_ONLY"); /* a test name substring, for development */
+
+    e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
+    run_t0 = e2e_now();
+    if (!e2e_env_init(&error)) {
+        env_error = g_strdup(error->message);
+        g_printerr("e2e: FAIL: %s\n", env_error);
+    }
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("environment", NULL, NULL);
+    CU_add_test(s, "environment", test_environment);
+
+    s = CU_add_suite("guest-a", suite_a_init, suite_a_clean);
+#define ADD(suite, name, fn) \
+    if (!only || strstr(name, only) || g_str_equal(name, "infra")) CU_add_test(suite, name, fn)
+    ADD(s, "infra", test_infra);
+    ADD(s, "1-plug-unplug", test_plug_unplug);
+    ADD(s, "2-above-max", test_above_max);
+    ADD(s, "3-below-one", test_below_one);
+    ADD(s, "9-hooks", test_hooks);
+    ADD(s, "4-plug-then-unplug", test_plug_then_unplug);
+    ADD(s, "5-toggle", test_toggle);
+    ADD(s, "8-during-job", test_during_job);
+    ADD(s, "11-unplug-no-agent", test_unplug_no_agent);
+    ADD(s, "12-agent-restart", test_agent_restart);
+    ADD(s, "10-load", test_load);
+    if (!only || strstr("6-pinning", only)) {
+        s = CU_add_suite("guest-b-pinning", suite_b_init, suite_b_clean);
+        CU_add_test(s, "6-pinning", test_pinning);
+    }
+    if (!only || strstr("7-threads", only)) {
+        s = CU_add_suite("guest-c-threads", suite_c_init, suite_c_clean);
+        CU_add_test(s, "7-threads", test_threads);
+    }
+
+    CU_set_test_start_handler(on_test_start);
+    CU_set_test_complete_handler(on_test_done);
+    CU_run_all_tests();
+    fflush(stderr);
+    CU_basic_show_failures(CU_get_failure_list());
+    printf("\n");
+    CU_print_run_results(stdout);
+    printf("\n");
+    fflush(stdout);
+    failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    g_printerr("e2e: whole run %.1f s, %u failure(s)\n", e2e_now() - run_t0, failures);
+    e2e_env_keep_rundir(failures > 0 && g_getenv("HOTCPU_E2E_KEEP") != NULL);
+    e2e_env_cleanup();
+    return failures > 0 || env_error ? 1 : 0;
+}
