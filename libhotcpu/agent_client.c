@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
+G_DEFINE_QUARK(agent - client - error - quark, agent_client_error)
 
 /* Events nobody waits for must not pile up without bound. */
 #define MAX_QUEUED_EVENTS 256
@@ -46,7 +46,7 @@ static gboolean
 wait_fd(int fd, short events, gint64 deadline, const char *what, GError **error)
 {
     for (;;) {
-        struct pollfd pfd = {.fd = fd, .events = events};
+        struct pollfd pfd = { .fd = fd, .events = events };
         int n = poll(&pfd, 1, ms_left(deadline));
 
         if (n > 0)
@@ -92,7 +92,7 @@ AgentClient *
 agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
 {
     gint64 deadline = deadline_after(timeout_ms);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
     g_autoptr(AgentClient) client = NULL;
     const char resync = (char)PROTO_RESYNC_BYTE;
 
@@ -209,17 +209,17 @@ queue_event(AgentClient *client, ProtoMessage *msg)
 static gboolean
 id_matches(JsonNode *id, const char *expected)
 {
-    return id != NULL && JSON_NODE_HOLDS_VALUE(id) &&
-           json_node_get_value_type(id) == G_TYPE_STRING &&
-           strcmp(json_node_get_string(id), expected) == 0;
+    return id != NULL && JSON_NODE_HOLDS_VALUE(id) && json_node_get_value_type(id) == G_TYPE_STRING
+           && strcmp(json_node_get_string(id), expected) == 0;
 }
 
 JsonNode *
-agent_client_call(AgentClient *client, const char *execute, JsonObject *arguments,
-                  guint timeout_ms, GError **error)
+agent_client_call(AgentClient *client, const char *execute, JsonObject *arguments, guint timeout_ms,
+                  GError **error)
 {
     gint64 deadline = deadline_after(timeout_ms);
-    g_autofree char *id_text = g_strdup_printf("hotcpu-ctl-%d-%u", (int)getpid(), ++client->next_id);
+    g_autofree char *id_text
+        = g_strdup_printf("hotcpu-ctl-%d-%u", (int)getpid(), ++client->next_id);
     g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_text);
     g_autofree char *request = proto_format_request(execute, arguments, id);
     g_autofree char *what = g_strdup_printf("answer '%s'", execute);
@@ -260,8 +260,7 @@ take_event_data(ProtoMessage *msg)
 }
 
 JsonNode *
-agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
-                        GError **error)
+agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms, GError **error)
 {
     gint64 deadline = deadline_after(timeout_ms);
     g_autofree char *what = g_strdup_printf("send event '%s'", name);

@@ -148,8 +148,8 @@ parse_item(CpuList *list, const char *item, gsize len, GError **error)
         return FALSE;
     }
     if (last < first) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                    "CPU range '%.*s' is reversed", (int)len, item);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "CPU range '%.*s' is reversed",
+                    (int)len, item);
         return FALSE;
     }
     for (guint c = first; c <= last; c++)
@@ -157,8 +157,8 @@ parse_item(CpuList *list, const char *item, gsize len, GError **error)
     return TRUE;
 
 garbage:
-    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                "'%.*s' is not a CPU id or range", (int)MIN(len, 64), item);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "'%.*s' is not a CPU id or range",
+                (int)MIN(len, 64), item);
     return FALSE;
 }
 

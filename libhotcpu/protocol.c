@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(proto-error-quark, proto_error)
+G_DEFINE_QUARK(proto - error - quark, proto_error)
 
 static const char *const class_names[] = {
     [PROTO_ERROR_PARSE] = "ParseError",
@@ -171,20 +171,20 @@ proto_line_reader_reset(ProtoLineReader *reader)
  * which also bounds the depth.  json-glib only builds the tree afterwards. */
 
 typedef enum {
-    ST_VALUE,                /* a value must come */
-    ST_VALUE_OR_CLOSE,       /* just after '[' */
-    ST_KEY,                  /* after ',' in an object */
-    ST_KEY_OR_CLOSE,         /* just after '{' */
-    ST_COLON,                /* after a key */
-    ST_COMMA_OR_CLOSE,       /* after a value inside a container */
-    ST_DONE,                 /* the top-level value is complete */
+    ST_VALUE,          /* a value must come */
+    ST_VALUE_OR_CLOSE, /* just after '[' */
+    ST_KEY,            /* after ',' in an object */
+    ST_KEY_OR_CLOSE,   /* just after '{' */
+    ST_COLON,          /* after a key */
+    ST_COMMA_OR_CLOSE, /* after a value inside a container */
+    ST_DONE,           /* the top-level value is complete */
 } CheckState;
 
 static gboolean
 syntax_fail(GError **error, const char *start, const char *at, const char *what)
 {
-    g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE, "invalid JSON at byte %" G_GSIZE_FORMAT ": %s",
-                (gsize)(at - start), what);
+    g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                "invalid JSON at byte %" G_GSIZE_FORMAT ": %s", (gsize)(at - start), what);
     return FALSE;
 }
 
@@ -282,7 +282,7 @@ check_number(const char **p, const char *end, const char **why)
 static gboolean
 check_literal(const char **p, const char *end)
 {
-    static const char *const literals[] = {"true", "false", "null"};
+    static const char *const literals[] = { "true", "false", "null" };
 
     for (guint i = 0; i < G_N_ELEMENTS(literals); i++) {
         gsize n = strlen(literals[i]);
@@ -386,8 +386,9 @@ check_json(const char *text, gsize len, GError **error)
     }
 
     if (state != ST_DONE)
-        return syntax_fail(error, text, p, state == ST_VALUE && depth == 0 && p == text
-                                               ? "empty message" : "message ends too early");
+        return syntax_fail(error, text, p,
+                           state == ST_VALUE && depth == 0 && p == text ? "empty message"
+                                                                        : "message ends too early");
     return TRUE;
 }
 
@@ -461,8 +462,8 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
     for (GList *k = keys; k != NULL; k = k->next) {
         const char *key = k->data;
 
-        if (strcmp(key, "execute") != 0 && strcmp(key, "arguments") != 0 &&
-            strcmp(key, "id") != 0) {
+        if (strcmp(key, "execute") != 0 && strcmp(key, "arguments") != 0
+            && strcmp(key, "id") != 0) {
             g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
                         "unknown key '%s' in the request", key);
             return NULL;
@@ -489,8 +490,8 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
 
     req = g_new0(ProtoRequest, 1);
     req->execute = g_strdup(json_node_get_string(execute));
-    req->arguments = arguments != NULL ? json_object_ref(json_node_get_object(arguments))
-                                       : json_object_new();
+    req->arguments
+        = arguments != NULL ? json_object_ref(json_node_get_object(arguments)) : json_object_new();
     req->id = id != NULL ? json_node_copy(id) : NULL;
     return g_steal_pointer(&req);
 }
@@ -589,8 +590,8 @@ only_keys(JsonObject *obj, const char *a, const char *b, GError **error)
 
     for (GList *k = keys; k != NULL; k = k->next) {
         if (strcmp(k->data, a) != 0 && strcmp(k->data, b) != 0) {
-            g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE, "unexpected key '%s' in a '%s' message",
-                        (const char *)k->data, a);
+            g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                        "unexpected key '%s' in a '%s' message", (const char *)k->data, a);
             return FALSE;
         }
     }
@@ -602,8 +603,8 @@ string_member(JsonObject *obj, const char *name)
 {
     JsonNode *node = json_object_get_member(obj, name);
 
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_STRING)
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node)
+        || json_node_get_value_type(node) != G_TYPE_STRING)
         return NULL;
     return json_node_get_string(node);
 }
@@ -623,7 +624,8 @@ proto_parse_message(const char *line, gsize len, GError **error)
         if (!only_keys(obj, "return", "id", error))
             return NULL;
         if (!JSON_NODE_HOLDS_OBJECT(node)) {
-            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "'return' must be an object");
+            g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                                "'return' must be an object");
             return NULL;
         }
         msg->kind = PROTO_MSG_RETURN;

@@ -120,8 +120,8 @@ read_online_file(const char *cpu_dir, gint *state, GError **error)
     else if (strcmp(text, "0") == 0)
         *state = 0;
     else {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                    "unexpected contents '%.16s' in %s", text, path);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "unexpected contents '%.16s' in %s",
+                    text, path);
         return FALSE;
     }
     return TRUE;
@@ -139,8 +139,8 @@ read_node(const char *cpu_dir)
     while ((name = g_dir_read_name(dir)) != NULL) {
         guint64 node;
 
-        if (g_str_has_prefix(name, "node") &&
-            g_ascii_string_to_unsigned(name + 4, 10, 0, G_MAXINT, &node, NULL))
+        if (g_str_has_prefix(name, "node")
+            && g_ascii_string_to_unsigned(name + 4, 10, 0, G_MAXINT, &node, NULL))
             return (gint)node;
     }
     return -1;
@@ -193,9 +193,9 @@ topology_read(const char *sysfs_root, GError **error)
     cpulist_free(topo->present);
     cpulist_free(topo->possible);
     topo->present = topo->possible = NULL;
-    if ((online_mask = read_mask(root, "online", error)) == NULL ||
-        (topo->present = read_mask(root, "present", error)) == NULL ||
-        (topo->possible = read_mask(root, "possible", error)) == NULL)
+    if ((online_mask = read_mask(root, "online", error)) == NULL
+        || (topo->present = read_mask(root, "present", error)) == NULL
+        || (topo->possible = read_mask(root, "possible", error)) == NULL)
         return NULL;
 
     for (gint id = cpulist_next(topo->present, -1); id >= 0; id = cpulist_next(topo->present, id)) {
@@ -288,7 +288,8 @@ topology_to_json(const Topology *topo)
             json_builder_add_null_value(b);
         } else {
             json_builder_begin_array(b);
-            for (gint s = cpulist_next(cpu->siblings, -1); s >= 0; s = cpulist_next(cpu->siblings, s))
+            for (gint s = cpulist_next(cpu->siblings, -1); s >= 0;
+                 s = cpulist_next(cpu->siblings, s))
                 json_builder_add_int_value(b, s);
             json_builder_end_array(b);
         }
@@ -310,8 +311,8 @@ bad_field(GError **error, const char *where, const char *name, const char *what)
 static gboolean
 is_int(JsonNode *node)
 {
-    return node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
-           json_node_get_value_type(node) == G_TYPE_INT64;
+    return node != NULL && JSON_NODE_HOLDS_VALUE(node)
+           && json_node_get_value_type(node) == G_TYPE_INT64;
 }
 
 /* A required integer in [0, max]. */
@@ -356,8 +357,8 @@ get_bool(JsonObject *obj, const char *where, const char *name, gboolean *out, GE
 {
     JsonNode *node = json_object_get_member(obj, name);
 
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_BOOLEAN)
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node)
+        || json_node_get_value_type(node) != G_TYPE_BOOLEAN)
         return bad_field(error, where, name, "must be a boolean");
     *out = json_node_get_boolean(node);
     return TRUE;
@@ -370,8 +371,8 @@ get_list(JsonObject *obj, const char *name, GError **error)
     g_autoptr(GError) local = NULL;
     CpuList *list;
 
-    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node) ||
-        json_node_get_value_type(node) != G_TYPE_STRING) {
+    if (node == NULL || !JSON_NODE_HOLDS_VALUE(node)
+        || json_node_get_value_type(node) != G_TYPE_STRING) {
         bad_field(error, "", name, "must be a CPU list string");
         return NULL;
     }
@@ -398,12 +399,12 @@ cpu_from_json(JsonNode *node, guint index, GError **error)
     if (!get_uint(obj, where, "id", CPULIST_MAX_CPUS - 1, &id, error))
         return NULL;
     cpu = cpu_info_new(id);
-    if (!get_bool(obj, where, "online", &cpu->online, error) ||
-        !get_bool(obj, where, "can-offline", &cpu->can_offline, error) ||
-        !get_int_or_null(obj, where, "socket", &cpu->socket, error) ||
-        !get_int_or_null(obj, where, "die", &cpu->die, error) ||
-        !get_int_or_null(obj, where, "core", &cpu->core, error) ||
-        !get_int_or_null(obj, where, "node", &cpu->node, error))
+    if (!get_bool(obj, where, "online", &cpu->online, error)
+        || !get_bool(obj, where, "can-offline", &cpu->can_offline, error)
+        || !get_int_or_null(obj, where, "socket", &cpu->socket, error)
+        || !get_int_or_null(obj, where, "die", &cpu->die, error)
+        || !get_int_or_null(obj, where, "core", &cpu->core, error)
+        || !get_int_or_null(obj, where, "node", &cpu->node, error))
         goto fail;
 
     siblings = json_object_get_member(obj, "siblings");
@@ -419,8 +420,8 @@ cpu_from_json(JsonNode *node, guint index, GError **error)
         for (guint i = 0; i < json_array_get_length(array); i++) {
             JsonNode *s = json_array_get_element(array, i);
 
-            if (!is_int(s) || json_node_get_int(s) < 0 ||
-                json_node_get_int(s) >= CPULIST_MAX_CPUS) {
+            if (!is_int(s) || json_node_get_int(s) < 0
+                || json_node_get_int(s) >= CPULIST_MAX_CPUS) {
                 bad_field(error, where, "siblings", "must hold CPU ids");
                 goto fail;
             }
@@ -463,16 +464,16 @@ topology_from_json(JsonNode *node, GError **error)
     cpulist_free(topo->present);
     cpulist_free(topo->possible);
     topo->online = topo->present = topo->possible = NULL;
-    if ((topo->online = get_list(obj, "online", error)) == NULL ||
-        (topo->present = get_list(obj, "present", error)) == NULL ||
-        (topo->possible = get_list(obj, "possible", error)) == NULL)
+    if ((topo->online = get_list(obj, "online", error)) == NULL
+        || (topo->present = get_list(obj, "present", error)) == NULL
+        || (topo->possible = get_list(obj, "possible", error)) == NULL)
         return NULL;
     /* The counts are redundant; check their type only. */
-    if (!get_uint(obj, "", "online-count", CPULIST_MAX_CPUS, &count, error) ||
-        !get_uint(obj, "", "present-count", CPULIST_MAX_CPUS, &count, error) ||
-        !get_uint(obj, "", "sockets", CPULIST_MAX_CPUS, &topo->sockets, error) ||
-        !get_uint(obj, "", "cores-per-socket", CPULIST_MAX_CPUS, &topo->cores_per_socket, error) ||
-        !get_uint(obj, "", "threads-per-core", CPULIST_MAX_CPUS, &topo->threads_per_core, error))
+    if (!get_uint(obj, "", "online-count", CPULIST_MAX_CPUS, &count, error)
+        || !get_uint(obj, "", "present-count", CPULIST_MAX_CPUS, &count, error)
+        || !get_uint(obj, "", "sockets", CPULIST_MAX_CPUS, &topo->sockets, error)
+        || !get_uint(obj, "", "cores-per-socket", CPULIST_MAX_CPUS, &topo->cores_per_socket, error)
+        || !get_uint(obj, "", "threads-per-core", CPULIST_MAX_CPUS, &topo->threads_per_core, error))
         return NULL;
 
     cpus = json_object_get_member(obj, "cpus");

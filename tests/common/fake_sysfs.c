@@ -136,9 +136,8 @@ fake_sysfs_add_cpu(const char *root, const FakeCpu *cpu)
     if (cpu->online || !cpu->has_online_file) {
         g_autofree char *topo = g_build_filename(dir, "topology", NULL);
         g_autofree char *siblings_path = g_build_filename(topo, "thread_siblings_list", NULL);
-        g_autofree char *siblings = cpu->siblings != NULL
-                                        ? g_strdup_printf("%s\n", cpu->siblings)
-                                        : g_strdup_printf("%u\n", cpu->id);
+        g_autofree char *siblings = cpu->siblings != NULL ? g_strdup_printf("%s\n", cpu->siblings)
+                                                          : g_strdup_printf("%u\n", cpu->id);
 
         make_dir(topo);
         write_int(topo, "physical_package_id", cpu->socket);
@@ -223,8 +222,8 @@ fake_sysfs_new_simple(guint present, guint online_count, guint possible)
 
     /* range_text already ends in "\n"; write the files directly. */
     {
-        const char *names[] = {"online", "present", "possible"};
-        const char *values[] = {online_mask, present_mask, possible_mask};
+        const char *names[] = { "online", "present", "possible" };
+        const char *values[] = { online_mask, present_mask, possible_mask };
 
         for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
             g_autofree char *path = g_build_filename(root, names[i], NULL);

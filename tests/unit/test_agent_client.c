@@ -20,8 +20,8 @@ struct FakeAgent {
     GThread *thread;
     FakeScript script;
     /* Filled by the thread, read by the test after the join. */
-    gboolean got_resync;  /* the first byte was 0xFF */
-    GPtrArray *requests;  /* request lines as received */
+    gboolean got_resync; /* the first byte was 0xFF */
+    GPtrArray *requests; /* request lines as received */
 };
 
 /* Reads one line (without '\n'); NULL at EOF.  Leading 0xFF bytes are
@@ -88,8 +88,7 @@ agent_send(int fd, const char *text)
     }
 }
 
-static void
-agent_sendf(int fd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void agent_sendf(int fd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void
 agent_sendf(int fd, const char *fmt, ...)
 {
@@ -129,7 +128,7 @@ static FakeAgent *
 fake_agent_start(FakeScript script)
 {
     FakeAgent *agent = g_new0(FakeAgent, 1);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
     agent->dir = g_dir_make_tmp("hotcpu-agent-XXXXXX", NULL);
     g_assert(agent->dir != NULL);
@@ -217,8 +216,10 @@ script_error_reply(FakeAgent *agent, int fd)
 
     if (id == NULL)
         return;
-    agent_sendf(fd, "{\"error\":{\"class\":\"InvalidParameter\",\"desc\":\"count 9 exceeds the 4 "
-                    "present CPUs\"},\"id\":%s}\n", id);
+    agent_sendf(fd,
+                "{\"error\":{\"class\":\"InvalidParameter\",\"desc\":\"count 9 exceeds the 4 "
+                "present CPUs\"},\"id\":%s}\n",
+                id);
     agent_drain(agent, fd);
 }
 
@@ -538,18 +539,18 @@ void
 register_agent_client_suite(void)
 {
     static const UnitTest tests[] = {
-        {"reply with the matching id", test_matching_reply},
-        {"stale replies are skipped", test_stale_replies_skipped},
-        {"events during a call are queued", test_event_queued},
-        {"wait_event reads a later event", test_late_event},
-        {"error reply becomes PROTO_ERROR", test_error_reply},
-        {"no reply times out", test_timeout},
-        {"peer closes", test_peer_closes},
-        {"garbage from the peer", test_garbage_from_peer},
-        {"each call has its own id", test_two_calls_unique_ids},
-        {"call_once", test_call_once},
-        {"connect to a missing socket", test_connect_fails},
-        {NULL, NULL},
+        { "reply with the matching id", test_matching_reply },
+        { "stale replies are skipped", test_stale_replies_skipped },
+        { "events during a call are queued", test_event_queued },
+        { "wait_event reads a later event", test_late_event },
+        { "error reply becomes PROTO_ERROR", test_error_reply },
+        { "no reply times out", test_timeout },
+        { "peer closes", test_peer_closes },
+        { "garbage from the peer", test_garbage_from_peer },
+        { "each call has its own id", test_two_calls_unique_ids },
+        { "call_once", test_call_once },
+        { "connect to a missing socket", test_connect_fails },
+        { NULL, NULL },
     };
     unit_add_suite("agent_client", tests);
 }

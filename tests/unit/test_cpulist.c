@@ -35,7 +35,7 @@ static void
 test_parse_ranges(void)
 {
     g_autoptr(CpuList) list = cpulist_parse("0-3,8,10-11", NULL);
-    guint expected[] = {0, 1, 2, 3, 8, 10, 11};
+    guint expected[] = { 0, 1, 2, 3, 8, 10, 11 };
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(list);
     CU_ASSERT_EQUAL(cpulist_count(list), 7);
@@ -102,9 +102,28 @@ static void
 test_parse_rejects(void)
 {
     const char *bad[] = {
-        ",",   "1,,2", "1,",    ",1",   "3-1", "abc",   "1-",     "-1",     "1 ,2", "1, 2",
-        "0x3", "+1",   "1-2-3", "1-+2", "1:2", "0-7:2", "1\n2",   "8192",   "0-8192",
-        "99999999999999999999", "1-99999999999999999999", "\xff",
+        ",",
+        "1,,2",
+        "1,",
+        ",1",
+        "3-1",
+        "abc",
+        "1-",
+        "-1",
+        "1 ,2",
+        "1, 2",
+        "0x3",
+        "+1",
+        "1-2-3",
+        "1-+2",
+        "1:2",
+        "0-7:2",
+        "1\n2",
+        "8192",
+        "0-8192",
+        "99999999999999999999",
+        "1-99999999999999999999",
+        "\xff",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
@@ -171,14 +190,14 @@ void
 register_cpulist_suite(void)
 {
     static const UnitTest tests[] = {
-        {"parse ranges 0-3,8,10-11", test_parse_ranges},
-        {"parse empty and newline", test_parse_empty},
-        {"parse a single id", test_parse_single},
-        {"format merges ranges", test_format_merges},
-        {"parse rejects malformed lists", test_parse_rejects},
-        {"max id and out-of-range add", test_max_id},
-        {"iterate, copy, remove, equal", test_set_operations},
-        {NULL, NULL},
+        { "parse ranges 0-3,8,10-11", test_parse_ranges },
+        { "parse empty and newline", test_parse_empty },
+        { "parse a single id", test_parse_single },
+        { "format merges ranges", test_format_merges },
+        { "parse rejects malformed lists", test_parse_rejects },
+        { "max id and out-of-range add", test_max_id },
+        { "iterate, copy, remove, equal", test_set_operations },
+        { NULL, NULL },
     };
     unit_add_suite("cpulist", tests);
 }

@@ -36,10 +36,10 @@ static const struct {
     const char *name;
     void (*reg)(void);
 } suites[] = {
-    {"cpulist", register_cpulist_suite},
-    {"protocol", register_protocol_suite},
-    {"topology", register_topology_suite},
-    {"agent_client", register_agent_client_suite},
+    { "cpulist", register_cpulist_suite },
+    { "protocol", register_protocol_suite },
+    { "topology", register_topology_suite },
+    { "agent_client", register_agent_client_suite },
 };
 
 int

@@ -33,7 +33,8 @@ static void
 test_request_ok(void)
 {
     g_autoptr(GError) error = NULL;
-    const char *line = "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 3}, \"id\": \"a1\"}";
+    const char *line
+        = "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 3}, \"id\": \"a1\"}";
     g_autoptr(ProtoRequest) req = proto_parse_request(line, strlen(line), NULL, &error);
 
     CU_ASSERT_PTR_NULL(error);
@@ -56,16 +57,31 @@ static void
 test_not_json(void)
 {
     const char *bad[] = {
-        "hello", "{", "}", "{\"execute\":", "{\"execute\":\"ping\"", "{\"execute\" \"ping\"}",
-        "", "   ",
+        "hello",
+        "{",
+        "}",
+        "{\"execute\":",
+        "{\"execute\":\"ping\"",
+        "{\"execute\" \"ping\"}",
+        "",
+        "   ",
         /* json-glib alone would accept each of these: */
-        "{'execute':'ping'}", "{\"execute\":\"ping\"} {}", "{\"execute\":\"ping\"}x",
-        "/*c*/{\"execute\":\"ping\"}", "{\"execute\":\"ping\",\"arguments\":{\"count\":0x10}}",
+        "{'execute':'ping'}",
+        "{\"execute\":\"ping\"} {}",
+        "{\"execute\":\"ping\"}x",
+        "/*c*/{\"execute\":\"ping\"}",
+        "{\"execute\":\"ping\",\"arguments\":{\"count\":0x10}}",
         "{\"execute\":\"ping\",\"arguments\":{\"count\":01}}",
-        "{\"execute\":\"ping\",}", "{\"execute\":\"a\tb\"}", "{\"execute\":\"\\q\"}",
-        "{\"execute\":\"\\u12\"}", "{\"execute\":tru}", "{\"execute\":\"ping\",\"id\":-}",
-        "{\"execute\":\"ping\",\"id\":1.}", "{\"execute\":\"ping\",\"id\":1e}",
-        "{\"execute\":\"ping\",\"id\":[1,]}", "{\"execute\":\"ping\",\"id\":[1}",
+        "{\"execute\":\"ping\",}",
+        "{\"execute\":\"a\tb\"}",
+        "{\"execute\":\"\\q\"}",
+        "{\"execute\":\"\\u12\"}",
+        "{\"execute\":tru}",
+        "{\"execute\":\"ping\",\"id\":-}",
+        "{\"execute\":\"ping\",\"id\":1.}",
+        "{\"execute\":\"ping\",\"id\":1e}",
+        "{\"execute\":\"ping\",\"id\":[1,]}",
+        "{\"execute\":\"ping\",\"id\":[1}",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
@@ -75,7 +91,7 @@ test_not_json(void)
 static void
 test_not_object(void)
 {
-    const char *bad[] = {"[1,2]", "[]", "\"execute\"", "42", "-1.5", "null", "true"};
+    const char *bad[] = { "[1,2]", "[]", "\"execute\"", "42", "-1.5", "null", "true" };
 
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++)
         check_request_fails(bad[i], -1, PROTO_ERROR_PARSE);
@@ -91,7 +107,8 @@ test_invalid_utf8(void)
     check_request_fails("{\"execute\":\"pi\0ng\"}", 19, PROTO_ERROR_PARSE);
 
     /* Valid multibyte text is fine. */
-    g_autoptr(ProtoRequest) req = proto_parse_request("{\"execute\":\"h\xc3\xa9\"}", 17, NULL, NULL);
+    g_autoptr(ProtoRequest) req
+        = proto_parse_request("{\"execute\":\"h\xc3\xa9\"}", 17, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(req);
     UNIT_ASSERT_STR(req->execute, "h\xc3\xa9");
 }
@@ -179,25 +196,25 @@ test_wrong_types(void)
         const char *line;
         const char *id; /* expected echoed id, as JSON text */
     } cases[] = {
-        {"{\"execute\":1,\"id\":7}", "7"},
-        {"{\"execute\":null,\"id\":\"x\"}", "\"x\""},
-        {"{\"execute\":[\"ping\"],\"id\":{\"k\":[1]}}", "{\"k\":[1]}"},
-        {"{\"execute\":{},\"id\":7}", "7"},
-        {"{\"execute\":\"ping\",\"arguments\":[],\"id\":7}", "7"},
-        {"{\"execute\":\"ping\",\"arguments\":\"count=1\",\"id\":7}", "7"},
-        {"{\"execute\":\"ping\",\"arguments\":null,\"id\":7}", "7"},
-        {"{\"arguments\":{},\"id\":8}", "8"},                         /* missing execute */
-        {"{\"id\":9}", "9"},                                          /* missing execute */
-        {"{\"execute\":\"ping\",\"id\":10,\"extra\":true}", "10"},   /* unknown key */
-        {"{\"execute\":\"ping\",\"Execute\":\"x\",\"id\":11}", "11"},
-        {"{}", NULL},
+        { "{\"execute\":1,\"id\":7}", "7" },
+        { "{\"execute\":null,\"id\":\"x\"}", "\"x\"" },
+        { "{\"execute\":[\"ping\"],\"id\":{\"k\":[1]}}", "{\"k\":[1]}" },
+        { "{\"execute\":{},\"id\":7}", "7" },
+        { "{\"execute\":\"ping\",\"arguments\":[],\"id\":7}", "7" },
+        { "{\"execute\":\"ping\",\"arguments\":\"count=1\",\"id\":7}", "7" },
+        { "{\"execute\":\"ping\",\"arguments\":null,\"id\":7}", "7" },
+        { "{\"arguments\":{},\"id\":8}", "8" },                      /* missing execute */
+        { "{\"id\":9}", "9" },                                       /* missing execute */
+        { "{\"execute\":\"ping\",\"id\":10,\"extra\":true}", "10" }, /* unknown key */
+        { "{\"execute\":\"ping\",\"Execute\":\"x\",\"id\":11}", "11" },
+        { "{}", NULL },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autoptr(GError) error = NULL;
         g_autoptr(JsonNode) id = NULL;
-        g_autoptr(ProtoRequest) req =
-            proto_parse_request(cases[i].line, strlen(cases[i].line), &id, &error);
+        g_autoptr(ProtoRequest) req
+            = proto_parse_request(cases[i].line, strlen(cases[i].line), &id, &error);
 
         CU_ASSERT_PTR_NULL(req);
         if (!g_error_matches(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER))
@@ -216,11 +233,15 @@ test_wrong_types(void)
 static void
 test_huge_numbers(void)
 {
-    check_request_fails("{\"execute\":\"ping\",\"id\":99999999999999999999999}", -1, PROTO_ERROR_PARSE);
+    check_request_fails("{\"execute\":\"ping\",\"id\":99999999999999999999999}", -1,
+                        PROTO_ERROR_PARSE);
     check_request_fails("{\"execute\":\"ping\",\"id\":9223372036854775808}", -1, PROTO_ERROR_PARSE);
-    check_request_fails("{\"execute\":\"ping\",\"id\":-9223372036854775809}", -1, PROTO_ERROR_PARSE);
-    check_request_fails("{\"execute\":\"ping\",\"arguments\":{\"count\":1e999}}", -1, PROTO_ERROR_PARSE);
-    check_request_fails("{\"execute\":\"ping\",\"arguments\":{\"count\":-1e999}}", -1, PROTO_ERROR_PARSE);
+    check_request_fails("{\"execute\":\"ping\",\"id\":-9223372036854775809}", -1,
+                        PROTO_ERROR_PARSE);
+    check_request_fails("{\"execute\":\"ping\",\"arguments\":{\"count\":1e999}}", -1,
+                        PROTO_ERROR_PARSE);
+    check_request_fails("{\"execute\":\"ping\",\"arguments\":{\"count\":-1e999}}", -1,
+                        PROTO_ERROR_PARSE);
 
     /* The 64-bit extremes and large finite doubles are numbers like any. */
     const char *max = "{\"execute\":\"ping\",\"id\":9223372036854775807}";
@@ -244,11 +265,11 @@ test_id_echo(void)
         const char *id;
         const char *reply;
     } cases[] = {
-        {"\"abc\"", "{\"return\":{},\"id\":\"abc\"}\n"},
-        {"42", "{\"return\":{},\"id\":42}\n"},
-        {"-3", "{\"return\":{},\"id\":-3}\n"},
-        {"{\"a\":[1,\"x\",null]}", "{\"return\":{},\"id\":{\"a\":[1,\"x\",null]}}\n"},
-        {"null", "{\"return\":{},\"id\":null}\n"},
+        { "\"abc\"", "{\"return\":{},\"id\":\"abc\"}\n" },
+        { "42", "{\"return\":{},\"id\":42}\n" },
+        { "-3", "{\"return\":{},\"id\":-3}\n" },
+        { "{\"a\":[1,\"x\",null]}", "{\"return\":{},\"id\":{\"a\":[1,\"x\",null]}}\n" },
+        { "null", "{\"return\":{},\"id\":null}\n" },
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -264,11 +285,13 @@ test_id_echo(void)
 
     /* The error path echoes too. */
     g_autoptr(JsonNode) id = NULL;
-    g_autoptr(ProtoRequest) bad = proto_parse_request("{\"execute\":5,\"id\":\"q\"}", 22, &id, NULL);
+    g_autoptr(ProtoRequest) bad
+        = proto_parse_request("{\"execute\":5,\"id\":\"q\"}", 22, &id, NULL);
     CU_ASSERT_PTR_NULL(bad);
     CU_ASSERT_PTR_NOT_NULL_FATAL(id);
     g_autofree char *err = proto_format_error(PROTO_ERROR_INVALID_PARAMETER, "no", id);
-    UNIT_ASSERT_STR(err, "{\"error\":{\"class\":\"InvalidParameter\",\"desc\":\"no\"},\"id\":\"q\"}\n");
+    UNIT_ASSERT_STR(err,
+                    "{\"error\":{\"class\":\"InvalidParameter\",\"desc\":\"no\"},\"id\":\"q\"}\n");
 }
 
 static void
@@ -285,7 +308,8 @@ test_encoders(void)
     json_object_set_int_member(args, "count", 2);
     json_object_set_int_member(args, "wait", 5);
     b = proto_format_request("set-num-cpus", args, id);
-    UNIT_ASSERT_STR(b, "{\"execute\":\"set-num-cpus\",\"arguments\":{\"count\":2,\"wait\":5},\"id\":7}\n");
+    UNIT_ASSERT_STR(
+        b, "{\"execute\":\"set-num-cpus\",\"arguments\":{\"count\":2,\"wait\":5},\"id\":7}\n");
 
     json_object_set_string_member(json_node_get_object(value), "version", "0.1.0");
     c = proto_format_return(value, id);
@@ -293,7 +317,8 @@ test_encoders(void)
 
     /* Newlines and quotes in text stay inside one line. */
     d = proto_format_error(PROTO_ERROR_OPERATION_FAILED, "cpu3: \"Device busy\"\nline 2", id);
-    UNIT_ASSERT_STR(d, "{\"error\":{\"class\":\"OperationFailed\",\"desc\":\"cpu3: \\\"Device busy\\\"\\nline 2\"},\"id\":7}\n");
+    UNIT_ASSERT_STR(d, "{\"error\":{\"class\":\"OperationFailed\",\"desc\":\"cpu3: \\\"Device "
+                       "busy\\\"\\nline 2\"},\"id\":7}\n");
     CU_ASSERT_PTR_EQUAL(strchr(d, '\n'), d + strlen(d) - 1);
 
     e = proto_format_event("topology-changed", value);
@@ -311,8 +336,8 @@ test_encoders(void)
 static void
 test_error_classes(void)
 {
-    const char *names[] = {"ParseError", "CommandNotFound", "InvalidParameter", "Busy",
-                           "OperationFailed"};
+    const char *names[]
+        = { "ParseError", "CommandNotFound", "InvalidParameter", "Busy", "OperationFailed" };
 
     for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
         UNIT_ASSERT_STR(proto_error_class_name((ProtoErrorClass)i), names[i]);
@@ -354,17 +379,27 @@ test_parse_messages(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(m4);
     CU_ASSERT_EQUAL(m4->kind, PROTO_MSG_EVENT);
     UNIT_ASSERT_STR(m4->event, "topology-changed");
-    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(m4->value), "online"), "0-1");
+    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(m4->value), "online"),
+                    "0-1");
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m5);
     CU_ASSERT_EQUAL(m5->kind, PROTO_MSG_EVENT);
     CU_ASSERT_PTR_NULL(m5->value);
 
     const char *bad[] = {
-        "{\"foo\":1}", "{\"return\":1}", "{\"return\":{},\"x\":1}", "{\"error\":\"Busy\"}",
-        "{\"error\":{\"class\":1,\"desc\":\"d\"}}", "{\"error\":{\"class\":\"Busy\"}}",
-        "{\"event\":5}", "{\"event\":\"e\",\"data\":[1]}", "{\"event\":\"e\",\"id\":1}",
-        "[{\"return\":{}}]", "not json", "{\"return\":{}", "",
+        "{\"foo\":1}",
+        "{\"return\":1}",
+        "{\"return\":{},\"x\":1}",
+        "{\"error\":\"Busy\"}",
+        "{\"error\":{\"class\":1,\"desc\":\"d\"}}",
+        "{\"error\":{\"class\":\"Busy\"}}",
+        "{\"event\":5}",
+        "{\"event\":\"e\",\"data\":[1]}",
+        "{\"event\":\"e\",\"id\":1}",
+        "[{\"return\":{}}]",
+        "not json",
+        "{\"return\":{}",
+        "",
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(GError) error = NULL;
@@ -442,7 +477,8 @@ static void
 test_reader_resync(void)
 {
     g_autoptr(ProtoLineReader) r = proto_line_reader_new(PROTO_MAX_LINE);
-    const char data[] = "{\"execute\":\"pi\xff{\"execute\":\"ping\"}\n\xff\n\xff\xff{\"a\":\xff{}\n";
+    const char data[]
+        = "{\"execute\":\"pi\xff{\"execute\":\"ping\"}\n\xff\n\xff\xff{\"a\":\xff{}\n";
 
     proto_line_reader_feed(r, data, sizeof(data) - 1);
     expect_line(r, "{\"execute\":\"ping\"}");
@@ -499,7 +535,7 @@ test_reader_then_parse(void)
     /* The agent's path: reader, then parser, then a reply for each line. */
     g_autoptr(ProtoLineReader) r = proto_line_reader_new(PROTO_MAX_LINE);
     const char data[] = "[1]\n{\"execute\":\"ping\",\"id\":1}\n\xc3\x28\n";
-    ProtoErrorClass expected[] = {PROTO_ERROR_PARSE, 99, PROTO_ERROR_PARSE};
+    ProtoErrorClass expected[] = { PROTO_ERROR_PARSE, 99, PROTO_ERROR_PARSE };
     char *line;
     gsize len;
     guint i = 0;
@@ -525,24 +561,24 @@ void
 register_protocol_suite(void)
 {
     static const UnitTest tests[] = {
-        {"request decodes", test_request_ok},
-        {"not JSON is a ParseError", test_not_json},
-        {"not an object is a ParseError", test_not_object},
-        {"invalid UTF-8 is a ParseError", test_invalid_utf8},
-        {"deep nesting rejected without recursion", test_deep_nesting},
-        {"line over the limit", test_long_line},
-        {"wrong types, missing execute, extra keys", test_wrong_types},
-        {"huge numbers", test_huge_numbers},
-        {"id echo: string, number, object", test_id_echo},
-        {"encoders produce single lines in contract order", test_encoders},
-        {"error class names", test_error_classes},
-        {"host-side message decoding", test_parse_messages},
-        {"reader: many lines in one feed", test_reader_many_lines},
-        {"reader: a line split across feeds", test_reader_split_feeds},
-        {"reader: 0xFF resync mid-line", test_reader_resync},
-        {"reader: overlong line discarded once", test_reader_too_long},
-        {"reader then parser", test_reader_then_parse},
-        {NULL, NULL},
+        { "request decodes", test_request_ok },
+        { "not JSON is a ParseError", test_not_json },
+        { "not an object is a ParseError", test_not_object },
+        { "invalid UTF-8 is a ParseError", test_invalid_utf8 },
+        { "deep nesting rejected without recursion", test_deep_nesting },
+        { "line over the limit", test_long_line },
+        { "wrong types, missing execute, extra keys", test_wrong_types },
+        { "huge numbers", test_huge_numbers },
+        { "id echo: string, number, object", test_id_echo },
+        { "encoders produce single lines in contract order", test_encoders },
+        { "error class names", test_error_classes },
+        { "host-side message decoding", test_parse_messages },
+        { "reader: many lines in one feed", test_reader_many_lines },
+        { "reader: a line split across feeds", test_reader_split_feeds },
+        { "reader: 0xFF resync mid-line", test_reader_resync },
+        { "reader: overlong line discarded once", test_reader_too_long },
+        { "reader then parser", test_reader_then_parse },
+        { NULL, NULL },
     };
     unit_add_suite("protocol", tests);
 }

@@ -253,10 +253,22 @@ static void
 test_offline_hidden_json(void)
 {
     char *root = fake_sysfs_new();
-    FakeCpu cpu0 = {.id = 0, .has_online_file = FALSE, .online = TRUE, .socket = 0, .die = 0,
-                    .core = 0, .siblings = NULL, .node = 0};
-    FakeCpu cpu1 = {.id = 1, .has_online_file = TRUE, .online = FALSE, .socket = 0, .die = 0,
-                    .core = 1, .siblings = NULL, .node = 0};
+    FakeCpu cpu0 = { .id = 0,
+                     .has_online_file = FALSE,
+                     .online = TRUE,
+                     .socket = 0,
+                     .die = 0,
+                     .core = 0,
+                     .siblings = NULL,
+                     .node = 0 };
+    FakeCpu cpu1 = { .id = 1,
+                     .has_online_file = TRUE,
+                     .online = FALSE,
+                     .socket = 0,
+                     .die = 0,
+                     .core = 1,
+                     .siblings = NULL,
+                     .node = 0 };
     g_autoptr(Topology) topo = NULL;
     g_autoptr(JsonNode) json = NULL;
     g_autofree char *text = NULL;
@@ -356,10 +368,12 @@ check_from_json_fails(const char *text)
     CU_ASSERT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA));
 }
 
-#define HEAD "\"online\":\"0\",\"present\":\"0\",\"possible\":\"0\",\"online-count\":1," \
-             "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1"
-#define CPU0 "\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,\"core\":0," \
-             "\"node\":0"
+#define HEAD                                                                                       \
+    "\"online\":\"0\",\"present\":\"0\",\"possible\":\"0\",\"online-count\":1,"                    \
+    "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1"
+#define CPU0                                                                                       \
+    "\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,\"core\":0,"            \
+    "\"node\":0"
 
 static void
 test_from_json_validates(void)
@@ -367,16 +381,20 @@ test_from_json_validates(void)
     const char *bad[] = {
         "[1]",
         "\"topology\"",
-        "{" HEAD "}",                                                /* no cpus */
+        "{" HEAD "}", /* no cpus */
         "{" HEAD ",\"cpus\":{}}",
         "{\"online\":0,\"present\":\"0\",\"possible\":\"0\",\"online-count\":1,"
-        "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":[]}",
+        "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":["
+        "]}",
         "{\"online\":\"0-\",\"present\":\"0\",\"possible\":\"0\",\"online-count\":1,"
-        "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":[]}",
+        "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":["
+        "]}",
         "{\"online\":\"0\",\"present\":\"0\",\"possible\":\"0\",\"online-count\":\"1\","
-        "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":[]}",
+        "\"present-count\":1,\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":["
+        "]}",
         "{\"online\":\"0\",\"present\":\"0\",\"possible\":\"0\",\"online-count\":1,"
-        "\"present-count\":1,\"sockets\":-1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":[]}",
+        "\"present-count\":1,\"sockets\":-1,\"cores-per-socket\":1,\"threads-per-core\":1,\"cpus\":"
+        "[]}",
         "{" HEAD ",\"cpus\":[1]}",
         "{" HEAD ",\"cpus\":[{\"id\":\"0\",\"online\":true,\"can-offline\":false}]}",
         "{" HEAD ",\"cpus\":[{\"id\":8192,\"online\":true,\"can-offline\":false}]}",
@@ -396,8 +414,9 @@ test_from_json_validates(void)
     /* The same shape with valid values is accepted, nulls included. */
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(Topology) topo = NULL;
-    const char *good = "{" HEAD ",\"cpus\":[{\"id\":0,\"online\":true,\"can-offline\":false,"
-                       "\"socket\":null,\"die\":null,\"core\":null,\"node\":null,\"siblings\":null}]}";
+    const char *good
+        = "{" HEAD ",\"cpus\":[{\"id\":0,\"online\":true,\"can-offline\":false,"
+          "\"socket\":null,\"die\":null,\"core\":null,\"node\":null,\"siblings\":null}]}";
     CU_ASSERT_TRUE_FATAL(json_parser_load_from_data(parser, good, -1, NULL));
     topo = topology_from_json(json_parser_get_root(parser), NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(topo);
@@ -487,18 +506,18 @@ void
 register_topology_suite(void)
 {
     static const UnitTest tests[] = {
-        {"one CPU", test_one_cpu},
-        {"four CPUs, cpu0 without online file", test_four_cpus_cpu0_fixed},
-        {"per-CPU online file beats the mask", test_per_cpu_state_wins},
-        {"2 sockets x 2 cores x 2 threads", test_two_sockets_smt},
-        {"256 CPUs with holes in present", test_many_cpus_with_holes},
-        {"offline CPU: hidden fields are null", test_offline_hidden_json},
-        {"missing per-CPU attributes", test_missing_attributes},
-        {"JSON round trip", test_roundtrip_json},
-        {"topology_from_json validates types", test_from_json_validates},
-        {"missing or malformed masks name the path", test_bad_masks},
-        {"present CPU without a folder", test_hot_removed_cpu},
-        {NULL, NULL},
+        { "one CPU", test_one_cpu },
+        { "four CPUs, cpu0 without online file", test_four_cpus_cpu0_fixed },
+        { "per-CPU online file beats the mask", test_per_cpu_state_wins },
+        { "2 sockets x 2 cores x 2 threads", test_two_sockets_smt },
+        { "256 CPUs with holes in present", test_many_cpus_with_holes },
+        { "offline CPU: hidden fields are null", test_offline_hidden_json },
+        { "missing per-CPU attributes", test_missing_attributes },
+        { "JSON round trip", test_roundtrip_json },
+        { "topology_from_json validates types", test_from_json_validates },
+        { "missing or malformed masks name the path", test_bad_masks },
+        { "present CPU without a folder", test_hot_removed_cpu },
+        { NULL, NULL },
     };
     unit_add_suite("topology", tests);
 }
