@@ -1,0 +1,159 @@
+/* audit.c: the audit log and syslog. */
+#include "audit.h"
+
+#include <errno.h>
+#include <string.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "hook_runner.h"
+
+struct AuditLog {
+    int fd;
+    char *path;
+};
+
+AuditLog *
+audit_open(const char *path, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    AuditLog *log;
+    int fd;
+
+    if (g_mkdir_with_parents(dir, 0750) < 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot create the audit log folder %s: %s", dir, g_strerror(e));
+        return NULL;
+    }
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot open the audit log %s: %s", path, g_strerror(e));
+        return NULL;
+    }
+    log = g_new0(AuditLog, 1);
+    log->fd = fd;
+    log->path = g_strdup(path);
+    return log;
+}
+
+void
+audit_close(AuditLog *log)
+{
+    if (!log)
+        return;
+    if (log->fd >= 0)
+        close(log->fd);
+    g_free(log->path);
+    g_free(log);
+}
+
+const char *
+audit_path(const AuditLog *log)
+{
+    return log->path;
+}
+
+static void
+set_int_or_null(JsonObject *obj, const char *key, gint v)
+{
+    if (v < 0)
+        json_object_set_null_member(obj, key);
+    else
+        json_object_set_int_member(obj, key, v);
+}
+
+JsonObject *
+audit_record_to_json(const AuditRecord *rec)
+{
+    JsonObject *obj = json_object_new();
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autofree char *time = g_date_time_format_iso8601(now);
+    struct passwd *pw = getpwuid(getuid());
+
+    json_object_set_string_member(obj, "time", time);
+    json_object_set_string_member(obj, "command", rec->command ? rec->command : "set");
+    json_object_set_string_member(obj, "domain", rec->domain ? rec->domain : "");
+    if (rec->uuid)
+        json_object_set_string_member(obj, "uuid", rec->uuid);
+    else
+        json_object_set_null_member(obj, "uuid");
+    json_object_set_string_member(obj, "user", pw ? pw->pw_name : "");
+    json_object_set_int_member(obj, "uid", getuid());
+    if (g_getenv("SUDO_USER"))
+        json_object_set_string_member(obj, "sudo-user", g_getenv("SUDO_USER"));
+    set_int_or_null(obj, "previous", rec->previous);
+    set_int_or_null(obj, "requested", rec->requested);
+    set_int_or_null(obj, "actual", rec->actual);
+    json_object_set_string_member(obj, "outcome", rec->outcome);
+    json_object_set_int_member(obj, "exit", rec->exit_code);
+    if (rec->error)
+        json_object_set_string_member(obj, "error", rec->error);
+    else
+        json_object_set_null_member(obj, "error");
+    json_object_set_boolean_member(obj, "config", rec->config);
+    json_object_set_boolean_member(obj, "force", rec->force);
+    json_object_set_string_member(obj, "guest", rec->guest ? rec->guest : "not-checked");
+    set_int_or_null(obj, "guest-online", rec->guest_online);
+    set_int_or_null(obj, "guest-present", rec->guest_present);
+    if (rec->hooks)
+        json_object_set_member(obj, "hooks", hook_results_to_json(rec->hooks));
+    else
+        json_object_set_array_member(obj, "hooks", json_array_new());
+    return obj;
+}
+
+gboolean
+audit_write(AuditLog *log, const AuditRecord *rec, GError **error)
+{
+    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autofree char *text = NULL;
+    g_autofree char *line = NULL;
+    gsize len;
+    ssize_t n;
+
+    json_node_take_object(node, audit_record_to_json(rec));
+    json_generator_set_root(gen, node);
+    text = json_generator_to_data(gen, NULL);
+    line = g_strconcat(text, "\n", NULL);
+    len = strlen(line);
+    /* One write on O_APPEND: the line lands whole at the end even when
+     * another hotcpu-ctl appends at the same time. */
+    do
+        n = write(log->fd, line, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        int e = errno;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot write the audit record to %s: %s", log->path, g_strerror(e));
+        return FALSE;
+    }
+    if ((gsize)n != len) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC,
+                    "the audit record to %s was cut short (%zd of %zu bytes)", log->path, n, len);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+void
+audit_syslog(const AuditRecord *rec)
+{
+    struct passwd *pw = getpwuid(getuid());
+    g_autofree char *prev = rec->previous >= 0 ? g_strdup_printf("%d", rec->previous) : g_strdup("?");
+    g_autofree char *req = rec->requested >= 0 ? g_strdup_printf("%d", rec->requested) : g_strdup("?");
+    g_autofree char *act = rec->actual >= 0 ? g_strdup_printf("%d", rec->actual) : g_strdup("?");
+
+    openlog("hotcpu-ctl", LOG_PID, LOG_DAEMON);
+    syslog(rec->exit_code == 0 ? LOG_NOTICE : LOG_WARNING,
+           "user %s: set vCPUs of domain '%s' (%s) from %s to %s: %s, now %s, exit %d%s%s",
+           pw ? pw->pw_name : "?", rec->domain ? rec->domain : "?",
+           rec->uuid ? rec->uuid : "uuid unknown", prev, req, rec->outcome, act, rec->exit_code,
+           rec->error ? ": " : "", rec->error ? rec->error : "");
+    closelog();
+}

@@ -1,0 +1,50 @@
+/* audit.h: one record per `set` attempt, refused, failed or done.
+ *
+ * The record is one JSON line appended to the audit log (default
+ * /var/log/hotcpu/audit.log) with a single write() on an O_APPEND descriptor,
+ * so that concurrent writers never interleave, and a one-line summary sent
+ * to syslog (ident hotcpu-ctl, facility LOG_DAEMON).
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#define AUDIT_DEFAULT_PATH "/var/log/hotcpu/audit.log"
+
+typedef struct AuditLog AuditLog;
+
+/* Opens @path for appending (mode 0640), creating it and its folder (0750)
+ * when missing.  G_FILE_ERROR with the path in the message on failure. */
+AuditLog *audit_open(const char *path, GError **error);
+void audit_close(AuditLog *log);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditLog, audit_close)
+const char *audit_path(const AuditLog *log);
+
+typedef struct {
+    const char *command;   /* "set" */
+    const char *domain;    /* as found, or as asked when not found */
+    const char *uuid;      /* NULL when unknown */
+    gint previous;         /* live vCPUs before; -1 unknown */
+    gint requested;        /* vCPUs asked (after --sockets); -1 unknown */
+    gint actual;           /* live vCPUs after; -1 unknown */
+    const char *outcome;   /* "done", "refused", "vetoed", "failed", "not-converged" */
+    gint exit_code;
+    const char *error;     /* NULL when none */
+    gboolean config;       /* --config was given */
+    gboolean force;
+    const char *guest;     /* "confirmed", "unconfirmed", "not-checked" */
+    gint guest_online;     /* -1 unknown */
+    gint guest_present;    /* -1 unknown */
+    GPtrArray *hooks;      /* HookResult *, before then after; NULL: none ran */
+} AuditRecord;
+
+/* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"
+ * and "uid" added.  json_object_unref. */
+JsonObject *audit_record_to_json(const AuditRecord *rec);
+
+/* Appends @rec as one line.  FALSE with @error on a failed or short write. */
+gboolean audit_write(AuditLog *log, const AuditRecord *rec, GError **error);
+
+/* Sends the summary of @rec to syslog. */
+void audit_syslog(const AuditRecord *rec);

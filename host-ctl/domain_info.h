@@ -1,0 +1,44 @@
+/* domain_info.h: what hotcpu-ctl needs from a libvirt domain XML, read with
+ * GMarkup (no libxml2).
+ *
+ * Read: the name, UUID and type; <vcpu current='C'>M</vcpu>;
+ * <cpu><topology sockets dies clusters cores threads/>; the vCPUs with an
+ * explicit <cputune><vcpupin vcpu='N'>; the host socket of the agent channel
+ * (the <channel> whose <target type='virtio' name='org.hotcpu.agent.0'/> has
+ * <source mode='bind' path='...'/>); the libosinfo OS id from
+ * <metadata><libosinfo:libosinfo xmlns:libosinfo=
+ * "http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os id='...'/>,
+ * whatever prefix the document binds to that namespace.
+ */
+#pragma once
+
+#include <glib.h>
+
+#define DOMAIN_INFO_LIBOSINFO_NS "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+
+typedef struct {
+    char *name;
+    char *uuid;
+    char *type;           /* <domain type='...'>, NULL if absent */
+    guint vcpu_max;       /* <vcpu>M</vcpu>; 0 if absent */
+    guint vcpu_current;   /* current= attribute, else vcpu_max */
+    gboolean has_topology;
+    /* 1 for absent attributes; all 1 without <topology> */
+    guint sockets, dies, clusters, cores, threads;
+    GArray *pinned_vcpus; /* guint vCPU ids with a <vcpupin>, ascending */
+    char *agent_socket;   /* NULL when no such channel or no bind path */
+    char *os_id;          /* NULL when no libosinfo metadata */
+} DomainInfo;
+
+/* Parses @xml.  Fails with G_MARKUP_ERROR when the text is not well formed,
+ * is not a <domain>, or a number attribute is not a number. */
+DomainInfo *domain_info_parse(const char *xml, GError **error);
+void domain_info_free(DomainInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(DomainInfo, domain_info_free)
+
+/* vCPUs in one socket: dies x clusters x cores x threads (1 without a
+ * <topology>). */
+guint domain_info_vcpus_per_socket(const DomainInfo *info);
+
+/* TRUE when vCPU @vcpu has an explicit <vcpupin>. */
+gboolean domain_info_vcpu_pinned(const DomainInfo *info, guint vcpu);

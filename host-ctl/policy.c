@@ -1,0 +1,78 @@
+/* policy.c: the host policy file. */
+#include "policy.h"
+
+#include <errno.h>
+
+void
+policy_free(Policy *policy)
+{
+    if (!policy)
+        return;
+    g_free(policy->origin);
+    g_free(policy);
+}
+
+static gboolean
+read_bool(GKeyFile *kf, const char *origin, const char *key, gboolean *out, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    gboolean v;
+
+    if (!g_key_file_has_key(kf, "policy", key, NULL))
+        return TRUE;
+    v = g_key_file_get_boolean(kf, "policy", key, &err);
+    if (err) {
+        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "policy file %s: %s must be true or false", origin, key);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
+static Policy *
+from_keyfile(GKeyFile *kf, const char *origin, GError **error)
+{
+    g_autoptr(Policy) p = g_new0(Policy, 1);
+
+    p->allow_unplug = TRUE;
+    p->allow_below_persistent = TRUE;
+    p->origin = g_strdup(origin);
+    if (!read_bool(kf, origin, "allow-unplug", &p->allow_unplug, error) ||
+        !read_bool(kf, origin, "allow-below-persistent", &p->allow_below_persistent, error))
+        return NULL;
+    return g_steal_pointer(&p);
+}
+
+Policy *
+policy_load_data(const char *data, const char *origin, GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+
+    if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &err)) {
+        g_set_error(error, err->domain, err->code, "policy file %s: %s", origin, err->message);
+        return NULL;
+    }
+    return from_keyfile(kf, origin, error);
+}
+
+Policy *
+policy_load(const char *path, gboolean missing_ok, GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+        if (missing_ok && g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+            Policy *p = g_new0(Policy, 1);
+            p->allow_unplug = TRUE;
+            p->allow_below_persistent = TRUE;
+            return p;
+        }
+        g_set_error(error, err->domain, err->code, "cannot read the policy file %s: %s", path,
+                    err->message);
+        return NULL;
+    }
+    return from_keyfile(kf, path, error);
+}

@@ -1,0 +1,154 @@
+/* support_matrix.c: the guest OS support matrix (GKeyFile). */
+#include "support_matrix.h"
+
+#include <string.h>
+
+typedef struct {
+    char *name;
+    char **ids;
+    char **prefixes;
+    gboolean plug, unplug, is_linux;
+} Row;
+
+struct SupportMatrix {
+    char *origin;
+    GPtrArray *rows; /* Row * */
+};
+
+static void
+row_free(gpointer p)
+{
+    Row *r = p;
+    g_free(r->name);
+    g_strfreev(r->ids);
+    g_strfreev(r->prefixes);
+    g_free(r);
+}
+
+void
+support_matrix_free(SupportMatrix *matrix)
+{
+    if (!matrix)
+        return;
+    g_free(matrix->origin);
+    g_ptr_array_unref(matrix->rows);
+    g_free(matrix);
+}
+
+const char *
+support_matrix_origin(const SupportMatrix *matrix)
+{
+    return matrix->origin;
+}
+
+static gboolean
+get_bool(GKeyFile *kf, const char *origin, const char *group, const char *key, gboolean *out,
+         GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    gboolean v = g_key_file_get_boolean(kf, group, key, &err);
+
+    if (err) {
+        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "%s: row [%s] needs %s=true or %s=false: %s", origin, group, key, key,
+                    err->message);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
+static SupportMatrix *
+from_keyfile(GKeyFile *kf, const char *origin, GError **error)
+{
+    g_autoptr(SupportMatrix) m = g_new0(SupportMatrix, 1);
+    g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+
+    m->origin = g_strdup(origin);
+    m->rows = g_ptr_array_new_with_free_func(row_free);
+    for (guint i = 0; groups[i]; i++) {
+        Row *r = g_new0(Row, 1);
+        g_ptr_array_add(m->rows, r);
+        r->name = g_strdup(groups[i]);
+        r->ids = g_key_file_get_string_list(kf, groups[i], "ids", NULL, NULL);
+        r->prefixes = g_key_file_get_string_list(kf, groups[i], "id-prefixes", NULL, NULL);
+        if (!r->ids && !r->prefixes) {
+            g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+                        "%s: row [%s] has neither ids= nor id-prefixes=", origin, groups[i]);
+            return NULL;
+        }
+        if (!get_bool(kf, origin, groups[i], "plug", &r->plug, error) ||
+            !get_bool(kf, origin, groups[i], "unplug", &r->unplug, error))
+            return NULL;
+        if (g_key_file_has_key(kf, groups[i], "linux", NULL) &&
+            !get_bool(kf, origin, groups[i], "linux", &r->is_linux, error))
+            return NULL;
+    }
+    return g_steal_pointer(&m);
+}
+
+SupportMatrix *
+support_matrix_load_data(const char *data, const char *origin, GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+
+    if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &err)) {
+        g_set_error(error, err->domain, err->code, "%s: %s", origin, err->message);
+        return NULL;
+    }
+    return from_keyfile(kf, origin, error);
+}
+
+SupportMatrix *
+support_matrix_load(const char *path, GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+        g_set_error(error, err->domain, err->code, "cannot read the guest OS support matrix %s: %s",
+                    path, err->message);
+        return NULL;
+    }
+    return from_keyfile(kf, path, error);
+}
+
+SupportVerdict
+support_matrix_lookup(const SupportMatrix *matrix, const char *os_id)
+{
+    SupportVerdict v = { 0 };
+    const Row *best = NULL;
+    gsize best_len = 0;
+
+    if (!os_id)
+        return v;
+    for (guint i = 0; i < matrix->rows->len && !best; i++) {
+        const Row *r = matrix->rows->pdata[i];
+        for (guint j = 0; r->ids && r->ids[j]; j++)
+            if (strcmp(r->ids[j], os_id) == 0) {
+                best = r;
+                break;
+            }
+    }
+    if (!best) {
+        for (guint i = 0; i < matrix->rows->len; i++) {
+            const Row *r = matrix->rows->pdata[i];
+            for (guint j = 0; r->prefixes && r->prefixes[j]; j++) {
+                gsize len = strlen(r->prefixes[j]);
+                if (len > best_len && g_str_has_prefix(os_id, r->prefixes[j])) {
+                    best = r;
+                    best_len = len;
+                }
+            }
+        }
+    }
+    if (!best)
+        return v;
+    v.found = TRUE;
+    v.plug = best->plug;
+    v.unplug = best->unplug;
+    v.is_linux = best->is_linux;
+    v.row = best->name;
+    return v;
+}
