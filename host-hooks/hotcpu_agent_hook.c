@@ -171,13 +171,13 @@ set_guest_cpus(const char *socket_path, guint count, guint wait_s)
         }
         if (error->domain == PROTO_ERROR)
             g_printerr("%s: the guest agent of domain '%s' could not bring the guest to %u "
-                       "online CPUs: %s (%s).\n",
-                       HOOK_NAME, guest_name(), count, error->message,
+                       "online CPU%s: %s (%s).\n",
+                       HOOK_NAME, guest_name(), count, count == 1 ? "" : "s", error->message,
                        proto_error_class_name((ProtoErrorClass)error->code));
         else
-            g_printerr("%s: the guest agent of domain '%s' did not confirm %u online CPUs: "
+            g_printerr("%s: the guest agent of domain '%s' did not confirm %u online CPU%s: "
                        "%s.\n",
-                       HOOK_NAME, guest_name(), count, error->message);
+                       HOOK_NAME, guest_name(), count, count == 1 ? "" : "s", error->message);
         return EXIT_FAILED;
     }
     return report_topology(reply, count) ? EXIT_OK : EXIT_FAILED;

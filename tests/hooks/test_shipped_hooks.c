@@ -334,6 +334,40 @@ test_after_plug_onlines(void)
     agent_stop(agent);
 }
 
+static gpointer
+hot_add_later(gpointer data)
+{
+    const char *tree = data;
+
+    g_usleep(G_USEC_PER_SEC);
+    for (guint id = 2; id < 4; id++) {
+        FakeCpu cpu = {.id = id, .has_online_file = TRUE, .online = FALSE, .core = (gint)id};
+
+        fake_sysfs_add_cpu(tree, &cpu);
+    }
+    fake_sysfs_set_masks(tree, NULL, "0-3", NULL);
+    return NULL;
+}
+
+static void
+test_after_plug_in_flight(void)
+{
+    /* The hypervisor's hot add lands in the guest a second after the hook
+     * asked: the agent's "wait" covers it. */
+    Agent *agent = agent_start(fake_sysfs_new_simple(2, 2, 8));
+    GThread *adder = g_thread_new("hot-add", hot_add_later, agent->tree);
+    HookRun run = run_with_agent(after_hook, 4, 2, agent->socket);
+    g_autofree char *states = NULL;
+
+    g_thread_join(adder);
+    states = online_states(agent->tree, 4);
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_STRING_EQUAL(states, "-111");
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "0-3"));
+    hook_run_clear(&run);
+    agent_stop(agent);
+}
+
 static void
 test_after_unplug_does_nothing(void)
 {
@@ -558,6 +592,7 @@ static const struct {
     {"before: unplug 4->2 offlines 2,3", test_before_unplug_offlines},
     {"before: plug does nothing", test_before_plug_does_nothing},
     {"after: plug 2->4 onlines 2,3", test_after_plug_onlines},
+    {"after: plug with the hot add in flight", test_after_plug_in_flight},
     {"after: unplug does nothing", test_after_unplug_does_nothing},
     {"before: agent refuses -> exit 1", test_before_agent_refuses},
     {"wire: count and wait sent, OperationFailed -> 1", test_wire_arguments},
