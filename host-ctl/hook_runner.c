@@ -55,11 +55,11 @@ hooks_roots(const char *override)
     const char *env;
 
     if (override != NULL && *override != '\0')
-        return g_strdupv((char *[]){(char *)override, NULL});
+        return g_strdupv((char *[]){ (char *) override, NULL });
     env = g_getenv("HOTCPU_HOOKS_DIR");
     if (env != NULL && *env != '\0')
-        return g_strdupv((char *[]){(char *)env, NULL});
-    return g_strdupv((char *[]){HOOKS_ETC_DIR, HOTCPU_HOOKS_LIBEXEC_DIR, NULL});
+        return g_strdupv((char *[]){ (char *)env, NULL });
+    return g_strdupv((char *[]){ HOOKS_ETC_DIR, HOTCPU_HOOKS_LIBEXEC_DIR, NULL });
 }
 
 /* ---- finding hooks ----------------------------------------------------- */
@@ -130,7 +130,7 @@ open_pidfd(GPid pid)
 static gboolean
 child_exited(GPid pid)
 {
-    siginfo_t info = {0};
+    siginfo_t info = { 0 };
 
     if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
         return errno != EINTR;
@@ -216,8 +216,8 @@ hook_environ(const HookEnv *env)
     envp = g_environ_setenv(envp, "vmName", env->vm_name ? env->vm_name : "", TRUE);
     envp = g_environ_setenv(envp, "numberOfCpus", cpus, TRUE);
     envp = g_environ_setenv(envp, "previousNumberOfCpus", prev, TRUE);
-    envp = g_environ_setenv(envp, "HOTCPU_AGENT_SOCKET",
-                            env->agent_socket ? env->agent_socket : "", TRUE);
+    envp = g_environ_setenv(envp, "HOTCPU_AGENT_SOCKET", env->agent_socket ? env->agent_socket : "",
+                            TRUE);
     return envp;
 }
 
@@ -226,7 +226,7 @@ hook_environ(const HookEnv *env)
 static gboolean
 spawn_hook(const char *path, char **envp, GPid *pid_out, int *out_fd, GError **error)
 {
-    char *argv[] = {(char *)path, NULL};
+    char *argv[] = { (char *)path, NULL };
     int pipe_fds[2];
     int null_fd;
     gboolean ok;
@@ -243,15 +243,14 @@ spawn_hook(const char *path, char **envp, GPid *pid_out, int *out_fd, GError **e
         int saved = errno;
 
         close(null_fd);
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                    "cannot create a pipe: %s", g_strerror(saved));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot create a pipe: %s",
+                    g_strerror(saved));
         return FALSE;
     }
     ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv,
-                                          (const char *const *)envp,
-                                          G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
-                                          null_fd, pipe_fds[1], pipe_fds[1], NULL, NULL, 0,
-                                          pid_out, NULL, NULL, NULL, error);
+                                          (const char *const *)envp, G_SPAWN_DO_NOT_REAP_CHILD,
+                                          child_setup, NULL, null_fd, pipe_fds[1], pipe_fds[1],
+                                          NULL, NULL, 0, pid_out, NULL, NULL, NULL, error);
     close(null_fd);
     close(pipe_fds[1]);
     if (!ok) {
@@ -270,7 +269,7 @@ static HookResult *
 run_hook(const char *path, char **envp, guint timeout_s)
 {
     HookResult *result = g_new0(HookResult, 1);
-    Capture cap = {g_string_new(NULL), FALSE};
+    Capture cap = { g_string_new(NULL), FALSE };
     g_autoptr(GError) error = NULL;
     gint64 start = g_get_monotonic_time();
     gint64 deadline = start + (gint64)timeout_s * G_USEC_PER_SEC;
@@ -284,8 +283,7 @@ run_hook(const char *path, char **envp, guint timeout_s)
     result->exit_code = -1;
 
     if (!spawn_hook(path, envp, &pid, &out_fd, &error)) {
-        g_string_append_printf(cap.buf, "hotcpu: cannot run hook %s: %s\n", path,
-                               error->message);
+        g_string_append_printf(cap.buf, "hotcpu: cannot run hook %s: %s\n", path, error->message);
         result->output = capture_finish(&cap);
         result->seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
         return result;
@@ -307,9 +305,9 @@ run_hook(const char *path, char **envp, guint timeout_s)
             break;
         }
         if (pipe_open)
-            fds[n++] = (struct pollfd){.fd = out_fd, .events = POLLIN};
+            fds[n++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
         if (pidfd >= 0)
-            fds[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+            fds[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
         else if (left_ms > 50)
             left_ms = 50;
         ret = poll(fds, n, (int)MIN(left_ms, G_MAXINT));
@@ -335,12 +333,9 @@ run_hook(const char *path, char **envp, guint timeout_s)
         close(pidfd);
 
     if (result->timed_out) {
-        g_autofree char *note = g_strdup_printf("%shotcpu: hook killed after %u s\n",
-                                                cap.buf->len > 0 &&
-                                                        cap.buf->str[cap.buf->len - 1] != '\n'
-                                                    ? "\n"
-                                                    : "",
-                                                timeout_s);
+        g_autofree char *note = g_strdup_printf(
+            "%shotcpu: hook killed after %u s\n",
+            cap.buf->len > 0 && cap.buf->str[cap.buf->len - 1] != '\n' ? "\n" : "", timeout_s);
 
         capture_add(&cap, note, strlen(note));
     } else if (WIFEXITED(status))
@@ -366,8 +361,8 @@ refused_result(const char *path, const char *insecure)
 /* ---- chains ------------------------------------------------------------- */
 
 gboolean
-hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s,
-          GPtrArray *results, gboolean *stopped)
+hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s, GPtrArray *results,
+          gboolean *stopped)
 {
     g_auto(GStrv) envp = hook_environ(env);
     gboolean all_ok = TRUE;

@@ -105,8 +105,8 @@ warn_no_agent(const char *why)
 static gboolean
 report_topology(JsonNode *reply, guint count)
 {
-    JsonObject *obj = reply != NULL && JSON_NODE_HOLDS_OBJECT(reply) ? json_node_get_object(reply)
-                                                                     : NULL;
+    JsonObject *obj
+        = reply != NULL && JSON_NODE_HOLDS_OBJECT(reply) ? json_node_get_object(reply) : NULL;
     JsonObject *topo = obj != NULL ? json_object_get_object_member(obj, "topology") : NULL;
     const char *online = NULL;
     gint64 online_count = -1;
@@ -115,15 +115,14 @@ report_topology(JsonNode *reply, guint count)
         JsonNode *n = json_object_get_member(topo, "online");
         JsonNode *c = json_object_get_member(topo, "online-count");
 
-        if (n != NULL && JSON_NODE_HOLDS_VALUE(n) &&
-            json_node_get_value_type(n) == G_TYPE_STRING)
+        if (n != NULL && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
             online = json_node_get_string(n);
         if (c != NULL && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_INT64)
             online_count = json_node_get_int(c);
     }
     if (online == NULL || online_count < 0) {
-        g_printerr("%s: the guest agent of domain '%s' answered without a topology.\n",
-                   HOOK_NAME, guest_name());
+        g_printerr("%s: the guest agent of domain '%s' answered without a topology.\n", HOOK_NAME,
+                   guest_name());
         return FALSE;
     }
     if (online_count != (gint64)count) {
@@ -132,8 +131,8 @@ report_topology(JsonNode *reply, guint count)
                    HOOK_NAME, guest_name(), online_count, online, count);
         return FALSE;
     }
-    printf("%s: domain '%s' has %u CPUs online in the guest: %s\n", HOOK_NAME, guest_name(),
-           count, online);
+    printf("%s: domain '%s' has %u CPUs online in the guest: %s\n", HOOK_NAME, guest_name(), count,
+           online);
     return TRUE;
 }
 
@@ -153,8 +152,8 @@ set_guest_cpus(const char *socket_path, guint count, guint wait_s)
     }
     pong = agent_client_call(client, "ping", NULL, PING_TIMEOUT_MS, &error);
     if (pong == NULL) {
-        g_autofree char *why = g_strdup_printf("no guest agent answered on %s (%s)", socket_path,
-                                               error->message);
+        g_autofree char *why
+            = g_strdup_printf("no guest agent answered on %s (%s)", socket_path, error->message);
 
         warn_no_agent(why);
         return EXIT_OK;

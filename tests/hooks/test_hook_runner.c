@@ -117,7 +117,7 @@ typedef struct {
 static Run
 run_roots(char **roots, HookPhase phase, guint timeout_s)
 {
-    Run run = {g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free), FALSE, TRUE};
+    Run run = { g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free), FALSE, TRUE };
 
     run.ok = hooks_run(roots, phase, &default_env, timeout_s, run.results, &run.stopped);
     return run;
@@ -126,7 +126,7 @@ run_roots(char **roots, HookPhase phase, guint timeout_s)
 static Run
 run_one_root(const char *root, HookPhase phase, guint timeout_s)
 {
-    char *roots[] = {(char *)root, NULL};
+    char *roots[] = { (char *)root, NULL };
 
     return run_roots(roots, phase, timeout_s);
 }
@@ -203,7 +203,7 @@ test_order_lexical_across_roots(void)
     g_free(add_hook(root2, BEFORE, "01_second_root", log, 0755));
 
     {
-        char *roots[] = {root1, root2, NULL};
+        char *roots[] = { root1, root2, NULL };
 
         run = run_roots(roots, HOOK_PHASE_BEFORE, 10);
     }
@@ -287,8 +287,7 @@ test_environment(void)
             const char *eq = strchr(entry, '=');
 
             if (eq != NULL)
-                g_hash_table_insert(vars, g_strndup(entry, (gsize)(eq - entry)),
-                                    g_strdup(eq + 1));
+                g_hash_table_insert(vars, g_strndup(entry, (gsize)(eq - entry)), g_strdup(eq + 1));
             pos += strlen(entry) + 1;
         }
     }
@@ -315,10 +314,9 @@ test_environment_no_socket(void)
 {
     g_autofree char *root = make_tmp();
     g_autofree char *text = NULL;
-    g_autoptr(GPtrArray) results =
-        g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
+    g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     HookEnv env = default_env;
-    char *roots[] = {root, NULL};
+    char *roots[] = { root, NULL };
     gboolean stopped = TRUE;
 
     env.agent_socket = NULL;
@@ -396,7 +394,7 @@ test_exit_two_stops_later_roots(void)
 {
     g_autofree char *root1 = make_tmp();
     g_autofree char *root2 = make_tmp();
-    char *roots[] = {root1, root2, NULL};
+    char *roots[] = { root1, root2, NULL };
     Run run;
 
     g_free(add_hook(root1, BEFORE, "99_stop", "exit 2", 0755));
@@ -606,8 +604,8 @@ test_output_merged(void)
     CU_ASSERT_TRUE(run.ok);
     CU_ASSERT_FATAL(run.results->len == 1);
     CU_ASSERT_TRUE(g_utf8_validate(result_at(&run, 0)->output, -1, NULL));
-    CU_ASSERT_TRUE(g_str_has_prefix(result_at(&run, 0)->output,
-                                    "to-stdout\nto-stderr\nagain\nbad "));
+    CU_ASSERT_TRUE(
+        g_str_has_prefix(result_at(&run, 0)->output, "to-stdout\nto-stderr\nagain\nbad "));
     CU_ASSERT_TRUE(g_str_has_suffix(result_at(&run, 0)->output, " bytes"));
     g_ptr_array_unref(run.results);
     rm_rf(root);
@@ -682,8 +680,8 @@ test_missing_folders(void)
     g_autofree char *root = make_tmp(); /* exists, but no phase folders */
     g_autofree char *missing = g_build_filename(scratch, "no-such-root", NULL);
     g_autofree char *file_root = scratch_path("a-file");
-    char *roots[] = {missing, root, file_root, NULL};
-    char *no_roots[] = {NULL};
+    char *roots[] = { missing, root, file_root, NULL };
+    char *no_roots[] = { NULL };
     Run run;
 
     CU_ASSERT_FATAL(g_file_set_contents(file_root, "", 0, NULL));
@@ -702,11 +700,11 @@ test_missing_folders(void)
 
     /* stopped may be NULL */
     {
-        g_autoptr(GPtrArray) results =
-            g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
+        g_autoptr(GPtrArray) results
+            = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
 
-        CU_ASSERT_TRUE(hooks_run(roots, HOOK_PHASE_AFTER, &default_env, 10, results, NULL) ==
-                       FALSE);
+        CU_ASSERT_TRUE(hooks_run(roots, HOOK_PHASE_AFTER, &default_env, 10, results, NULL)
+                       == FALSE);
         CU_ASSERT_EQUAL(results->len, 1);
     }
     rm_rf(root);
@@ -717,8 +715,7 @@ test_missing_folders(void)
 static void
 test_results_json(void)
 {
-    g_autoptr(GPtrArray) results =
-        g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
+    g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     g_autoptr(JsonNode) node = NULL;
     g_autoptr(JsonNode) empty = NULL;
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -782,22 +779,22 @@ static const struct {
     const char *name;
     CU_TestFunc func;
 } tests[] = {
-    {"order: lexical, across two roots", test_order_lexical_across_roots},
-    {"environment: contract variables, stdin, fds", test_environment},
-    {"environment: no agent socket is empty", test_environment_no_socket},
-    {"exit: 0, 1, 3, signal, 2 stops", test_exit_codes},
-    {"exit: 1 and 3 continue", test_exit_one_continues},
-    {"exit: 2 stops later roots", test_exit_two_stops_later_roots},
-    {"exit: not startable counts as failed", test_not_startable},
-    {"timeout kills the process group", test_timeout_kills_group},
-    {"background child does not hang us", test_background_child_does_not_hang},
-    {"refuse group/other-writable file", test_refuse_writable_file},
-    {"refuse group/other-writable folders", test_refuse_writable_folders},
-    {"output: stdout+stderr merged, UTF-8", test_output_merged},
-    {"output: capped at 64 KiB", test_output_cap},
-    {"roots: option, $HOTCPU_HOOKS_DIR, defaults", test_roots},
-    {"missing folders are no error", test_missing_folders},
-    {"results to JSON", test_results_json},
+    { "order: lexical, across two roots", test_order_lexical_across_roots },
+    { "environment: contract variables, stdin, fds", test_environment },
+    { "environment: no agent socket is empty", test_environment_no_socket },
+    { "exit: 0, 1, 3, signal, 2 stops", test_exit_codes },
+    { "exit: 1 and 3 continue", test_exit_one_continues },
+    { "exit: 2 stops later roots", test_exit_two_stops_later_roots },
+    { "exit: not startable counts as failed", test_not_startable },
+    { "timeout kills the process group", test_timeout_kills_group },
+    { "background child does not hang us", test_background_child_does_not_hang },
+    { "refuse group/other-writable file", test_refuse_writable_file },
+    { "refuse group/other-writable folders", test_refuse_writable_folders },
+    { "output: stdout+stderr merged, UTF-8", test_output_merged },
+    { "output: capped at 64 KiB", test_output_cap },
+    { "roots: option, $HOTCPU_HOOKS_DIR, defaults", test_roots },
+    { "missing folders are no error", test_missing_folders },
+    { "results to JSON", test_results_json },
 };
 
 static int
@@ -809,8 +806,8 @@ suite_init(void)
 static void
 register_hook_runner_suite(void)
 {
-    CU_pSuite suite = CU_add_suite_with_setup_and_teardown("hook_runner", suite_init, NULL,
-                                                           setup, teardown);
+    CU_pSuite suite
+        = CU_add_suite_with_setup_and_teardown("hook_runner", suite_init, NULL, setup, teardown);
 
     for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
         CU_add_test(suite, tests[i].name, tests[i].func);

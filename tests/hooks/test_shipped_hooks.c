@@ -90,7 +90,7 @@ agent_stop(Agent *agent)
 }
 
 typedef struct {
-    int status; /* exit code, or -1 when not a normal exit */
+    int status;   /* exit code, or -1 when not a normal exit */
     char *output; /* stdout and stderr, merged */
     gdouble seconds;
 } HookRun;
@@ -106,14 +106,14 @@ hook_run_clear(HookRun *run)
 static HookRun
 run_hook(const char *hook, const char *const *vars)
 {
-    g_autoptr(GSubprocessLauncher) launcher =
-        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
     g_autoptr(GSubprocess) proc = NULL;
     g_autoptr(GError) error = NULL;
-    const char *names[] = {"numberOfCpus", "previousNumberOfCpus", "HOTCPU_AGENT_SOCKET",
-                           "vmName", "vmId", "_hook_domxml"};
+    const char *names[] = { "numberOfCpus", "previousNumberOfCpus", "HOTCPU_AGENT_SOCKET", "vmName",
+                            "vmId",         "_hook_domxml" };
     gint64 start = g_get_monotonic_time();
-    HookRun run = {-1, NULL, 0};
+    HookRun run = { -1, NULL, 0 };
 
     for (guint i = 0; i < G_N_ELEMENTS(names); i++)
         g_subprocess_launcher_unsetenv(launcher, names[i]);
@@ -142,7 +142,7 @@ run_with_agent(const char *hook, guint count, guint previous, const char *socket
     g_autofree char *c = g_strdup_printf("numberOfCpus=%u", count);
     g_autofree char *p = g_strdup_printf("previousNumberOfCpus=%u", previous);
     g_autofree char *s = g_strdup_printf("HOTCPU_AGENT_SOCKET=%s", socket);
-    const char *vars[] = {c, p, s, "vmName=web1", NULL};
+    const char *vars[] = { c, p, s, "vmName=web1", NULL };
 
     return run_hook(hook, vars);
 }
@@ -183,7 +183,7 @@ fake_serve(FakeAgent *fa, int fd)
     g_autoptr(ProtoLineReader) reader = proto_line_reader_new(PROTO_MAX_LINE);
 
     while (!g_atomic_int_get(&fa->stop)) {
-        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
         char buf[4096];
         ssize_t n;
         char *line = NULL;
@@ -232,7 +232,7 @@ fake_thread(gpointer data)
     FakeAgent *fa = data;
 
     while (!g_atomic_int_get(&fa->stop)) {
-        struct pollfd pfd = {.fd = fa->listen_fd, .events = POLLIN};
+        struct pollfd pfd = { .fd = fa->listen_fd, .events = POLLIN };
         int fd;
 
         if (poll(&pfd, 1, 100) <= 0)
@@ -252,7 +252,7 @@ static FakeAgent *
 fake_agent_start(gboolean serve, gboolean answer_ping, const char *reply)
 {
     FakeAgent *fa = g_new0(FakeAgent, 1);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
     fa->dir = g_dir_make_tmp("hotcpu-hooks-fake-XXXXXX", NULL);
     fa->socket = g_build_filename(fa->dir, "agent.sock", NULL);
@@ -341,7 +341,7 @@ hot_add_later(gpointer data)
 
     g_usleep(G_USEC_PER_SEC);
     for (guint id = 2; id < 4; id++) {
-        FakeCpu cpu = {.id = id, .has_online_file = TRUE, .online = FALSE, .core = (gint)id};
+        FakeCpu cpu = { .id = id, .has_online_file = TRUE, .online = FALSE, .core = (gint)id };
 
         fake_sysfs_add_cpu(tree, &cpu);
     }
@@ -406,7 +406,7 @@ test_wire_arguments(void)
     HookRun run = run_with_agent(after_hook, 4, 2, fa->socket);
 
     CU_ASSERT_EQUAL(fa->count, 4);
-    CU_ASSERT_EQUAL(fa->wait, 10); /* the hot add may still be in flight */
+    CU_ASSERT_EQUAL(fa->wait, 10);  /* the hot add may still be in flight */
     CU_ASSERT_EQUAL(run.status, 1); /* the guest did not reach the count */
     CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "OperationFailed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "cpu3: Device or resource busy"));
@@ -430,10 +430,10 @@ test_error_classes(void)
         const char *reply;
         int status;
     } cases[] = {
-        {"OperationFailed", 1},
-        {"Busy", 1},
-        {"InvalidParameter", 1},
-        {"CommandNotFound", 0}, /* an old agent is like no agent */
+        { "OperationFailed", 1 },
+        { "Busy", 1 },
+        { "InvalidParameter", 1 },
+        { "CommandNotFound", 0 }, /* an old agent is like no agent */
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -456,8 +456,8 @@ test_error_classes(void)
 static void
 check_absent(const char *socket)
 {
-    const char *hooks[] = {before_hook, after_hook};
-    const guint counts[][2] = {{2, 4}, {4, 2}}; /* unplug for before, plug for after */
+    const char *hooks[] = { before_hook, after_hook };
+    const guint counts[][2] = { { 2, 4 }, { 4, 2 } }; /* unplug for before, plug for after */
 
     for (guint i = 0; i < 2; i++) {
         HookRun run = run_with_agent(hooks[i], counts[i][0], counts[i][1], socket);
@@ -499,21 +499,21 @@ static void
 test_bad_environment(void)
 {
     const char *const cases[][3] = {
-        {"previousNumberOfCpus=4", NULL, "numberOfCpus"},
-        {"numberOfCpus=2", NULL, "previousNumberOfCpus"},
-        {"numberOfCpus=abc", "previousNumberOfCpus=4", "numberOfCpus"},
-        {"numberOfCpus=2x", "previousNumberOfCpus=4", "numberOfCpus"},
-        {"numberOfCpus=-1", "previousNumberOfCpus=4", "numberOfCpus"},
-        {"numberOfCpus=0", "previousNumberOfCpus=4", "numberOfCpus"},
-        {"numberOfCpus=", "previousNumberOfCpus=4", "numberOfCpus"},
-        {"numberOfCpus= 2", "previousNumberOfCpus=4", "numberOfCpus"},
-        {"numberOfCpus=2", "previousNumberOfCpus=99999999999999999999", "previousNumberOfCpus"},
+        { "previousNumberOfCpus=4", NULL, "numberOfCpus" },
+        { "numberOfCpus=2", NULL, "previousNumberOfCpus" },
+        { "numberOfCpus=abc", "previousNumberOfCpus=4", "numberOfCpus" },
+        { "numberOfCpus=2x", "previousNumberOfCpus=4", "numberOfCpus" },
+        { "numberOfCpus=-1", "previousNumberOfCpus=4", "numberOfCpus" },
+        { "numberOfCpus=0", "previousNumberOfCpus=4", "numberOfCpus" },
+        { "numberOfCpus=", "previousNumberOfCpus=4", "numberOfCpus" },
+        { "numberOfCpus= 2", "previousNumberOfCpus=4", "numberOfCpus" },
+        { "numberOfCpus=2", "previousNumberOfCpus=99999999999999999999", "previousNumberOfCpus" },
     };
-    const char *hooks[] = {before_hook, after_hook};
+    const char *hooks[] = { before_hook, after_hook };
 
     for (guint h = 0; h < 2; h++) {
         for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-            const char *vars[] = {cases[i][0], cases[i][1], NULL};
+            const char *vars[] = { cases[i][0], cases[i][1], NULL };
             HookRun run;
 
             if (vars[1] == NULL)
@@ -524,7 +524,7 @@ test_bad_environment(void)
             hook_run_clear(&run);
         }
         {
-            const char *vars[] = {NULL};
+            const char *vars[] = { NULL };
             HookRun run = run_hook(hooks[h], vars);
 
             CU_ASSERT_EQUAL(run.status, 1);
@@ -539,8 +539,7 @@ static void
 test_runner_build_root(void)
 {
     Agent *agent = agent_start(fake_sysfs_new_simple(4, 4, 8));
-    g_autoptr(GPtrArray) results =
-        g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
+    g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     g_auto(GStrv) roots = hooks_roots(hooks_root);
     g_autofree char *states = NULL;
     HookEnv env = {
@@ -589,18 +588,18 @@ static const struct {
     const char *name;
     CU_TestFunc func;
 } tests[] = {
-    {"before: unplug 4->2 offlines 2,3", test_before_unplug_offlines},
-    {"before: plug does nothing", test_before_plug_does_nothing},
-    {"after: plug 2->4 onlines 2,3", test_after_plug_onlines},
-    {"after: plug with the hot add in flight", test_after_plug_in_flight},
-    {"after: unplug does nothing", test_after_unplug_does_nothing},
-    {"before: agent refuses -> exit 1", test_before_agent_refuses},
-    {"wire: count and wait sent, OperationFailed -> 1", test_wire_arguments},
-    {"error classes -> exit codes", test_error_classes},
-    {"agent absent: no socket -> 0 + warning", test_absent_no_socket},
-    {"agent absent: silent socket -> 0 + warning", test_absent_silent_socket},
-    {"bad environment -> 1", test_bad_environment},
-    {"runner with the build tree as root", test_runner_build_root},
+    { "before: unplug 4->2 offlines 2,3", test_before_unplug_offlines },
+    { "before: plug does nothing", test_before_plug_does_nothing },
+    { "after: plug 2->4 onlines 2,3", test_after_plug_onlines },
+    { "after: plug with the hot add in flight", test_after_plug_in_flight },
+    { "after: unplug does nothing", test_after_unplug_does_nothing },
+    { "before: agent refuses -> exit 1", test_before_agent_refuses },
+    { "wire: count and wait sent, OperationFailed -> 1", test_wire_arguments },
+    { "error classes -> exit codes", test_error_classes },
+    { "agent absent: no socket -> 0 + warning", test_absent_no_socket },
+    { "agent absent: silent socket -> 0 + warning", test_absent_silent_socket },
+    { "bad environment -> 1", test_bad_environment },
+    { "runner with the build tree as root", test_runner_build_root },
 };
 
 static const char *
