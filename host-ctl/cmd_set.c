@@ -328,6 +328,7 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
                           g_strdup_printf("cannot read the vCPU counts of domain '%s': %s", name,
                                           virt_last_error()));
     run.rec.previous = live_cur;
+    run.rec.actual = live_cur; /* until something changes it */
     if (virDomainIsPersistent(dom) == 1) {
         cfg_cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG);
         cfg_max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM);

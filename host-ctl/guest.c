@@ -86,6 +86,7 @@ guest_wait_count(const char *socket_path, guint count, gint64 deadline_us, Topol
     g_autoptr(Topology) seen = NULL;
     g_autoptr(GError) err = NULL;
     gboolean answered = FALSE, reached;
+    gint64 give_up = g_get_monotonic_time() + GUEST_NO_ANSWER_GRACE_MS * 1000;
 
     for (;;) {
         g_autoptr(Topology) topo = NULL;
@@ -126,7 +127,7 @@ guest_wait_count(const char *socket_path, guint count, gint64 deadline_us, Topol
             }
         }
     next:
-        if (remaining_ms(deadline_us) == 0)
+        if (remaining_ms(deadline_us) == 0 || (!answered && remaining_ms(give_up) == 0))
             break;
         if (client) {
             /* The agent announces every change; wake on it rather than poll. */

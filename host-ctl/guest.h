@@ -33,9 +33,14 @@ typedef enum {
     GUEST_WAIT_NO_AGENT,  /* the agent never answered */
 } GuestWaitResult;
 
+/* How long guest_wait_count keeps trying an agent that has not answered at
+ * all before it counts as absent. */
+#define GUEST_NO_ANSWER_GRACE_MS 5000
+
 /* Waits until the guest has exactly @count CPUs present and online, asking
  * the agent to online/offline CPUs as needed (set-num-cpus), until the
- * monotonic time @deadline_us.  *last gets the last topology seen (NULL when
+ * monotonic time @deadline_us (an agent that never answers: at most
+ * GUEST_NO_ANSWER_GRACE_MS).  *last gets the last topology seen (NULL when
  * none); *error the last failure when the result is not REACHED. */
 GuestWaitResult guest_wait_count(const char *socket_path, guint count, gint64 deadline_us,
                                  Topology **last, GError **error);

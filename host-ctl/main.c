@@ -176,14 +176,14 @@ usage_text(void)
                        "Hot plug and unplug vCPUs of running libvirt domains.\n\n"
                        "Options:\n");
     for (const GlobalOptDef *o = global_opts; o->name; o++) {
-        g_autofree char *lhs = g_strdup_printf("%s%c%s--%s%s%s", o->short_name ? "-" : "",
-                                               o->short_name ? o->short_name : ' ',
-                                               o->short_name ? ", " : "  ", o->name,
+        g_autofree char *shortopt = o->short_name ? g_strdup_printf("-%c,", o->short_name)
+                                                  : g_strdup("");
+        g_autofree char *lhs = g_strdup_printf("%-3s --%s%s%s", shortopt, o->name,
                                                o->metavar ? " " : "",
                                                o->metavar ? o->metavar : "");
-        g_string_append_printf(s, "  %-24s %s\n", lhs + (o->short_name ? 0 : 1), o->help);
+        g_string_append_printf(s, "  %-26s %s\n", lhs, o->help);
     }
-    g_string_append_printf(s, "  %-24s %s\n  %-24s %s\n", "-h, --help", "show this help",
+    g_string_append_printf(s, "  %-26s %s\n  %-26s %s\n", "-h, --help", "show this help",
                            "-V, --version", "show the version");
     g_string_append(s, "\nCommands:\n");
     for (const CmdDef *c = commands; c->name; c++)

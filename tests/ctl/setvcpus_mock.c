@@ -1,0 +1,94 @@
+/* setvcpus_mock.c: an LD_PRELOAD shim over virDomainSetVcpusFlags for the
+ * hotcpu-ctl tests, to provoke what libvirt's test driver never does.
+ *
+ * $HOTCPU_MOCK_SETVCPUS:
+ *   fail           every call fails, nothing changes (a hypervisor refusal)
+ *   fail-config    calls with VIR_DOMAIN_AFFECT_CONFIG fail; live ones pass
+ *   timeout-once   the first live unplug changes nothing and reports
+ *                  "vcpu unplug request timed out"; later calls pass (what
+ *                  libvirt 11.3 does under TCG once the guest settled)
+ *   timeout-stuck  every live unplug reports the timeout, nothing changes
+ *   timeout-step   every live unplug removes one vCPU, then reports the
+ *                  timeout unless that reached the target
+ *   partial        the first live unplug removes one vCPU and fails with a
+ *                  plain error; later unplugs fail without change
+ * unset: the real function.
+ *
+ * The error is raised with libvirt's virReportErrorHelper, an exported
+ * private symbol looked up at run time: test code only.
+ */
+#include <dlfcn.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int (*SetFn)(virDomainPtr, unsigned int, unsigned int);
+typedef void (*ReportFn)(int, int, const char *, const char *, size_t, const char *, ...);
+
+static int live_unplugs;
+
+static void
+report(int code, const char *msg)
+{
+    ReportFn fn = (ReportFn)dlsym(RTLD_DEFAULT, "virReportErrorHelper");
+
+    if (fn)
+        fn(VIR_FROM_TEST, code, __FILE__, __func__, __LINE__, "%s", msg);
+}
+
+int virDomainSetVcpusFlags(virDomainPtr dom, unsigned int nvcpus, unsigned int flags);
+
+int
+virDomainSetVcpusFlags(virDomainPtr dom, unsigned int nvcpus, unsigned int flags)
+{
+    SetFn real = (SetFn)dlsym(RTLD_NEXT, "virDomainSetVcpusFlags");
+    const char *mode = getenv("HOTCPU_MOCK_SETVCPUS");
+    int cur;
+
+    if (!mode || !*mode)
+        return real(dom, nvcpus, flags);
+    if (strcmp(mode, "fail") == 0) {
+        report(VIR_ERR_OPERATION_FAILED, "mock: the hypervisor refused the vCPU change");
+        return -1;
+    }
+    if (strcmp(mode, "fail-config") == 0) {
+        if (flags & VIR_DOMAIN_AFFECT_CONFIG) {
+            report(VIR_ERR_OPERATION_FAILED, "mock: cannot save the persistent definition");
+            return -1;
+        }
+        return real(dom, nvcpus, flags);
+    }
+    if (!(flags & VIR_DOMAIN_AFFECT_LIVE))
+        return real(dom, nvcpus, flags);
+    cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE);
+    if (cur < 0 || nvcpus >= (unsigned int)cur)
+        return real(dom, nvcpus, flags);
+    live_unplugs++;
+
+    if (strcmp(mode, "timeout-once") == 0) {
+        if (live_unplugs > 1)
+            return real(dom, nvcpus, flags);
+        report(VIR_ERR_OPERATION_TIMEOUT, "vcpu unplug request timed out");
+        return -1;
+    }
+    if (strcmp(mode, "timeout-stuck") == 0) {
+        report(VIR_ERR_OPERATION_TIMEOUT, "vcpu unplug request timed out");
+        return -1;
+    }
+    if (strcmp(mode, "timeout-step") == 0) {
+        if (real(dom, cur - 1, flags) < 0)
+            return -1;
+        if ((unsigned int)cur - 1 == nvcpus)
+            return 0;
+        report(VIR_ERR_OPERATION_TIMEOUT, "vcpu unplug request timed out");
+        return -1;
+    }
+    if (strcmp(mode, "partial") == 0) {
+        if (live_unplugs == 1 && real(dom, cur - 1, flags) < 0)
+            return -1;
+        report(VIR_ERR_INTERNAL_ERROR, "mock: vCPU removal failed half way");
+        return -1;
+    }
+    return real(dom, nvcpus, flags);
+}

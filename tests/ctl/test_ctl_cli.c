@@ -1,0 +1,986 @@
+/* test_ctl_cli.c: the hotcpu-ctl binary against libvirt's test driver
+ * (test:///TMP/node.xml, written per test) and, for the guest side, the real
+ * hotcpu-agent on a fake sysfs tree, its socket named in the domain XML the
+ * way libvirt's live XML names it.
+ *
+ * The test driver re-reads the file on every connection, so no state carries
+ * from one run to the next.  Hypervisor failures and unplug timeouts come
+ * from an LD_PRELOAD shim (setvcpus_mock.c).
+ */
+#include <CUnit/Basic.h>
+#include <ftw.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "agent_client.h"
+#include "fake_sysfs.h"
+
+static const char *ctl_bin, *agent_bin, *matrix_path, *mock_lib;
+
+#define UUID1 "6695eb01-f6a4-8304-79aa-97f2502e193f"
+
+/* ---- fixture ------------------------------------------------------------ */
+
+typedef struct {
+    char *dir;
+    char *node;   /* node.xml */
+    char *audit;  /* audit.log (in a folder that does not exist yet) */
+    char *hooks;  /* hooks root */
+    char *policy;
+    char *lock;
+    const char *mock; /* HOTCPU_MOCK_SETVCPUS, NULL: no shim */
+    /* last run */
+    int status;
+    char *out;
+    char *err;
+    JsonObject *json;
+} Fx;
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static Fx *
+fx_new(void)
+{
+    Fx *fx = g_new0(Fx, 1);
+
+    fx->dir = g_dir_make_tmp("hotcpu-ctl-test-XXXXXX", NULL);
+    g_assert(fx->dir);
+    g_chmod(fx->dir, 0755);
+    fx->node = g_build_filename(fx->dir, "node.xml", NULL);
+    fx->audit = g_build_filename(fx->dir, "log", "hotcpu", "audit.log", NULL);
+    fx->hooks = g_build_filename(fx->dir, "hooks", NULL);
+    fx->policy = g_build_filename(fx->dir, "hotcpu.conf", NULL);
+    fx->lock = g_build_filename(fx->dir, "lock", NULL);
+    g_file_set_contents(fx->policy, "# defaults\n", -1, NULL);
+    return fx;
+}
+
+static void
+fx_clear_run(Fx *fx)
+{
+    g_clear_pointer(&fx->out, g_free);
+    g_clear_pointer(&fx->err, g_free);
+    g_clear_pointer(&fx->json, json_object_unref);
+}
+
+static void
+fx_free(Fx *fx)
+{
+    fx_clear_run(fx);
+    nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    g_free(fx->dir);
+    g_free(fx->node);
+    g_free(fx->audit);
+    g_free(fx->hooks);
+    g_free(fx->policy);
+    g_free(fx->lock);
+    g_free(fx);
+}
+
+typedef struct {
+    const char *name;
+    const char *uuid;
+    guint current, max;
+    guint sockets, cores, threads; /* 0: no <topology> */
+    const char *pins;              /* "1,3": vCPUs with a <vcpupin> */
+    const char *os_id;
+    const char *agent_socket;      /* channel with this bind path */
+    int runstate;                  /* 0: running; else <test:runstate> */
+    gboolean transient;
+} Dom;
+
+static char *
+dom_xml(const Dom *d)
+{
+    GString *s = g_string_new(NULL);
+
+    g_string_append_printf(s, "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+                              "  <name>%s</name>\n  <uuid>%s</uuid>\n", d->name,
+                           d->uuid ? d->uuid : UUID1);
+    if (d->os_id)
+        g_string_append_printf(s, "  <metadata><libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"
+                                  "<libosinfo:os id=\"%s\"/></libosinfo:libosinfo></metadata>\n",
+                               d->os_id);
+    g_string_append_printf(s, "  <memory>1048576</memory>\n  <vcpu current='%u'>%u</vcpu>\n",
+                           d->current ? d->current : 2, d->max ? d->max : 8);
+    if (d->pins) {
+        g_auto(GStrv) ids = g_strsplit(d->pins, ",", -1);
+        g_string_append(s, "  <cputune>\n");
+        for (guint i = 0; ids[i]; i++)
+            g_string_append_printf(s, "    <vcpupin vcpu='%s' cpuset='0'/>\n", ids[i]);
+        g_string_append(s, "  </cputune>\n");
+    }
+    if (d->sockets)
+        g_string_append_printf(s, "  <cpu><topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n",
+                               d->sockets, d->cores, d->threads);
+    g_string_append(s, "  <os><type arch='x86_64'>hvm</type></os>\n  <devices>\n");
+    if (d->agent_socket)
+        g_string_append_printf(s, "    <controller type='virtio-serial' index='0'/>\n"
+                                  "    <channel type='unix'>\n"
+                                  "      <source mode='bind' path='%s'/>\n"
+                                  "      <target type='virtio' name='org.hotcpu.agent.0'/>\n"
+                                  "      <address type='virtio-serial' controller='0' bus='0' port='1'/>\n"
+                                  "    </channel>\n", d->agent_socket);
+    g_string_append(s, "  </devices>\n");
+    if (d->runstate)
+        g_string_append_printf(s, "  <test:runstate>%d</test:runstate>\n", d->runstate);
+    if (d->transient)
+        g_string_append(s, "  <test:transient/>\n");
+    g_string_append(s, "</domain>\n");
+    return g_string_free(s, FALSE);
+}
+
+static void
+fx_domain(Fx *fx, const Dom *d)
+{
+    g_autofree char *xml = dom_xml(d);
+    g_autofree char *node = g_strdup_printf("<node>\n%s</node>\n", xml);
+
+    g_assert(g_file_set_contents(fx->node, node, -1, NULL));
+}
+
+/* Runs hotcpu-ctl with the fixture's global options and the NULL-terminated
+ * arguments; parses stdout as JSON when it starts with '{'. */
+static int
+fx_run_v(Fx *fx, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_auto(GStrv) envp = g_get_environ();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *uri = g_strdup_printf("test://%s", fx->node);
+    int wait_status;
+
+    fx_clear_run(fx);
+    g_ptr_array_add(argv, g_strdup(ctl_bin));
+    g_ptr_array_add(argv, g_strdup("--connect"));
+    g_ptr_array_add(argv, g_strdup(uri));
+    g_ptr_array_add(argv, g_strdup("--audit-log"));
+    g_ptr_array_add(argv, g_strdup(fx->audit));
+    g_ptr_array_add(argv, g_strdup("--hooks-dir"));
+    g_ptr_array_add(argv, g_strdup(fx->hooks));
+    g_ptr_array_add(argv, g_strdup("--policy"));
+    g_ptr_array_add(argv, g_strdup(fx->policy));
+    g_ptr_array_add(argv, g_strdup("--support-matrix"));
+    g_ptr_array_add(argv, g_strdup(matrix_path));
+    for (guint i = 0; args[i]; i++)
+        g_ptr_array_add(argv, g_strdup(args[i]));
+    g_ptr_array_add(argv, NULL);
+
+    envp = g_environ_setenv(envp, "HOTCPU_LOCK_DIR", fx->lock, TRUE);
+    envp = g_environ_unsetenv(envp, "LIBVIRT_DEFAULT_URI");
+    envp = g_environ_unsetenv(envp, "HOTCPU_HOOKS_DIR");
+    envp = g_environ_unsetenv(envp, "HOTCPU_POLICY");
+    envp = g_environ_unsetenv(envp, "HOTCPU_SUPPORT_MATRIX");
+    if (fx->mock) {
+        envp = g_environ_setenv(envp, "LD_PRELOAD", mock_lib, TRUE);
+        envp = g_environ_setenv(envp, "HOTCPU_MOCK_SETVCPUS", fx->mock, TRUE);
+    }
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &fx->out,
+                      &fx->err, &wait_status, &error))
+        g_error("cannot run %s: %s", ctl_bin, error->message);
+    fx->status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+    if (fx->out[0] == '{') {
+        g_autoptr(JsonParser) p = json_parser_new();
+        if (json_parser_load_from_data(p, fx->out, -1, NULL) &&
+            JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+            fx->json = json_object_ref(json_node_get_object(json_parser_get_root(p)));
+    }
+    if (g_getenv("HOTCPU_TEST_VERBOSE"))
+        fprintf(stderr, "[exit %d]\nstdout: %s\nstderr: %s\n", fx->status, fx->out, fx->err);
+    return fx->status;
+}
+
+#define fx_run(fx, ...) fx_run_v((fx), (const char *const[]){ __VA_ARGS__, NULL })
+
+/* The audit log's lines, parsed. */
+static GPtrArray *
+fx_audit(Fx *fx)
+{
+    GPtrArray *recs = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents(fx->audit, &text, NULL, NULL))
+        return recs;
+    lines = g_strsplit(text, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonParser) p = json_parser_new();
+        if (!*lines[i])
+            continue;
+        g_assert(json_parser_load_from_data(p, lines[i], -1, NULL));
+        g_ptr_array_add(recs, json_object_ref(json_node_get_object(json_parser_get_root(p))));
+    }
+    return recs;
+}
+
+/* The last audit record (asserting there is exactly @n). */
+static JsonObject *
+fx_audit_last(Fx *fx, guint n)
+{
+    g_autoptr(GPtrArray) recs = fx_audit(fx);
+
+    CU_ASSERT_EQUAL(recs->len, n);
+    if (recs->len == 0)
+        return NULL;
+    return json_object_ref(recs->pdata[recs->len - 1]);
+}
+
+static gboolean
+err_has(Fx *fx, const char *needle)
+{
+    gboolean found = strstr(fx->err, needle) != NULL;
+    if (!found)
+        fprintf(stderr, "\nexpected '%s' in stderr: %s\n", needle, fx->err);
+    return found;
+}
+
+static void
+write_hook(Fx *fx, const char *phase, const char *name, const char *script)
+{
+    g_autofree char *dir = g_build_filename(fx->hooks, phase, NULL);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+
+    g_assert(g_mkdir_with_parents(dir, 0755) == 0);
+    g_chmod(fx->hooks, 0755);
+    g_chmod(dir, 0755);
+    g_assert(g_file_set_contents(path, script, -1, NULL));
+    g_assert(g_chmod(path, 0755) == 0);
+}
+
+/* ---- usage -------------------------------------------------------------- */
+
+static void
+test_usage(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "frobnicate"), 2);
+    CU_ASSERT_TRUE(err_has(fx, "unknown command: 'frobnicate'"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1"), 2);
+    CU_ASSERT_TRUE(err_has(fx, "requires <count>"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "four"), 2);
+    CU_ASSERT_TRUE(err_has(fx, "invalid value 'four'"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4", "--bogus"), 2);
+    CU_ASSERT_TRUE(err_has(fx, "doesn't support option --bogus"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4", "--timeout"), 2);
+    CU_ASSERT_EQUAL(fx_run_v(fx, (const char *const[]){ NULL }), 2);
+    /* --json: one object, with the exit code */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "frobnicate"), 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 2);
+    CU_ASSERT_TRUE(json_object_has_member(fx->json, "error"));
+    /* help from the table */
+    CU_ASSERT_EQUAL(fx_run(fx, "--help"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "guest-set"));
+    CU_ASSERT_EQUAL(fx_run(fx, "help", "set"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "--require-guest"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "--help"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "--sockets"));
+    /* named positional, --opt=value */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "--domain", "web1", "--count=4"), 0);
+    fx_free(fx);
+}
+
+/* ---- set: the checks ----------------------------------------------------- */
+
+static void
+test_set_plug_ok(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' now has 4 vCPUs (was 2)"));
+    CU_ASSERT_TRUE(err_has(fx, "guest side is unconfirmed"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "domain"), "web1");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "uuid"), UUID1);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "previous"), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "requested"), 4);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "exit"), 0);
+    CU_ASSERT_TRUE(json_object_get_null_member(rec, "error"));
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "unconfirmed");
+    CU_ASSERT_TRUE(json_object_has_member(rec, "time"));
+    CU_ASSERT_TRUE(json_object_has_member(rec, "user"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(rec, "hooks")), 0);
+    /* the same with --require-guest: no agent, exit 7 */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4", "--require-guest"), 7);
+    json_object_unref(rec);
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "unconfirmed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
+    fx_free(fx);
+}
+
+static void
+test_set_json(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "3"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 0);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 3);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "previous"), 2);
+    CU_ASSERT_TRUE(json_object_has_member(fx->json, "warnings"));
+    /* exactly one line on stdout */
+    CU_ASSERT_PTR_NOT_NULL(strchr(fx->out, '\n'));
+    CU_ASSERT_EQUAL(strchr(fx->out, '\n')[1], '\0');
+    /* an error is one object as well */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "9"), 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 3);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(fx->json, "error"),
+                           "requested 9 vCPUs but domain 'web1' allows at most 8");
+    /* get */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(fx->json, "live"),
+                                               "current"), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(fx->json, "config"),
+                                               "maximum"), 8);
+    CU_ASSERT_TRUE(json_object_get_null_member(fx->json, "guest"));
+    fx_free(fx);
+}
+
+static void
+expect_refused(Fx *fx, const char *needle, guint audit_n)
+{
+    g_autoptr(JsonObject) rec = NULL;
+
+    CU_ASSERT_EQUAL(fx->status, 3);
+    CU_ASSERT_TRUE(err_has(fx, needle));
+    rec = fx_audit_last(fx, audit_n);
+    if (!rec)
+        return;
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "refused");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "exit"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(rec, "error"), needle));
+}
+
+static void
+test_set_refusals_state(void)
+{
+    Fx *fx = fx_new();
+    g_autofree char *a = NULL, *b = NULL, *node = NULL;
+    Dom off = { .name = "off1", .runstate = 5 };
+    Dom paused = { .name = "paused1", .uuid = "6695eb01-f6a4-8304-79aa-97f2502e1940", .runstate = 3 };
+
+    a = dom_xml(&off);
+    b = dom_xml(&paused);
+    node = g_strdup_printf("<node>%s%s</node>", a, b);
+    g_file_set_contents(fx->node, node, -1, NULL);
+
+    fx_run(fx, "set", "nosuch", "4");
+    expect_refused(fx, "domain 'nosuch' not found", 1);
+    fx_run(fx, "set", "off1", "4");
+    expect_refused(fx, "domain 'off1' is not running (state: shut off)", 2);
+    fx_run(fx, "set", "paused1", "4");
+    expect_refused(fx, "domain 'paused1' is not running (state: paused)", 3);
+    fx_free(fx);
+}
+
+static void
+test_set_refusals_limits(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    Dom big = { .name = "big1", .current = 2, .max = 40, .transient = TRUE };
+
+    fx_domain(fx, &d);
+    fx_run(fx, "set", "web1", "9");
+    expect_refused(fx, "requested 9 vCPUs but domain 'web1' allows at most 8", 1);
+    fx_run(fx, "set", "web1", "0");
+    expect_refused(fx, "requested 0 vCPUs but domain 'web1' needs at least 1", 2);
+    /* by UUID, like virsh */
+    fx_run(fx, "set", UUID1, "9");
+    expect_refused(fx, "domain 'web1' allows at most 8", 3);
+
+    /* the hypervisor's own maximum: the test driver answers 32 */
+    fx_domain(fx, &big);
+    fx_run(fx, "set", "big1", "33");
+    expect_refused(fx, "the hypervisor (type 'test') allows at most 32", 4);
+    /* --config on a transient domain */
+    fx_run(fx, "set", "big1", "4", "--config");
+    expect_refused(fx, "transient", 5);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "big1", "32"), 0);
+    fx_free(fx);
+}
+
+static void
+test_set_sockets(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .sockets = 4, .cores = 2, .threads = 1 };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    fx_run(fx, "set", "web1", "3");
+    expect_refused(fx, "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket", 1);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "3", "--sockets"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "now has 6 vCPUs"));
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "requested"), 6);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 6);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    fx_run(fx, "set", "web1", "5", "--sockets");
+    expect_refused(fx, "requested 10 vCPUs but domain 'web1' allows at most 8", 4);
+    fx_free(fx);
+}
+
+static void
+test_set_guest_os(void)
+{
+    Fx *fx = fx_new();
+    Dom rhel63 = { .name = "web1", .current = 4, .os_id = "http://redhat.com/rhel/6.3" };
+    Dom rhel65 = { .name = "web1", .current = 4, .os_id = "http://redhat.com/rhel/6.5" };
+    Dom w2k3 = { .name = "web1", .current = 2, .os_id = "http://microsoft.com/win/2k3" };
+    Dom w2k12 = { .name = "web1", .current = 4, .os_id = "http://microsoft.com/win/2k12" };
+    Dom bare = { .name = "web1", .current = 4 };
+    guint n = 0;
+
+    fx_domain(fx, &rhel63);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0); n++;
+    fx_run(fx, "set", "web1", "2"); n++;
+    expect_refused(fx, "runs guest OS http://redhat.com/rhel/6.3, which does not allow vCPU hot unplug", n);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--force"), 0); n++;
+
+    fx_domain(fx, &rhel65);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2"), 0); n++;
+
+    fx_domain(fx, &w2k3);
+    fx_run(fx, "set", "web1", "4"); n++;
+    expect_refused(fx, "does not allow vCPU hot plug", n);
+
+    fx_domain(fx, &w2k12);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0); n++;
+    fx_run(fx, "set", "web1", "2"); n++;
+    expect_refused(fx, "hot unplug", n);
+
+    /* no metadata, no agent: plug yes, unplug only with --force */
+    fx_domain(fx, &bare);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0); n++;
+    fx_run(fx, "set", "web1", "2"); n++;
+    expect_refused(fx, "has no guest OS metadata and its hotcpu agent does not answer", n);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--force"), 0); n++;
+    fx_free(fx);
+}
+
+static void
+test_set_pins(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 6, .pins = "0,4", .os_id = "http://fedoraproject.org/fedora/39" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "5"), 0); /* removes vCPU 5 only */
+    fx_run(fx, "set", "web1", "3");
+    expect_refused(fx, "from 6 to 3 vCPUs would remove vCPU 4, which has an explicit <vcpupin>", 2);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "3", "--force"), 0);
+    fx_free(fx);
+}
+
+static void
+test_set_policy(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 4, .os_id = "http://fedoraproject.org/fedora/39" };
+
+    fx_domain(fx, &d);
+    g_file_set_contents(fx->policy, "[policy]\nallow-unplug=false\n", -1, NULL);
+    fx_run(fx, "set", "web1", "2", "--force");
+    expect_refused(fx, "forbids vCPU hot unplug", 1);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0);
+
+    /* the persistent definition has 4 (current='4' in the file) */
+    g_file_set_contents(fx->policy, "[policy]\nallow-below-persistent=false\n", -1, NULL);
+    fx_run(fx, "set", "web1", "3");
+    expect_refused(fx, "forbids going below the persistent definition: requested 3 vCPUs but domain 'web1' is defined with 4", 3);
+
+    /* a policy that cannot be read refuses */
+    g_file_set_contents(fx->policy, "[policy]\nallow-unplug=sometimes\n", -1, NULL);
+    fx_run(fx, "set", "web1", "6");
+    expect_refused(fx, "allow-unplug must be true or false", 4);
+    fx_free(fx);
+}
+
+static void
+test_set_lock(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *path = g_build_filename(fx->lock, UUID1 ".lock", NULL);
+    int fd;
+
+    fx_domain(fx, &d);
+    g_mkdir_with_parents(fx->lock, 0755);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(flock(fd, LOCK_EX | LOCK_NB), 0);
+    fx_run(fx, "set", "web1", "4");
+    expect_refused(fx, "another hotcpu-ctl set is already running on domain 'web1'", 1);
+    flock(fd, LOCK_UN);
+    close(fd);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    fx_free(fx);
+}
+
+static void
+test_set_config(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "5", "--config"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "config-updated"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(rec, "config"));
+
+    /* the live change happens first; a persistent update that fails then
+     * leaves a live-only change: reported as not converged (6) */
+    fx->mock = "fail-config";
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "5", "--config"), 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 5);
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "config-updated"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
+                                  "persistent definition could not be updated"));
+    fx_free(fx);
+}
+
+/* ---- set: hooks ---------------------------------------------------------- */
+
+static void
+test_set_hook_veto(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(JsonObject) rec = NULL;
+    g_autofree char *envfile = g_build_filename(fx->dir, "env.txt", NULL);
+    g_autofree char *script = g_strdup_printf(
+        "#!/bin/sh\necho \"$vmName $vmId $numberOfCpus $previousNumberOfCpus\" > %s\n"
+        "test -s \"$_hook_domxml\" && grep -q '<name>web1</name>' \"$_hook_domxml\" || exit 1\n"
+        "echo 'not today'\nexit 1\n", envfile);
+    g_autofree char *env = NULL;
+    JsonArray *hooks;
+
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "50_veto", script);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 4);
+    CU_ASSERT_TRUE(err_has(fx, "a before hook vetoed setting domain 'web1' to 4 vCPUs"));
+    CU_ASSERT_TRUE(err_has(fx, "50_veto exited 1 (not today)"));
+    CU_ASSERT_TRUE(g_file_get_contents(envfile, &env, NULL, NULL));
+    CU_ASSERT_STRING_EQUAL(env, "web1 " UUID1 " 4 2\n");
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "vetoed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "exit"), 4);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2); /* unchanged */
+    hooks = json_object_get_array_member(rec, "hooks");
+    CU_ASSERT_EQUAL_FATAL(json_array_get_length(hooks), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(json_array_get_object_element(hooks, 0), "hook"), "50_veto"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_array_get_object_element(hooks, 0), "exit"), 1);
+    fx_free(fx);
+}
+
+static void
+test_set_hooks_ok_and_after_failure(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(JsonObject) rec = NULL;
+    JsonArray *hooks;
+
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "10_ok", "#!/bin/sh\nexit 0\n");
+    write_hook(fx, "after_set_num_of_cpus", "10_fail", "#!/bin/sh\necho oops\nexit 1\n");
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "after hooks failed for domain 'web1'"));
+    rec = fx_audit_last(fx, 1);
+    hooks = json_object_get_array_member(rec, "hooks");
+    CU_ASSERT_EQUAL_FATAL(json_array_get_length(hooks), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_array_get_object_element(hooks, 0), "exit"), 0);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_array_get_object_element(hooks, 1), "exit"), 1);
+    fx_free(fx);
+}
+
+/* ---- set: hypervisor failures and convergence ------------------------------ */
+
+static void
+test_set_hypervisor_failure(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    fx->mock = "fail";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 5);
+    CU_ASSERT_TRUE(err_has(fx, "libvirt could not set domain 'web1' to 4 vCPUs"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "failed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
+    /* a connection that fails is a hypervisor failure too */
+    {
+        g_autofree char *missing = g_build_filename(fx->dir, "none.xml", NULL);
+        g_free(fx->node);
+        fx->node = g_steal_pointer(&missing);
+        fx->mock = NULL;
+        CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 5);
+        CU_ASSERT_TRUE(err_has(fx, "failed to connect to the hypervisor"));
+    }
+    fx_free(fx);
+}
+
+static void
+test_set_unplug_timeout_converges(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 4, .os_id = "http://redhat.com/rhel/6.5" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    fx->mock = "timeout-once";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "10"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "vcpu unplug request timed out"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+
+    /* one vCPU per call, as libvirt under TCG: still converges */
+    fx->mock = "timeout-step";
+    d.current = 6;
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "20"), 0);
+    json_object_unref(rec);
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
+    fx_free(fx);
+}
+
+static void
+test_set_unplug_not_converged(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 4, .os_id = "http://redhat.com/rhel/6.5" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    fx->mock = "timeout-stuck";
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "2", "--timeout", "2"), 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 6);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 4);
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "not-converged");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(rec, "error"),
+                                  "has 4 vCPUs, not the 2 requested"));
+
+    /* a plain failure that changed something is not "nothing changed" */
+    fx->mock = "partial";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "2"), 6);
+    json_object_unref(rec);
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 3);
+    fx_free(fx);
+}
+
+/* ---- audit log ----------------------------------------------------------- */
+
+static void
+test_audit_unwritable(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+
+    fx_domain(fx, &d);
+    g_free(fx->audit);
+    fx->audit = g_strdup("/proc/hotcpu-no/audit.log");
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "audit log"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    fx_free(fx);
+}
+
+static void
+test_audit_appends(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(GPtrArray) recs = NULL;
+
+    fx_domain(fx, &d);
+    fx_run(fx, "set", "web1", "4");
+    fx_run(fx, "set", "web1", "9");
+    fx_run(fx, "set", "nosuch", "1");
+    recs = fx_audit(fx);
+    CU_ASSERT_EQUAL_FATAL(recs->len, 3);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[0], "outcome"), "done");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[1], "outcome"), "refused");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[2], "domain"), "nosuch");
+    CU_ASSERT_TRUE(json_object_get_null_member(recs->pdata[2], "uuid"));
+    fx_free(fx);
+}
+
+/* ---- with the real agent --------------------------------------------------- */
+
+typedef struct {
+    char *tree;
+    char *socket;
+    GSubprocess *proc;
+} Agent;
+
+static Agent *
+agent_start(Fx *fx, char *tree)
+{
+    Agent *a = g_new0(Agent, 1);
+    g_autoptr(GError) error = NULL;
+
+    a->tree = tree;
+    a->socket = g_build_filename(fx->dir, "agent.sock", NULL);
+    a->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, agent_bin, "--listen", a->socket,
+                               "--sysfs-root", tree, NULL);
+    if (!a->proc)
+        g_error("cannot start %s: %s", agent_bin, error->message);
+    for (int i = 0; i < 500; i++) {
+        g_autoptr(JsonNode) pong = NULL;
+        if (g_file_test(a->socket, G_FILE_TEST_EXISTS) &&
+            (pong = agent_client_call_once(a->socket, "ping", NULL, 1000, NULL)))
+            return a;
+        g_usleep(10 * 1000);
+    }
+    g_error("%s did not answer on %s", agent_bin, a->socket);
+}
+
+static void
+agent_stop(Agent *a)
+{
+    g_subprocess_force_exit(a->proc);
+    g_subprocess_wait(a->proc, NULL, NULL);
+    g_object_unref(a->proc);
+    fake_sysfs_destroy(a->tree);
+    g_free(a->socket);
+    g_free(a);
+}
+
+static void
+test_agent_get_topology_guest_set(void)
+{
+    Fx *fx = fx_new();
+    Agent *a = agent_start(fx, fake_sysfs_new_simple(4, 2, 8));
+    Dom d = { .name = "web1", .agent_socket = a->socket };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "guest        online         2"));
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(fx->json, "guest"),
+                                               "online"), 2);
+
+    CU_ASSERT_EQUAL(fx_run(fx, "topology", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "CPU ONLINE SOCKET CORE THREAD SIBLINGS  NODE"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "  0 yes"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "  3 no"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "On-line CPU(s) list:   0-1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Present CPU(s) list:   0-3"));
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "topology", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "online-count"), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "present-count"), 4);
+
+    CU_ASSERT_EQUAL(fx_run(fx, "guest-set", "web1", "3"), 0);
+    CU_ASSERT_EQUAL(fake_sysfs_get_online(a->tree, 2), 1);
+    CU_ASSERT_EQUAL(fake_sysfs_get_online(a->tree, 3), 0);
+    CU_ASSERT_EQUAL(fx_run(fx, "guest-set", "web1", "9"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "refused 9 online CPUs"));
+    agent_stop(a);
+    fx_free(fx);
+}
+
+static void
+test_agent_absent(void)
+{
+    Fx *fx = fx_new();
+    g_autofree char *sock = g_build_filename(fx->dir, "nobody.sock", NULL);
+    Dom d = { .name = "web1", .agent_socket = sock };
+    Dom bare = { .name = "web1" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "topology", "web1"), 7);
+    CU_ASSERT_TRUE(err_has(fx, "check that the org.hotcpu.agent.0 channel is in the domain XML and that hotcpu-agent is installed and running"));
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "topology", "web1"), 7);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 7);
+    CU_ASSERT_EQUAL(fx_run(fx, "guest-set", "web1", "2"), 7);
+    fx_domain(fx, &bare);
+    CU_ASSERT_EQUAL(fx_run(fx, "topology", "web1"), 7);
+    CU_ASSERT_TRUE(err_has(fx, "has no hotcpu agent channel"));
+    fx_free(fx);
+}
+
+static void
+test_agent_set_plug_confirmed(void)
+{
+    Fx *fx = fx_new();
+    /* the guest already sees 4 present CPUs (the fake tree cannot grow by
+     * itself), 2 online: the controller has the agent online the others */
+    Agent *a = agent_start(fx, fake_sysfs_new_simple(4, 2, 8));
+    Dom d = { .name = "web1", .agent_socket = a->socket };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4", "--require-guest", "--timeout", "10"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "The guest confirmed 4 CPUs present and online"));
+    CU_ASSERT_EQUAL(fake_sysfs_get_online(a->tree, 3), 1);
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "confirmed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "guest-online"), 4);
+    agent_stop(a);
+    fx_free(fx);
+}
+
+typedef struct {
+    char *tree;
+    guint from, to; /* eject CPUs to..from-1 once they are offline */
+} Ejector;
+
+/* Plays the guest kernel and QEMU of an unplug: once the agent has offlined
+ * the CPUs, they vanish from the tree. */
+static gpointer
+eject_thread(gpointer data)
+{
+    Ejector *e = data;
+
+    for (int i = 0; i < 1000; i++) {
+        gboolean all_off = TRUE;
+        for (guint c = e->to; c < e->from; c++)
+            if (fake_sysfs_get_online(e->tree, c) != 0)
+                all_off = FALSE;
+        if (all_off) {
+            g_autofree char *present = g_strdup_printf("0-%u", e->to - 1);
+            for (guint c = e->to; c < e->from; c++)
+                fake_sysfs_remove_cpu(e->tree, c);
+            fake_sysfs_set_masks(e->tree, present, present, NULL);
+            return GINT_TO_POINTER(1);
+        }
+        g_usleep(10 * 1000);
+    }
+    return NULL;
+}
+
+static void
+test_agent_set_unplug(void)
+{
+    Fx *fx = fx_new();
+    Agent *a = agent_start(fx, fake_sysfs_new_simple(4, 4, 8));
+    Dom d = { .name = "web1", .current = 4, .agent_socket = a->socket };
+    Ejector ej = { a->tree, 4, 2 };
+    g_autoptr(JsonObject) rec = NULL;
+    GThread *t;
+
+    fx_domain(fx, &d);
+    /* no OS metadata, but the agent answers: a Linux guest, unplug allowed */
+    t = g_thread_new("eject", eject_thread, &ej);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "10"), 0);
+    CU_ASSERT_PTR_NOT_NULL(g_thread_join(t));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "confirmed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "guest-present"), 2);
+    agent_stop(a);
+    fx_free(fx);
+}
+
+static void
+test_agent_set_guest_not_converged(void)
+{
+    Fx *fx = fx_new();
+    /* nobody ejects: the guest keeps 4 present */
+    Agent *a = agent_start(fx, fake_sysfs_new_simple(4, 4, 8));
+    Dom d = { .name = "web1", .current = 4, .agent_socket = a->socket };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "2"), 6);
+    CU_ASSERT_TRUE(err_has(fx, "its guest has 2 CPUs online and 4 present, not 2"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "guest-present"), 4);
+    agent_stop(a);
+    fx_free(fx);
+}
+
+int
+main(int argc, char **argv)
+{
+    CU_pSuite s;
+    unsigned int failures;
+
+    ctl_bin = g_getenv("HOTCPU_TEST_CTL");
+    agent_bin = g_getenv("HOTCPU_TEST_AGENT");
+    matrix_path = g_getenv("HOTCPU_TEST_MATRIX");
+    mock_lib = g_getenv("HOTCPU_TEST_MOCK");
+    if (!ctl_bin || !agent_bin || !matrix_path || !mock_lib) {
+        fprintf(stderr, "HOTCPU_TEST_CTL, _AGENT, _MATRIX and _MOCK must be set\n");
+        return 1;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    s = CU_add_suite("usage", NULL, NULL);
+    CU_add_test(s, "usage errors, help, json", test_usage);
+    s = CU_add_suite("set", NULL, NULL);
+    CU_add_test(s, "plug ok, audit record", test_set_plug_ok);
+    CU_add_test(s, "json output", test_set_json);
+    CU_add_test(s, "refused: existence and state", test_set_refusals_state);
+    CU_add_test(s, "refused: limits", test_set_refusals_limits);
+    CU_add_test(s, "sockets", test_set_sockets);
+    CU_add_test(s, "guest os matrix", test_set_guest_os);
+    CU_add_test(s, "vcpupin", test_set_pins);
+    CU_add_test(s, "host policy", test_set_policy);
+    CU_add_test(s, "lock held", test_set_lock);
+    CU_add_test(s, "config", test_set_config);
+    CU_add_test(s, "before hook veto", test_set_hook_veto);
+    CU_add_test(s, "hooks ok, after hook failure", test_set_hooks_ok_and_after_failure);
+    CU_add_test(s, "hypervisor failure", test_set_hypervisor_failure);
+    CU_add_test(s, "unplug timeout converges", test_set_unplug_timeout_converges);
+    CU_add_test(s, "unplug not converged", test_set_unplug_not_converged);
+    s = CU_add_suite("audit", NULL, NULL);
+    CU_add_test(s, "unwritable log refuses", test_audit_unwritable);
+    CU_add_test(s, "one line per attempt", test_audit_appends);
+    s = CU_add_suite("agent", NULL, NULL);
+    CU_add_test(s, "get, topology, guest-set", test_agent_get_topology_guest_set);
+    CU_add_test(s, "agent absent", test_agent_absent);
+    CU_add_test(s, "set plug confirmed", test_agent_set_plug_confirmed);
+    CU_add_test(s, "set unplug with eject", test_agent_set_unplug);
+    CU_add_test(s, "set guest not converged", test_agent_set_guest_not_converged);
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures > 0;
+}

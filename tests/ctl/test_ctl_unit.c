@@ -1,0 +1,426 @@
+/* test_ctl_unit.c: hotcpu-ctl's pure parts: domain XML reading, the guest
+ * OS support matrix (the shipped file), the policy file, the checks. */
+#include <CUnit/Basic.h>
+#include <libvirt/libvirt.h>
+#include <string.h>
+
+#include "checks.h"
+#include "domain_info.h"
+#include "policy.h"
+#include "support_matrix.h"
+
+static const char *matrix_path;
+
+/* ---- domain_info ------------------------------------------------------- */
+
+static const char full_xml[] =
+    "<domain type='kvm' id='3'>\n"
+    "  <name>web1</name>\n"
+    "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
+    "  <metadata>\n"
+    "    <libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\n"
+    "      <libosinfo:os id=\"http://redhat.com/rhel/6.5\"/>\n"
+    "    </libosinfo:libosinfo>\n"
+    "    <other:thing xmlns:other='urn:x'><other:os id='nope'/></other:thing>\n"
+    "  </metadata>\n"
+    "  <memory unit='KiB'>1048576</memory>\n"
+    "  <vcpu placement='static' current='4'>8</vcpu>\n"
+    "  <cputune>\n"
+    "    <vcpupin vcpu='3' cpuset='0'/>\n"
+    "    <vcpupin vcpu='1' cpuset='1'/>\n"
+    "    <emulatorpin cpuset='0'/>\n"
+    "  </cputune>\n"
+    "  <cpu mode='custom'><topology sockets='4' dies='1' clusters='1' cores='2' threads='1'/></cpu>\n"
+    "  <devices>\n"
+    "    <channel type='unix'>\n"
+    "      <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.qemu.guest_agent.0'/>\n"
+    "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
+    "    </channel>\n"
+    "    <channel type='unix'>\n"
+    "      <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.hotcpu.agent.0'/>\n"
+    "      <target type='virtio' name='org.hotcpu.agent.0' state='connected'/>\n"
+    "      <address type='virtio-serial' controller='0' bus='0' port='2'/>\n"
+    "    </channel>\n"
+    "  </devices>\n"
+    "</domain>\n";
+
+static void
+test_domain_info_full(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DomainInfo) info = domain_info_parse(full_xml, &error);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_STRING_EQUAL(info->name, "web1");
+    CU_ASSERT_STRING_EQUAL(info->uuid, "6695eb01-f6a4-8304-79aa-97f2502e193f");
+    CU_ASSERT_STRING_EQUAL(info->type, "kvm");
+    CU_ASSERT_EQUAL(info->vcpu_max, 8);
+    CU_ASSERT_EQUAL(info->vcpu_current, 4);
+    CU_ASSERT_TRUE(info->has_topology);
+    CU_ASSERT_EQUAL(info->sockets, 4);
+    CU_ASSERT_EQUAL(info->cores, 2);
+    CU_ASSERT_EQUAL(info->threads, 1);
+    CU_ASSERT_EQUAL(domain_info_vcpus_per_socket(info), 2);
+    CU_ASSERT_EQUAL(info->pinned_vcpus->len, 2);
+    CU_ASSERT_TRUE(domain_info_vcpu_pinned(info, 1));
+    CU_ASSERT_TRUE(domain_info_vcpu_pinned(info, 3));
+    CU_ASSERT_FALSE(domain_info_vcpu_pinned(info, 2));
+    CU_ASSERT_STRING_EQUAL(info->agent_socket,
+                           "/run/libvirt/qemu/channel/3-web1/org.hotcpu.agent.0");
+    CU_ASSERT_STRING_EQUAL(info->os_id, "http://redhat.com/rhel/6.5");
+}
+
+static void
+test_domain_info_minimal(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DomainInfo) info = domain_info_parse(
+        "<domain type='test'><name>a</name><vcpu>2</vcpu>"
+        "<devices><channel type='unix'><target type='virtio' name='org.hotcpu.agent.0'/>"
+        "</channel></devices></domain>", &error);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->vcpu_max, 2);
+    CU_ASSERT_EQUAL(info->vcpu_current, 2);
+    CU_ASSERT_FALSE(info->has_topology);
+    CU_ASSERT_EQUAL(domain_info_vcpus_per_socket(info), 1);
+    CU_ASSERT_PTR_NULL(info->agent_socket); /* channel without a <source> */
+    CU_ASSERT_PTR_NULL(info->os_id);
+    CU_ASSERT_EQUAL(info->pinned_vcpus->len, 0);
+}
+
+static void
+test_domain_info_other_prefix(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DomainInfo) info = domain_info_parse(
+        "<domain><name>a</name><vcpu>2</vcpu><metadata>"
+        "<lo:libosinfo xmlns:lo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"
+        "<lo:os id='http://microsoft.com/win/2k8'/></lo:libosinfo>"
+        "</metadata></domain>", &error);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_STRING_EQUAL(info->os_id, "http://microsoft.com/win/2k8");
+}
+
+static void
+test_domain_info_wrong_namespace(void)
+{
+    g_autoptr(DomainInfo) info = domain_info_parse(
+        "<domain><name>a</name><vcpu>2</vcpu><metadata>"
+        "<libosinfo:libosinfo xmlns:libosinfo='urn:not-libosinfo'>"
+        "<libosinfo:os id='http://microsoft.com/win/2k8'/></libosinfo:libosinfo>"
+        "</metadata></domain>", NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_PTR_NULL(info->os_id);
+}
+
+static void
+test_domain_info_errors(void)
+{
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+    g_autoptr(GError) e4 = NULL;
+
+    CU_ASSERT_PTR_NULL(domain_info_parse("<domain><vcpu>", &e1));
+    CU_ASSERT_PTR_NOT_NULL(e1);
+    CU_ASSERT_PTR_NULL(domain_info_parse("<network/>", &e2));
+    CU_ASSERT_PTR_NOT_NULL(e2);
+    CU_ASSERT_PTR_NULL(domain_info_parse("<domain><vcpu current='x'>2</vcpu></domain>", &e3));
+    CU_ASSERT_PTR_NOT_NULL(e3);
+    CU_ASSERT_PTR_NULL(domain_info_parse("<domain><vcpu>lots</vcpu></domain>", &e4));
+    CU_ASSERT_PTR_NOT_NULL(e4);
+}
+
+/* ---- support matrix ------------------------------------------------------ */
+
+static SupportMatrix *
+shipped_matrix(void)
+{
+    g_autoptr(GError) error = NULL;
+    SupportMatrix *m = support_matrix_load(matrix_path, &error);
+
+    if (!m)
+        fprintf(stderr, "%s\n", error->message);
+    return m;
+}
+
+static void
+expect(const SupportMatrix *m, const char *id, gboolean found, gboolean plug, gboolean unplug)
+{
+    SupportVerdict v = support_matrix_lookup(m, id);
+
+    if (v.found != found || (found && (v.plug != plug || v.unplug != unplug)))
+        fprintf(stderr, "matrix: %s: found %d plug %d unplug %d\n", id, v.found, v.plug,
+                v.unplug);
+    CU_ASSERT_EQUAL(v.found, found);
+    if (found) {
+        CU_ASSERT_EQUAL(v.plug, plug);
+        CU_ASSERT_EQUAL(v.unplug, unplug);
+    }
+}
+
+static void
+test_matrix_shipped(void)
+{
+    g_autoptr(SupportMatrix) m = shipped_matrix();
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* the seed's table */
+    expect(m, "http://redhat.com/rhel/6.3", TRUE, TRUE, FALSE);
+    expect(m, "http://redhat.com/rhel/6.5", TRUE, TRUE, TRUE);
+    expect(m, "http://microsoft.com/win/2k3", TRUE, FALSE, FALSE);
+    expect(m, "http://microsoft.com/win/2k3r2", TRUE, FALSE, FALSE);
+    /* edition/architecture dependent: the most restrictive row */
+    expect(m, "http://microsoft.com/win/2k8", TRUE, FALSE, FALSE);
+    expect(m, "http://microsoft.com/win/2k8r2", TRUE, FALSE, FALSE);
+    expect(m, "http://microsoft.com/win/7", TRUE, FALSE, FALSE);
+    expect(m, "http://microsoft.com/win/2k12", TRUE, TRUE, FALSE);
+    expect(m, "http://microsoft.com/win/2k12r2", TRUE, TRUE, FALSE);
+    expect(m, "http://microsoft.com/win/8", TRUE, TRUE, FALSE);
+    expect(m, "http://microsoft.com/win/8.1", TRUE, TRUE, FALSE);
+    /* other Linux */
+    expect(m, "http://redhat.com/rhel/9.2", TRUE, TRUE, TRUE);
+    expect(m, "http://redhat.com/rhel/7.0", TRUE, TRUE, TRUE);
+    expect(m, "http://fedoraproject.org/fedora/39", TRUE, TRUE, TRUE);
+    expect(m, "http://debian.org/debian/12", TRUE, TRUE, TRUE);
+    expect(m, "http://ubuntu.com/ubuntu/22.04", TRUE, TRUE, TRUE);
+    expect(m, "http://centos.org/centos/7.0", TRUE, TRUE, TRUE);
+    expect(m, "http://suse.com/sles/15.4", TRUE, TRUE, TRUE);
+    expect(m, "http://opensuse.org/opensuse/15.5", TRUE, TRUE, TRUE);
+    expect(m, "http://archlinux.org/archlinux/rolling", TRUE, TRUE, TRUE);
+    expect(m, "http://alpinelinux.org/alpinelinux/3.18", TRUE, TRUE, TRUE);
+    expect(m, "http://libosinfo.org/linux/2022", TRUE, TRUE, TRUE);
+    /* unknown */
+    expect(m, "http://microsoft.com/win/10", FALSE, FALSE, FALSE);
+    expect(m, "http://freebsd.org/freebsd/13.2", FALSE, FALSE, FALSE);
+    expect(m, NULL, FALSE, FALSE, FALSE);
+}
+
+static void
+test_matrix_exact_beats_prefix(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SupportMatrix) m = support_matrix_load_data(
+        "[a]\nid-prefixes=http://x/\nplug=true\nunplug=true\n"
+        "[b]\nid-prefixes=http://x/os/\nplug=true\nunplug=false\n"
+        "[c]\nids=http://x/os/1\nplug=false\nunplug=false\n", "test", &error);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    expect(m, "http://x/os/1", TRUE, FALSE, FALSE);
+    expect(m, "http://x/os/2", TRUE, TRUE, FALSE);
+    expect(m, "http://x/other", TRUE, TRUE, TRUE);
+    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://x/os/2").row, "b");
+}
+
+static void
+test_matrix_invalid(void)
+{
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    CU_ASSERT_PTR_NULL(support_matrix_load_data("[a]\nplug=true\nunplug=true\n", "t", &e1));
+    CU_ASSERT_PTR_NOT_NULL(e1);
+    CU_ASSERT_PTR_NULL(support_matrix_load_data("[a]\nids=x\nplug=maybe\nunplug=true\n", "t", &e2));
+    CU_ASSERT_PTR_NOT_NULL(e2);
+    CU_ASSERT_PTR_NULL(support_matrix_load("/nonexistent/matrix.ini", &e3));
+    CU_ASSERT_PTR_NOT_NULL(e3);
+}
+
+/* ---- policy -------------------------------------------------------------- */
+
+static void
+test_policy(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Policy) def = policy_load("/nonexistent/hotcpu.conf", TRUE, &error);
+    g_autoptr(Policy) strict = NULL;
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(def);
+    CU_ASSERT_TRUE(def->allow_unplug);
+    CU_ASSERT_TRUE(def->allow_below_persistent);
+    strict = policy_load_data("[policy]\nallow-unplug=false\nallow-below-persistent=false\n", "p",
+                              &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(strict);
+    CU_ASSERT_FALSE(strict->allow_unplug);
+    CU_ASSERT_FALSE(strict->allow_below_persistent);
+    /* an explicit file that is missing, or a bad value, is an error */
+    CU_ASSERT_PTR_NULL(policy_load("/nonexistent/hotcpu.conf", FALSE, &e1));
+    CU_ASSERT_PTR_NULL(policy_load_data("[policy]\nallow-unplug=perhaps\n", "p", &e2));
+    CU_ASSERT_PTR_NOT_NULL(e2);
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+static void
+test_check_running_and_jobs(void)
+{
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    CU_ASSERT_TRUE(check_domain_running("web1", VIR_DOMAIN_RUNNING, NULL));
+    CU_ASSERT_FALSE(check_domain_running("web1", VIR_DOMAIN_SHUTOFF, &e1));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "'web1' is not running (state: shut off)"));
+    CU_ASSERT_TRUE(check_no_job("web1", -1, -1, NULL));
+    CU_ASSERT_TRUE(check_no_job("web1", VIR_DOMAIN_CONTROL_OK, VIR_DOMAIN_JOB_NONE, NULL));
+    CU_ASSERT_FALSE(check_no_job("web1", VIR_DOMAIN_CONTROL_JOB, -1, &e2));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "job in progress"));
+    CU_ASSERT_FALSE(check_no_job("web1", -1, VIR_DOMAIN_JOB_UNBOUNDED, &e3));
+    CU_ASSERT_TRUE(check_no_job("web1", -1, VIR_DOMAIN_JOB_COMPLETED, NULL));
+}
+
+static void
+test_check_count(void)
+{
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+    g_autoptr(GError) e4 = NULL;
+    g_autoptr(GError) e5 = NULL;
+
+    CU_ASSERT_TRUE(check_count("web1", 8, 8, 32, "kvm", FALSE, 0, NULL));
+    CU_ASSERT_FALSE(check_count("web1", 9, 8, 32, "kvm", FALSE, 0, &e1));
+    CU_ASSERT_STRING_EQUAL(e1->message, "requested 9 vCPUs but domain 'web1' allows at most 8");
+    CU_ASSERT_FALSE(check_count("web1", 0, 8, 32, "kvm", FALSE, 0, &e2));
+    CU_ASSERT_FALSE(check_count("web1", 33, 40, 32, "kvm", FALSE, 0, &e3));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "hypervisor"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "at most 32"));
+    CU_ASSERT_TRUE(check_count("web1", 33, 40, -1, "kvm", FALSE, 0, NULL));
+    CU_ASSERT_FALSE(check_count("web1", 6, 8, 32, "kvm", TRUE, 4, &e4));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e4->message, "persistent definition"));
+    CU_ASSERT_FALSE(check_count("web1", 4, 8, 32, "kvm", TRUE, 0, &e5));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e5->message, "transient"));
+}
+
+static DomainInfo *
+info_with_topology(guint sockets, guint cores, guint threads)
+{
+    g_autofree char *xml = g_strdup_printf(
+        "<domain><name>web1</name><vcpu current='2'>8</vcpu><cpu><topology sockets='%u' "
+        "cores='%u' threads='%u'/></cpu><cputune><vcpupin vcpu='5' cpuset='1'/>"
+        "<vcpupin vcpu='6' cpuset='1'/></cputune></domain>", sockets, cores, threads);
+    return domain_info_parse(xml, NULL);
+}
+
+static void
+test_check_sockets(void)
+{
+    g_autoptr(DomainInfo) two = info_with_topology(4, 2, 1);
+    g_autoptr(DomainInfo) one = info_with_topology(8, 1, 1);
+    g_autoptr(GError) e1 = NULL;
+    guint vcpus = 0;
+
+    CU_ASSERT_TRUE(check_sockets(two, "web1", 3, TRUE, &vcpus, NULL));
+    CU_ASSERT_EQUAL(vcpus, 6);
+    CU_ASSERT_TRUE(check_sockets(two, "web1", 4, FALSE, &vcpus, NULL));
+    CU_ASSERT_EQUAL(vcpus, 4);
+    CU_ASSERT_FALSE(check_sockets(two, "web1", 3, FALSE, &vcpus, &e1));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket"));
+    CU_ASSERT_TRUE(check_sockets(one, "web1", 3, FALSE, &vcpus, NULL));
+    CU_ASSERT_EQUAL(vcpus, 3);
+}
+
+static void
+test_check_pins(void)
+{
+    g_autoptr(DomainInfo) info = info_with_topology(8, 1, 1);
+    g_autoptr(GError) e1 = NULL;
+
+    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 7, FALSE, NULL)); /* removes 7 only */
+    CU_ASSERT_FALSE(check_pins(info, "web1", 8, 5, FALSE, &e1)); /* removes 5, 6, 7 */
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "vCPUs 5, 6"));
+    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 5, TRUE, NULL));
+    CU_ASSERT_TRUE(check_pins(info, "web1", 2, 8, FALSE, NULL)); /* plug */
+}
+
+static void
+test_check_guest_os(void)
+{
+    g_autoptr(SupportMatrix) m = shipped_matrix();
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* RHEL 6.3: plug yes, unplug no */
+    CU_ASSERT_TRUE(check_guest_os(m, "http://redhat.com/rhel/6.3", 0, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(check_guest_os(m, "http://redhat.com/rhel/6.3", 0, "w", 4, 2, FALSE, &e1));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "--force"));
+    CU_ASSERT_TRUE(check_guest_os(m, "http://redhat.com/rhel/6.3", 0, "w", 4, 2, TRUE, NULL));
+    /* Windows 2003: neither */
+    CU_ASSERT_FALSE(check_guest_os(m, "http://microsoft.com/win/2k3", 0, "w", 2, 4, FALSE, NULL));
+    /* no metadata: plug ok, unplug refused unless the agent answers or --force */
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, GUEST_AGENT_UNKNOWN, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(check_guest_os(m, NULL, GUEST_AGENT_UNKNOWN, "w", 4, 2, FALSE, &e2));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "no guest OS metadata"));
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, GUEST_AGENT_ANSWERS, "w", 4, 2, FALSE, NULL));
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, GUEST_AGENT_UNKNOWN, "w", 4, 2, TRUE, NULL));
+    /* unknown id: like no metadata, the agent does not make it Linux */
+    CU_ASSERT_TRUE(check_guest_os(m, "http://freebsd.org/freebsd/13.2", 0, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(check_guest_os(m, "http://freebsd.org/freebsd/13.2", GUEST_AGENT_ANSWERS, "w",
+                                   4, 2, FALSE, &e3));
+    /* unreadable matrix: every id unknown */
+    CU_ASSERT_FALSE(check_guest_os(NULL, "http://redhat.com/rhel/6.5", 0, "w", 4, 2, FALSE, NULL));
+}
+
+static void
+test_check_policy(void)
+{
+    g_autoptr(Policy) strict = policy_load_data("[policy]\nallow-unplug=false\n", "p", NULL);
+    g_autoptr(Policy) floor = policy_load_data("[policy]\nallow-below-persistent=false\n", "p", NULL);
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+
+    CU_ASSERT_FALSE(check_policy(strict, "web1", 4, 2, 0, &e1));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "forbids vCPU hot unplug"));
+    CU_ASSERT_TRUE(check_policy(strict, "web1", 2, 4, 0, NULL));
+    CU_ASSERT_FALSE(check_policy(floor, "web1", 4, 2, 3, &e2));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "is defined with 3"));
+    CU_ASSERT_TRUE(check_policy(floor, "web1", 4, 3, 3, NULL));
+}
+
+int
+main(int argc, char **argv)
+{
+    CU_pSuite s;
+    unsigned int failures;
+
+    matrix_path = g_getenv("HOTCPU_TEST_MATRIX");
+    if (!matrix_path) {
+        fprintf(stderr, "HOTCPU_TEST_MATRIX is not set\n");
+        return 1;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    s = CU_add_suite("domain_info", NULL, NULL);
+    CU_add_test(s, "full", test_domain_info_full);
+    CU_add_test(s, "minimal", test_domain_info_minimal);
+    CU_add_test(s, "other prefix", test_domain_info_other_prefix);
+    CU_add_test(s, "wrong namespace", test_domain_info_wrong_namespace);
+    CU_add_test(s, "errors", test_domain_info_errors);
+    s = CU_add_suite("support_matrix", NULL, NULL);
+    CU_add_test(s, "shipped file", test_matrix_shipped);
+    CU_add_test(s, "exact beats prefix", test_matrix_exact_beats_prefix);
+    CU_add_test(s, "invalid", test_matrix_invalid);
+    s = CU_add_suite("policy", NULL, NULL);
+    CU_add_test(s, "load", test_policy);
+    s = CU_add_suite("checks", NULL, NULL);
+    CU_add_test(s, "running and jobs", test_check_running_and_jobs);
+    CU_add_test(s, "count", test_check_count);
+    CU_add_test(s, "sockets", test_check_sockets);
+    CU_add_test(s, "pins", test_check_pins);
+    CU_add_test(s, "guest os", test_check_guest_os);
+    CU_add_test(s, "policy", test_check_policy);
+
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures > 0;
+}
