@@ -312,7 +312,7 @@ run_hook(const char *path, char **envp, guint timeout_s)
             left_ms = 50;
         ret = poll(fds, n, (int)MIN(left_ms, G_MAXINT));
         if (ret < 0 && errno != EINTR)
-            break; /* cannot wait: treated like a timeout below */
+            break; /* cannot wait: killed below, counts as failed */
         if (ret > 0 && pipe_open && fds[0].revents != 0)
             pipe_open = capture_read(&cap, out_fd);
     }
