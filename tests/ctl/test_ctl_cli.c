@@ -161,6 +161,14 @@ fx_run_v(Fx *fx, const char *const *args)
     int wait_status;
 
     fx_clear_run(fx);
+    /* HOTCPU_TEST_CTL_WRAPPER="valgrind --error-exitcode=99 ..." runs the
+     * controller under a tool; its errors then fail the exit-code asserts. */
+    if (g_getenv("HOTCPU_TEST_CTL_WRAPPER")) {
+        g_auto(GStrv) wrap = g_strsplit(g_getenv("HOTCPU_TEST_CTL_WRAPPER"), " ", -1);
+        for (guint i = 0; wrap[i]; i++)
+            if (*wrap[i])
+                g_ptr_array_add(argv, g_strdup(wrap[i]));
+    }
     g_ptr_array_add(argv, g_strdup(ctl_bin));
     g_ptr_array_add(argv, g_strdup("--connect"));
     g_ptr_array_add(argv, g_strdup(uri));
