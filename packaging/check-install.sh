@@ -126,6 +126,7 @@ check "$etc/hotcpu/agent.conf" f 644
 
 # Host side.
 check "$etc/hotcpu/hotcpu.conf" f 644
+check "$data/hotcpu/guest-os-support.ini" f 644
 if [ "$host" = true ]; then
     check "$bin/hotcpu-ctl" f 755
     hooks=$libexec/hotcpu/hooks
