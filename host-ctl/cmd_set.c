@@ -226,7 +226,9 @@ static gboolean
 converge(virDomainPtr dom, guint count, const char *socket_path, gint64 deadline_us,
          gint *guest_present, char **last_error)
 {
-    while (remaining_ms(deadline_us) > 0) {
+    /* At least one retry even when the deadline has passed: it is what
+     * makes libvirt's count right, and the record must not be wrong. */
+    for (guint attempt = 0; attempt == 0 || remaining_ms(deadline_us) > 0; attempt++) {
         gint view = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE);
         gint present = settle(socket_path, count, view, deadline_us);
 

@@ -678,13 +678,19 @@ test_set_unplug_timeout_converges(void)
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
 
+    /* --timeout 0 still gets the one refresh that corrects libvirt */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "0"), 0);
+    json_object_unref(rec);
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
+
     /* one vCPU per call, as libvirt under TCG: still converges */
     fx->mock = "timeout-step";
     d.current = 6;
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "20"), 0);
     json_object_unref(rec);
-    rec = fx_audit_last(fx, 2);
+    rec = fx_audit_last(fx, 3);
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2);
     fx_free(fx);
 }
@@ -891,9 +897,10 @@ eject_thread(gpointer data)
                 all_off = FALSE;
         if (all_off) {
             g_autofree char *present = g_strdup_printf("0-%u", e->to - 1);
+            /* masks first: the agent lists the present mask's CPUs */
+            fake_sysfs_set_masks(e->tree, present, present, NULL);
             for (guint c = e->to; c < e->from; c++)
                 fake_sysfs_remove_cpu(e->tree, c);
-            fake_sysfs_set_masks(e->tree, present, present, NULL);
             return GINT_TO_POINTER(1);
         }
         g_usleep(10 * 1000);
