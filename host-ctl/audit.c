@@ -145,8 +145,10 @@ void
 audit_syslog(const AuditRecord *rec)
 {
     struct passwd *pw = getpwuid(getuid());
-    g_autofree char *prev = rec->previous >= 0 ? g_strdup_printf("%d", rec->previous) : g_strdup("?");
-    g_autofree char *req = rec->requested >= 0 ? g_strdup_printf("%d", rec->requested) : g_strdup("?");
+    g_autofree char *prev
+        = rec->previous >= 0 ? g_strdup_printf("%d", rec->previous) : g_strdup("?");
+    g_autofree char *req
+        = rec->requested >= 0 ? g_strdup_printf("%d", rec->requested) : g_strdup("?");
     g_autofree char *act = rec->actual >= 0 ? g_strdup_printf("%d", rec->actual) : g_strdup("?");
 
     openlog("hotcpu-ctl", LOG_PID, LOG_DAEMON);

@@ -22,21 +22,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditLog, audit_close)
 const char *audit_path(const AuditLog *log);
 
 typedef struct {
-    const char *command;   /* "set" */
-    const char *domain;    /* as found, or as asked when not found */
-    const char *uuid;      /* NULL when unknown */
-    gint previous;         /* live vCPUs before; -1 unknown */
-    gint requested;        /* vCPUs asked (after --sockets); -1 unknown */
-    gint actual;           /* live vCPUs after; -1 unknown */
-    const char *outcome;   /* "done", "refused", "vetoed", "failed", "not-converged" */
+    const char *command; /* "set" */
+    const char *domain;  /* as found, or as asked when not found */
+    const char *uuid;    /* NULL when unknown */
+    gint previous;       /* live vCPUs before; -1 unknown */
+    gint requested;      /* vCPUs asked (after --sockets); -1 unknown */
+    gint actual;         /* live vCPUs after; -1 unknown */
+    const char *outcome; /* "done", "refused", "vetoed", "failed", "not-converged" */
     gint exit_code;
-    const char *error;     /* NULL when none */
-    gboolean config;       /* --config was given */
+    const char *error; /* NULL when none */
+    gboolean config;   /* --config was given */
     gboolean force;
-    const char *guest;     /* "confirmed", "unconfirmed", "not-checked" */
-    gint guest_online;     /* -1 unknown */
-    gint guest_present;    /* -1 unknown */
-    GPtrArray *hooks;      /* HookResult *, before then after; NULL: none ran */
+    const char *guest;  /* "confirmed", "unconfirmed", "not-checked" */
+    gint guest_online;  /* -1 unknown */
+    gint guest_present; /* -1 unknown */
+    GPtrArray *hooks;   /* HookResult *, before then after; NULL: none ran */
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

@@ -3,24 +3,33 @@
 
 #include <libvirt/libvirt.h>
 
-G_DEFINE_QUARK(hotcpu-check-error-quark, check_error)
+G_DEFINE_QUARK(hotcpu - check - error - quark, check_error)
 
-#define refuse(error, ...) \
+#define refuse(error, ...)                                                                         \
     (g_set_error((error), CHECK_ERROR, CHECK_ERROR_REFUSED, __VA_ARGS__), FALSE)
 
 static const char *
 state_name(int state)
 {
     switch (state) {
-    case VIR_DOMAIN_NOSTATE: return "no state";
-    case VIR_DOMAIN_RUNNING: return "running";
-    case VIR_DOMAIN_BLOCKED: return "blocked";
-    case VIR_DOMAIN_PAUSED: return "paused";
-    case VIR_DOMAIN_SHUTDOWN: return "being shut down";
-    case VIR_DOMAIN_SHUTOFF: return "shut off";
-    case VIR_DOMAIN_CRASHED: return "crashed";
-    case VIR_DOMAIN_PMSUSPENDED: return "suspended by guest power management";
-    default: return "unknown";
+    case VIR_DOMAIN_NOSTATE:
+        return "no state";
+    case VIR_DOMAIN_RUNNING:
+        return "running";
+    case VIR_DOMAIN_BLOCKED:
+        return "blocked";
+    case VIR_DOMAIN_PAUSED:
+        return "paused";
+    case VIR_DOMAIN_SHUTDOWN:
+        return "being shut down";
+    case VIR_DOMAIN_SHUTOFF:
+        return "shut off";
+    case VIR_DOMAIN_CRASHED:
+        return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED:
+        return "suspended by guest power management";
+    default:
+        return "unknown";
     }
 }
 
@@ -29,7 +38,8 @@ check_domain_running(const char *dom, int state, GError **error)
 {
     if (state == VIR_DOMAIN_RUNNING)
         return TRUE;
-    return refuse(error, "domain '%s' is not running (state: %s); vCPU hot plug needs a running domain",
+    return refuse(error,
+                  "domain '%s' is not running (state: %s); vCPU hot plug needs a running domain",
                   dom, state_name(state));
 }
 
@@ -40,7 +50,8 @@ check_no_job(const char *dom, int control_state, int job_type, GError **error)
     case VIR_DOMAIN_CONTROL_JOB:
         return refuse(error,
                       "domain '%s' has a job in progress (such as a migration, save or dump); "
-                      "try again when it has finished", dom);
+                      "try again when it has finished",
+                      dom);
     case VIR_DOMAIN_CONTROL_OCCUPIED:
         return refuse(error, "domain '%s' is busy: libvirt is talking to its hypervisor; try again",
                       dom);
@@ -53,13 +64,14 @@ check_no_job(const char *dom, int control_state, int job_type, GError **error)
     if (job_type == VIR_DOMAIN_JOB_BOUNDED || job_type == VIR_DOMAIN_JOB_UNBOUNDED)
         return refuse(error,
                       "domain '%s' has a job in progress (such as a migration, save or dump); "
-                      "try again when it has finished", dom);
+                      "try again when it has finished",
+                      dom);
     return TRUE;
 }
 
 gboolean
-check_sockets(const DomainInfo *info, const char *dom, guint value, gboolean sockets,
-              guint *vcpus, GError **error)
+check_sockets(const DomainInfo *info, const char *dom, guint value, gboolean sockets, guint *vcpus,
+              GError **error)
 {
     guint per = domain_info_vcpus_per_socket(info);
 
@@ -76,7 +88,8 @@ check_sockets(const DomainInfo *info, const char *dom, guint value, gboolean soc
         return refuse(error,
                       "requested %u vCPUs but domain '%s' has %u vCPUs per socket "
                       "(%u cores x %u threads%s); ask for a multiple of %u, or give sockets "
-                      "with --sockets", value, dom, per, info->cores, info->threads,
+                      "with --sockets",
+                      value, dom, per, info->cores, info->threads,
                       info->dies * info->clusters > 1 ? " x dies x clusters" : "", per);
     *vcpus = value;
     return TRUE;
@@ -94,14 +107,18 @@ check_count(const char *dom, guint count, guint dom_max, gint hv_max, const char
     if (hv_max >= 0 && count > (guint)hv_max)
         return refuse(error,
                       "requested %u vCPUs but the hypervisor (type '%s') allows at most %d "
-                      "for domain '%s'", count, hv_type ? hv_type : "default", hv_max, dom);
+                      "for domain '%s'",
+                      count, hv_type ? hv_type : "default", hv_max, dom);
     if (config && persistent_max == 0)
-        return refuse(error, "domain '%s' is transient: --config has no persistent definition "
-                      "to update", dom);
+        return refuse(error,
+                      "domain '%s' is transient: --config has no persistent definition "
+                      "to update",
+                      dom);
     if (config && count > persistent_max)
         return refuse(error,
                       "requested %u vCPUs with --config but the persistent definition of "
-                      "domain '%s' allows at most %u", count, dom, persistent_max);
+                      "domain '%s' allows at most %u",
+                      count, dom, persistent_max);
     return TRUE;
 }
 
@@ -138,7 +155,8 @@ check_guest_os(const SupportMatrix *matrix, const char *os_id, GuestAgentState a
                       dom, os_id, matrix ? support_matrix_origin(matrix) : "(unreadable)");
     return refuse(error,
                   "domain '%s' has no guest OS metadata and its hotcpu agent does not answer, "
-                  "so vCPU hot unplug is refused; use --force to do it anyway", dom);
+                  "so vCPU hot unplug is refused; use --force to do it anyway",
+                  dom);
 }
 
 gboolean
@@ -174,7 +192,8 @@ check_policy(const Policy *policy, const char *dom, guint current, guint count,
     if (count < current && !policy->allow_unplug)
         return refuse(error,
                       "the host policy (%s) forbids vCPU hot unplug: requested %u vCPUs but "
-                      "domain '%s' has %u", origin, count, dom, current);
+                      "domain '%s' has %u",
+                      origin, count, dom, current);
     if (!policy->allow_below_persistent && persistent_current > 0 && count < persistent_current)
         return refuse(error,
                       "the host policy (%s) forbids going below the persistent definition: "

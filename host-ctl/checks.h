@@ -37,9 +37,8 @@ gboolean check_sockets(const DomainInfo *info, const char *dom, guint value, gbo
 /* 1 <= @count <= @dom_max (the live maximum), @count <= @hv_max (-1: unknown)
  * and, with @config, @count <= @persistent_max (0: no persistent definition,
  * which is itself refused with @config). */
-gboolean check_count(const char *dom, guint count, guint dom_max, gint hv_max,
-                     const char *hv_type, gboolean config, guint persistent_max,
-                     GError **error);
+gboolean check_count(const char *dom, guint count, guint dom_max, gint hv_max, const char *hv_type,
+                     gboolean config, guint persistent_max, GError **error);
 
 typedef enum {
     GUEST_AGENT_UNKNOWN = 0, /* no channel, or it did not answer */

@@ -157,8 +157,10 @@ describe_failed_hooks(GPtrArray *hooks, guint from)
         if (s->len)
             g_string_append(s, "; ");
         if (h->refused)
-            g_string_append_printf(s, "hook %s was not run: it or its folder is writable by "
-                                      "group or others", h->path);
+            g_string_append_printf(s,
+                                   "hook %s was not run: it or its folder is writable by "
+                                   "group or others",
+                                   h->path);
         else if (h->timed_out)
             g_string_append_printf(s, "hook %s was killed after its timeout", h->path);
         else if (h->exit_code < 0)
@@ -200,9 +202,10 @@ settle(const char *socket_path, guint count, gint libvirt_view, gint64 deadline_
         g_autoptr(Topology) topo = guest_get_topology(socket_path, NULL);
         if (topo) {
             present = cpulist_count(topo->present);
-            if ((guint)present == count ||
-                (libvirt_view >= 0 && ((guint)libvirt_view > count ? present < libvirt_view
-                                                                   : present > libvirt_view)))
+            if ((guint)present == count
+                || (libvirt_view >= 0
+                    && ((guint)libvirt_view > count ? present < libvirt_view
+                                                    : present > libvirt_view)))
                 return present;
         }
         if (remaining_ms(until) == 0)
@@ -314,11 +317,11 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
 
     /* 1. running; 2. no job */
     if (virDomainGetState(dom, &state, &reason, 0) < 0)
-        return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed",
-                          g_strdup_printf("cannot read the state of domain '%s': %s", name,
-                                          virt_last_error()));
-    if (!check_domain_running(name, state, &error) ||
-        !check_no_job(name, control_state(dom), job_type(dom), &error))
+        return set_finish(
+            &run, CTL_EXIT_HYPERVISOR, "failed",
+            g_strdup_printf("cannot read the state of domain '%s': %s", name, virt_last_error()));
+    if (!check_domain_running(name, state, &error)
+        || !check_no_job(name, control_state(dom), job_type(dom), &error))
         return refuse_error(&run, error);
 
     if (!(info = ctl_domain_info(dom, &xml, &error)))
@@ -337,7 +340,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         if (cfg_cur < 0 || cfg_max < 0)
             return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed",
                               g_strdup_printf("cannot read the persistent vCPU counts of domain "
-                                              "'%s': %s", name, virt_last_error()));
+                                              "'%s': %s",
+                                              name, virt_last_error()));
     }
     hv_max = virConnectGetMaxVcpus(conn, info->type);
     if (hv_max < 0)
@@ -361,15 +365,15 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
     }
     if (info->agent_socket && guest_ping(info->agent_socket, NULL))
         agent = GUEST_AGENT_ANSWERS;
-    if (!check_guest_os(matrix, info->os_id, agent, name, live_cur, count, force, &error) ||
-        !check_pins(info, name, live_cur, count, force, &error) ||
-        !check_policy(policy, name, live_cur, count, cfg_cur, &error))
+    if (!check_guest_os(matrix, info->os_id, agent, name, live_cur, count, force, &error)
+        || !check_pins(info, name, live_cur, count, force, &error)
+        || !check_policy(policy, name, live_cur, count, cfg_cur, &error))
         return refuse_error(&run, error);
 
     /* before hooks: no agent connection is held while they run */
     if (!(domxml_path = write_domxml(xml, &error)))
-        return refuse(&run, g_strdup_printf("cannot write the domain XML for the hooks: %s",
-                                            error->message));
+        return refuse(
+            &run, g_strdup_printf("cannot write the domain XML for the hooks: %s", error->message));
     roots = hooks_roots(ctx->hooks_dir);
     env.domxml_path = domxml_path;
     env.vm_id = run.rec.uuid;
@@ -382,7 +386,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         g_unlink(domxml_path);
         return set_finish(&run, CTL_EXIT_VETOED, "vetoed",
                           g_strdup_printf("a before hook vetoed setting domain '%s' to %u vCPUs: "
-                                          "%s; nothing changed", name, count, why));
+                                          "%s; nothing changed",
+                                          name, count, why));
     }
     after_from = run.hooks->len;
 
@@ -395,7 +400,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
             if (t) {
                 pre_offlined = TRUE;
             } else {
-                output_warning(ctx->out, "the guest of domain '%s' could not offline CPUs "
+                output_warning(ctx->out,
+                               "the guest of domain '%s' could not offline CPUs "
                                "before the unplug (%s); the guest kernel will do it",
                                name, error->message);
                 g_clear_error(&error);
@@ -418,17 +424,22 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
                 g_autoptr(Topology) t = guest_set_num_cpus(
                     info->agent_socket, cpulist_count(guest_before->online), 0, NULL);
                 if (!t)
-                    output_warning(ctx->out, "the guest of domain '%s' could not put its "
-                                   "offlined CPUs back online", name);
+                    output_warning(ctx->out,
+                                   "the guest of domain '%s' could not put its "
+                                   "offlined CPUs back online",
+                                   name);
             }
             g_unlink(domxml_path);
             run.rec.actual = now;
             return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed",
                               g_strdup_printf("libvirt could not set domain '%s' to %u vCPUs: "
-                                              "%s; nothing changed", name, count, err_text));
+                                              "%s; nothing changed",
+                                              name, count, err_text));
         }
-        output_warning(ctx->out, "libvirt reported '%s' for domain '%s'; establishing the actual "
-                       "vCPU count and retrying for up to %u s", err_text, name, timeout);
+        output_warning(ctx->out,
+                       "libvirt reported '%s' for domain '%s'; establishing the actual "
+                       "vCPU count and retrying for up to %u s",
+                       err_text, name, timeout);
         run.error = g_steal_pointer(&err_text);
         converged = converge(dom, count, info->agent_socket, deadline, &run.rec.guest_present,
                              &run.error);
@@ -446,14 +457,14 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
 
     if (!converged || actual != (int)count) {
         g_autofree char *last = g_steal_pointer(&run.error);
-        g_autofree char *guest = run.rec.guest_present >= 0
-                                     ? g_strdup_printf("; the guest has %d CPUs present",
-                                                       run.rec.guest_present)
-                                     : g_strdup("");
+        g_autofree char *guest
+            = run.rec.guest_present >= 0
+                  ? g_strdup_printf("; the guest has %d CPUs present", run.rec.guest_present)
+                  : g_strdup("");
         return set_finish(&run, CTL_EXIT_NOT_CONVERGED, "not-converged",
                           g_strdup_printf("domain '%s' has %d vCPUs, not the %u requested (it "
-                                          "had %d)%s; libvirt: %s", name, actual, count,
-                                          live_cur, guest,
+                                          "had %d)%s; libvirt: %s",
+                                          name, actual, count, live_cur, guest,
                                           last ? last : "the change did not converge"));
     }
     g_clear_pointer(&run.error, g_free);
@@ -474,8 +485,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
 
     /* the guest's side */
     if (info->agent_socket) {
-        GuestWaitResult r = guest_wait_count(info->agent_socket, count, deadline, &guest_after,
-                                             &error);
+        GuestWaitResult r
+            = guest_wait_count(info->agent_socket, count, deadline, &guest_after, &error);
         if (guest_after) {
             run.rec.guest_online = cpulist_count(guest_after->online);
             run.rec.guest_present = cpulist_count(guest_after->present);
@@ -491,8 +502,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
                               g_strdup_printf("domain '%s' has %u vCPUs but after %u s its guest "
                                               "has %d CPUs online and %d present, not %u%s%s",
                                               name, count, timeout, run.rec.guest_online,
-                                              run.rec.guest_present, count,
-                                              error ? ": " : "", error ? error->message : ""));
+                                              run.rec.guest_present, count, error ? ": " : "",
+                                              error ? error->message : ""));
         }
     }
     run.rec.guest = "unconfirmed";
@@ -501,7 +512,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         if (require_guest)
             return set_finish(&run, CTL_EXIT_NO_AGENT, "unconfirmed",
                               g_strdup_printf("domain '%s' has %u vCPUs, but the guest side is "
-                                              "unconfirmed: %s", name, count, why));
+                                              "unconfirmed: %s",
+                                              name, count, why));
         output_warning(ctx->out, "the guest side is unconfirmed: %s", why);
     }
     return set_finish(&run, exit_code, "done", NULL);

@@ -13,11 +13,13 @@ agent_unreachable_message(const char *dom, const char *socket_path, const GError
     if (!socket_path)
         return g_strdup_printf(
             "domain '%s' has no hotcpu agent channel: its live XML needs a <channel "
-            "type='unix'> with <target type='virtio' name='org.hotcpu.agent.0'/>", dom);
+            "type='unix'> with <target type='virtio' name='org.hotcpu.agent.0'/>",
+            dom);
     return g_strdup_printf(
         "the hotcpu agent of domain '%s' did not answer on %s (%s): check that the "
         "org.hotcpu.agent.0 channel is in the domain XML and that hotcpu-agent is installed "
-        "and running in the guest", dom, socket_path, error ? error->message : "no reply");
+        "and running in the guest",
+        dom, socket_path, error ? error->message : "no reply");
 }
 
 static char *
@@ -58,9 +60,10 @@ cmd_topology(CtlContext *ctx, const CmdArgs *args)
     }
     g_clear_error(&error);
     if (!(topo = topology_from_json(reply, &error)))
-        return output_fail(ctx->out, CTL_EXIT_NO_AGENT, NULL,
-                           "the hotcpu agent of domain '%s' sent a topology that cannot be read: %s",
-                           name, error->message);
+        return output_fail(
+            ctx->out, CTL_EXIT_NO_AGENT, NULL,
+            "the hotcpu agent of domain '%s' sent a topology that cannot be read: %s", name,
+            error->message);
 
     if (output_is_json(ctx->out)) {
         /* the agent's object as it came (validated above) */
@@ -77,8 +80,8 @@ cmd_topology(CtlContext *ctx, const CmdArgs *args)
         g_autofree char *core = field(c->core);
         g_autofree char *node = field(c->node);
         g_autofree char *sib = c->siblings ? cpulist_format(c->siblings) : g_strdup("-");
-        output_text(ctx->out, "%3u %-6s %6s %4s %-16s %4s\n", c->id, c->online ? "yes" : "no",
-                    sock, core, sib, node);
+        output_text(ctx->out, "%3u %-6s %6s %4s %-16s %4s\n", c->id, c->online ? "yes" : "no", sock,
+                    core, sib, node);
     }
     {
         g_autofree char *online = cpulist_format(topo->online);

@@ -13,18 +13,18 @@
 enum {
     CTL_EXIT_OK = 0,
     CTL_EXIT_USAGE = 2,
-    CTL_EXIT_REFUSED = 3,      /* validation, lock held: nothing changed */
-    CTL_EXIT_VETOED = 4,       /* a before-hook vetoed: nothing changed */
-    CTL_EXIT_HYPERVISOR = 5,   /* the hypervisor call failed: nothing changed */
-    CTL_EXIT_NOT_CONVERGED = 6,/* the change did not converge */
-    CTL_EXIT_NO_AGENT = 7,     /* the guest agent did not answer */
+    CTL_EXIT_REFUSED = 3,       /* validation, lock held: nothing changed */
+    CTL_EXIT_VETOED = 4,        /* a before-hook vetoed: nothing changed */
+    CTL_EXIT_HYPERVISOR = 5,    /* the hypervisor call failed: nothing changed */
+    CTL_EXIT_NOT_CONVERGED = 6, /* the change did not converge */
+    CTL_EXIT_NO_AGENT = 7,      /* the guest agent did not answer */
 };
 
 typedef struct {
-    const char *uri;          /* NULL: $LIBVIRT_DEFAULT_URI, then libvirt's default */
+    const char *uri; /* NULL: $LIBVIRT_DEFAULT_URI, then libvirt's default */
     gboolean json;
     const char *audit_log;
-    const char *hooks_dir;    /* NULL: $HOTCPU_HOOKS_DIR, then the default roots */
+    const char *hooks_dir; /* NULL: $HOTCPU_HOOKS_DIR, then the default roots */
     guint hook_timeout;
     const char *policy;
     gboolean policy_explicit; /* --policy or $HOTCPU_POLICY: the file must exist */

@@ -4,8 +4,8 @@
 #include <string.h>
 
 typedef struct {
-    char *name;      /* qualified name as written */
-    GPtrArray *ns;   /* pairs prefix, uri declared on this element ("" = default) */
+    char *name;    /* qualified name as written */
+    GPtrArray *ns; /* pairs prefix, uri declared on this element ("" = default) */
 } Elem;
 
 typedef struct {
@@ -67,8 +67,7 @@ attr(const char **names, const char **values, const char *want)
 }
 
 static gboolean
-parse_uint_attr(const char *elem, const char *name, const char *text, guint *out,
-                GError **error)
+parse_uint_attr(const char *elem, const char *name, const char *text, guint *out, GError **error)
 {
     guint64 v;
 
@@ -174,13 +173,12 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
                 return;
             }
         }
-        if (strcmp(name, "vcpu") == 0 || strcmp(name, "name") == 0 ||
-            strcmp(name, "uuid") == 0)
+        if (strcmp(name, "vcpu") == 0 || strcmp(name, "name") == 0 || strcmp(name, "uuid") == 0)
             g_string_truncate(st->text, 0);
     } else if (at_path(st, p_cpu) && strcmp(name, "topology") == 0) {
         static const char *const keys[] = { "sockets", "dies", "clusters", "cores", "threads" };
-        guint *slots[] = { &info->sockets, &info->dies, &info->clusters, &info->cores,
-                           &info->threads };
+        guint *slots[]
+            = { &info->sockets, &info->dies, &info->clusters, &info->cores, &info->threads };
         info->has_topology = TRUE;
         for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
             const char *v = attr(names, values, keys[i]);
@@ -226,9 +224,9 @@ on_start(GMarkupParseContext *ctx, const char *name, const char **names, const c
      * that its own xmlns declarations count. */
     if (st->stack->len == 4) {
         Elem *d = st->stack->pdata[0], *m = st->stack->pdata[1], *l = st->stack->pdata[2];
-        if (strcmp(d->name, "domain") == 0 && strcmp(m->name, "metadata") == 0 &&
-            name_in_ns(st, l->name, "libosinfo", DOMAIN_INFO_LIBOSINFO_NS) &&
-            name_in_ns(st, name, "os", DOMAIN_INFO_LIBOSINFO_NS)) {
+        if (strcmp(d->name, "domain") == 0 && strcmp(m->name, "metadata") == 0
+            && name_in_ns(st, l->name, "libosinfo", DOMAIN_INFO_LIBOSINFO_NS)
+            && name_in_ns(st, name, "os", DOMAIN_INFO_LIBOSINFO_NS)) {
             const char *id = attr(names, values, "id");
             if (id && !info->os_id)
                 info->os_id = g_strdup(id);
@@ -266,8 +264,7 @@ on_end(GMarkupParseContext *ctx, const char *name, gpointer user_data, GError **
 }
 
 static void
-on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user_data,
-        GError **error)
+on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user_data, GError **error)
 {
     ParseState *st = user_data;
 
@@ -298,8 +295,8 @@ domain_info_parse(const char *xml, GError **error)
     st.text = g_string_new(NULL);
 
     ctx = g_markup_parse_context_new(&parser, G_MARKUP_PREFIX_ERROR_POSITION, &st, NULL);
-    ok = g_markup_parse_context_parse(ctx, xml, -1, error) &&
-         g_markup_parse_context_end_parse(ctx, error);
+    ok = g_markup_parse_context_parse(ctx, xml, -1, error)
+         && g_markup_parse_context_end_parse(ctx, error);
     g_markup_parse_context_free(ctx);
     g_ptr_array_unref(st.stack);
     g_string_free(st.text, TRUE);

@@ -19,9 +19,9 @@
 typedef struct {
     char *name;
     char *uuid;
-    char *type;           /* <domain type='...'>, NULL if absent */
-    guint vcpu_max;       /* <vcpu>M</vcpu>; 0 if absent */
-    guint vcpu_current;   /* current= attribute, else vcpu_max */
+    char *type;         /* <domain type='...'>, NULL if absent */
+    guint vcpu_max;     /* <vcpu>M</vcpu>; 0 if absent */
+    guint vcpu_current; /* current= attribute, else vcpu_max */
     gboolean has_topology;
     /* 1 for absent attributes; all 1 without <topology> */
     guint sockets, dies, clusters, cores, threads;

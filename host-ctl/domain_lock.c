@@ -43,11 +43,10 @@ domain_lock_acquire(const char *dir, const char *uuid, GError **error)
         close(fd);
         if (e == EWOULDBLOCK)
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                        "another hotcpu-ctl set is running on this domain (lock %s is held)",
-                        path);
+                        "another hotcpu-ctl set is running on this domain (lock %s is held)", path);
         else
-            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                        "cannot lock %s: %s", path, g_strerror(e));
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot lock %s: %s", path,
+                        g_strerror(e));
         return NULL;
     }
     lock = g_new0(DomainLock, 1);

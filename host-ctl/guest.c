@@ -52,8 +52,8 @@ call_set_num_cpus(AgentClient *client, guint count, guint wait_s, GError **error
                               MIN(wait_s, 60) * 1000 + GUEST_CALL_TIMEOUT_MS, error);
     if (!reply)
         return NULL;
-    if (!JSON_NODE_HOLDS_OBJECT(reply) ||
-        !(topo = json_object_get_member(json_node_get_object(reply), "topology"))) {
+    if (!JSON_NODE_HOLDS_OBJECT(reply)
+        || !(topo = json_object_get_member(json_node_get_object(reply), "topology"))) {
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
                     "the agent's set-num-cpus reply has no topology");
         return NULL;
@@ -64,8 +64,8 @@ call_set_num_cpus(AgentClient *client, guint count, guint wait_s, GError **error
 Topology *
 guest_set_num_cpus(const char *socket_path, guint count, guint wait_s, GError **error)
 {
-    g_autoptr(AgentClient) client = agent_client_connect(socket_path, GUEST_CONNECT_TIMEOUT_MS,
-                                                         error);
+    g_autoptr(AgentClient) client
+        = agent_client_connect(socket_path, GUEST_CONNECT_TIMEOUT_MS, error);
     if (!client)
         return NULL;
     return call_set_num_cpus(client, count, wait_s, error);
@@ -131,15 +131,13 @@ guest_wait_count(const char *socket_path, guint count, gint64 deadline_us, Topol
             break;
         if (client) {
             /* The agent announces every change; wake on it rather than poll. */
-            g_autoptr(JsonNode) ev = agent_client_wait_event(client, "topology-changed",
-                                                             MIN(remaining_ms(deadline_us), 1000),
-                                                             NULL);
+            g_autoptr(JsonNode) ev = agent_client_wait_event(
+                client, "topology-changed", MIN(remaining_ms(deadline_us), 1000), NULL);
         } else {
             g_usleep(MIN(remaining_ms(deadline_us), 500) * 1000);
         }
     }
-    reached = seen && cpulist_count(seen->present) == count &&
-              cpulist_count(seen->online) == count;
+    reached = seen && cpulist_count(seen->present) == count && cpulist_count(seen->online) == count;
     if (last)
         *last = g_steal_pointer(&seen);
     if (reached)

@@ -28,9 +28,9 @@ Topology *guest_get_topology(const char *socket_path, GError **error);
 Topology *guest_set_num_cpus(const char *socket_path, guint count, guint wait_s, GError **error);
 
 typedef enum {
-    GUEST_WAIT_REACHED,   /* @count CPUs present and online */
-    GUEST_WAIT_TIMEOUT,   /* the agent answered, but not that state by the deadline */
-    GUEST_WAIT_NO_AGENT,  /* the agent never answered */
+    GUEST_WAIT_REACHED,  /* @count CPUs present and online */
+    GUEST_WAIT_TIMEOUT,  /* the agent answered, but not that state by the deadline */
+    GUEST_WAIT_NO_AGENT, /* the agent never answered */
 } GuestWaitResult;
 
 /* How long guest_wait_count keeps trying an agent that has not answered at

@@ -26,11 +26,11 @@ typedef enum {
 } OptType;
 
 typedef struct {
-    const char *name;     /* long name without "--" */
+    const char *name; /* long name without "--" */
     OptType type;
-    gboolean positional;  /* may be given without its name, in table order */
+    gboolean positional; /* may be given without its name, in table order */
     gboolean required;
-    const char *metavar;  /* for --help */
+    const char *metavar; /* for --help */
     const char *help;
 } CmdOptDef;
 
@@ -110,8 +110,8 @@ static const GlobalOptDef global_opts[] = {
     { "audit-log", 0, OPT_STRING, "PATH", offsetof(CtlContext, audit_log),
       "audit log (default " AUDIT_DEFAULT_PATH ")" },
     { "hooks-dir", 0, OPT_STRING, "DIR", offsetof(CtlContext, hooks_dir),
-      "the one hooks root (default: $HOTCPU_HOOKS_DIR, then /etc/hotcpu/hooks and "
-      HOTCPU_HOOKS_LIBEXEC_DIR ")" },
+      "the one hooks root (default: $HOTCPU_HOOKS_DIR, then /etc/hotcpu/hooks "
+      "and " HOTCPU_HOOKS_LIBEXEC_DIR ")" },
     { "hook-timeout", 0, OPT_UINT, "S", offsetof(CtlContext, hook_timeout),
       "seconds a hook may run before it is killed (default 30)" },
     { "policy", 0, OPT_STRING, "FILE", offsetof(CtlContext, policy),
@@ -176,11 +176,10 @@ usage_text(void)
                        "Hot plug and unplug vCPUs of running libvirt domains.\n\n"
                        "Options:\n");
     for (const GlobalOptDef *o = global_opts; o->name; o++) {
-        g_autofree char *shortopt = o->short_name ? g_strdup_printf("-%c,", o->short_name)
-                                                  : g_strdup("");
+        g_autofree char *shortopt
+            = o->short_name ? g_strdup_printf("-%c,", o->short_name) : g_strdup("");
         g_autofree char *lhs = g_strdup_printf("%-3s --%s%s%s", shortopt, o->name,
-                                               o->metavar ? " " : "",
-                                               o->metavar ? o->metavar : "");
+                                               o->metavar ? " " : "", o->metavar ? o->metavar : "");
         g_string_append_printf(s, "  %-26s %s\n", lhs, o->help);
     }
     g_string_append_printf(s, "  %-26s %s\n  %-26s %s\n", "-h, --help", "show this help",
@@ -212,11 +211,10 @@ command_help_text(const CmdDef *c)
     }
     g_string_append_printf(s, "\n\n  DESCRIPTION\n    %s\n\n  OPTIONS\n", c->description);
     for (const CmdOptDef *o = c->opts; o->name; o++) {
-        g_autofree char *lhs = o->positional
-                                   ? g_strdup_printf("[--%s] <%s>", o->name, o->metavar)
-                                   : o->type == OPT_BOOL
-                                         ? g_strdup_printf("--%s", o->name)
-                                         : g_strdup_printf("--%s <%s>", o->name, o->metavar);
+        g_autofree char *lhs = o->positional ? g_strdup_printf("[--%s] <%s>", o->name, o->metavar)
+                               : o->type == OPT_BOOL
+                                   ? g_strdup_printf("--%s", o->name)
+                                   : g_strdup_printf("--%s <%s>", o->name, o->metavar);
         g_string_append_printf(s, "    %-24s %s\n", lhs, o->help);
     }
     return g_string_free(s, FALSE);
@@ -313,8 +311,8 @@ set_cmd_value(CmdArgs *args, int idx, const char *value, GError **error)
     const CmdOptDef *o = &args->def->opts[idx];
 
     if (args->value[idx]) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "option --%s given twice", o->name);
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "option --%s given twice",
+                    o->name);
         return FALSE;
     }
     if (o->type == OPT_UINT && !parse_uint(value, &args->number[idx])) {
@@ -329,8 +327,8 @@ set_cmd_value(CmdArgs *args, int idx, const char *value, GError **error)
 typedef enum { PARSE_OK, PARSE_HELP, PARSE_VERSION, PARSE_ERROR } ParseResult;
 
 static ParseResult
-parse_command_line(CtlContext *ctx, int argc, char **argv, const CmdDef **cmd_out,
-                   CmdArgs *args, GError **error)
+parse_command_line(CtlContext *ctx, int argc, char **argv, const CmdDef **cmd_out, CmdArgs *args,
+                   GError **error)
 {
     const CmdDef *cmd = NULL;
     gboolean only_positional = FALSE;
@@ -348,8 +346,7 @@ parse_command_line(CtlContext *ctx, int argc, char **argv, const CmdDef **cmd_ou
             want_help = TRUE;
             continue;
         }
-        if (!only_positional && !cmd &&
-            (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0))
+        if (!only_positional && !cmd && (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0))
             return PARSE_VERSION;
         if (!only_positional && arg[0] == '-' && arg[1]) {
             g_autoptr(GError) err = NULL;
@@ -381,8 +378,7 @@ parse_command_line(CtlContext *ctx, int argc, char **argv, const CmdDef **cmd_ou
                 } else if (!value) {
                     if (i + 1 >= argc) {
                         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                                    "option --%s needs a value <%s>", name,
-                                    cmd->opts[idx].metavar);
+                                    "option --%s needs a value <%s>", name, cmd->opts[idx].metavar);
                         return PARSE_ERROR;
                     }
                     value = argv[++i];
@@ -412,16 +408,16 @@ parse_command_line(CtlContext *ctx, int argc, char **argv, const CmdDef **cmd_ou
             }
             cmd = find_command(arg);
             if (!cmd) {
-                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-                            "unknown command: '%s'", arg);
+                g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unknown command: '%s'",
+                            arg);
                 return PARSE_ERROR;
             }
             args->def = cmd;
             continue;
         }
         /* a positional argument: the next positional option not yet named */
-        while (cmd->opts[next_positional].name &&
-               (!cmd->opts[next_positional].positional || args->value[next_positional]))
+        while (cmd->opts[next_positional].name
+               && (!cmd->opts[next_positional].positional || args->value[next_positional]))
             next_positional++;
         if (!cmd->opts[next_positional].name) {
             g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -463,10 +459,9 @@ ctl_connect(CtlContext *ctx, gboolean read_only, int *exit_code)
     virConnectPtr conn = read_only ? virConnectOpenReadOnly(ctx->uri) : virConnectOpen(ctx->uri);
 
     if (!conn)
-        *exit_code = output_fail(ctx->out, CTL_EXIT_HYPERVISOR, NULL,
-                                 "failed to connect to the hypervisor%s%s%s: %s",
-                                 ctx->uri ? " '" : "", ctx->uri ? ctx->uri : "",
-                                 ctx->uri ? "'" : "", virt_last_error());
+        *exit_code = output_fail(
+            ctx->out, CTL_EXIT_HYPERVISOR, NULL, "failed to connect to the hypervisor%s%s%s: %s",
+            ctx->uri ? " '" : "", ctx->uri ? ctx->uri : "", ctx->uri ? "'" : "", virt_last_error());
     return conn;
 }
 
@@ -495,9 +490,8 @@ ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error)
     DomainInfo *info;
 
     if (!xml) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                    "cannot read the XML of domain '%s': %s", virDomainGetName(dom),
-                    virt_last_error());
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the XML of domain '%s': %s",
+                    virDomainGetName(dom), virt_last_error());
         return NULL;
     }
     info = domain_info_parse(xml, error);

@@ -38,8 +38,8 @@ from_keyfile(GKeyFile *kf, const char *origin, GError **error)
     p->allow_unplug = TRUE;
     p->allow_below_persistent = TRUE;
     p->origin = g_strdup(origin);
-    if (!read_bool(kf, origin, "allow-unplug", &p->allow_unplug, error) ||
-        !read_bool(kf, origin, "allow-below-persistent", &p->allow_below_persistent, error))
+    if (!read_bool(kf, origin, "allow-unplug", &p->allow_unplug, error)
+        || !read_bool(kf, origin, "allow-below-persistent", &p->allow_below_persistent, error))
         return NULL;
     return g_steal_pointer(&p);
 }

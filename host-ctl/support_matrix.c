@@ -77,11 +77,11 @@ from_keyfile(GKeyFile *kf, const char *origin, GError **error)
                         "%s: row [%s] has neither ids= nor id-prefixes=", origin, groups[i]);
             return NULL;
         }
-        if (!get_bool(kf, origin, groups[i], "plug", &r->plug, error) ||
-            !get_bool(kf, origin, groups[i], "unplug", &r->unplug, error))
+        if (!get_bool(kf, origin, groups[i], "plug", &r->plug, error)
+            || !get_bool(kf, origin, groups[i], "unplug", &r->unplug, error))
             return NULL;
-        if (g_key_file_has_key(kf, groups[i], "linux", NULL) &&
-            !get_bool(kf, origin, groups[i], "linux", &r->is_linux, error))
+        if (g_key_file_has_key(kf, groups[i], "linux", NULL)
+            && !get_bool(kf, origin, groups[i], "linux", &r->is_linux, error))
             return NULL;
     }
     return g_steal_pointer(&m);

@@ -29,9 +29,9 @@ static const char *ctl_bin, *agent_bin, *matrix_path, *mock_lib;
 
 typedef struct {
     char *dir;
-    char *node;   /* node.xml */
-    char *audit;  /* audit.log (in a folder that does not exist yet) */
-    char *hooks;  /* hooks root */
+    char *node;  /* node.xml */
+    char *audit; /* audit.log (in a folder that does not exist yet) */
+    char *hooks; /* hooks root */
     char *policy;
     char *lock;
     const char *mock; /* HOTCPU_MOCK_SETVCPUS, NULL: no shim */
@@ -94,8 +94,8 @@ typedef struct {
     guint sockets, cores, threads; /* 0: no <topology> */
     const char *pins;              /* "1,3": vCPUs with a <vcpupin> */
     const char *os_id;
-    const char *agent_socket;      /* channel with this bind path */
-    int runstate;                  /* 0: running; else <test:runstate> */
+    const char *agent_socket; /* channel with this bind path */
+    int runstate;             /* 0: running; else <test:runstate> */
     gboolean transient;
 } Dom;
 
@@ -104,12 +104,16 @@ dom_xml(const Dom *d)
 {
     GString *s = g_string_new(NULL);
 
-    g_string_append_printf(s, "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
-                              "  <name>%s</name>\n  <uuid>%s</uuid>\n", d->name,
-                           d->uuid ? d->uuid : UUID1);
+    g_string_append_printf(
+        s,
+        "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+        "  <name>%s</name>\n  <uuid>%s</uuid>\n",
+        d->name, d->uuid ? d->uuid : UUID1);
     if (d->os_id)
-        g_string_append_printf(s, "  <metadata><libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"
-                                  "<libosinfo:os id=\"%s\"/></libosinfo:libosinfo></metadata>\n",
+        g_string_append_printf(s,
+                               "  <metadata><libosinfo:libosinfo "
+                               "xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"
+                               "<libosinfo:os id=\"%s\"/></libosinfo:libosinfo></metadata>\n",
                                d->os_id);
     g_string_append_printf(s, "  <memory>1048576</memory>\n  <vcpu current='%u'>%u</vcpu>\n",
                            d->current ? d->current : 2, d->max ? d->max : 8);
@@ -121,16 +125,20 @@ dom_xml(const Dom *d)
         g_string_append(s, "  </cputune>\n");
     }
     if (d->sockets)
-        g_string_append_printf(s, "  <cpu><topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n",
-                               d->sockets, d->cores, d->threads);
+        g_string_append_printf(
+            s, "  <cpu><topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n",
+            d->sockets, d->cores, d->threads);
     g_string_append(s, "  <os><type arch='x86_64'>hvm</type></os>\n  <devices>\n");
     if (d->agent_socket)
-        g_string_append_printf(s, "    <controller type='virtio-serial' index='0'/>\n"
-                                  "    <channel type='unix'>\n"
-                                  "      <source mode='bind' path='%s'/>\n"
-                                  "      <target type='virtio' name='org.hotcpu.agent.0'/>\n"
-                                  "      <address type='virtio-serial' controller='0' bus='0' port='1'/>\n"
-                                  "    </channel>\n", d->agent_socket);
+        g_string_append_printf(
+            s,
+            "    <controller type='virtio-serial' index='0'/>\n"
+            "    <channel type='unix'>\n"
+            "      <source mode='bind' path='%s'/>\n"
+            "      <target type='virtio' name='org.hotcpu.agent.0'/>\n"
+            "      <address type='virtio-serial' controller='0' bus='0' port='1'/>\n"
+            "    </channel>\n",
+            d->agent_socket);
     g_string_append(s, "  </devices>\n");
     if (d->runstate)
         g_string_append_printf(s, "  <test:runstate>%d</test:runstate>\n", d->runstate);
@@ -199,8 +207,8 @@ fx_run_v(Fx *fx, const char *const *args)
     fx->status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
     if (fx->out[0] == '{') {
         g_autoptr(JsonParser) p = json_parser_new();
-        if (json_parser_load_from_data(p, fx->out, -1, NULL) &&
-            JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+        if (json_parser_load_from_data(p, fx->out, -1, NULL)
+            && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
             fx->json = json_object_ref(json_node_get_object(json_parser_get_root(p)));
     }
     if (g_getenv("HOTCPU_TEST_VERBOSE"))
@@ -362,10 +370,11 @@ test_set_json(void)
     /* get */
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
-    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(fx->json, "live"),
-                                               "current"), 2);
-    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(fx->json, "config"),
-                                               "maximum"), 8);
+    CU_ASSERT_EQUAL(
+        json_object_get_int_member(json_object_get_object_member(fx->json, "live"), "current"), 2);
+    CU_ASSERT_EQUAL(
+        json_object_get_int_member(json_object_get_object_member(fx->json, "config"), "maximum"),
+        8);
     CU_ASSERT_TRUE(json_object_get_null_member(fx->json, "guest"));
     fx_free(fx);
 }
@@ -391,7 +400,8 @@ test_set_refusals_state(void)
     Fx *fx = fx_new();
     g_autofree char *a = NULL, *b = NULL, *node = NULL;
     Dom off = { .name = "off1", .runstate = 5 };
-    Dom paused = { .name = "paused1", .uuid = "6695eb01-f6a4-8304-79aa-97f2502e1940", .runstate = 3 };
+    Dom paused
+        = { .name = "paused1", .uuid = "6695eb01-f6a4-8304-79aa-97f2502e1940", .runstate = 3 };
 
     a = dom_xml(&off);
     b = dom_xml(&paused);
@@ -467,29 +477,40 @@ test_set_guest_os(void)
     guint n = 0;
 
     fx_domain(fx, &rhel63);
-    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0); n++;
-    fx_run(fx, "set", "web1", "2"); n++;
-    expect_refused(fx, "runs guest OS http://redhat.com/rhel/6.3, which does not allow vCPU hot unplug", n);
-    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--force"), 0); n++;
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0);
+    n++;
+    fx_run(fx, "set", "web1", "2");
+    n++;
+    expect_refused(
+        fx, "runs guest OS http://redhat.com/rhel/6.3, which does not allow vCPU hot unplug", n);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--force"), 0);
+    n++;
 
     fx_domain(fx, &rhel65);
-    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2"), 0); n++;
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2"), 0);
+    n++;
 
     fx_domain(fx, &w2k3);
-    fx_run(fx, "set", "web1", "4"); n++;
+    fx_run(fx, "set", "web1", "4");
+    n++;
     expect_refused(fx, "does not allow vCPU hot plug", n);
 
     fx_domain(fx, &w2k12);
-    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0); n++;
-    fx_run(fx, "set", "web1", "2"); n++;
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0);
+    n++;
+    fx_run(fx, "set", "web1", "2");
+    n++;
     expect_refused(fx, "hot unplug", n);
 
     /* no metadata, no agent: plug yes, unplug only with --force */
     fx_domain(fx, &bare);
-    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0); n++;
-    fx_run(fx, "set", "web1", "2"); n++;
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6"), 0);
+    n++;
+    fx_run(fx, "set", "web1", "2");
+    n++;
     expect_refused(fx, "has no guest OS metadata and its hotcpu agent does not answer", n);
-    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--force"), 0); n++;
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--force"), 0);
+    n++;
     fx_free(fx);
 }
 
@@ -497,7 +518,9 @@ static void
 test_set_pins(void)
 {
     Fx *fx = fx_new();
-    Dom d = { .name = "web1", .current = 6, .pins = "0,4", .os_id = "http://fedoraproject.org/fedora/39" };
+    Dom d = {
+        .name = "web1", .current = 6, .pins = "0,4", .os_id = "http://fedoraproject.org/fedora/39"
+    };
 
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "5"), 0); /* removes vCPU 5 only */
@@ -522,7 +545,10 @@ test_set_policy(void)
     /* the persistent definition has 4 (current='4' in the file) */
     g_file_set_contents(fx->policy, "[policy]\nallow-below-persistent=false\n", -1, NULL);
     fx_run(fx, "set", "web1", "3");
-    expect_refused(fx, "forbids going below the persistent definition: requested 3 vCPUs but domain 'web1' is defined with 4", 3);
+    expect_refused(fx,
+                   "forbids going below the persistent definition: requested 3 vCPUs but domain "
+                   "'web1' is defined with 4",
+                   3);
 
     /* a policy that cannot be read refuses */
     g_file_set_contents(fx->policy, "[policy]\nallow-unplug=sometimes\n", -1, NULL);
@@ -590,7 +616,8 @@ test_set_hook_veto(void)
     g_autofree char *script = g_strdup_printf(
         "#!/bin/sh\necho \"$vmName $vmId $numberOfCpus $previousNumberOfCpus\" > %s\n"
         "test -s \"$_hook_domxml\" && grep -q '<name>web1</name>' \"$_hook_domxml\" || exit 1\n"
-        "echo 'not today'\nexit 1\n", envfile);
+        "echo 'not today'\nexit 1\n",
+        envfile);
     g_autofree char *env = NULL;
     JsonArray *hooks;
 
@@ -608,7 +635,8 @@ test_set_hook_veto(void)
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2); /* unchanged */
     hooks = json_object_get_array_member(rec, "hooks");
     CU_ASSERT_EQUAL_FATAL(json_array_get_length(hooks), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(json_array_get_object_element(hooks, 0), "hook"), "50_veto"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        json_object_get_string_member(json_array_get_object_element(hooks, 0), "hook"), "50_veto"));
     CU_ASSERT_EQUAL(json_object_get_int_member(json_array_get_object_element(hooks, 0), "exit"), 1);
     fx_free(fx);
 }
@@ -711,8 +739,8 @@ test_set_unplug_not_converged(void)
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "not-converged");
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
-    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(rec, "error"),
-                                  "has 4 vCPUs, not the 2 requested"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_object_get_string_member(rec, "error"), "has 4 vCPUs, not the 2 requested"));
 
     /* a plain failure that changed something is not "nothing changed" */
     fx->mock = "partial";
@@ -782,8 +810,8 @@ agent_start(Fx *fx, char *tree)
         g_error("cannot start %s: %s", agent_bin, error->message);
     for (int i = 0; i < 500; i++) {
         g_autoptr(JsonNode) pong = NULL;
-        if (g_file_test(a->socket, G_FILE_TEST_EXISTS) &&
-            (pong = agent_client_call_once(a->socket, "ping", NULL, 1000, NULL)))
+        if (g_file_test(a->socket, G_FILE_TEST_EXISTS)
+            && (pong = agent_client_call_once(a->socket, "ping", NULL, 1000, NULL)))
             return a;
         g_usleep(10 * 1000);
     }
@@ -813,8 +841,8 @@ test_agent_get_topology_guest_set(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "guest        online         2"));
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
-    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(fx->json, "guest"),
-                                               "online"), 2);
+    CU_ASSERT_EQUAL(
+        json_object_get_int_member(json_object_get_object_member(fx->json, "guest"), "online"), 2);
 
     CU_ASSERT_EQUAL(fx_run(fx, "topology", "web1"), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "CPU ONLINE SOCKET CORE THREAD SIBLINGS  NODE"));
@@ -846,7 +874,8 @@ test_agent_absent(void)
 
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "topology", "web1"), 7);
-    CU_ASSERT_TRUE(err_has(fx, "check that the org.hotcpu.agent.0 channel is in the domain XML and that hotcpu-agent is installed and running"));
+    CU_ASSERT_TRUE(err_has(fx, "check that the org.hotcpu.agent.0 channel is in the domain XML and "
+                               "that hotcpu-agent is installed and running"));
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "topology", "web1"), 7);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 7);

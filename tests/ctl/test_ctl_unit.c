@@ -13,36 +13,38 @@ static const char *matrix_path;
 
 /* ---- domain_info ------------------------------------------------------- */
 
-static const char full_xml[] =
-    "<domain type='kvm' id='3'>\n"
-    "  <name>web1</name>\n"
-    "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
-    "  <metadata>\n"
-    "    <libosinfo:libosinfo xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\n"
-    "      <libosinfo:os id=\"http://redhat.com/rhel/6.5\"/>\n"
-    "    </libosinfo:libosinfo>\n"
-    "    <other:thing xmlns:other='urn:x'><other:os id='nope'/></other:thing>\n"
-    "  </metadata>\n"
-    "  <memory unit='KiB'>1048576</memory>\n"
-    "  <vcpu placement='static' current='4'>8</vcpu>\n"
-    "  <cputune>\n"
-    "    <vcpupin vcpu='3' cpuset='0'/>\n"
-    "    <vcpupin vcpu='1' cpuset='1'/>\n"
-    "    <emulatorpin cpuset='0'/>\n"
-    "  </cputune>\n"
-    "  <cpu mode='custom'><topology sockets='4' dies='1' clusters='1' cores='2' threads='1'/></cpu>\n"
-    "  <devices>\n"
-    "    <channel type='unix'>\n"
-    "      <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.qemu.guest_agent.0'/>\n"
-    "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
-    "    </channel>\n"
-    "    <channel type='unix'>\n"
-    "      <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.hotcpu.agent.0'/>\n"
-    "      <target type='virtio' name='org.hotcpu.agent.0' state='connected'/>\n"
-    "      <address type='virtio-serial' controller='0' bus='0' port='2'/>\n"
-    "    </channel>\n"
-    "  </devices>\n"
-    "</domain>\n";
+static const char full_xml[]
+    = "<domain type='kvm' id='3'>\n"
+      "  <name>web1</name>\n"
+      "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
+      "  <metadata>\n"
+      "    <libosinfo:libosinfo "
+      "xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">\n"
+      "      <libosinfo:os id=\"http://redhat.com/rhel/6.5\"/>\n"
+      "    </libosinfo:libosinfo>\n"
+      "    <other:thing xmlns:other='urn:x'><other:os id='nope'/></other:thing>\n"
+      "  </metadata>\n"
+      "  <memory unit='KiB'>1048576</memory>\n"
+      "  <vcpu placement='static' current='4'>8</vcpu>\n"
+      "  <cputune>\n"
+      "    <vcpupin vcpu='3' cpuset='0'/>\n"
+      "    <vcpupin vcpu='1' cpuset='1'/>\n"
+      "    <emulatorpin cpuset='0'/>\n"
+      "  </cputune>\n"
+      "  <cpu mode='custom'><topology sockets='4' dies='1' clusters='1' cores='2' "
+      "threads='1'/></cpu>\n"
+      "  <devices>\n"
+      "    <channel type='unix'>\n"
+      "      <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.qemu.guest_agent.0'/>\n"
+      "      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"
+      "    </channel>\n"
+      "    <channel type='unix'>\n"
+      "      <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.hotcpu.agent.0'/>\n"
+      "      <target type='virtio' name='org.hotcpu.agent.0' state='connected'/>\n"
+      "      <address type='virtio-serial' controller='0' bus='0' port='2'/>\n"
+      "    </channel>\n"
+      "  </devices>\n"
+      "</domain>\n";
 
 static void
 test_domain_info_full(void)
@@ -77,7 +79,8 @@ test_domain_info_minimal(void)
     g_autoptr(DomainInfo) info = domain_info_parse(
         "<domain type='test'><name>a</name><vcpu>2</vcpu>"
         "<devices><channel type='unix'><target type='virtio' name='org.hotcpu.agent.0'/>"
-        "</channel></devices></domain>", &error);
+        "</channel></devices></domain>",
+        &error);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT_EQUAL(info->vcpu_max, 2);
@@ -97,7 +100,8 @@ test_domain_info_other_prefix(void)
         "<domain><name>a</name><vcpu>2</vcpu><metadata>"
         "<lo:libosinfo xmlns:lo='http://libosinfo.org/xmlns/libvirt/domain/1.0'>"
         "<lo:os id='http://microsoft.com/win/2k8'/></lo:libosinfo>"
-        "</metadata></domain>", &error);
+        "</metadata></domain>",
+        &error);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT_STRING_EQUAL(info->os_id, "http://microsoft.com/win/2k8");
@@ -110,7 +114,8 @@ test_domain_info_wrong_namespace(void)
         "<domain><name>a</name><vcpu>2</vcpu><metadata>"
         "<libosinfo:libosinfo xmlns:libosinfo='urn:not-libosinfo'>"
         "<libosinfo:os id='http://microsoft.com/win/2k8'/></libosinfo:libosinfo>"
-        "</metadata></domain>", NULL);
+        "</metadata></domain>",
+        NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT_PTR_NULL(info->os_id);
@@ -153,8 +158,7 @@ expect(const SupportMatrix *m, const char *id, gboolean found, gboolean plug, gb
     SupportVerdict v = support_matrix_lookup(m, id);
 
     if (v.found != found || (found && (v.plug != plug || v.unplug != unplug)))
-        fprintf(stderr, "matrix: %s: found %d plug %d unplug %d\n", id, v.found, v.plug,
-                v.unplug);
+        fprintf(stderr, "matrix: %s: found %d plug %d unplug %d\n", id, v.found, v.plug, v.unplug);
     CU_ASSERT_EQUAL(v.found, found);
     if (found) {
         CU_ASSERT_EQUAL(v.plug, plug);
@@ -203,10 +207,11 @@ static void
 test_matrix_exact_beats_prefix(void)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(SupportMatrix) m = support_matrix_load_data(
-        "[a]\nid-prefixes=http://x/\nplug=true\nunplug=true\n"
-        "[b]\nid-prefixes=http://x/os/\nplug=true\nunplug=false\n"
-        "[c]\nids=http://x/os/1\nplug=false\nunplug=false\n", "test", &error);
+    g_autoptr(SupportMatrix) m
+        = support_matrix_load_data("[a]\nid-prefixes=http://x/\nplug=true\nunplug=true\n"
+                                   "[b]\nid-prefixes=http://x/os/\nplug=true\nunplug=false\n"
+                                   "[c]\nids=http://x/os/1\nplug=false\nunplug=false\n",
+                                   "test", &error);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     expect(m, "http://x/os/1", TRUE, FALSE, FALSE);
@@ -304,7 +309,8 @@ info_with_topology(guint sockets, guint cores, guint threads)
     g_autofree char *xml = g_strdup_printf(
         "<domain><name>web1</name><vcpu current='2'>8</vcpu><cpu><topology sockets='%u' "
         "cores='%u' threads='%u'/></cpu><cputune><vcpupin vcpu='5' cpuset='1'/>"
-        "<vcpupin vcpu='6' cpuset='1'/></cputune></domain>", sockets, cores, threads);
+        "<vcpupin vcpu='6' cpuset='1'/></cputune></domain>",
+        sockets, cores, threads);
     return domain_info_parse(xml, NULL);
 }
 
@@ -321,7 +327,8 @@ test_check_sockets(void)
     CU_ASSERT_TRUE(check_sockets(two, "web1", 4, FALSE, &vcpus, NULL));
     CU_ASSERT_EQUAL(vcpus, 4);
     CU_ASSERT_FALSE(check_sockets(two, "web1", 3, FALSE, &vcpus, &e1));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(e1->message, "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket"));
     CU_ASSERT_TRUE(check_sockets(one, "web1", 3, FALSE, &vcpus, NULL));
     CU_ASSERT_EQUAL(vcpus, 3);
 }
@@ -373,7 +380,8 @@ static void
 test_check_policy(void)
 {
     g_autoptr(Policy) strict = policy_load_data("[policy]\nallow-unplug=false\n", "p", NULL);
-    g_autoptr(Policy) floor = policy_load_data("[policy]\nallow-below-persistent=false\n", "p", NULL);
+    g_autoptr(Policy) floor
+        = policy_load_data("[policy]\nallow-below-persistent=false\n", "p", NULL);
     g_autoptr(GError) e1 = NULL;
     g_autoptr(GError) e2 = NULL;
 
