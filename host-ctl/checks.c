@@ -5,6 +5,9 @@
 
 G_DEFINE_QUARK(hotcpu - check - error - quark, check_error)
 
+/* "vCPUs" or "vCPU" after @n */
+#define S(n) ((n) == 1 ? "" : "s")
+
 #define refuse(error, ...)                                                                         \
     (g_set_error((error), CHECK_ERROR, CHECK_ERROR_REFUSED, __VA_ARGS__), FALSE)
 
@@ -86,11 +89,12 @@ check_sockets(const DomainInfo *info, const char *dom, guint value, gboolean soc
     }
     if (per > 1 && value % per != 0)
         return refuse(error,
-                      "requested %u vCPUs but domain '%s' has %u vCPUs per socket "
-                      "(%u cores x %u threads%s); ask for a multiple of %u, or give sockets "
+                      "requested %u vCPU%s but domain '%s' has %u vCPUs per socket "
+                      "(%u core%s x %u thread%s%s); ask for a multiple of %u, or give sockets "
                       "with --sockets",
-                      value, dom, per, info->cores, info->threads,
-                      info->dies * info->clusters > 1 ? " x dies x clusters" : "", per);
+                      value, S(value), dom, per, info->cores, S(info->cores), info->threads,
+                      S(info->threads), info->dies * info->clusters > 1 ? " x dies x clusters" : "",
+                      per);
     *vcpus = value;
     return TRUE;
 }
@@ -102,8 +106,8 @@ check_count(const char *dom, guint count, guint dom_max, gint hv_max, const char
     if (count < 1)
         return refuse(error, "requested 0 vCPUs but domain '%s' needs at least 1", dom);
     if (count > dom_max)
-        return refuse(error, "requested %u vCPUs but domain '%s' allows at most %u", count, dom,
-                      dom_max);
+        return refuse(error, "requested %u vCPU%s but domain '%s' allows at most %u", count,
+                      S(count), dom, dom_max);
     if (hv_max >= 0 && count > (guint)hv_max)
         return refuse(error,
                       "requested %u vCPUs but the hypervisor (type '%s') allows at most %d "
@@ -191,13 +195,13 @@ check_policy(const Policy *policy, const char *dom, guint current, guint count,
 
     if (count < current && !policy->allow_unplug)
         return refuse(error,
-                      "the host policy (%s) forbids vCPU hot unplug: requested %u vCPUs but "
+                      "the host policy (%s) forbids vCPU hot unplug: requested %u vCPU%s but "
                       "domain '%s' has %u",
-                      origin, count, dom, current);
+                      origin, count, S(count), dom, current);
     if (!policy->allow_below_persistent && persistent_current > 0 && count < persistent_current)
         return refuse(error,
                       "the host policy (%s) forbids going below the persistent definition: "
-                      "requested %u vCPUs but domain '%s' is defined with %u",
-                      origin, count, dom, persistent_current);
+                      "requested %u vCPU%s but domain '%s' is defined with %u",
+                      origin, count, S(count), dom, persistent_current);
     return TRUE;
 }
