@@ -24,6 +24,7 @@ mkdir "$src"
 
 if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     # Files that exist: a deleted-but-tracked file would stop tar.
+    # shellcheck disable=SC2016 # $f belongs to the inner sh
     git -C "$top" ls-files -z --cached --others --exclude-standard |
         (cd "$top" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
         tar -C "$top" --null -T - -cf - | tar -C "$src" -xf -
@@ -43,7 +44,7 @@ n=0
 for f in "$tmp"/*.deb "$tmp"/*.buildinfo "$tmp"/*.changes; do
     [ -e "$f" ] || continue
     mv "$f" "$out/"
-    n=$((n + 1))
+    case $f in *.deb) n=$((n + 1)) ;; esac
 done
-echo "build-deb.sh: $(ls "$out"/*.deb 2>/dev/null | wc -l) .deb file(s) in $out"
+echo "build-deb.sh: $n .deb file(s) in $out"
 [ "$n" -gt 0 ]
