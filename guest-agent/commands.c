@@ -208,6 +208,20 @@ has_oversized_integer(const char *line, gsize len)
     return FALSE;
 }
 
+/* A peer-chosen name, made safe to quote in a reply: valid UTF-8, at most
+ * 64 characters. */
+static char *
+quote_name(const char *name)
+{
+    g_autofree char *valid = g_utf8_make_valid(name, -1);
+    g_autofree char *head = NULL;
+
+    if (g_utf8_strlen(valid, -1) <= 64)
+        return g_steal_pointer(&valid);
+    head = g_utf8_substring(valid, 0, 64);
+    return g_strconcat(head, "...", NULL);
+}
+
 static const CommandDef *
 find_command(const char *name)
 {
@@ -229,7 +243,7 @@ check_arguments(const CommandDef *def, JsonObject *arguments, gint64 *values, GE
         for (guint i = 0; i < def->n_args; i++)
             known = known || strcmp(def->args[i].name, l->data) == 0;
         if (!known) {
-            g_autofree char *shown = g_utf8_make_valid(l->data, 64);
+            g_autofree char *shown = quote_name(l->data);
             g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
                         "%s takes no argument '%s'", def->name, shown);
             return FALSE;
@@ -298,7 +312,7 @@ commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
 
     def = find_command(req->execute);
     if (def == NULL) {
-        g_autofree char *shown = g_utf8_make_valid(req->execute, 64);
+        g_autofree char *shown = quote_name(req->execute);
         command_call_fail(call, PROTO_ERROR_COMMAND_NOT_FOUND, "no command '%s'", shown);
         return;
     }
