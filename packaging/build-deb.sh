@@ -1,7 +1,8 @@
 #!/bin/sh
 # build-deb.sh: build the hotcpu and hotcpu-agent .debs from this tree.
 #
-#   packaging/build-deb.sh [OUTDIR]      (default OUTDIR: ./debs)
+#   packaging/build-deb.sh [OUTDIR]   (default OUTDIR: build-debs/ at the top,
+#                                     which .gitignore already ignores)
 #
 # Copies the tree (tracked and untracked files, nothing git ignores, no
 # build directories) to a temporary folder, puts packaging/debian at its top
@@ -13,7 +14,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-debs}
+out=${1:-$top/build-debs}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
