@@ -23,7 +23,9 @@
 
 #include <glib.h>
 
-#define CHANNEL_HIGH_WATER (64 * 1024)
+/* High enough that a host may pipeline thousands of requests before it
+ * reads (replies are small), low enough to bound memory. */
+#define CHANNEL_HIGH_WATER (1024 * 1024)
 #define CHANNEL_MAX_OUTPUT (4 * 1024 * 1024)
 /* Unix-socket clients served at once; more are refused. */
 #define CHANNEL_MAX_CLIENTS 16

@@ -1,0 +1,193 @@
+/* test_channel.c: the virtio channel's edge-triggered loop on a socketpair.
+ *
+ * A socketpair end behaves like the port for what matters here: read()
+ * gives EAGAIN while the other end is open and 0 once it is closed, and the
+ * end stays "readable" forever after: a level-triggered loop would spin.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent_test.h"
+#include "channel_virtio.h"
+#include "protocol.h"
+
+typedef struct {
+    Channel *channel;
+    guint connected;
+    guint disconnected;
+    guint too_long;
+    guint64 peer;
+    GPtrArray *lines;
+} Recorder;
+
+static void
+on_line(Channel *channel, guint64 peer, const char *line, gsize len, gpointer user_data)
+{
+    Recorder *rec = user_data;
+    g_autofree char *echo = g_strdup_printf("got %s\n", line);
+
+    g_ptr_array_add(rec->lines, g_strndup(line, len));
+    channel_send(channel, peer, echo, strlen(echo));
+}
+
+static void
+on_too_long(Channel *channel, guint64 peer, gpointer user_data)
+{
+    ((Recorder *)user_data)->too_long++;
+}
+
+static void
+on_connected(Channel *channel, guint64 peer, gboolean announce, gpointer user_data)
+{
+    Recorder *rec = user_data;
+
+    CU_ASSERT_TRUE(announce);
+    rec->connected++;
+    rec->peer = peer;
+}
+
+static void
+on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
+{
+    Recorder *rec = user_data;
+
+    CU_ASSERT_EQUAL(peer, rec->peer);
+    rec->disconnected++;
+}
+
+static const ChannelCallbacks callbacks = {
+    .line = on_line,
+    .line_too_long = on_too_long,
+    .connected = on_connected,
+    .disconnected = on_disconnected,
+};
+
+static gboolean
+on_timeout(gpointer user_data)
+{
+    *(gboolean *)user_data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the default main context for @ms; returns how many iterations
+ * dispatched something (a spinning watch makes that huge). */
+static guint
+run_for(guint ms)
+{
+    gboolean done = FALSE;
+    guint iterations = 0;
+
+    g_timeout_add(ms, on_timeout, &done);
+    while (!done) {
+        if (g_main_context_iteration(NULL, TRUE))
+            iterations++;
+    }
+    return iterations;
+}
+
+static void
+run_until(guint *counter, guint value)
+{
+    gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+    while (*counter < value && g_get_monotonic_time() < deadline) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+}
+
+static char *
+read_some(int fd)
+{
+    char buf[256];
+    ssize_t n;
+
+    for (int i = 0; i < 5000; i++) {
+        g_main_context_iteration(NULL, FALSE);
+        n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+        if (n > 0)
+            return g_strndup(buf, (gsize)n);
+        g_usleep(1000);
+    }
+    return NULL;
+}
+
+static void
+test_virtio_lines_and_hangup(void)
+{
+    Recorder rec = {.lines = g_ptr_array_new_with_free_func(g_free)};
+    g_autoptr(GError) error = NULL;
+    g_autofree char *reply = NULL;
+    g_autofree char *long_line = NULL;
+    int sv[2];
+
+    g_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
+    rec.channel = channel_virtio_new_fd(sv[0], "socketpair", &callbacks, &rec, &error);
+    g_assert_no_error(error);
+
+    /* The first wake finds the "host" there (read: EAGAIN). */
+    run_until(&rec.connected, 1);
+    CU_ASSERT_EQUAL(rec.connected, 1);
+
+    g_assert(write(sv[1], "{\"a\":1}\n", 8) == 8);
+    reply = read_some(sv[1]);
+    ASSERT_STR(reply, "got {\"a\":1}\n");
+
+    /* 0xFF drops a half line; a line over the limit is reported once. */
+    g_assert(write(sv[1], "half\xff" "whole\n", 11) == 11);
+    g_free(reply);
+    reply = read_some(sv[1]);
+    ASSERT_STR(reply, "got whole\n");
+    long_line = g_malloc(PROTO_MAX_LINE + 10);
+    memset(long_line, 'x', PROTO_MAX_LINE + 9);
+    long_line[PROTO_MAX_LINE + 9] = '\n';
+    for (gsize off = 0; off < PROTO_MAX_LINE + 10;) {
+        ssize_t n = write(sv[1], long_line + off, PROTO_MAX_LINE + 10 - off);
+
+        if (n < 0) {
+            g_assert(errno == EAGAIN);
+            n = 0;
+        }
+        off += (gsize)n;
+        g_main_context_iteration(NULL, FALSE);
+    }
+    run_until(&rec.too_long, 1);
+    CU_ASSERT_EQUAL(rec.too_long, 1);
+    CU_ASSERT_EQUAL(rec.lines->len, 2);
+
+    /* Nothing to do: nothing happens. */
+    CU_ASSERT(run_for(300) <= 2);
+
+    /* The host goes away: one disconnect, then silence although the fd
+     * stays readable (read() 0) forever. */
+    close(sv[1]);
+    run_until(&rec.disconnected, 1);
+    CU_ASSERT_EQUAL(rec.disconnected, 1);
+    {
+        guint busy = run_for(500);
+
+        if (busy > 2)
+            fprintf(stderr, "\n%u main loop iterations in 500 ms with the peer gone\n", busy);
+        CU_ASSERT(busy <= 2);
+    }
+    /* Sends while nobody is there are dropped, not queued. */
+    channel_send(rec.channel, rec.peer, "lost\n", 5);
+    CU_ASSERT_EQUAL(channel_peer_count(rec.channel), 0);
+
+    channel_free(rec.channel);
+    g_ptr_array_unref(rec.lines);
+}
+
+static const AgentTest tests[] = {
+    {"virtio: lines, resync, hang-up without spinning", test_virtio_lines_and_hangup},
+    {NULL, NULL},
+};
+
+void
+register_channel_suite(void)
+{
+    agent_test_add_suite("channel", tests);
+}
