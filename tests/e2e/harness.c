@@ -14,6 +14,16 @@
 
 #include <glib/gstdio.h>
 
+#ifndef E2E_BUILD_ROOT
+#define E2E_BUILD_ROOT "."
+#endif
+#ifndef E2E_SOURCE_DIR
+#define E2E_SOURCE_DIR "tests/e2e"
+#endif
+#ifndef E2E_IMAGE_DIR
+#define E2E_IMAGE_DIR "/tmp/hotcpu-e2e-image"
+#endif
+
 E2eEnv e2e;
 
 static gboolean verbose;
@@ -92,6 +102,10 @@ static GSubprocessLauncher *launcher_new(void)
     if (e2e.hooks_dir)
         g_subprocess_launcher_setenv(l, "HOTCPU_HOOKS_DIR", e2e.hooks_dir, TRUE);
     g_subprocess_launcher_setenv(l, "LC_ALL", "C", TRUE);
+    /* A build tree has no installed support matrix: use the source's. */
+    if (!g_getenv("HOTCPU_SUPPORT_MATRIX"))
+        g_subprocess_launcher_setenv(l, "HOTCPU_SUPPORT_MATRIX",
+                                     E2E_SOURCE_DIR "/../../packaging/guest-os-support.ini", FALSE);
     return l;
 }
 
@@ -198,16 +212,6 @@ static gboolean run_quiet(const char *const *argv)
 }
 
 /* ---- environment ---------------------------------------------------------- */
-
-#ifndef E2E_BUILD_ROOT
-#define E2E_BUILD_ROOT "."
-#endif
-#ifndef E2E_SOURCE_DIR
-#define E2E_SOURCE_DIR "tests/e2e"
-#endif
-#ifndef E2E_IMAGE_DIR
-#define E2E_IMAGE_DIR "/tmp/hotcpu-e2e-image"
-#endif
 
 /* $VAR, else where this build put the thing. */
 static const char *default_path(const char *var)
