@@ -27,7 +27,7 @@
  * reads (replies are small), low enough to bound memory. */
 #define CHANNEL_HIGH_WATER (1024 * 1024)
 #define CHANNEL_MAX_OUTPUT (4 * 1024 * 1024)
-/* Unix-socket clients served at once; more are refused. */
+/* Unix-socket clients served at once; more wait in the listen backlog. */
 #define CHANNEL_MAX_CLIENTS 16
 
 typedef struct Channel Channel;

@@ -41,6 +41,7 @@ struct ChannelUnix {
 
 static gboolean on_client_in(int fd, GIOCondition condition, gpointer user_data);
 static gboolean on_client_out(int fd, GIOCondition condition, gpointer user_data);
+static gboolean on_listen_ready(int fd, GIOCondition condition, gpointer user_data);
 
 static ssize_t
 send_nosignal(int fd, const void *buf, size_t len)
@@ -79,6 +80,8 @@ reap_dead(gpointer user_data)
         g_hash_table_iter_steal(&iter);
         client_destroy(c);
     }
+    if (cu->listen_watch == 0 && g_hash_table_size(cu->clients) < CHANNEL_MAX_CLIENTS)
+        cu->listen_watch = g_unix_fd_add(cu->listen_fd, G_IO_IN, on_listen_ready, cu);
     /* After the table is consistent: the callback may send to others. */
     for (guint i = 0; i < gone->len; i++) {
         if (cu->base.callbacks.disconnected != NULL)
@@ -198,7 +201,16 @@ on_listen_ready(int fd, GIOCondition condition, gpointer user_data)
 
     for (;;) {
         UnixClient *c;
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int cfd;
+
+        /* Full: leave newcomers in the listen backlog (they wait, they are
+         * not refused) until reap_dead makes room. */
+        if (g_hash_table_size(cu->clients) >= CHANNEL_MAX_CLIENTS) {
+            g_debug("%d clients connected; not accepting more for now.", CHANNEL_MAX_CLIENTS);
+            cu->listen_watch = 0;
+            return G_SOURCE_REMOVE;
+        }
+        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd < 0) {
             if (errno == EINTR)
@@ -206,12 +218,6 @@ on_listen_ready(int fd, GIOCondition condition, gpointer user_data)
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 g_warning("Cannot accept a client on %s: %s", cu->path, g_strerror(errno));
             return G_SOURCE_CONTINUE;
-        }
-        if (g_hash_table_size(cu->clients) >= CHANNEL_MAX_CLIENTS) {
-            g_warning("Refusing a client on %s: %d are connected already.", cu->path,
-                      CHANNEL_MAX_CLIENTS);
-            close(cfd);
-            continue;
         }
         c = g_new0(UnixClient, 1);
         c->owner = cu;

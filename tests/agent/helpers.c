@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -33,6 +34,14 @@ connect_unix(const char *path)
         return -1;
     }
     return fd;
+}
+
+/* If the test program dies (a failed g_assert), the agent must not live on
+ * holding meson's output pipe open. */
+static void
+die_with_parent(gpointer user_data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
 TestAgent *
@@ -80,7 +89,7 @@ test_agent_start(const char *sysfs, const char *config_text, const char *const *
     g_ptr_array_add(argv, NULL);
 
     /* stderr inherited: meson keeps the agent's log with the test's. */
-    if (!g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+    if (!g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL,
                        &agent->pid, &error))
         g_error("cannot start %s: %s", binary, error->message);
 
@@ -105,9 +114,21 @@ test_agent_stop(TestAgent *agent)
 {
     int status = -1;
 
+    /* Under valgrind, exiting takes a few seconds.  An agent that ignores
+     * SIGTERM is a failure, not a hung test run. */
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    pid_t r;
+
     kill(agent->pid, SIGTERM);
-    while (waitpid(agent->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    while ((r = waitpid(agent->pid, &status, WNOHANG)) == 0 &&
+           g_get_monotonic_time() < deadline)
+        g_usleep(10 * 1000);
+    if (r == 0) {
+        g_printerr("the agent did not exit on SIGTERM; killing it\n");
+        kill(agent->pid, SIGKILL);
+        waitpid(agent->pid, &status, 0);
+        status = -1;
+    }
     g_spawn_close_pid(agent->pid);
     /* The agent removes its sockets; remove the rest. */
     {
@@ -122,6 +143,8 @@ test_agent_stop(TestAgent *agent)
     g_free(agent->sock);
     g_free(agent->usock);
     g_free(agent);
+    if (status == -1)
+        return -1;
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
