@@ -364,6 +364,20 @@ agent_new(AgentConfig *config, GError **error)
     agent->loop = g_main_loop_new(NULL, FALSE);
     agent->online_retries = g_hash_table_new_full(NULL, NULL, NULL, online_retry_free);
 
+    /* Order matters: subscribe to uevents, then read the state (a hot add
+     * in between is not missed), then serve (a client, or a test driving
+     * --uevent-socket, may act as soon as it can connect). */
+    if (config->uevent_socket != NULL)
+        agent->uevents =
+            uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
+    else
+        agent->uevents = uevent_monitor_new_netlink("cpu", on_uevent, agent, &local);
+    if (agent->uevents == NULL && config->uevent_socket != NULL)
+        return NULL;
+    if (agent->uevents == NULL)
+        /* Commands still work; only hot plug goes unnoticed. */
+        g_warning("Hot-added CPUs will not be noticed: %s", local->message);
+
     agent->announced = topology_read(config->sysfs_root, error);
     if (agent->announced == NULL)
         return NULL;
@@ -375,16 +389,6 @@ agent_new(AgentConfig *config, GError **error)
     if (agent->channel == NULL)
         return NULL;
 
-    if (config->uevent_socket != NULL)
-        agent->uevents =
-            uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
-    else
-        agent->uevents = uevent_monitor_new_netlink("cpu", on_uevent, agent, &local);
-    if (agent->uevents == NULL && config->uevent_socket != NULL)
-        return NULL;
-    if (agent->uevents == NULL)
-        /* Commands still work; only hot plug goes unnoticed. */
-        g_warning("Hot-added CPUs will not be noticed: %s", local->message);
     return g_steal_pointer(&agent);
 }
 

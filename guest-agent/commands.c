@@ -122,7 +122,9 @@ commands_reply_line_too_long(Agent *agent, guint64 peer)
 static void
 cmd_ping(CommandCall *call, const gint64 *values)
 {
-    command_call_return(call, json_node_init_object(json_node_alloc(), json_object_new()));
+    g_autoptr(JsonObject) empty = json_object_new();
+
+    command_call_return(call, json_node_init_object(json_node_alloc(), empty));
 }
 
 static void

@@ -89,7 +89,7 @@ test_agent_start(const char *sysfs, const char *config_text, const char *const *
     g_ptr_array_add(argv, NULL);
 
     /* stderr inherited: meson keeps the agent's log with the test's. */
-    if (!g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL,
+    if (!g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, die_with_parent, NULL,
                        &agent->pid, &error))
         g_error("cannot start %s: %s", binary, error->message);
 
