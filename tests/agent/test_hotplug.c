@@ -1,5 +1,6 @@
 /* test_hotplug.c: uevents (through --uevent-socket, the netlink code path's
  * parser and handler), topology-changed, auto-online, set-num-cpus waiting. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +123,30 @@ static void
 test_hot_add_config_auto_online_off(void)
 {
     check_stays_offline("[agent]\nauto-online=false\n", NULL);
+}
+
+static void
+test_sighup_reloads_auto_online(void)
+{
+    char *tree = fake_sysfs_new_simple(4, 2, 8);
+    TestAgent *agent = test_agent_start(tree, "[agent]\nauto-online=true\n", NULL);
+    RawClient *c = raw_connect(agent);
+    g_autoptr(JsonNode) event = NULL;
+    g_autoptr(JsonNode) pong = NULL;
+
+    write_text(agent->dir, "agent.conf", "[agent]\nauto-online=false\n");
+    kill(agent->pid, SIGHUP);
+    /* Still serving after the reload. */
+    g_usleep(200 * 1000);
+    pong = raw_call(c, "{\"execute\": \"ping\"}");
+    CU_ASSERT_PTR_NOT_NULL(reply_return(pong));
+    event = hot_add_and_wait(agent, c, tree);
+    CU_ASSERT_FALSE(cpu_online_in(event_data(event), 4));
+    CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 4), 0);
+
+    raw_free(c);
+    CU_ASSERT_EQUAL(test_agent_stop(agent), 0);
+    fake_sysfs_destroy(tree);
 }
 
 static void
@@ -299,6 +324,7 @@ static const AgentTest tests[] = {
     {"hot add, auto-online", test_hot_add_auto_online},
     {"hot add, --no-auto-online", test_hot_add_no_auto_online},
     {"hot add, auto-online=false in the config", test_hot_add_config_auto_online_off},
+    {"SIGHUP re-reads auto-online", test_sighup_reloads_auto_online},
     {"auto-online retries until the file takes it", test_auto_online_retries},
     {"an admin's offline is respected", test_admin_offline_respected},
     {"set-num-cpus waits for hot adds", test_wait_hot_add},
