@@ -224,6 +224,55 @@ quote_name(const char *name)
     return g_strconcat(head, "...", NULL);
 }
 
+/* libhotcpu's parser refuses integers beyond 64 bits as a ParseError.  They
+ * are valid JSON, though, and the contract calls a huge count a bad
+ * parameter: when the line is otherwise well-formed (json-glib itself
+ * accepts it, wrapping the number), answer InvalidParameter, with the id. */
+static guint
+nesting_depth(const char *line, gsize len)
+{
+    gboolean in_string = FALSE;
+    guint depth = 0, deepest = 0;
+
+    for (gsize i = 0; i < len; i++) {
+        if (in_string) {
+            if (line[i] == '\\')
+                i++;
+            else if (line[i] == '"')
+                in_string = FALSE;
+        } else if (line[i] == '"') {
+            in_string = TRUE;
+        } else if (line[i] == '[' || line[i] == '{') {
+            deepest = MAX(deepest, ++depth);
+        } else if ((line[i] == ']' || line[i] == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+static gboolean
+is_json_with_oversized_integer(const char *line, gsize len, JsonNode **id_out)
+{
+    g_autoptr(JsonParser) parser = NULL;
+    JsonNode *root;
+
+    /* json-glib's parser recurses: never hand it what libhotcpu refused
+     * for its depth. */
+    if (!g_utf8_validate(line, (gssize)len, NULL) || !has_oversized_integer(line, len) ||
+        nesting_depth(line, len) > PROTO_MAX_DEPTH)
+        return FALSE;
+    parser = json_parser_new_immutable();
+    if (!json_parser_load_from_data(parser, line, (gssize)len, NULL))
+        return FALSE;
+    root = json_parser_get_root(parser);
+    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+        return FALSE;
+    if (json_object_has_member(json_node_get_object(root), "id"))
+        *id_out = json_node_copy(json_object_get_member(json_node_get_object(root), "id"));
+    return TRUE;
+}
+
 static const CommandDef *
 find_command(const char *name)
 {
@@ -303,6 +352,13 @@ commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
     if (req == NULL) {
         ProtoErrorClass cls = error->domain == PROTO_ERROR ? (ProtoErrorClass)error->code
                                                            : PROTO_ERROR_PARSE;
+        g_autoptr(JsonNode) huge_id = NULL;
+
+        if (cls == PROTO_ERROR_PARSE && is_json_with_oversized_integer(line, len, &huge_id)) {
+            send_error(agent, peer, huge_id, PROTO_ERROR_INVALID_PARAMETER,
+                       "the request holds an integer beyond 64 bits");
+            return;
+        }
         send_error(agent, peer, bad_id, cls, error->message);
         return;
     }

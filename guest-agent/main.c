@@ -171,6 +171,14 @@ main(int argc, char **argv)
      * covers the rest. */
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before the socket exists: a SIGHUP right after start must not kill us
+     * by its default action.  The handlers only run inside the loop, when
+     * signal_ctx.agent is set. */
+    signal_ctx.options = &options;
+    g_unix_signal_add(SIGTERM, on_quit_signal, &signal_ctx);
+    g_unix_signal_add(SIGINT, on_quit_signal, &signal_ctx);
+    g_unix_signal_add(SIGHUP, on_hup, &signal_ctx);
+
     agent = agent_new(config, &error);
     if (agent == NULL) {
         g_warning("Cannot start: %s", error->message);
@@ -181,10 +189,6 @@ main(int argc, char **argv)
               agent->config->sysfs_root, agent->config->auto_online ? "on" : "off");
 
     signal_ctx.agent = agent;
-    signal_ctx.options = &options;
-    g_unix_signal_add(SIGTERM, on_quit_signal, &signal_ctx);
-    g_unix_signal_add(SIGINT, on_quit_signal, &signal_ctx);
-    g_unix_signal_add(SIGHUP, on_hup, &signal_ctx);
 
     status = agent_run(agent);
     return status;
