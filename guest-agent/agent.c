@@ -282,7 +282,9 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
     pending->call = call;
     pending->count = count;
     pending->wait_s = wait_s;
-    pending->deadline = g_timeout_add_seconds(wait_s, on_pending_deadline, agent);
+    /* Not g_timeout_add_seconds: it rounds to glib's second ticks and may
+     * fire early, and "wait" promises the full time. */
+    pending->deadline = g_timeout_add(wait_s * 1000, on_pending_deadline, agent);
     agent->pending = pending;
 }
 
