@@ -98,6 +98,9 @@ agent_loop() {
     done
 }
 
+# The agent logs its debug messages (the tests show them when it does not
+# answer); hotcpu.agentargs=a,b on the kernel command line replaces this.
+echo "--verbose" > /run/agent.args
 # A test that wants a guest without its agent says so on the kernel command line.
 grep -qw hotcpu.noagent /proc/cmdline && touch /run/agent.stop
 [ -r /proc/cmdline ] && for a in $(cat /proc/cmdline); do
