@@ -63,10 +63,27 @@ static char *guest_pid(E2eGuest *g, const char *name)
     return g_steal_pointer(&out);
 }
 
-static void idle_bench(E2eGuest *g, gboolean qga)
+/* Connects to the host end of @port, sends @line, reads for a moment, leaves. */
+static void host_touch(E2eGuest *g, const char *port, const char *line)
+{
+    g_autofree char *path = e2e_guest_channel_path(g, port);
+    g_autoptr(GSocketClient) c = g_socket_client_new();
+    g_autoptr(GSocketAddress) addr = path ? g_unix_socket_address_new(path) : NULL;
+    g_autoptr(GSocketConnection) conn =
+        addr ? g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL) : NULL;
+
+    if (!conn)
+        return;
+    g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), line, strlen(line),
+                              NULL, NULL, NULL);
+    g_usleep(500 * 1000);
+    g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+}
+
+static void idle_bench(E2eGuest *g, gboolean qga, const char *when)
 {
     g_autofree char *apid = guest_pid(g, "hotcpu-agent");
-    g_autofree char *qpid = qga ? guest_pid(g, "qemu-ga") : NULL;
+    g_autofree char *qpid = qga ? e2e_guest_read(g, "/run/qga-idle.pid") : NULL;
     ProcSample a0 = { 0 }, a1 = { 0 }, q0 = { 0 }, q1 = { 0 };
     const double secs = 10;
     double t0, dt;
@@ -87,17 +104,26 @@ static void idle_bench(E2eGuest *g, gboolean qga)
         proc_sample(g, qpid, &q1);
     dt = e2e_now() - t0;
 
-    printf("(a) idle cost over %.1f s, nobody connected on the host:\n", dt);
-    printf("    %-14s %10s %12s %12s %10s\n", "process", "CPU ms", "vol. ctxsw", "invol. ctxsw",
+    printf("(a) idle cost over %.1f s, nobody connected on the host, %s:\n", dt, when);
+    printf("    %-14s %10s %12s %12s %10s\n", "process (port)", "CPU ms", "vol. ctxsw", "invol. ctxsw",
            "wakeups/s");
-    printf("    %-14s %10.0f %12ld %12ld %10.2f\n", "hotcpu-agent", (a1.cpu_s - a0.cpu_s) * 1000,
-           a1.vol - a0.vol, a1.nonvol - a0.nonvol, (a1.vol - a0.vol) / dt);
+    printf("    %-14s %10.0f %12ld %12ld %10.2f   (since start: %.2f s CPU, %ld+%ld switches)\n",
+           "hotcpu-agent", (a1.cpu_s - a0.cpu_s) * 1000, a1.vol - a0.vol, a1.nonvol - a0.nonvol,
+           (a1.vol - a0.vol) / dt, a1.cpu_s, a1.vol, a1.nonvol);
+    {
+        g_autofree char *st = NULL;
+        e2e_guest_sh(g, 5000, &st, NULL,
+                     "for p in %s %s; do echo \"$(cat /proc/$p/comm) state $(cut -d' ' -f3 /proc/$p/stat) waits in $(cat /proc/$p/wchan)\"; done; cat /run/qga.log 2>/dev/null | tail -3",
+                     apid, qpid ? qpid : "");
+        printf("    %s\n", st ? g_strdelimit(st, "\n", ';') : "");
+    }
     if (qpid) {
         long av = a1.vol - a0.vol + a1.nonvol - a0.nonvol;
         long qv = q1.vol - q0.vol + q1.nonvol - q0.nonvol;
         double ac = a1.cpu_s - a0.cpu_s, qc = q1.cpu_s - q0.cpu_s;
-        printf("    %-14s %10.0f %12ld %12ld %10.2f\n", "qemu-ga", qc * 1000, q1.vol - q0.vol,
-               q1.nonvol - q0.nonvol, (q1.vol - q0.vol) / dt);
+        printf("    %-14s %10.0f %12ld %12ld %10.2f   (since start: %.2f s CPU, %ld+%ld switches)\n",
+               "qemu-ga (2nd)", qc * 1000, q1.vol - q0.vol, q1.nonvol - q0.nonvol, (q1.vol - q0.vol) / dt,
+               q1.cpu_s, q1.vol, q1.nonvol);
         printf("    ratio qemu-ga / hotcpu-agent: context switches %s, CPU time %s\n",
                av > 0 ? g_strdup_printf("%.1fx", (double) qv / av) : g_strdup_printf("%ld vs 0", qv),
                ac > 0 ? g_strdup_printf("%.1fx", qc / ac)
@@ -167,8 +193,13 @@ static int cmp_double(const void *a, const void *b)
 static void plug_bench(E2eGuest *g, gboolean qga)
 {
     int rounds = g_getenv("HOTCPU_BENCH_ROUNDS") ? atoi(g_getenv("HOTCPU_BENCH_ROUNDS")) : 3;
-    double hc[16], vs[16], vl[16];
-    int nh = 0, nv = 0;
+    double hc[16], hn[16], vs[16], vl[16];
+    int nh = 0, nn = 0, nv = 0;
+    g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
+    char *hooks = e2e.hooks_dir;
+
+    /* An empty hooks root: hotcpu-ctl alone, without the shipped hooks. */
+    g_mkdir_with_parents(nohooks, 0755);
 
     if (!qga) {
         printf("(b) needs qemu-ga in the guest for virsh setvcpus --guest: set HOTCPU_QEMU_GA\n");
@@ -181,9 +212,16 @@ static void plug_bench(E2eGuest *g, gboolean qga)
 
         back_to_one(g);
         t = ctl_plug(g, 4);
-        printf("    round %d: hotcpu-ctl set 4                      %6.2f s\n", i + 1, t);
+        printf("    round %d: hotcpu-ctl set 4 (with hooks)         %6.2f s\n", i + 1, t);
         if (t >= 0)
             hc[nh++] = t;
+        back_to_one(g);
+        e2e.hooks_dir = nohooks;
+        t = ctl_plug(g, 4);
+        e2e.hooks_dir = hooks;
+        printf("    round %d: hotcpu-ctl set 4 (no hooks)           %6.2f s\n", i + 1, t);
+        if (t >= 0)
+            hn[nn++] = t;
         back_to_one(g);
         /* hotcpu-agent would online the new CPUs itself: stop it meanwhile. */
         e2e_guest_agent_stop(g);
@@ -197,13 +235,15 @@ static void plug_bench(E2eGuest *g, gboolean qga)
         e2e_guest_agent_start(g);
     }
     back_to_one(g);
-    if (nh && nv) {
+    if (nh && nv && nn) {
+        qsort(hn, nn, sizeof(double), cmp_double);
         qsort(hc, nh, sizeof(double), cmp_double);
         qsort(vs, nv, sizeof(double), cmp_double);
         qsort(vl, nv, sizeof(double), cmp_double);
-        printf("    median: hotcpu-ctl %.2f s, virsh --live + --guest %.2f s (--live alone %.2f s)\n",
-               hc[nh / 2], vs[nv / 2], vl[nv / 2]);
-        printf("    ratio virsh / hotcpu-ctl: %.2fx\n", vs[nv / 2] / hc[nh / 2]);
+        printf("    median: hotcpu-ctl %.2f s with hooks, %.2f s without; virsh --live + --guest %.2f s"
+               " (--live alone %.2f s)\n", hc[nh / 2], hn[nn / 2], vs[nv / 2], vl[nv / 2]);
+        printf("    ratio hotcpu-ctl / virsh: %.2fx with hooks, %.2fx without\n",
+               hc[nh / 2] / vs[nv / 2], hn[nn / 2] / vs[nv / 2]);
     }
 }
 
@@ -237,12 +277,23 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("guest %s up in %.1f s (TCG, 1 of 32 vCPUs)%s\n", g->name, g->boot_seconds,
-           qga ? ", qemu-ga on org.qemu.guest_agent.0" : "");
-    if (qga)
+           qga ? ", qemu-ga on " E2E_QGA_PORT " and " E2E_QGA_IDLE_PORT : "");
+    if (qga) {
+        /* One qemu-ga for virsh --guest (libvirtd holds that port's host end),
+         * one on a port nobody holds, to compare with hotcpu-agent idle. */
         e2e_guest_sh(g, 5000, NULL, NULL,
-                     "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_PORT
-                     " -t /run -f /run/qemu-ga.pid </dev/null >/run/qga.log 2>&1 &");
-    idle_bench(g, qga);
+                     "mkdir -p /run/qga1 /run/qga2; qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_PORT
+                     " -t /run/qga1 </dev/null >/run/qga.log 2>&1 &");
+        e2e_guest_sh(g, 5000, NULL, NULL,
+                     "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_IDLE_PORT
+                     " -t /run/qga2 </dev/null >/run/qga-idle.log 2>&1 & echo $! > /run/qga-idle.pid");
+    }
+    idle_bench(g, qga, "no host ever connected");
+    /* A host connects once and leaves: from then on the port reports HUP. */
+    host_touch(g, E2E_AGENT_PORT, "{\"execute\": \"ping\"}\n");
+    if (qga)
+        host_touch(g, E2E_QGA_IDLE_PORT, "{\"execute\": \"guest-ping\"}\n");
+    idle_bench(g, qga, "after a host connected once and left");
     if (!idle_only)
         plug_bench(g, qga);
     e2e_guest_free(g);

@@ -606,9 +606,14 @@ static char *domain_xml(const E2eGuest *g)
         "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT "'/></channel>\n",
         e2e.image_dir, e2e.image_dir, t->no_agent ? " hotcpu.noagent" : "", t->sockets, t->cores,
         t->threads, g->rundir, g->rundir);
-    if (t->qga_port)
+    if (t->qga_port) {
+        /* libvirtd itself stays connected to org.qemu.guest_agent.0; the
+         * second port has nobody on the host, for idle measurements. */
         g_string_append(x, "    <channel type='unix'><target type='virtio' name='" E2E_QGA_PORT
                            "'/></channel>\n");
+        g_string_append(x, "    <channel type='unix'><target type='virtio' name='" E2E_QGA_IDLE_PORT
+                           "'/></channel>\n");
+    }
     g_string_append(x, "    <memballoon model='none'/>\n  </devices>\n</domain>\n");
     return g_string_free(x, FALSE);
 }
@@ -838,6 +843,13 @@ gboolean e2e_guest_agent_start(E2eGuest *g)
 {
     return e2e_guest_sh(g, 15000, NULL, NULL, "agent-start") == 0
         && e2e_guest_wait_agent_port(g, 10000);
+}
+
+char *e2e_guest_channel_path(E2eGuest *g, const char *port)
+{
+    g_autofree char *xml = e2e_guest_xml(g);
+    g_autofree char *ch = xml ? channel_element(xml, port) : NULL;
+    return ch ? attr_value(ch, "path") : NULL;
 }
 
 int e2e_libvirt_vcpus(E2eGuest *g, gboolean live)

@@ -32,6 +32,7 @@
 #define E2E_PREFIX "hotcpu-e2e-"
 #define E2E_AGENT_PORT "org.hotcpu.agent.0"
 #define E2E_QGA_PORT "org.qemu.guest_agent.0"
+#define E2E_QGA_IDLE_PORT "org.hotcpu.bench.qga"
 
 typedef struct {
     char *ctl;          /* hotcpu-ctl; NULL when not built (yet) */
@@ -54,7 +55,7 @@ typedef struct {
     guint current, maximum;
     guint pinned;         /* pin vCPUs 0..pinned-1 (0: no <cputune>) */
     gboolean osinfo;      /* add libosinfo metadata (debian12) */
-    gboolean qga_port;    /* add the org.qemu.guest_agent.0 channel too */
+    gboolean qga_port;    /* add org.qemu.guest_agent.0 and org.hotcpu.bench.qga too */
     gboolean no_agent;    /* keep hotcpu-agent stopped from boot on */
     guint memory_mib;     /* 0: 256 */
 } E2eTopology;
@@ -112,6 +113,9 @@ gboolean e2e_guest_agent_start(E2eGuest *g);
 /* Waits until the guest side of the agent channel is open (state='connected'
  * in the live XML). */
 gboolean e2e_guest_wait_agent_port(E2eGuest *g, guint timeout_ms);
+
+/* The host socket of the guest's virtio channel @port, from the live XML. */
+char *e2e_guest_channel_path(E2eGuest *g, const char *port);
 
 /* libvirt's view: current vCPUs (live or persistent config); -1 on error. */
 int e2e_libvirt_vcpus(E2eGuest *g, gboolean live);
