@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "harness.h"
 
 static const char *domain;
@@ -127,11 +129,29 @@ int main(int argc, char **argv)
            "  unplug 4 -> 2             %6.2f s   (under TCG libvirt waits 5 s per vCPU for a\n"
            "                                       DEVICE_DELETED event QEMU never sends)\n",
            t_setup, t_boot, t_topo, t_plug, t_unplug);
-    printf("Audit log of this run: %s\n", e2e.audit_log);
+    printf("Audit log of this run (one JSON record per change), in short:\n");
     {
         g_autofree char *log = NULL;
+        g_auto(GStrv) lines = NULL;
         if (g_file_get_contents(e2e.audit_log, &log, NULL, NULL))
-            printf("%s", log);
+            lines = g_strsplit(log, "\n", -1);
+        for (guint i = 0; lines && lines[i]; i++) {
+            g_autoptr(JsonParser) p = json_parser_new();
+            JsonObject *o;
+            if (!*lines[i] || !json_parser_load_from_data(p, lines[i], -1, NULL)
+                || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+                continue;
+            o = json_node_get_object(json_parser_get_root(p));
+            printf("  %s: %s %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT ", outcome %s, guest %s, %u hooks ran\n",
+                   json_object_get_string_member_with_default(o, "time", "?"),
+                   json_object_get_string_member_with_default(o, "command", "?"),
+                   json_object_get_int_member_with_default(o, "previous", -1),
+                   json_object_get_int_member_with_default(o, "actual", -1),
+                   json_object_get_string_member_with_default(o, "outcome", "?"),
+                   json_object_get_string_member_with_default(o, "guest", "?"),
+                   json_object_has_member(o, "hooks")
+                       ? json_array_get_length(json_object_get_array_member(o, "hooks")) : 0);
+        }
     }
     printf("Cleaning up (destroying %s) ...\n", domain);
     e2e_guest_free(g);
