@@ -4,23 +4,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
-#include <CUnit/CUnit.h>
-
-typedef struct {
-    const char *name;
-    void (*func)(void);
-} AgentTest;
-
-void agent_test_add_suite(const char *name, const AgentTest *tests);
-
-/* CU_ASSERT with the two strings printed on failure. */
-void agent_test_assert_str(const char *actual, const char *expected, unsigned line,
-                           const char *file);
-#define ASSERT_STR(a, e) agent_test_assert_str((a), (e), __LINE__, __FILE__)
-/* CU_ASSERT that @haystack contains @needle, printing both on failure. */
-void agent_test_assert_contains(const char *haystack, const char *needle, unsigned line,
-                                const char *file);
-#define ASSERT_CONTAINS(h, n) agent_test_assert_contains((h), (n), __LINE__, __FILE__)
+#include "cunit_runner.h"
 
 /* Suites (unit). */
 void register_plan_suite(void);

@@ -77,9 +77,9 @@ test_rollback_online(void)
     CU_ASSERT_FALSE(cpu_plan_apply(root, plan, &changed, &error));
     CU_ASSERT(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED));
     CU_ASSERT_EQUAL(changed, 0);
-    ASSERT_CONTAINS(error->message, "CPU 4");
-    ASSERT_CONTAINS(error->message, g_strerror(EISDIR));
-    ASSERT_CONTAINS(error->message, "CPUs 2-3 were put back");
+    CUNIT_ASSERT_CONTAINS(error->message, "CPU 4");
+    CUNIT_ASSERT_CONTAINS(error->message, g_strerror(EISDIR));
+    CUNIT_ASSERT_CONTAINS(error->message, "CPUs 2-3 were put back");
     CU_ASSERT_EQUAL(fake_sysfs_get_online(root, 1), 1);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(root, 2), 0);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(root, 3), 0);
@@ -98,9 +98,9 @@ test_rollback_offline(void)
     break_online_file(root, 2, BREAK_FIFO);
     CU_ASSERT_FALSE(cpu_plan_apply(root, plan, NULL, &error));
     CU_ASSERT(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED));
-    ASSERT_CONTAINS(error->message, "take offline CPU 2");
-    ASSERT_CONTAINS(error->message, g_strerror(ENXIO));
-    ASSERT_CONTAINS(error->message, "CPUs 3-5 were put back");
+    CUNIT_ASSERT_CONTAINS(error->message, "take offline CPU 2");
+    CUNIT_ASSERT_CONTAINS(error->message, g_strerror(ENXIO));
+    CUNIT_ASSERT_CONTAINS(error->message, "CPUs 3-5 were put back");
     for (guint i = 1; i < 6; i++) {
         if (i != 2)
             CU_ASSERT_EQUAL(fake_sysfs_get_online(root, i), 1);
@@ -117,8 +117,8 @@ test_fail_first(void)
 
     break_online_file(root, 2, BREAK_DIR);
     CU_ASSERT_FALSE(cpu_plan_apply(root, plan, NULL, &error));
-    ASSERT_CONTAINS(error->message, "bring online CPU 2");
-    ASSERT_CONTAINS(error->message, "Nothing else had been changed");
+    CUNIT_ASSERT_CONTAINS(error->message, "bring online CPU 2");
+    CUNIT_ASSERT_CONTAINS(error->message, "Nothing else had been changed");
     CU_ASSERT_EQUAL(fake_sysfs_get_online(root, 1), 1);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(root, 3), 0);
     fake_sysfs_destroy(root);
@@ -140,7 +140,7 @@ test_write_online_errno(void)
     fake_sysfs_destroy(root);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"apply up and down", test_apply_up_down},
     {"rollback while onlining", test_rollback_online},
     {"rollback while offlining", test_rollback_offline},
@@ -152,5 +152,5 @@ static const AgentTest tests[] = {
 void
 register_apply_suite(void)
 {
-    agent_test_add_suite("apply", tests);
+    cunit_add_suite("apply", tests);
 }

@@ -94,7 +94,7 @@ test_bad_lines(void)
         if (klass == NULL || strcmp(klass, cases[i].klass) != 0)
             fprintf(stderr, "\ncase '%s': got %s, expected %s\n", cases[i].what,
                     klass != NULL ? klass : "a return", cases[i].klass);
-        ASSERT_STR(klass, cases[i].klass);
+        CUNIT_ASSERT_STR(klass, cases[i].klass);
         CU_ASSERT_PTR_NOT_NULL(reply_error_desc(reply));
         assert_alive(c);
     }
@@ -102,7 +102,7 @@ test_bad_lines(void)
         g_autoptr(JsonNode) reply = raw_call(c, huge_cases[i]);
         const char *klass = reply_error_class(reply);
 
-        ASSERT_STR(klass, "InvalidParameter");
+        CUNIT_ASSERT_STR(klass, "InvalidParameter");
         CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(reply), "id"), 5);
         assert_alive(c);
     }
@@ -124,14 +124,14 @@ test_id_echoed_in_errors(void)
     g_autoptr(JsonNode) r3 = raw_call(c, "{\"execute\": 5, \"id\": [1]}");
     g_autoptr(JsonNode) r4 = raw_call(c, "not json at all");
 
-    ASSERT_STR(reply_error_class(r1), "CommandNotFound");
-    ASSERT_STR(json_object_get_string_member(json_node_get_object(r1), "id"), "abc");
-    ASSERT_CONTAINS(reply_error_desc(r1), "reboot");
-    ASSERT_STR(reply_error_class(r2), "InvalidParameter");
+    CUNIT_ASSERT_STR(reply_error_class(r1), "CommandNotFound");
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(r1), "id"), "abc");
+    CUNIT_ASSERT_CONTAINS(reply_error_desc(r1), "reboot");
+    CUNIT_ASSERT_STR(reply_error_class(r2), "InvalidParameter");
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(r2), "id"), 7);
-    ASSERT_STR(reply_error_class(r3), "InvalidParameter");
+    CUNIT_ASSERT_STR(reply_error_class(r3), "InvalidParameter");
     CU_ASSERT(json_object_has_member(json_node_get_object(r3), "id"));
-    ASSERT_STR(reply_error_class(r4), "ParseError");
+    CUNIT_ASSERT_STR(reply_error_class(r4), "ParseError");
     CU_ASSERT_FALSE(json_object_has_member(json_node_get_object(r4), "id"));
 
     raw_free(c);
@@ -157,7 +157,7 @@ test_long_line_and_nesting(void)
     raw_send(c, huge, 200 * 1024);
     raw_send_str(c, "tail\n{\"execute\": \"ping\", \"id\": 2}\n");
     r1 = raw_reply(c, 10000);
-    ASSERT_STR(reply_error_class(r1), "ParseError");
+    CUNIT_ASSERT_STR(reply_error_class(r1), "ParseError");
     r2 = raw_reply(c, 10000);
     CU_ASSERT_PTR_NOT_NULL(reply_return(r2));
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(r2), "id"), 2);
@@ -168,7 +168,7 @@ test_long_line_and_nesting(void)
         g_string_append_c(deep, ']');
     g_string_append(deep, "}");
     r3 = raw_call(c, deep->str);
-    ASSERT_STR(reply_error_class(r3), "ParseError");
+    CUNIT_ASSERT_STR(reply_error_class(r3), "ParseError");
     {
         /* Deep and huge at once: still refused for its depth, no crash. */
         g_autoptr(GString) both = g_string_new(NULL);
@@ -180,7 +180,7 @@ test_long_line_and_nesting(void)
         for (int i = 0; i < 30000; i++)
             g_string_append_c(both, ']');
         r4 = raw_call(c, both->str);
-        ASSERT_STR(reply_error_class(r4), "ParseError");
+        CUNIT_ASSERT_STR(reply_error_class(r4), "ParseError");
     }
     assert_alive(c);
     assert_tree_unchanged(tree);
@@ -190,7 +190,7 @@ test_long_line_and_nesting(void)
     fake_sysfs_destroy(tree);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"bad lines", test_bad_lines},
     {"id echoed in errors", test_id_echoed_in_errors},
     {"line over 64 KiB and deep nesting", test_long_line_and_nesting},
@@ -200,5 +200,5 @@ static const AgentTest tests[] = {
 void
 register_badinput_suite(void)
 {
-    agent_test_add_suite("badinput", tests);
+    cunit_add_suite("badinput", tests);
 }

@@ -134,13 +134,13 @@ test_virtio_lines_and_hangup(void)
 
     g_assert(write(sv[1], "{\"a\":1}\n", 8) == 8);
     reply = read_some(sv[1]);
-    ASSERT_STR(reply, "got {\"a\":1}\n");
+    CUNIT_ASSERT_STR(reply, "got {\"a\":1}\n");
 
     /* 0xFF drops a half line; a line over the limit is reported once. */
     g_assert(write(sv[1], "half\xff" "whole\n", 11) == 11);
     g_free(reply);
     reply = read_some(sv[1]);
-    ASSERT_STR(reply, "got whole\n");
+    CUNIT_ASSERT_STR(reply, "got whole\n");
     long_line = g_malloc(PROTO_MAX_LINE + 10);
     memset(long_line, 'x', PROTO_MAX_LINE + 9);
     long_line[PROTO_MAX_LINE + 9] = '\n';
@@ -208,7 +208,7 @@ test_virtio_request_before_open(void)
     }
     CU_ASSERT_EQUAL(rec.lines->len, 1);
     if (rec.lines->len == 1)
-        ASSERT_STR(g_ptr_array_index(rec.lines, 0), "{\"execute\":\"ping\"}");
+        CUNIT_ASSERT_STR(g_ptr_array_index(rec.lines, 0), "{\"execute\":\"ping\"}");
     CU_ASSERT_EQUAL(rec.disconnected, 0);
     CU_ASSERT(run_for(300) <= 2);
 
@@ -216,7 +216,7 @@ test_virtio_request_before_open(void)
     g_ptr_array_unref(rec.lines);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"virtio: lines, resync, hang-up without spinning", test_virtio_lines_and_hangup},
     {"virtio: a request read just before the host's open is run", test_virtio_request_before_open},
     {NULL, NULL},
@@ -225,5 +225,5 @@ static const AgentTest tests[] = {
 void
 register_channel_suite(void)
 {
-    agent_test_add_suite("channel", tests);
+    cunit_add_suite("channel", tests);
 }

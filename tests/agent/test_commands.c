@@ -28,21 +28,21 @@ test_ping_info(void)
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(pong), "id"), 42);
     {
         g_autofree char *id = json_to_string(json_object_get_member(json_node_get_object(pong2), "id"), FALSE);
-        ASSERT_STR(id, "{\"a\":[1,\"x\"]}");
+        CUNIT_ASSERT_STR(id, "{\"a\":[1,\"x\"]}");
     }
     CU_ASSERT_FALSE(json_object_has_member(json_node_get_object(pong3), "id"));
 
     ret = reply_return(info);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
-    ASSERT_STR(json_object_get_string_member(ret, "version"), HOTCPU_VERSION);
+    CUNIT_ASSERT_STR(json_object_get_string_member(ret, "version"), HOTCPU_VERSION);
     CU_ASSERT_EQUAL(json_object_get_int_member(ret, "protocol"), 1);
     names = json_object_get_array_member(ret, "commands");
     CU_ASSERT_EQUAL_FATAL(json_array_get_length(names), 4);
-    ASSERT_STR(json_array_get_string_element(names, 0), "ping");
-    ASSERT_STR(json_array_get_string_element(names, 1), "info");
-    ASSERT_STR(json_array_get_string_element(names, 2), "get-topology");
-    ASSERT_STR(json_array_get_string_element(names, 3), "set-num-cpus");
-    ASSERT_STR(json_object_get_string_member(json_node_get_object(info), "id"), "i");
+    CUNIT_ASSERT_STR(json_array_get_string_element(names, 0), "ping");
+    CUNIT_ASSERT_STR(json_array_get_string_element(names, 1), "info");
+    CUNIT_ASSERT_STR(json_array_get_string_element(names, 2), "get-topology");
+    CUNIT_ASSERT_STR(json_array_get_string_element(names, 3), "set-num-cpus");
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(info), "id"), "i");
 
     raw_free(c);
     CU_ASSERT_EQUAL(test_agent_stop(agent), 0);
@@ -67,9 +67,9 @@ test_get_topology(void)
         g_autofree char *present = cpulist_format(topo->present);
         g_autofree char *possible = cpulist_format(topo->possible);
 
-        ASSERT_STR(online, "0-1");
-        ASSERT_STR(present, "0-3");
-        ASSERT_STR(possible, "0-7");
+        CUNIT_ASSERT_STR(online, "0-1");
+        CUNIT_ASSERT_STR(present, "0-3");
+        CUNIT_ASSERT_STR(possible, "0-7");
     }
     CU_ASSERT_EQUAL(topo->cpus->len, 4);
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(node), "online-count"), 2);
@@ -122,9 +122,9 @@ test_set_num_cpus(void)
     /* The change is announced to every client. */
     event = raw_event(c, 2000);
     CU_ASSERT_PTR_NOT_NULL_FATAL(event);
-    ASSERT_STR(json_object_get_string_member(json_node_get_object(event), "event"),
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(event), "event"),
                "topology-changed");
-    ASSERT_STR(json_object_get_string_member(
+    CUNIT_ASSERT_STR(json_object_get_string_member(
                    json_object_get_object_member(json_node_get_object(event), "data"), "online"),
                "0-4");
 
@@ -206,10 +206,10 @@ test_rollback_over_the_wire(void)
     agent = test_agent_start(tree, NULL, NULL);
     c = raw_connect(agent);
     reply = raw_call(c, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6}, \"id\": 9}");
-    ASSERT_STR(reply_error_class(reply), "OperationFailed");
-    ASSERT_CONTAINS(reply_error_desc(reply), "CPU 4");
-    ASSERT_CONTAINS(reply_error_desc(reply), g_strerror(EACCES));
-    ASSERT_CONTAINS(reply_error_desc(reply), "CPUs 2-3 were put back");
+    CUNIT_ASSERT_STR(reply_error_class(reply), "OperationFailed");
+    CUNIT_ASSERT_CONTAINS(reply_error_desc(reply), "CPU 4");
+    CUNIT_ASSERT_CONTAINS(reply_error_desc(reply), g_strerror(EACCES));
+    CUNIT_ASSERT_CONTAINS(reply_error_desc(reply), "CPUs 2-3 were put back");
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(reply), "id"), 9);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 1), 1);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 2), 0);
@@ -223,7 +223,7 @@ test_rollback_over_the_wire(void)
     fake_sysfs_destroy(tree);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"ping and info", test_ping_info},
     {"get-topology", test_get_topology},
     {"set-num-cpus up and down", test_set_num_cpus},
@@ -234,5 +234,5 @@ static const AgentTest tests[] = {
 void
 register_commands_suite(void)
 {
-    agent_test_add_suite("commands", tests);
+    cunit_add_suite("commands", tests);
 }

@@ -22,8 +22,8 @@ test_defaults(void)
 {
     g_autoptr(AgentConfig) config = agent_config_new();
 
-    ASSERT_STR(config->channel, "/dev/virtio-ports/org.hotcpu.agent.0");
-    ASSERT_STR(config->sysfs_root, "/sys/devices/system/cpu");
+    CUNIT_ASSERT_STR(config->channel, "/dev/virtio-ports/org.hotcpu.agent.0");
+    CUNIT_ASSERT_STR(config->sysfs_root, "/sys/devices/system/cpu");
     CU_ASSERT_PTR_NULL(config->listen);
     CU_ASSERT_TRUE(config->auto_online);
     CU_ASSERT_FALSE(config->verbose);
@@ -40,9 +40,9 @@ test_all_keys(void)
 
     CU_ASSERT_TRUE(agent_config_load(config, path, TRUE, &error));
     g_assert_no_error(error);
-    ASSERT_STR(config->channel, "/dev/vport1p1");
-    ASSERT_STR(config->listen, "/run/hotcpu.sock");
-    ASSERT_STR(config->sysfs_root, "/tmp/x");
+    CUNIT_ASSERT_STR(config->channel, "/dev/vport1p1");
+    CUNIT_ASSERT_STR(config->listen, "/run/hotcpu.sock");
+    CUNIT_ASSERT_STR(config->sysfs_root, "/tmp/x");
     CU_ASSERT_FALSE(config->auto_online);
     CU_ASSERT_TRUE(config->verbose);
     unlink(path);
@@ -69,10 +69,10 @@ expect_rejected(const char *text, const char *needle)
 
     CU_ASSERT_FALSE(agent_config_load(config, path, TRUE, &error));
     CU_ASSERT_PTR_NOT_NULL_FATAL(error);
-    ASSERT_CONTAINS(error->message, needle);
-    ASSERT_CONTAINS(error->message, path);
+    CUNIT_ASSERT_CONTAINS(error->message, needle);
+    CUNIT_ASSERT_CONTAINS(error->message, path);
     /* Nothing was taken over from the bad file. */
-    ASSERT_STR(config->channel, "/dev/virtio-ports/org.hotcpu.agent.0");
+    CUNIT_ASSERT_STR(config->channel, "/dev/virtio-ports/org.hotcpu.agent.0");
     CU_ASSERT_TRUE(config->auto_online);
     unlink(path);
 }
@@ -87,7 +87,7 @@ test_rejects(void)
     expect_rejected("not a key file\n", "");
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"defaults", test_defaults},
     {"all keys", test_all_keys},
     {"missing file", test_missing},
@@ -98,5 +98,5 @@ static const AgentTest tests[] = {
 void
 register_config_suite(void)
 {
-    agent_test_add_suite("config", tests);
+    cunit_add_suite("config", tests);
 }

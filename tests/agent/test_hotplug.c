@@ -21,7 +21,7 @@ static JsonObject *
 event_data(JsonNode *event)
 {
     CU_ASSERT_PTR_NOT_NULL_FATAL(event);
-    ASSERT_STR(json_object_get_string_member(json_node_get_object(event), "event"),
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(event), "event"),
                "topology-changed");
     return json_object_get_object_member(json_node_get_object(event), "data");
 }
@@ -74,8 +74,8 @@ test_hot_add_auto_online(void)
     }
     event = hot_add_and_wait(agent, c, tree);
     data = event_data(event);
-    ASSERT_STR(json_object_get_string_member(data, "present"), "0-4");
-    ASSERT_STR(json_object_get_string_member(data, "online"), "0-1,4");
+    CUNIT_ASSERT_STR(json_object_get_string_member(data, "present"), "0-4");
+    CUNIT_ASSERT_STR(json_object_get_string_member(data, "online"), "0-1,4");
     CU_ASSERT_TRUE(cpu_online_in(data, 4));
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 4), 1);
     /* The older offline CPUs were not touched: only "add" onlines. */
@@ -101,8 +101,8 @@ check_stays_offline(const char *config_text, const char *const *args)
 
     event = hot_add_and_wait(agent, c, tree);
     data = event_data(event);
-    ASSERT_STR(json_object_get_string_member(data, "present"), "0-4");
-    ASSERT_STR(json_object_get_string_member(data, "online"), "0-1");
+    CUNIT_ASSERT_STR(json_object_get_string_member(data, "present"), "0-4");
+    CUNIT_ASSERT_STR(json_object_get_string_member(data, "online"), "0-1");
     CU_ASSERT_FALSE(cpu_online_in(data, 4));
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 4), 0);
 
@@ -199,7 +199,7 @@ test_admin_offline_respected(void)
     test_agent_uevent(agent, "offline", 3, 3001);
     event = raw_event(c, 1000);
     data = event_data(event);
-    ASSERT_STR(json_object_get_string_member(data, "online"), "0-2");
+    CUNIT_ASSERT_STR(json_object_get_string_member(data, "online"), "0-2");
     /* Not brought back. */
     g_usleep(300 * 1000);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 3), 0);
@@ -231,7 +231,7 @@ wait_for_hot_add(const char *const *args)
     CU_ASSERT_PTR_NOT_NULL(reply_return(pong));
     /* ...but not a second set-num-cpus. */
     busy = raw_call(other, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 2}, \"id\": 2}");
-    ASSERT_STR(reply_error_class(busy), "Busy");
+    CUNIT_ASSERT_STR(reply_error_class(busy), "Busy");
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 3), 1);
 
     hot_add(tree, 4, "0-4");
@@ -284,8 +284,8 @@ test_wait_times_out(void)
     gint64 took = g_get_monotonic_time() - start;
     g_autoptr(JsonNode) after = NULL;
 
-    ASSERT_STR(reply_error_class(reply), "InvalidParameter");
-    ASSERT_CONTAINS(reply_error_desc(reply), "only 4 are present");
+    CUNIT_ASSERT_STR(reply_error_class(reply), "InvalidParameter");
+    CUNIT_ASSERT_CONTAINS(reply_error_desc(reply), "only 4 are present");
     CU_ASSERT(took >= 900 * 1000 && took < 5 * G_USEC_PER_SEC);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 2), 0);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 3), 0);
@@ -320,7 +320,7 @@ test_waiting_client_leaves(void)
     fake_sysfs_destroy(tree);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"hot add, auto-online", test_hot_add_auto_online},
     {"hot add, --no-auto-online", test_hot_add_no_auto_online},
     {"hot add, auto-online=false in the config", test_hot_add_config_auto_online_off},
@@ -337,5 +337,5 @@ static const AgentTest tests[] = {
 void
 register_hotplug_suite(void)
 {
-    agent_test_add_suite("hotplug", tests);
+    cunit_add_suite("hotplug", tests);
 }

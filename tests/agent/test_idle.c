@@ -72,7 +72,7 @@ test_idle_silent_client(void)
     fake_sysfs_destroy(tree);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"idle, nobody connected", test_idle_nobody_connected},
     {"idle, a silent client", test_idle_silent_client},
     {NULL, NULL},
@@ -81,5 +81,5 @@ static const AgentTest tests[] = {
 void
 register_idle_suite(void)
 {
-    agent_test_add_suite("idle", tests);
+    cunit_add_suite("idle", tests);
 }

@@ -64,7 +64,7 @@ plan_text(const char *root, guint count)
 #define ASSERT_PLAN(root, count, expected)                                                     \
     do {                                                                                       \
         g_autofree char *got_ = plan_text((root), (count));                                    \
-        ASSERT_STR(got_, (expected));                                                          \
+        CUNIT_ASSERT_STR(got_, (expected));                                                          \
     } while (0)
 
 static void
@@ -156,7 +156,7 @@ test_plan_single_cpu(void)
     fake_sysfs_destroy(root);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"up and down", test_plan_up_down},
     {"count out of bounds", test_plan_bounds},
     {"offline highest first", test_plan_offline_highest_first},
@@ -170,5 +170,5 @@ static const AgentTest tests[] = {
 void
 register_plan_suite(void)
 {
-    agent_test_add_suite("plan", tests);
+    cunit_add_suite("plan", tests);
 }

@@ -72,7 +72,7 @@ test_hangup_mid_line(void)
         raw_send_str(c, "ents\": {\"count\": 4}}\n");
         {
             g_autoptr(JsonNode) r = raw_reply(c, 10000);
-            ASSERT_STR(reply_error_class(r), "ParseError");
+            CUNIT_ASSERT_STR(reply_error_class(r), "ParseError");
         }
         pong = raw_call(c, "{\"execute\": \"ping\"}");
         CU_ASSERT_PTR_NOT_NULL(reply_return(pong));
@@ -207,7 +207,7 @@ test_many_clients(void)
         g_autoptr(JsonNode) ev = raw_event(clients[i], 3000);
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
-        ASSERT_STR(json_object_get_string_member(
+        CUNIT_ASSERT_STR(json_object_get_string_member(
                        json_object_get_object_member(json_node_get_object(ev), "data"), "online"),
                    "0-2");
         raw_free(clients[i]);
@@ -216,7 +216,7 @@ test_many_clients(void)
     fake_sysfs_destroy(tree);
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"flood of 10000 requests", test_flood},
     {"hang-up mid-line", test_hangup_mid_line},
     {"0xFF drops a half line", test_resync_byte},
@@ -228,5 +228,5 @@ static const AgentTest tests[] = {
 void
 register_stream_suite(void)
 {
-    agent_test_add_suite("stream", tests);
+    cunit_add_suite("stream", tests);
 }

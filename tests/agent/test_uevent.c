@@ -18,9 +18,9 @@ test_parse_kernel_message(void)
 
     g_assert_no_error(error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
-    ASSERT_STR(ev->action, "add");
-    ASSERT_STR(ev->devpath, "/devices/system/cpu/cpu4");
-    ASSERT_STR(ev->subsystem, "cpu");
+    CUNIT_ASSERT_STR(ev->action, "add");
+    CUNIT_ASSERT_STR(ev->devpath, "/devices/system/cpu/cpu4");
+    CUNIT_ASSERT_STR(ev->subsystem, "cpu");
     CU_ASSERT_EQUAL(ev->seqnum, 4711);
     CU_ASSERT_EQUAL(uevent_cpu_id(ev), 4);
 }
@@ -37,8 +37,8 @@ test_parse_variants(void)
     g_autoptr(Uevent) ev2 = uevent_parse(MSG(nosub), NULL);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
-    ASSERT_STR(ev->action, "offline");
-    ASSERT_STR(ev->subsystem, "cpu");
+    CUNIT_ASSERT_STR(ev->action, "offline");
+    CUNIT_ASSERT_STR(ev->subsystem, "cpu");
     CU_ASSERT_EQUAL(ev->seqnum, 0);
     CU_ASSERT_EQUAL(uevent_cpu_id(ev), 12);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ev2);
@@ -114,7 +114,7 @@ test_cpu_id(void)
     }
 }
 
-static const AgentTest tests[] = {
+static const CunitTest tests[] = {
     {"kernel message", test_parse_kernel_message},
     {"variants", test_parse_variants},
     {"rejects", test_parse_rejects},
@@ -125,5 +125,5 @@ static const AgentTest tests[] = {
 void
 register_uevent_suite(void)
 {
-    agent_test_add_suite("uevent", tests);
+    cunit_add_suite("uevent", tests);
 }

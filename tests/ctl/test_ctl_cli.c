@@ -19,6 +19,7 @@
 #include <fcntl.h>
 
 #include "agent_client.h"
+#include "cunit_runner.h"
 #include "fake_sysfs.h"
 
 static const char *ctl_bin, *agent_bin, *matrix_path, *mock_lib;
@@ -978,12 +979,80 @@ test_agent_set_guest_not_converged(void)
     fx_free(fx);
 }
 
+static void
+register_usage_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "usage errors, help, json", test_usage },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("usage", tests);
+}
+
+static void
+register_set_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "plug ok, audit record", test_set_plug_ok },
+        { "json output", test_set_json },
+        { "refused: existence and state", test_set_refusals_state },
+        { "refused: limits", test_set_refusals_limits },
+        { "sockets", test_set_sockets },
+        { "guest os matrix", test_set_guest_os },
+        { "vcpupin", test_set_pins },
+        { "host policy", test_set_policy },
+        { "lock held", test_set_lock },
+        { "config", test_set_config },
+        { "before hook veto", test_set_hook_veto },
+        { "hooks ok, after hook failure", test_set_hooks_ok_and_after_failure },
+        { "hypervisor failure", test_set_hypervisor_failure },
+        { "unplug timeout converges", test_set_unplug_timeout_converges },
+        { "unplug not converged", test_set_unplug_not_converged },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("set", tests);
+}
+
+static void
+register_audit_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "unwritable log refuses", test_audit_unwritable },
+        { "one line per attempt", test_audit_appends },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("audit", tests);
+}
+
+static void
+register_agent_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "get, topology, guest-set", test_agent_get_topology_guest_set },
+        { "agent absent", test_agent_absent },
+        { "set plug confirmed", test_agent_set_plug_confirmed },
+        { "set unplug with eject", test_agent_set_unplug },
+        { "set guest not converged", test_agent_set_guest_not_converged },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("agent", tests);
+}
+
+static const CunitSuite suites[] = {
+    { "usage", register_usage_suite },
+    { "set", register_set_suite },
+    { "audit", register_audit_suite },
+    { "agent", register_agent_suite },
+    { NULL, NULL },
+};
+
 int
 main(int argc, char **argv)
 {
-    CU_pSuite s;
-    unsigned int failures;
-
     ctl_bin = g_getenv("HOTCPU_TEST_CTL");
     agent_bin = g_getenv("HOTCPU_TEST_AGENT");
     matrix_path = g_getenv("HOTCPU_TEST_MATRIX");
@@ -992,39 +1061,5 @@ main(int argc, char **argv)
         fprintf(stderr, "HOTCPU_TEST_CTL, _AGENT, _MATRIX and _MOCK must be set\n");
         return 1;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    s = CU_add_suite("usage", NULL, NULL);
-    CU_add_test(s, "usage errors, help, json", test_usage);
-    s = CU_add_suite("set", NULL, NULL);
-    CU_add_test(s, "plug ok, audit record", test_set_plug_ok);
-    CU_add_test(s, "json output", test_set_json);
-    CU_add_test(s, "refused: existence and state", test_set_refusals_state);
-    CU_add_test(s, "refused: limits", test_set_refusals_limits);
-    CU_add_test(s, "sockets", test_set_sockets);
-    CU_add_test(s, "guest os matrix", test_set_guest_os);
-    CU_add_test(s, "vcpupin", test_set_pins);
-    CU_add_test(s, "host policy", test_set_policy);
-    CU_add_test(s, "lock held", test_set_lock);
-    CU_add_test(s, "config", test_set_config);
-    CU_add_test(s, "before hook veto", test_set_hook_veto);
-    CU_add_test(s, "hooks ok, after hook failure", test_set_hooks_ok_and_after_failure);
-    CU_add_test(s, "hypervisor failure", test_set_hypervisor_failure);
-    CU_add_test(s, "unplug timeout converges", test_set_unplug_timeout_converges);
-    CU_add_test(s, "unplug not converged", test_set_unplug_not_converged);
-    s = CU_add_suite("audit", NULL, NULL);
-    CU_add_test(s, "unwritable log refuses", test_audit_unwritable);
-    CU_add_test(s, "one line per attempt", test_audit_appends);
-    s = CU_add_suite("agent", NULL, NULL);
-    CU_add_test(s, "get, topology, guest-set", test_agent_get_topology_guest_set);
-    CU_add_test(s, "agent absent", test_agent_absent);
-    CU_add_test(s, "set plug confirmed", test_agent_set_plug_confirmed);
-    CU_add_test(s, "set unplug with eject", test_agent_set_unplug);
-    CU_add_test(s, "set guest not converged", test_agent_set_guest_not_converged);
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures > 0;
+    return cunit_run(argc, argv, suites);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "cunit_runner.h"
 #include "domain_info.h"
 #include "policy.h"
 #include "support_matrix.h"
@@ -393,42 +394,76 @@ test_check_policy(void)
     CU_ASSERT_TRUE(check_policy(floor, "web1", 4, 3, 3, NULL));
 }
 
+static void
+register_domain_info_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "full", test_domain_info_full },
+        { "minimal", test_domain_info_minimal },
+        { "other prefix", test_domain_info_other_prefix },
+        { "wrong namespace", test_domain_info_wrong_namespace },
+        { "errors", test_domain_info_errors },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("domain_info", tests);
+}
+
+static void
+register_support_matrix_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "shipped file", test_matrix_shipped },
+        { "exact beats prefix", test_matrix_exact_beats_prefix },
+        { "invalid", test_matrix_invalid },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("support_matrix", tests);
+}
+
+static void
+register_policy_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "load", test_policy },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("policy", tests);
+}
+
+static void
+register_checks_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "running and jobs", test_check_running_and_jobs },
+        { "count", test_check_count },
+        { "sockets", test_check_sockets },
+        { "pins", test_check_pins },
+        { "guest os", test_check_guest_os },
+        { "policy", test_check_policy },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("checks", tests);
+}
+
+static const CunitSuite suites[] = {
+    { "domain_info", register_domain_info_suite },
+    { "support_matrix", register_support_matrix_suite },
+    { "policy", register_policy_suite },
+    { "checks", register_checks_suite },
+    { NULL, NULL },
+};
+
 int
 main(int argc, char **argv)
 {
-    CU_pSuite s;
-    unsigned int failures;
-
     matrix_path = g_getenv("HOTCPU_TEST_MATRIX");
     if (!matrix_path) {
         fprintf(stderr, "HOTCPU_TEST_MATRIX is not set\n");
         return 1;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    s = CU_add_suite("domain_info", NULL, NULL);
-    CU_add_test(s, "full", test_domain_info_full);
-    CU_add_test(s, "minimal", test_domain_info_minimal);
-    CU_add_test(s, "other prefix", test_domain_info_other_prefix);
-    CU_add_test(s, "wrong namespace", test_domain_info_wrong_namespace);
-    CU_add_test(s, "errors", test_domain_info_errors);
-    s = CU_add_suite("support_matrix", NULL, NULL);
-    CU_add_test(s, "shipped file", test_matrix_shipped);
-    CU_add_test(s, "exact beats prefix", test_matrix_exact_beats_prefix);
-    CU_add_test(s, "invalid", test_matrix_invalid);
-    s = CU_add_suite("policy", NULL, NULL);
-    CU_add_test(s, "load", test_policy);
-    s = CU_add_suite("checks", NULL, NULL);
-    CU_add_test(s, "running and jobs", test_check_running_and_jobs);
-    CU_add_test(s, "count", test_check_count);
-    CU_add_test(s, "sockets", test_check_sockets);
-    CU_add_test(s, "pins", test_check_pins);
-    CU_add_test(s, "guest os", test_check_guest_os);
-    CU_add_test(s, "policy", test_check_policy);
-
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures > 0;
+    return cunit_run(argc, argv, suites);
 }

@@ -14,19 +14,20 @@
  * Without root, libvirt, the kernel or the built programs, the tests FAIL
  * with the reason: a skipped e2e run must never look like a pass.
  */
-#include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 
+#include "cunit_runner.h"
 #include "harness.h"
 
 static char *env_error;          /* why the environment is unusable */
@@ -791,25 +792,120 @@ static void test_environment(void)
 }
 
 static double test_t0, run_t0;
+static unsigned test_failures0;
 
-static void on_test_start(const CU_pTest test, const CU_pSuite suite)
+/* Every test's per-test setup and teardown: its name, outcome and time. */
+static void on_test_start(void)
 {
     test_t0 = e2e_now();
-    g_printerr("  [%s] %s ...\n", suite->pName, test->pName);
+    test_failures0 = CU_get_number_of_failure_records();
+    g_printerr("  [%s] %s ...\n", CU_get_current_suite()->pName, CU_get_current_test()->pName);
 }
 
-static void on_test_done(const CU_pTest test, const CU_pSuite suite, const CU_pFailureRecord f)
+static void on_test_done(void)
 {
-    g_printerr("  [%s] %s: %s in %.1f s\n", suite->pName, test->pName, f ? "FAILED" : "ok",
+    g_printerr("  [%s] %s: %s in %.1f s\n", CU_get_current_suite()->pName,
+               CU_get_current_test()->pName,
+               CU_get_number_of_failure_records() > test_failures0 ? "FAILED" : "ok",
                e2e_now() - test_t0);
 }
+
+/* Adds suite @name with those of @tests that HOTCPU_E2E_ONLY=a,b wants (the
+ * tests whose names contain one of these; for development), or nothing when
+ * it wants none of them. */
+static void add_guest_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
+                            const CunitTest *tests)
+{
+    const char *only = g_getenv("HOTCPU_E2E_ONLY");
+    g_auto(GStrv) wanted = only ? g_strsplit(only, ",", -1) : NULL;
+    g_autoptr(GArray) chosen = g_array_new(TRUE, TRUE, sizeof(CunitTest));
+
+    for (const CunitTest *t = tests; t->name; t++) {
+        gboolean want = !wanted;
+        for (guint k = 0; wanted && wanted[k]; k++)
+            want = want || strstr(t->name, wanted[k]) != NULL;
+        if (want)
+            g_array_append_val(chosen, *t);
+    }
+    if (chosen->len > 0)
+        cunit_add_suite_full(name, init, clean, on_test_start, on_test_done,
+                             (const CunitTest *) chosen->data);
+}
+
+static void register_environment_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "environment", test_environment },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite_full("environment", NULL, NULL, on_test_start, on_test_done, tests);
+}
+
+static void register_guest_a_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "infra", test_infra },
+        /* First, before any unplug: after a vCPU unplug under TCG, a live
+         * dump (a migration to a file) of the guest hangs at 0 bytes. */
+        { "8-during-job", test_during_job },
+        { "1-plug-unplug", test_plug_unplug },
+        { "2-above-max", test_above_max },
+        { "3-below-one", test_below_one },
+        { "9-hooks", test_hooks },
+        { "4-plug-then-unplug", test_plug_then_unplug },
+        { "11-unplug-no-agent", test_unplug_no_agent },
+        { "12-agent-restart", test_agent_restart },
+        { NULL, NULL },
+    };
+
+    add_guest_suite("guest-a", suite_a_init, suite_a_clean, tests);
+}
+
+static void register_guest_d_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "5-toggle", test_toggle },
+        { "10-load", test_load },
+        { NULL, NULL },
+    };
+
+    add_guest_suite("guest-d-single", suite_d_init, suite_d_clean, tests);
+}
+
+static void register_guest_b_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "6-pinning", test_pinning },
+        { NULL, NULL },
+    };
+
+    add_guest_suite("guest-b-pinning", suite_b_init, suite_b_clean, tests);
+}
+
+static void register_guest_c_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "7-threads", test_threads },
+        { NULL, NULL },
+    };
+
+    add_guest_suite("guest-c-threads", suite_c_init, suite_c_clean, tests);
+}
+
+static const CunitSuite suites[] = {
+    { "environment", register_environment_suite },
+    { "guest-a", register_guest_a_suite },
+    { "guest-d-single", register_guest_d_suite },
+    { "guest-b-pinning", register_guest_b_suite },
+    { "guest-c-threads", register_guest_c_suite },
+    { NULL, NULL },
+};
 
 int main(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
-    CU_pSuite s;
-    unsigned failures;
-    const char *only = g_getenv("HOTCPU_E2E_ONLY"); /* a test name substring, for development */
+    int status;
 
     e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
     run_t0 = e2e_now();
@@ -818,66 +914,10 @@ int main(int argc, char **argv)
         g_printerr("e2e: FAIL: %s\n", env_error);
     }
 
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    s = CU_add_suite("environment", NULL, NULL);
-    CU_add_test(s, "environment", test_environment);
-
-    {
-        static const struct {
-            const char *suite;
-            CU_InitializeFunc init;
-            CU_CleanupFunc clean;
-            const char *name;
-            CU_TestFunc fn;
-        } tests[] = {
-            { "guest-a", suite_a_init, suite_a_clean, "infra", test_infra },
-            /* First, before any unplug: after a vCPU unplug under TCG, a live
-             * dump (a migration to a file) of the guest hangs at 0 bytes. */
-            { "guest-a", suite_a_init, suite_a_clean, "8-during-job", test_during_job },
-            { "guest-a", suite_a_init, suite_a_clean, "1-plug-unplug", test_plug_unplug },
-            { "guest-a", suite_a_init, suite_a_clean, "2-above-max", test_above_max },
-            { "guest-a", suite_a_init, suite_a_clean, "3-below-one", test_below_one },
-            { "guest-a", suite_a_init, suite_a_clean, "9-hooks", test_hooks },
-            { "guest-a", suite_a_init, suite_a_clean, "4-plug-then-unplug", test_plug_then_unplug },
-            { "guest-a", suite_a_init, suite_a_clean, "11-unplug-no-agent", test_unplug_no_agent },
-            { "guest-a", suite_a_init, suite_a_clean, "12-agent-restart", test_agent_restart },
-            { "guest-d-single", suite_d_init, suite_d_clean, "5-toggle", test_toggle },
-            { "guest-d-single", suite_d_init, suite_d_clean, "10-load", test_load },
-            { "guest-b-pinning", suite_b_init, suite_b_clean, "6-pinning", test_pinning },
-            { "guest-c-threads", suite_c_init, suite_c_clean, "7-threads", test_threads },
-        };
-        const char *cur = NULL;
-        /* HOTCPU_E2E_ONLY=a,b: only tests whose names contain one of these. */
-        g_auto(GStrv) wanted = only ? g_strsplit(only, ",", -1) : NULL;
-
-        for (guint i = 0; i < G_N_ELEMENTS(tests); i++) {
-            gboolean want = !wanted;
-            for (guint k = 0; wanted && wanted[k]; k++)
-                want = want || strstr(tests[i].name, wanted[k]) != NULL;
-            if (!want)
-                continue;
-            if (g_strcmp0(cur, tests[i].suite) != 0) {
-                cur = tests[i].suite;
-                s = CU_add_suite(cur, tests[i].init, tests[i].clean);
-            }
-            CU_add_test(s, tests[i].name, tests[i].fn);
-        }
-    }
-
-    CU_set_test_start_handler(on_test_start);
-    CU_set_test_complete_handler(on_test_done);
-    CU_run_all_tests();
-    fflush(stderr);
-    CU_basic_show_failures(CU_get_failure_list());
-    printf("\n");
-    CU_print_run_results(stdout);
-    printf("\n");
-    fflush(stdout);
-    failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    g_printerr("e2e: whole run %.1f s, %u failure(s)\n", e2e_now() - run_t0, failures);
-    e2e_env_keep_rundir(failures > 0 && g_getenv("HOTCPU_E2E_KEEP") != NULL);
+    status = cunit_run(argc, argv, suites);
+    g_printerr("e2e: whole run %.1f s, %s\n", e2e_now() - run_t0,
+               status == EXIT_SUCCESS ? "passed" : "FAILED");
+    e2e_env_keep_rundir(status != EXIT_SUCCESS && g_getenv("HOTCPU_E2E_KEEP") != NULL);
     e2e_env_cleanup();
-    return failures > 0 || env_error ? 1 : 0;
+    return status != EXIT_SUCCESS || env_error ? 1 : 0;
 }

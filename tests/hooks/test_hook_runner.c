@@ -3,6 +3,7 @@
  * named by $HOOKTEST_DIR, which they inherit from our environment. */
 #include "config.h"
 
+#include "cunit_runner.h"
 #include "hook_runner.h"
 
 #include <CUnit/Basic.h>
@@ -775,10 +776,7 @@ test_results_json(void)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    CU_TestFunc func;
-} tests[] = {
+static const CunitTest tests[] = {
     { "order: lexical, across two roots", test_order_lexical_across_roots },
     { "environment: contract variables, stdin, fds", test_environment },
     { "environment: no agent socket is empty", test_environment_no_socket },
@@ -795,37 +793,24 @@ static const struct {
     { "roots: option, $HOTCPU_HOOKS_DIR, defaults", test_roots },
     { "missing folders are no error", test_missing_folders },
     { "results to JSON", test_results_json },
+    { NULL, NULL },
 };
-
-static int
-suite_init(void)
-{
-    return 0;
-}
 
 static void
 register_hook_runner_suite(void)
 {
-    CU_pSuite suite
-        = CU_add_suite_with_setup_and_teardown("hook_runner", suite_init, NULL, setup, teardown);
-
-    for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
-        CU_add_test(suite, tests[i].name, tests[i].func);
+    cunit_add_suite_full("hook_runner", NULL, NULL, setup, teardown, tests);
 }
 
-int
-main(void)
-{
-    unsigned int failures;
+static const CunitSuite suites[] = {
+    { "hook_runner", register_hook_runner_suite },
+    { NULL, NULL },
+};
 
+int
+main(int argc, char **argv)
+{
     /* A leftover from the caller's shell would change what hooks_roots says. */
     g_unsetenv("HOTCPU_HOOKS_DIR");
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    register_hook_runner_suite();
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures > 0 ? 1 : 0;
+    return cunit_run(argc, argv, suites);
 }

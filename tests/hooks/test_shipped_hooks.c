@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "cunit_runner.h"
 #include "fake_sysfs.h"
 #include "hook_runner.h"
 #include "protocol.h"
@@ -584,10 +585,7 @@ test_runner_build_root(void)
 
 /* ---- main ------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    CU_TestFunc func;
-} tests[] = {
+static const CunitTest tests[] = {
     { "before: unplug 4->2 offlines 2,3", test_before_unplug_offlines },
     { "before: plug does nothing", test_before_plug_does_nothing },
     { "after: plug 2->4 onlines 2,3", test_after_plug_onlines },
@@ -600,6 +598,18 @@ static const struct {
     { "agent absent: silent socket -> 0 + warning", test_absent_silent_socket },
     { "bad environment -> 1", test_bad_environment },
     { "runner with the build tree as root", test_runner_build_root },
+    { NULL, NULL },
+};
+
+static void
+register_shipped_hooks_suite(void)
+{
+    cunit_add_suite("shipped_hooks", tests);
+}
+
+static const CunitSuite suites[] = {
+    { "shipped_hooks", register_shipped_hooks_suite },
+    { NULL, NULL },
 };
 
 static const char *
@@ -616,26 +626,13 @@ required_env(const char *name)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-    unsigned int failures;
-    CU_pSuite suite;
-
     agent_bin = required_env("HOTCPU_TEST_AGENT");
     before_hook = required_env("HOTCPU_TEST_BEFORE_HOOK");
     after_hook = required_env("HOTCPU_TEST_AFTER_HOOK");
     hooks_root = required_env("HOTCPU_TEST_HOOKS_ROOT");
     /* The stand-in agent writes to hooks that may have gone away. */
     signal(SIGPIPE, SIG_IGN);
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("shipped_hooks", NULL, NULL);
-    for (guint i = 0; i < G_N_ELEMENTS(tests); i++)
-        CU_add_test(suite, tests[i].name, tests[i].func);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures > 0 ? 1 : 0;
+    return cunit_run(argc, argv, suites);
 }

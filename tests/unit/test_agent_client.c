@@ -301,7 +301,7 @@ test_matching_reply(void)
         g_autofree char *prefix = g_strdup_printf("hotcpu-ctl-%d-", (int)getpid());
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(req);
-        UNIT_ASSERT_STR(req->execute, "ping");
+        CUNIT_ASSERT_STR(req->execute, "ping");
         CU_ASSERT_EQUAL(json_object_get_int_member(req->arguments, "count"), 2);
         CU_ASSERT_PTR_NOT_NULL_FATAL(req->id);
         CU_ASSERT_TRUE(g_str_has_prefix(json_node_get_string(req->id), prefix));
@@ -348,7 +348,7 @@ test_event_queued(void)
     data = agent_client_wait_event(client, "topology-changed", 0, &error);
     CU_ASSERT_PTR_NULL(error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(data), "online"), "0-2");
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(data), "online"), "0-2");
     other = agent_client_wait_event(client, "other", 0, &error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(other);
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(other), "x"), 1);
@@ -374,7 +374,7 @@ test_late_event(void)
     data = agent_client_wait_event(client, "topology-changed", 3000, &error);
     CU_ASSERT_PTR_NULL(error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(data);
-    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(data), "online"), "0");
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(data), "online"), "0");
     /* An event without data gives an empty object, not NULL. */
     bare = agent_client_wait_event(client, "bare", 3000, &error);
     CU_ASSERT_PTR_NULL(error);
@@ -397,7 +397,7 @@ test_error_reply(void)
     CU_ASSERT_PTR_NULL(ret);
     CU_ASSERT_TRUE(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER));
     if (error != NULL)
-        UNIT_ASSERT_STR(error->message, "count 9 exceeds the 4 present CPUs");
+        CUNIT_ASSERT_STR(error->message, "count 9 exceeds the 4 present CPUs");
     g_clear_pointer(&client, agent_client_free);
     fake_agent_free(agent);
 }
@@ -538,7 +538,7 @@ test_connect_fails(void)
 void
 register_agent_client_suite(void)
 {
-    static const UnitTest tests[] = {
+    static const CunitTest tests[] = {
         { "reply with the matching id", test_matching_reply },
         { "stale replies are skipped", test_stale_replies_skipped },
         { "events during a call are queued", test_event_queued },
@@ -552,5 +552,5 @@ register_agent_client_suite(void)
         { "connect to a missing socket", test_connect_fails },
         { NULL, NULL },
     };
-    unit_add_suite("agent_client", tests);
+    cunit_add_suite("agent_client", tests);
 }

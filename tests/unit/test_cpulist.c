@@ -15,7 +15,7 @@ check_roundtrip(const char *text, const char *canonical, guint count)
     CU_ASSERT_PTR_NOT_NULL_FATAL(list);
     CU_ASSERT_PTR_NULL(error);
     formatted = cpulist_format(list);
-    UNIT_ASSERT_STR(formatted, canonical);
+    CUNIT_ASSERT_STR(formatted, canonical);
     CU_ASSERT_EQUAL(cpulist_count(list), count);
 }
 
@@ -95,7 +95,7 @@ test_format_merges(void)
     cpulist_add(list, 3);
     cpulist_add(list, 9);
     g_autofree char *text = cpulist_format(list);
-    UNIT_ASSERT_STR(text, "2-4,9");
+    CUNIT_ASSERT_STR(text, "2-4,9");
 }
 
 static void
@@ -189,7 +189,7 @@ test_set_operations(void)
 void
 register_cpulist_suite(void)
 {
-    static const UnitTest tests[] = {
+    static const CunitTest tests[] = {
         { "parse ranges 0-3,8,10-11", test_parse_ranges },
         { "parse empty and newline", test_parse_empty },
         { "parse a single id", test_parse_single },
@@ -199,5 +199,5 @@ register_cpulist_suite(void)
         { "iterate, copy, remove, equal", test_set_operations },
         { NULL, NULL },
     };
-    unit_add_suite("cpulist", tests);
+    cunit_add_suite("cpulist", tests);
 }

@@ -39,15 +39,15 @@ test_request_ok(void)
 
     CU_ASSERT_PTR_NULL(error);
     CU_ASSERT_PTR_NOT_NULL_FATAL(req);
-    UNIT_ASSERT_STR(req->execute, "set-num-cpus");
+    CUNIT_ASSERT_STR(req->execute, "set-num-cpus");
     CU_ASSERT_EQUAL(json_object_get_int_member(req->arguments, "count"), 3);
     CU_ASSERT_PTR_NOT_NULL_FATAL(req->id);
-    UNIT_ASSERT_STR(json_node_get_string(req->id), "a1");
+    CUNIT_ASSERT_STR(json_node_get_string(req->id), "a1");
 
     /* arguments and id are optional. */
     g_autoptr(ProtoRequest) ping = proto_parse_request("{\"execute\":\"ping\"}", 18, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ping);
-    UNIT_ASSERT_STR(ping->execute, "ping");
+    CUNIT_ASSERT_STR(ping->execute, "ping");
     CU_ASSERT_PTR_NOT_NULL_FATAL(ping->arguments);
     CU_ASSERT_EQUAL(json_object_get_size(ping->arguments), 0);
     CU_ASSERT_PTR_NULL(ping->id);
@@ -110,7 +110,7 @@ test_invalid_utf8(void)
     g_autoptr(ProtoRequest) req
         = proto_parse_request("{\"execute\":\"h\xc3\xa9\"}", 17, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(req);
-    UNIT_ASSERT_STR(req->execute, "h\xc3\xa9");
+    CUNIT_ASSERT_STR(req->execute, "h\xc3\xa9");
 }
 
 static void
@@ -169,7 +169,7 @@ test_deep_nesting(void)
     const char *in_string = "{\"execute\":\"[[[[[[[[[[[[[[[[[[[[{{{{{{\\\"[[[\"}";
     g_autoptr(ProtoRequest) text = proto_parse_request(in_string, strlen(in_string), NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    UNIT_ASSERT_STR(text->execute, "[[[[[[[[[[[[[[[[[[[[{{{{{{\"[[[");
+    CUNIT_ASSERT_STR(text->execute, "[[[[[[[[[[[[[[[[[[[[{{{{{{\"[[[");
 }
 
 static void
@@ -225,7 +225,7 @@ test_wrong_types(void)
         } else {
             CU_ASSERT_PTR_NOT_NULL_FATAL(id);
             g_autofree char *text = node_to_string(id);
-            UNIT_ASSERT_STR(text, cases[i].id);
+            CUNIT_ASSERT_STR(text, cases[i].id);
         }
     }
 }
@@ -280,7 +280,7 @@ test_id_echo(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(req);
         CU_ASSERT_PTR_NOT_NULL_FATAL(req->id);
         reply = proto_format_return(NULL, req->id);
-        UNIT_ASSERT_STR(reply, cases[i].reply);
+        CUNIT_ASSERT_STR(reply, cases[i].reply);
     }
 
     /* The error path echoes too. */
@@ -290,7 +290,7 @@ test_id_echo(void)
     CU_ASSERT_PTR_NULL(bad);
     CU_ASSERT_PTR_NOT_NULL_FATAL(id);
     g_autofree char *err = proto_format_error(PROTO_ERROR_INVALID_PARAMETER, "no", id);
-    UNIT_ASSERT_STR(err,
+    CUNIT_ASSERT_STR(err,
                     "{\"error\":{\"class\":\"InvalidParameter\",\"desc\":\"no\"},\"id\":\"q\"}\n");
 }
 
@@ -304,29 +304,29 @@ test_encoders(void)
     g_autofree char *b = NULL, *c = NULL, *d = NULL, *e = NULL, *f = NULL, *g = NULL;
 
     json_node_take_object(value, json_object_new());
-    UNIT_ASSERT_STR(a, "{\"execute\":\"ping\"}\n");
+    CUNIT_ASSERT_STR(a, "{\"execute\":\"ping\"}\n");
     json_object_set_int_member(args, "count", 2);
     json_object_set_int_member(args, "wait", 5);
     b = proto_format_request("set-num-cpus", args, id);
-    UNIT_ASSERT_STR(
+    CUNIT_ASSERT_STR(
         b, "{\"execute\":\"set-num-cpus\",\"arguments\":{\"count\":2,\"wait\":5},\"id\":7}\n");
 
     json_object_set_string_member(json_node_get_object(value), "version", "0.1.0");
     c = proto_format_return(value, id);
-    UNIT_ASSERT_STR(c, "{\"return\":{\"version\":\"0.1.0\"},\"id\":7}\n");
+    CUNIT_ASSERT_STR(c, "{\"return\":{\"version\":\"0.1.0\"},\"id\":7}\n");
 
     /* Newlines and quotes in text stay inside one line. */
     d = proto_format_error(PROTO_ERROR_OPERATION_FAILED, "cpu3: \"Device busy\"\nline 2", id);
-    UNIT_ASSERT_STR(d, "{\"error\":{\"class\":\"OperationFailed\",\"desc\":\"cpu3: \\\"Device "
+    CUNIT_ASSERT_STR(d, "{\"error\":{\"class\":\"OperationFailed\",\"desc\":\"cpu3: \\\"Device "
                        "busy\\\"\\nline 2\"},\"id\":7}\n");
     CU_ASSERT_PTR_EQUAL(strchr(d, '\n'), d + strlen(d) - 1);
 
     e = proto_format_event("topology-changed", value);
-    UNIT_ASSERT_STR(e, "{\"event\":\"topology-changed\",\"data\":{\"version\":\"0.1.0\"}}\n");
+    CUNIT_ASSERT_STR(e, "{\"event\":\"topology-changed\",\"data\":{\"version\":\"0.1.0\"}}\n");
     f = proto_format_event("ping", NULL);
-    UNIT_ASSERT_STR(f, "{\"event\":\"ping\"}\n");
+    CUNIT_ASSERT_STR(f, "{\"event\":\"ping\"}\n");
     g = proto_format_error(PROTO_ERROR_PARSE, "bad", NULL);
-    UNIT_ASSERT_STR(g, "{\"error\":{\"class\":\"ParseError\",\"desc\":\"bad\"}}\n");
+    CUNIT_ASSERT_STR(g, "{\"error\":{\"class\":\"ParseError\",\"desc\":\"bad\"}}\n");
 
     /* Inputs are not consumed. */
     CU_ASSERT_EQUAL(json_node_get_int(id), 7);
@@ -340,7 +340,7 @@ test_error_classes(void)
         = { "ParseError", "CommandNotFound", "InvalidParameter", "Busy", "OperationFailed" };
 
     for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-        UNIT_ASSERT_STR(proto_error_class_name((ProtoErrorClass)i), names[i]);
+        CUNIT_ASSERT_STR(proto_error_class_name((ProtoErrorClass)i), names[i]);
         CU_ASSERT_EQUAL(proto_error_class_from_name(names[i]), (ProtoErrorClass)i);
     }
     CU_ASSERT_EQUAL(proto_error_class_from_name("NoSuchClass"), PROTO_ERROR_OPERATION_FAILED);
@@ -364,12 +364,12 @@ test_parse_messages(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(m1);
     CU_ASSERT_EQUAL(m1->kind, PROTO_MSG_RETURN);
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(m1->value), "n"), 1);
-    UNIT_ASSERT_STR(json_node_get_string(m1->id), "x");
+    CUNIT_ASSERT_STR(json_node_get_string(m1->id), "x");
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m2);
     CU_ASSERT_EQUAL(m2->kind, PROTO_MSG_ERROR);
     CU_ASSERT_EQUAL(m2->error_class, PROTO_ERROR_BUSY);
-    UNIT_ASSERT_STR(m2->error_desc, "later");
+    CUNIT_ASSERT_STR(m2->error_desc, "later");
     CU_ASSERT_EQUAL(json_node_get_int(m2->id), 3);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m3);
@@ -378,8 +378,8 @@ test_parse_messages(void)
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m4);
     CU_ASSERT_EQUAL(m4->kind, PROTO_MSG_EVENT);
-    UNIT_ASSERT_STR(m4->event, "topology-changed");
-    UNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(m4->value), "online"),
+    CUNIT_ASSERT_STR(m4->event, "topology-changed");
+    CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(m4->value), "online"),
                     "0-1");
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m5);
@@ -421,7 +421,7 @@ expect_line(ProtoLineReader *r, const char *expected)
     ProtoLineStatus st = proto_line_reader_next(r, &line, &len);
 
     CU_ASSERT_EQUAL(st, PROTO_LINE_OK);
-    UNIT_ASSERT_STR(line, expected);
+    CUNIT_ASSERT_STR(line, expected);
     CU_ASSERT_EQUAL(len, line != NULL ? strlen(line) : 0);
 }
 
@@ -560,7 +560,7 @@ test_reader_then_parse(void)
 void
 register_protocol_suite(void)
 {
-    static const UnitTest tests[] = {
+    static const CunitTest tests[] = {
         { "request decodes", test_request_ok },
         { "not JSON is a ParseError", test_not_json },
         { "not an object is a ParseError", test_not_object },
@@ -580,5 +580,5 @@ register_protocol_suite(void)
         { "reader then parser", test_reader_then_parse },
         { NULL, NULL },
     };
-    unit_add_suite("protocol", tests);
+    cunit_add_suite("protocol", tests);
 }

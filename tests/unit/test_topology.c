@@ -16,7 +16,7 @@ list_text(const CpuList *list)
 #define ASSERT_LIST(list, expected)                                                                \
     do {                                                                                           \
         g_autofree char *text_ = list_text(list);                                                  \
-        UNIT_ASSERT_STR(text_, expected);                                                          \
+        CUNIT_ASSERT_STR(text_, expected);                                                          \
     } while (0)
 
 static char *
@@ -182,7 +182,7 @@ test_two_sockets_smt(void)
     CU_ASSERT_EQUAL(json_array_get_length(cpus), 8);
     cpu5 = json_array_get_object_element(cpus, 5);
     siblings = json_text(json_object_get_member(cpu5, "siblings"));
-    UNIT_ASSERT_STR(siblings, "[1,5]");
+    CUNIT_ASSERT_STR(siblings, "[1,5]");
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(json), "sockets"), 2);
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(json), "threads-per-core"), 2);
 
@@ -281,7 +281,7 @@ test_offline_hidden_json(void)
     json = topology_to_json(topo);
     text = json_text(json);
     /* The contract's key order and nulls, exactly. */
-    UNIT_ASSERT_STR(text,
+    CUNIT_ASSERT_STR(text,
                     "{\"online\":\"0\",\"present\":\"0-1\",\"possible\":\"0-3\","
                     "\"online-count\":1,\"present-count\":2,"
                     "\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,"
@@ -349,7 +349,7 @@ test_roundtrip_json(void)
     ASSERT_LIST(topology_find_cpu(back, 5)->siblings, "1,5");
     json2 = topology_to_json(back);
     text2 = json_text(json2);
-    UNIT_ASSERT_STR(text2, text);
+    CUNIT_ASSERT_STR(text2, text);
     fake_sysfs_destroy(root);
 }
 
@@ -505,7 +505,7 @@ test_hot_removed_cpu(void)
 void
 register_topology_suite(void)
 {
-    static const UnitTest tests[] = {
+    static const CunitTest tests[] = {
         { "one CPU", test_one_cpu },
         { "four CPUs, cpu0 without online file", test_four_cpus_cpu0_fixed },
         { "per-CPU online file beats the mask", test_per_cpu_state_wins },
@@ -519,5 +519,5 @@ register_topology_suite(void)
         { "present CPU without a folder", test_hot_removed_cpu },
         { NULL, NULL },
     };
-    unit_add_suite("topology", tests);
+    cunit_add_suite("topology", tests);
 }
