@@ -33,10 +33,8 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     gboolean active, persistent;
     JsonObject *obj;
 
-    if (!(conn = ctl_connect(ctx, TRUE, &rc)))
-        return rc;
-    if (!(dom = ctl_lookup_domain(conn, name)))
-        return output_fail(ctx->out, CTL_EXIT_REFUSED, NULL, "domain '%s' not found", name);
+    if (!(dom = ctl_open_domain(ctx, name, TRUE, &conn, &rc, &error)))
+        return output_fail_error(ctx->out, rc, NULL, error);
     name = virDomainGetName(dom);
     active = virDomainIsActive(dom) == 1;
     persistent = virDomainIsPersistent(dom) == 1;

@@ -19,10 +19,8 @@ cmd_guest_set(CtlContext *ctx, const CmdArgs *args)
     JsonObject *obj;
     int rc = 0;
 
-    if (!(conn = ctl_connect(ctx, TRUE, &rc)))
-        return rc;
-    if (!(dom = ctl_lookup_domain(conn, name)))
-        return output_fail(ctx->out, CTL_EXIT_REFUSED, NULL, "domain '%s' not found", name);
+    if (!(dom = ctl_open_domain(ctx, name, TRUE, &conn, &rc, &error)))
+        return output_fail_error(ctx->out, rc, NULL, error);
     name = virDomainGetName(dom);
     if (virDomainIsActive(dom) != 1)
         return output_fail(ctx->out, CTL_EXIT_REFUSED, NULL, "domain '%s' is not running", name);

@@ -295,13 +295,9 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
     if (!(run.audit = audit_open(ctx->audit_log, &error)))
         return refuse(&run, g_strdup_printf("%s; nothing changed", error->message));
 
-    if (!(conn = virConnectOpen(ctx->uri)))
-        return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed",
-                          g_strdup_printf("failed to connect to the hypervisor%s%s%s: %s",
-                                          ctx->uri ? " '" : "", ctx->uri ? ctx->uri : "",
-                                          ctx->uri ? "'" : "", virt_last_error()));
-    if (!(dom = ctl_lookup_domain(conn, name)))
-        return refuse(&run, g_strdup_printf("domain '%s' not found", name));
+    if (!(dom = ctl_open_domain(ctx, name, FALSE, &conn, &exit_code, &error)))
+        return set_finish(&run, exit_code, exit_code == CTL_EXIT_REFUSED ? "refused" : "failed",
+                          g_strdup(error->message));
     name = run.rec.domain = virDomainGetName(dom);
     if (virDomainGetUUIDString(dom, uuid) == 0)
         run.rec.uuid = uuid;

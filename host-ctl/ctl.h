@@ -45,13 +45,14 @@ int cmd_get(CtlContext *ctx, const CmdArgs *args);
 int cmd_topology(CtlContext *ctx, const CmdArgs *args);
 int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
 
-/* Opens the connection (read-only when @read_only).  On failure reports it
- * (exit CTL_EXIT_HYPERVISOR) and returns NULL with *exit_code set. */
-virConnectPtr ctl_connect(CtlContext *ctx, gboolean read_only, int *exit_code);
-
-/* Finds DOMAIN as virsh does: by id, by UUID, by name.  NULL (libvirt's
- * error cleared) when none. */
-virDomainPtr ctl_lookup_domain(virConnectPtr conn, const char *name);
+/* Opens the connection (read-only when @read_only) and finds DOMAIN as virsh
+ * does: by id, by UUID, by name.  Reports nothing: on failure returns NULL
+ * with @error (in words for the user) and *exit_code, CTL_EXIT_HYPERVISOR
+ * when there is no connection, CTL_EXIT_REFUSED when there is no such
+ * domain.  On success sets only *conn_out, the domain's connection (the
+ * caller's to close). */
+virDomainPtr ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only,
+                             virConnectPtr *conn_out, int *exit_code, GError **error);
 
 /* The live domain XML and its parse; NULL with @error on failure. */
 DomainInfo *ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error);

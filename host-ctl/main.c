@@ -453,20 +453,10 @@ quiet_libvirt(void *opaque, virErrorPtr err)
      * command in its own words. */
 }
 
-virConnectPtr
-ctl_connect(CtlContext *ctx, gboolean read_only, int *exit_code)
-{
-    virConnectPtr conn = read_only ? virConnectOpenReadOnly(ctx->uri) : virConnectOpen(ctx->uri);
-
-    if (!conn)
-        *exit_code = output_fail(
-            ctx->out, CTL_EXIT_HYPERVISOR, NULL, "failed to connect to the hypervisor%s%s%s: %s",
-            ctx->uri ? " '" : "", ctx->uri ? ctx->uri : "", ctx->uri ? "'" : "", virt_last_error());
-    return conn;
-}
-
-virDomainPtr
-ctl_lookup_domain(virConnectPtr conn, const char *name)
+/* Finds DOMAIN as virsh does: by id, by UUID, by name.  NULL (libvirt's
+ * error cleared) when none. */
+static virDomainPtr
+lookup_domain(virConnectPtr conn, const char *name)
 {
     virDomainPtr dom = NULL;
     guint64 id;
@@ -480,6 +470,30 @@ ctl_lookup_domain(virConnectPtr conn, const char *name)
         dom = virDomainLookupByName(conn, name);
     if (!dom)
         virResetLastError();
+    return dom;
+}
+
+virDomainPtr
+ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only, virConnectPtr *conn_out,
+                int *exit_code, GError **error)
+{
+    g_autoptr(virConnect) conn = read_only ? virConnectOpenReadOnly(ctx->uri)
+                                           : virConnectOpen(ctx->uri);
+    virDomainPtr dom;
+
+    if (!conn) {
+        *exit_code = CTL_EXIT_HYPERVISOR;
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "failed to connect to the hypervisor%s%s%s: %s", ctx->uri ? " '" : "",
+                    ctx->uri ? ctx->uri : "", ctx->uri ? "'" : "", virt_last_error());
+        return NULL;
+    }
+    if (!(dom = lookup_domain(conn, name))) {
+        *exit_code = CTL_EXIT_REFUSED;
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "domain '%s' not found", name);
+        return NULL;
+    }
+    *conn_out = g_steal_pointer(&conn);
     return dom;
 }
 
