@@ -30,13 +30,22 @@ read_bool(GKeyFile *kf, const char *origin, const char *key, gboolean *out, GErr
     return TRUE;
 }
 
+/* The policy of a host without a policy file: everything allowed. */
 static Policy *
-from_keyfile(GKeyFile *kf, const char *origin, GError **error)
+policy_new_default(void)
 {
-    g_autoptr(Policy) p = g_new0(Policy, 1);
+    Policy *p = g_new0(Policy, 1);
 
     p->allow_unplug = TRUE;
     p->allow_below_persistent = TRUE;
+    return p;
+}
+
+static Policy *
+from_keyfile(GKeyFile *kf, const char *origin, GError **error)
+{
+    g_autoptr(Policy) p = policy_new_default();
+
     p->origin = g_strdup(origin);
     if (!read_bool(kf, origin, "allow-unplug", &p->allow_unplug, error)
         || !read_bool(kf, origin, "allow-below-persistent", &p->allow_below_persistent, error))
@@ -64,12 +73,8 @@ policy_load(const char *path, gboolean missing_ok, GError **error)
     g_autoptr(GError) err = NULL;
 
     if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
-        if (missing_ok && g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-            Policy *p = g_new0(Policy, 1);
-            p->allow_unplug = TRUE;
-            p->allow_below_persistent = TRUE;
-            return p;
-        }
+        if (missing_ok && g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return policy_new_default();
         g_set_error(error, err->domain, err->code, "cannot read the policy file %s: %s", path,
                     err->message);
         return NULL;
