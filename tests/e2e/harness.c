@@ -94,6 +94,18 @@ static E2eRun *run_finish(GSubprocess *proc, double started, const char *what)
     return run;
 }
 
+/* The result of a program that could not be started: status -1, @error's
+ * message as its stderr. */
+static E2eRun *run_not_started(const GError *error)
+{
+    E2eRun *run = g_new0(E2eRun, 1);
+
+    run->status = -1;
+    run->out = g_strdup("");
+    run->err = g_strdup(error->message);
+    return run;
+}
+
 static GSubprocessLauncher *launcher_new(void)
 {
     GSubprocessLauncher *l =
@@ -156,13 +168,8 @@ E2eRun *e2e_ctl(const char *const *argv)
     double t0 = e2e_now();
     g_autoptr(GSubprocess) p = e2e_ctl_spawn(argv, &error);
 
-    if (!p) {
-        E2eRun *run = g_new0(E2eRun, 1);
-        run->status = -1;
-        run->out = g_strdup("");
-        run->err = g_strdup(error->message);
-        return run;
-    }
+    if (!p)
+        return run_not_started(error);
     return e2e_ctl_finish(p, t0);
 }
 
@@ -191,13 +198,8 @@ E2eRun *e2e_host_run(const char *const *argv)
         g_printerr("    $ %s\n", line);
     }
     p = g_subprocess_launcher_spawnv(l, argv, &error);
-    if (!p) {
-        E2eRun *run = g_new0(E2eRun, 1);
-        run->status = -1;
-        run->out = g_strdup("");
-        run->err = g_strdup(error->message);
-        return run;
-    }
+    if (!p)
+        return run_not_started(error);
     return run_finish(p, t0, argv[0]);
 }
 

@@ -107,24 +107,10 @@ static gint64 json_int_or(const char *text, const char *key, gint64 def)
     return v;
 }
 
-static E2eRun *ctl(const char *first, ...) G_GNUC_NULL_TERMINATED;
-static E2eRun *ctl(const char *first, ...)
-{
-    g_autoptr(GPtrArray) a = g_ptr_array_new();
-    va_list ap;
-
-    va_start(ap, first);
-    for (const char *s = first; s; s = va_arg(ap, const char *))
-        g_ptr_array_add(a, (gpointer) s);
-    va_end(ap);
-    g_ptr_array_add(a, NULL);
-    return e2e_ctl((const char *const *) a->pdata);
-}
-
 static E2eRun *ctl_set(E2eGuest *g, guint n)
 {
     g_autofree char *s = g_strdup_printf("%u", n);
-    return ctl("--json", "set", g->name, s, NULL);
+    return e2e_ctlv("--json", "set", g->name, s, NULL);
 }
 
 /* No crash, no glib critical, no assertion: "no exception in the log". */
@@ -162,8 +148,8 @@ static void check_all_agree(E2eGuest *g, int n, guint settle_ms, const char *whe
     gboolean reached = e2e_guest_wait_cpus(g, n, n, settle_ms);
     int online = e2e_guest_online(g), present = e2e_guest_present(g);
     int lv = e2e_libvirt_vcpus(g, TRUE);
-    g_autoptr(E2eRun) get = ctl("--json", "get", g->name, NULL);
-    g_autoptr(E2eRun) topo = ctl("--json", "topology", g->name, NULL);
+    g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
+    g_autoptr(E2eRun) topo = e2e_ctlv("--json", "topology", g->name, NULL);
 
     CHECK(reached && online == n && present == n,
           "%s: guest has %d online / %d present CPUs, expected %d", when, online, present, n);
@@ -218,6 +204,21 @@ static void check_set(E2eGuest *g, guint n, int want_exit)
     CHECK(clean_exit(r), "hotcpu-ctl set had a crash or critical: %s", r->err);
 }
 
+/* Boots the guest of a suite (its init: nothing when the environment is
+ * unusable); *boot_error says why when it did not boot, for NEED_GUEST. */
+static void boot_guest(const E2eTopology *t, E2eGuest **guest, char **boot_error)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (env_error)
+        return;
+    *guest = e2e_guest_boot(t, &error);
+    if (!*guest)
+        *boot_error = g_strdup(error->message);
+    else
+        g_printerr("  guest %s booted in %.1f s\n", (*guest)->name, (*guest)->boot_seconds);
+}
+
 /* ---- suite A -------------------------------------------------------------- */
 
 static int suite_a_init(void)
@@ -228,15 +229,8 @@ static int suite_a_init(void)
      * maximum: keep the maximum well above the plugs a suite makes. */
     E2eTopology t = { .sockets = 16, .cores = 2, .threads = 1, .current = 2, .maximum = 32,
                       .osinfo = TRUE };
-    g_autoptr(GError) error = NULL;
 
-    if (env_error)
-        return 0;
-    guest_a = e2e_guest_boot(&t, &error);
-    if (!guest_a)
-        boot_error_a = g_strdup(error->message);
-    else
-        g_printerr("  guest %s booted in %.1f s\n", guest_a->name, guest_a->boot_seconds);
+    boot_guest(&t, &guest_a, &boot_error_a);
     return 0;
 }
 
@@ -501,7 +495,7 @@ static void test_unplug_no_agent(void)
     CHECK_FATAL(e2e_guest_agent_stop(g), "cannot stop the agent in the guest");
     /* --timeout 15: the unplug of 2 vCPUs needs ~10 s of libvirt timeouts;
      * no agent will ever confirm, so don't wait the default 30 s for it. */
-    r = ctl("--json", "set", g->name, "2", "--timeout", "15", NULL);
+    r = e2e_ctlv("--json", "set", g->name, "2", "--timeout", "15", NULL);
     g_printerr("    set 2 without agent: exit %d in %.2f s\n    %s%s", r->status, r->seconds, r->out,
                r->err);
     CHECK(r->status == 0 || r->status == 6, "exit %d, expected 0 or 6", r->status);
@@ -526,7 +520,7 @@ static void test_unplug_no_agent(void)
               actual, present);
     }
     {
-        g_autoptr(E2eRun) get = ctl("--json", "get", g->name, NULL);
+        g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
         g_autoptr(JsonNode) j = parse_json(get->out);
         JsonNode *live = j && JSON_NODE_HOLDS_OBJECT(j)
             ? json_object_get_member(json_node_get_object(j), "live") : NULL;
@@ -551,13 +545,13 @@ static void test_agent_restart(void)
 
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(g, 4);
-    before = ctl("--json", "topology", g->name, NULL);
+    before = e2e_ctlv("--json", "topology", g->name, NULL);
     CHECK(before->status == 0, "topology before: exit %d", before->status);
     e2e_guest_sh(g, 5000, &pid1, NULL, "pidof hotcpu-agent");
     CHECK(e2e_guest_sh(g, 5000, NULL, NULL, "kill -9 $(pidof hotcpu-agent)") == 0,
           "cannot kill the agent");
     for (int i = 0; i < 50 && !answered; i++) {
-        g_autoptr(E2eRun) r = ctl("--json", "topology", g->name, NULL);
+        g_autoptr(E2eRun) r = e2e_ctlv("--json", "topology", g->name, NULL);
         answered = r->status == 0 && json_int_or(r->out, "online-count", -1) == 4;
         if (!answered)
             g_usleep(200 * 1000);
@@ -664,15 +658,8 @@ static int suite_d_init(void)
 {
     E2eTopology t = { .sockets = 16, .cores = 1, .threads = 1, .current = 1, .maximum = 16,
                       .osinfo = TRUE };
-    g_autoptr(GError) error = NULL;
 
-    if (env_error)
-        return 0;
-    guest_d = e2e_guest_boot(&t, &error);
-    if (!guest_d)
-        boot_error_d = g_strdup(error->message);
-    else
-        g_printerr("  guest %s booted in %.1f s\n", guest_d->name, guest_d->boot_seconds);
+    boot_guest(&t, &guest_d, &boot_error_d);
     return 0;
 }
 
@@ -688,15 +675,8 @@ static int suite_b_init(void)
 {
     E2eTopology t = { .sockets = 4, .cores = 1, .threads = 1, .current = 4, .maximum = 4,
                       .pinned = 3, .osinfo = TRUE };
-    g_autoptr(GError) error = NULL;
 
-    if (env_error)
-        return 0;
-    guest_b = e2e_guest_boot(&t, &error);
-    if (!guest_b)
-        boot_error_b = g_strdup(error->message);
-    else
-        g_printerr("  guest %s booted in %.1f s\n", guest_b->name, guest_b->boot_seconds);
+    boot_guest(&t, &guest_b, &boot_error_b);
     return 0;
 }
 
@@ -723,15 +703,8 @@ static int suite_c_init(void)
 {
     E2eTopology t = { .sockets = 2, .cores = 2, .threads = 2, .current = 4, .maximum = 8,
                       .osinfo = TRUE };
-    g_autoptr(GError) error = NULL;
 
-    if (env_error)
-        return 0;
-    guest_c = e2e_guest_boot(&t, &error);
-    if (!guest_c)
-        boot_error_c = g_strdup(error->message);
-    else
-        g_printerr("  guest %s booted in %.1f s\n", guest_c->name, guest_c->boot_seconds);
+    boot_guest(&t, &guest_c, &boot_error_c);
     return 0;
 }
 
@@ -749,7 +722,7 @@ static void test_threads(void)
 
     NEED_GUEST(guest_c, boot_error_c);
     {
-        g_autoptr(E2eRun) get = ctl("--json", "get", g->name, NULL);
+        g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
         g_autoptr(JsonNode) j = parse_json(get->out);
         gint64 max = -1;
         json_find_int(j, "maximum", &max);
@@ -757,25 +730,25 @@ static void test_threads(void)
               ", expected 8: %s", get->status, max, get->out);
     }
     {
-        g_autoptr(E2eRun) r = ctl("--json", "set", g->name, "2", "--sockets", NULL);
+        g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, "2", "--sockets", NULL);
         g_printerr("    set 2 --sockets: exit %d in %.2f s\n", r->status, r->seconds);
         CHECK(r->status == 0, "set 2 --sockets exited %d: %s", r->status, r->err);
     }
     check_all_agree(g, 8, 10000, "after set 2 --sockets");
     {
-        g_autoptr(E2eRun) t = ctl("--json", "topology", g->name, NULL);
+        g_autoptr(E2eRun) t = e2e_ctlv("--json", "topology", g->name, NULL);
         /* The guest kernel sees the sockets; under TCG it does not see SMT
          * siblings (QEMU's qemu64 and max models), so threads show as cores. */
         CHECK(json_int_or(t->out, "sockets", -1) == 2,
               "the guest does not see 2 sockets: %s", t->out);
     }
     {
-        g_autoptr(E2eRun) r = ctl("--json", "set", g->name, "3", "--sockets", NULL);
+        g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, "3", "--sockets", NULL);
         CHECK(r->status == 3, "set 3 --sockets (6 sockets... above 2) exited %d, expected 3",
               r->status);
     }
     {
-        g_autoptr(E2eRun) r = ctl("--json", "set", g->name, "1", "--sockets", NULL);
+        g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, "1", "--sockets", NULL);
         g_printerr("    set 1 --sockets: exit %d in %.2f s\n", r->status, r->seconds);
         CHECK(r->status == 0, "set 1 --sockets exited %d: %s", r->status, r->err);
     }
