@@ -2,13 +2,22 @@
 # build-guest-image.sh: builds the e2e guest (kernel + initramfs) from what the
 # host already has: the Debian cloud kernel and its virtio modules,
 # busybox-static, hotcpu-agent and the shared libraries it needs (found with
-# ldd), optionally qemu-ga for the benchmark.  Nothing is downloaded.
+# ldd), optionally qemu-ga and systemd-udevd for the benchmark.  Nothing is
+# downloaded.
 #
-#   build-guest-image.sh OUTDIR [--agent PATH] [--qemu-ga PATH] [--kernel VERSION]
+#   build-guest-image.sh OUTDIR [--agent PATH] [--qemu-ga PATH] [--udevd PATH]
+#                        [--kernel VERSION]
+#
+# --udevd PATH (default: $HOTCPU_UDEVD, "none" for none) is the host's udevadm
+# (/lib/systemd/systemd-udevd links to it): copied as /usr/bin/udevadm with
+# /lib/systemd/systemd-udevd pointing to it, plus the one udev rule people
+# use to online hot-added CPUs, /etc/udev/rules.d/80-hotplug-cpu.rules.  The
+# guest does not start it by itself: the benchmark runs `udevd-start`.
 #
 # Writes OUTDIR/vmlinuz and OUTDIR/initramfs.cpio.gz, and rebuilds only when
 # an input (this script, the init template, the kernel, a module, busybox, the
-# agent, qemu-ga, a library) changed: OUTDIR/inputs.sha256 records them.
+# agent, qemu-ga, udevadm, a library) changed: OUTDIR/inputs.sha256 records
+# them.
 #
 # The guest's init (tests/e2e/guest-init.sh) loads the virtio modules, mounts
 # proc/sys/dev, creates /dev/virtio-ports/NAME links, runs a command shell on
@@ -19,19 +28,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=
 agent=
 qemu_ga=
+udevd=${HOTCPU_UDEVD:-}
 kver=
 
 while [ $# -gt 0 ]; do
     case "$1" in
     --agent) agent=$2; shift 2 ;;
     --qemu-ga) qemu_ga=$2; shift 2 ;;
+    --udevd) udevd=$2; shift 2 ;;
     --kernel) kver=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) echo "build-guest-image.sh: unknown option $1" >&2; exit 2 ;;
     *) out=$1; shift ;;
     esac
 done
-[ -n "$out" ] || { echo "usage: build-guest-image.sh OUTDIR [--agent PATH] [--qemu-ga PATH] [--kernel VERSION]" >&2; exit 2; }
+[ -n "$out" ] || { echo "usage: build-guest-image.sh OUTDIR [--agent PATH] [--qemu-ga PATH] [--udevd PATH] [--kernel VERSION]" >&2; exit 2; }
+[ "$udevd" != none ] || udevd=
 
 die() { echo "build-guest-image.sh: $*" >&2; exit 1; }
 
@@ -53,6 +65,7 @@ fi
 command -v cpio >/dev/null || die "cpio not found; install cpio (scripts/deps.sh)"
 [ -z "$agent" ] || [ -x "$agent" ] || die "agent $agent is not an executable"
 [ -z "$qemu_ga" ] || [ -x "$qemu_ga" ] || die "qemu-ga $qemu_ga is not an executable"
+[ -z "$udevd" ] || [ -x "$udevd" ] || die "udevd $udevd is not an executable (Debian package udev: /bin/udevadm)"
 
 # Order matters: each depends on the ones before.
 modules="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console"
@@ -72,7 +85,7 @@ libs_of() {
     LC_ALL=C ldd "$1" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }'
 }
 libs=
-for prog in $agent $qemu_ga; do
+for prog in $agent $qemu_ga $udevd; do
     libs="$libs $(libs_of "$prog")"
 done
 libs=$(printf '%s\n' $libs | sort -u)
@@ -81,8 +94,8 @@ mkdir -p "$out"
 stamp=$out/inputs.sha256
 new_stamp=$out/inputs.sha256.new
 {
-    echo "kver $kver agent $agent qemu_ga $qemu_ga"
-    sha256sum "$0" "$here/guest-init.sh" "$kernel" "$busybox" $modpaths $libs $agent $qemu_ga
+    echo "kver $kver agent $agent qemu_ga $qemu_ga udevd $udevd"
+    sha256sum "$0" "$here/guest-init.sh" "$kernel" "$busybox" $modpaths $libs $agent $qemu_ga $udevd
 } > "$new_stamp"
 if [ -f "$out/initramfs.cpio.gz" ] && [ -f "$out/vmlinuz" ] && cmp -s "$stamp" "$new_stamp"; then
     rm -f "$new_stamp"
@@ -120,6 +133,16 @@ done
 }
 [ -z "$agent" ] || cp "$agent" "$root/usr/sbin/hotcpu-agent"
 [ -z "$qemu_ga" ] || cp "$qemu_ga" "$root/usr/sbin/qemu-ga"
+if [ -n "$udevd" ]; then
+    # udevadm is systemd-udevd too, chosen by the name it is called by.
+    cp -L "$udevd" "$root/usr/bin/udevadm"
+    mkdir -p "$root/lib/systemd" "$root/etc/udev/rules.d"
+    ln -sf /usr/bin/udevadm "$root/lib/systemd/systemd-udevd"
+    # The rule people write today to online hot-added CPUs (as in
+    # /etc/udev/rules.d/80-hotplug-cpu.rules of many guest images).
+    echo 'SUBSYSTEM=="cpu", ACTION=="add", TEST=="online", ATTR{online}=="0", ATTR{online}="1"' \
+        > "$root/etc/udev/rules.d/80-hotplug-cpu.rules"
+fi
 cp "$here/guest-init.sh" "$root/init"
 chmod 0755 "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
@@ -134,4 +157,4 @@ mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 chmod 0644 "$out/vmlinuz" "$out/initramfs.cpio.gz"
 rm -rf "$root"
 mv "$new_stamp" "$stamp"
-echo "guest image built: $out (kernel $kver$( [ -n "$agent" ] && echo ", agent $agent")$( [ -n "$qemu_ga" ] && echo ", qemu-ga"))"
+echo "guest image built: $out (kernel $kver$( [ -n "$agent" ] && echo ", agent $agent")$( [ -n "$qemu_ga" ] && echo ", qemu-ga")$( [ -n "$udevd" ] && echo ", systemd-udevd"))"

@@ -8,7 +8,10 @@
 #   line, the guest answers "TOKEN{", the output, then "TOKEN} STATUS";
 # - keeps hotcpu-agent running on /dev/virtio-ports/org.hotcpu.agent.0,
 #   respawning it when it dies, unless /run/agent.stop exists (agent-stop and
-#   agent-start below).
+#   agent-start below);
+# - for the benchmark only (nothing runs them otherwise): udevd-start and
+#   udevd-stop (systemd-udevd with the hot-plug rule, in images built with
+#   --udevd) and cpu-wait, which waits for the kernel's cpu uevents.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -57,7 +60,63 @@ done
 echo "hotcpu-agent did not start" >&2
 exit 1
 SH
-chmod 0755 /bin/mklinks /bin/agent-stop /bin/agent-start
+cat > /bin/udevd-start <<'SH'
+#!/bin/sh
+# Starts systemd-udevd (images built with --udevd) and waits until it answers.
+[ -x /lib/systemd/systemd-udevd ] || { echo "no systemd-udevd in this image" >&2; exit 1; }
+pidof systemd-udevd >/dev/null ||
+    /lib/systemd/systemd-udevd --daemon --resolve-names=never >> /run/udevd.log 2>&1
+udevadm control --ping --timeout=10
+SH
+cat > /bin/udevd-stop <<'SH'
+#!/bin/sh
+# Stops systemd-udevd and waits until it is gone (workers included).
+pidof systemd-udevd >/dev/null || exit 0
+udevadm control --exit --timeout=10 2>/dev/null
+for i in $(seq 50); do
+    pidof systemd-udevd >/dev/null || exit 0
+    sleep 0.1
+done
+kill -9 $(pidof systemd-udevd) 2>/dev/null
+exit 0
+SH
+cat > /bin/cpu-wait <<'SH'
+#!/bin/sh
+# cpu-wait LIST [MARK]: returns once /sys/devices/system/cpu/online reads
+# LIST.  No polling: it wakes on the kernel's cpu uevents (udevadm monitor
+# --kernel; /sys/.../online changes before the "online" uevent is sent) and
+# prints them with the monitor's CLOCK_MONOTONIC timestamps.  With MARK it
+# writes "MARK armed" to /dev/ttyS1 once the monitor listens and "MARK done"
+# as soon as LIST is reached (the host times these), then collects the
+# events of the next 0.5 s for its output.
+want=$1 mark=${2:-}
+f=/run/cpu-wait.$$
+mkfifo "$f" || exit 1
+udevadm monitor --kernel --subsystem-match=cpu > "$f" 2>&1 &
+mon=$!
+exec 3< "$f"
+rm -f "$f"
+# The monitor prints its header, ending with an empty line, once it listens.
+while read -r l <&3; do [ -z "$l" ] && break; done
+[ -z "$mark" ] || echo "$mark armed" > /dev/ttyS1
+read -r cur < /sys/devices/system/cpu/online
+quiet=0
+while [ "$cur" != "$want" ]; do
+    # The timeout only guards against a lost event; it is not a poll interval.
+    if read -r -t 5 l <&3; then
+        echo "$l"; quiet=0
+    else
+        quiet=$((quiet + 1))
+        [ $quiet -lt 6 ] || { echo "cpu-wait: still $cur after 30 s without events" >&2; kill $mon; exit 1; }
+    fi
+    read -r cur < /sys/devices/system/cpu/online
+done
+[ -z "$mark" ] || echo "$mark done" > /dev/ttyS1
+while read -r -t 0.5 l <&3; do echo "$l"; done
+kill $mon 2>/dev/null
+exit 0
+SH
+chmod 0755 /bin/mklinks /bin/agent-stop /bin/agent-start /bin/udevd-start /bin/udevd-stop /bin/cpu-wait
 
 # The ports appear shortly after virtio_console binds.
 for i in $(seq 50); do
