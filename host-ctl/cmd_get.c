@@ -28,7 +28,7 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     g_autoptr(Topology) topo = NULL;
     g_autoptr(GError) error = NULL;
     g_autoptr(GError) agent_error = NULL;
-    int live_cur, live_max, cfg_cur = -1, cfg_max = -1;
+    int live_cur = -1, live_max = -1, cfg_cur = -1, cfg_max = -1;
     int rc = 0;
     gboolean active, persistent;
     JsonObject *obj;
@@ -39,24 +39,9 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     active = virDomainIsActive(dom) == 1;
     persistent = virDomainIsPersistent(dom) == 1;
 
-    if (active) {
-        live_cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE);
-        live_max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM);
-        if (live_cur < 0 || live_max < 0)
-            return output_fail(ctx->out, CTL_EXIT_HYPERVISOR, NULL,
-                               "cannot read the vCPU counts of domain '%s': %s", name,
-                               virt_last_error());
-    } else {
-        live_cur = live_max = -1;
-    }
-    if (persistent) {
-        cfg_cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG);
-        cfg_max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM);
-        if (cfg_cur < 0 || cfg_max < 0)
-            return output_fail(ctx->out, CTL_EXIT_HYPERVISOR, NULL,
-                               "cannot read the persistent vCPU counts of domain '%s': %s", name,
-                               virt_last_error());
-    }
+    if ((active && !ctl_vcpu_counts(dom, TRUE, &live_cur, &live_max, &error))
+        || (persistent && !ctl_vcpu_counts(dom, FALSE, &cfg_cur, &cfg_max, &error)))
+        return output_fail_error(ctx->out, CTL_EXIT_HYPERVISOR, NULL, error);
 
     if (active) {
         info = ctl_domain_info(dom, NULL, &error);

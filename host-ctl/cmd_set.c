@@ -322,23 +322,13 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
 
     if (!(info = ctl_domain_info(dom, &xml, &error)))
         return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed", g_strdup(error->message));
-    live_cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE);
-    live_max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM);
-    if (live_cur < 0 || live_max < 0)
-        return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed",
-                          g_strdup_printf("cannot read the vCPU counts of domain '%s': %s", name,
-                                          virt_last_error()));
+    if (!ctl_vcpu_counts(dom, TRUE, &live_cur, &live_max, &error))
+        return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed", g_strdup(error->message));
     run.rec.previous = live_cur;
     run.rec.actual = live_cur; /* until something changes it */
-    if (virDomainIsPersistent(dom) == 1) {
-        cfg_cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG);
-        cfg_max = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG | VIR_DOMAIN_VCPU_MAXIMUM);
-        if (cfg_cur < 0 || cfg_max < 0)
-            return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed",
-                              g_strdup_printf("cannot read the persistent vCPU counts of domain "
-                                              "'%s': %s",
-                                              name, virt_last_error()));
-    }
+    if (virDomainIsPersistent(dom) == 1
+        && !ctl_vcpu_counts(dom, FALSE, &cfg_cur, &cfg_max, &error))
+        return set_finish(&run, CTL_EXIT_HYPERVISOR, "failed", g_strdup(error->message));
     hv_max = virConnectGetMaxVcpus(conn, info->type);
     if (hv_max < 0)
         virResetLastError(); /* unknown: libvirt itself will still refuse */

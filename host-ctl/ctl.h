@@ -54,5 +54,11 @@ int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
 virDomainPtr ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only,
                              virConnectPtr *conn_out, int *exit_code, GError **error);
 
+/* The current and maximum vCPU counts of @dom, live (@live) or persistent.
+ * FALSE with @error ("cannot read the [persistent ]vCPU counts of domain
+ * ...") when libvirt cannot tell; the outputs are set only on success. */
+gboolean ctl_vcpu_counts(virDomainPtr dom, gboolean live, int *cur_out, int *max_out,
+                         GError **error);
+
 /* The live domain XML and its parse; NULL with @error on failure. */
 DomainInfo *ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error);

@@ -497,6 +497,26 @@ ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only, virConnec
     return dom;
 }
 
+gboolean
+ctl_vcpu_counts(virDomainPtr dom, gboolean live, int *cur_out, int *max_out, GError **error)
+{
+    /* Taken first: virDomainGetName resets libvirt's last error. */
+    const char *name = virDomainGetName(dom);
+    unsigned int flags = live ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG;
+    int cur = virDomainGetVcpusFlags(dom, flags);
+    int max = virDomainGetVcpusFlags(dom, flags | VIR_DOMAIN_VCPU_MAXIMUM);
+
+    if (cur < 0 || max < 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                    "cannot read the %svCPU counts of domain '%s': %s", live ? "" : "persistent ",
+                    name, virt_last_error());
+        return FALSE;
+    }
+    *cur_out = cur;
+    *max_out = max;
+    return TRUE;
+}
+
 DomainInfo *
 ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error)
 {
