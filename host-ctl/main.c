@@ -504,12 +504,15 @@ ctl_vcpu_counts(virDomainPtr dom, gboolean live, int *cur_out, int *max_out, GEr
     const char *name = virDomainGetName(dom);
     unsigned int flags = live ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG;
     int cur = virDomainGetVcpusFlags(dom, flags);
-    int max = virDomainGetVcpusFlags(dom, flags | VIR_DOMAIN_VCPU_MAXIMUM);
+    /* The reason is read right after the call that failed: the next call
+     * resets libvirt's last error. */
+    g_autofree char *why = cur < 0 ? g_strdup(virt_last_error()) : NULL;
+    int max = cur < 0 ? -1 : virDomainGetVcpusFlags(dom, flags | VIR_DOMAIN_VCPU_MAXIMUM);
 
     if (cur < 0 || max < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
                     "cannot read the %svCPU counts of domain '%s': %s", live ? "" : "persistent ",
-                    name, virt_last_error());
+                    name, why != NULL ? why : virt_last_error());
         return FALSE;
     }
     *cur_out = cur;
@@ -520,12 +523,14 @@ ctl_vcpu_counts(virDomainPtr dom, gboolean live, int *cur_out, int *max_out, GEr
 DomainInfo *
 ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error)
 {
+    /* Taken first: virDomainGetName resets libvirt's last error. */
+    const char *name = virDomainGetName(dom);
     g_autofree char *xml = virDomainGetXMLDesc(dom, 0);
     DomainInfo *info;
 
     if (!xml) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the XML of domain '%s': %s",
-                    virDomainGetName(dom), virt_last_error());
+                    name, virt_last_error());
         return NULL;
     }
     info = domain_info_parse(xml, error);
