@@ -27,9 +27,11 @@ static E2eRun *show(const char *cmd, const char *count)
     E2eRun *r = e2e_ctl(argv);
 
     printf("$ hotcpu-ctl %s %s%s%s\n", cmd, domain, count ? " " : "", count ? count : "");
-    fputs(r->out, stdout);
+    /* hotcpu-ctl warns while it works and prints the result at the end, so
+     * its stderr comes first for the order a person saw it happen. */
     if (*r->err)
         fputs(r->err, stdout);
+    fputs(r->out, stdout);
     if (r->status != 0)
         printf("(exit status %d)\n", r->status);
     fflush(stdout);
@@ -95,8 +97,11 @@ int main(int argc, char **argv)
         g_autoptr(E2eRun) r = show("set", "4");
         g_autofree char *s = guest_says(g);
         t_plug = r->seconds;
-        printf("  -> plugged in %.2f s: libvirt added 3 vCPUs, the agent onlined them\n"
-               "     (%s)\n", t_plug, s);
+        if (r->status == 0)
+            printf("  -> plugged in %.2f s: libvirt added 3 vCPUs, the agent onlined them\n"
+                   "     (%s)\n", t_plug, s);
+        else
+            printf("  -> the plug did not complete (%s)\n", s);
         status |= r->status;
     }
     {
@@ -108,8 +113,11 @@ int main(int argc, char **argv)
         g_autoptr(E2eRun) r = show("set", "2");
         g_autofree char *s = guest_says(g);
         t_unplug = r->seconds;
-        printf("  -> unplugged in %.2f s: the agent offlined CPUs 3 and 2 first, then QEMU\n"
-               "     ejected them (%s)\n", t_unplug, s);
+        if (r->status == 0)
+            printf("  -> unplugged in %.2f s: the agent offlined CPUs 3 and 2 first, then QEMU\n"
+                   "     ejected them (%s)\n", t_unplug, s);
+        else
+            printf("  -> the unplug did not complete (%s)\n", s);
         status |= r->status;
     }
     {
