@@ -164,52 +164,6 @@ cmd_set_num_cpus(CommandCall *call, const gint64 *values)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-/* json-glib reads an integer literal beyond 64 bits without complaint and
- * wraps it (-99999999999999999999999 becomes 1), so a huge count could pass
- * the range checks.  Catch such literals in the text itself.  Called only on
- * lines that parsed as JSON, so string and number syntax is valid. */
-static gboolean
-has_oversized_integer(const char *line, gsize len)
-{
-    gboolean in_string = FALSE;
-
-    for (gsize i = 0; i < len; i++) {
-        char ch = line[i];
-
-        if (in_string) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_string = FALSE;
-            continue;
-        }
-        if (ch == '"') {
-            in_string = TRUE;
-        } else if (ch == '-' || g_ascii_isdigit(ch)) {
-            gsize start = i;
-            g_autofree char *token = NULL;
-
-            if (ch == '-')
-                i++;
-            while (i < len && g_ascii_isdigit(line[i]))
-                i++;
-            /* A fraction or exponent makes it a double: the type check
-             * rejects those where an integer is wanted. */
-            if (i < len && (line[i] == '.' || line[i] == 'e' || line[i] == 'E')) {
-                while (i < len && (g_ascii_isdigit(line[i]) || strchr(".eE+-", line[i])))
-                    i++;
-                i--;
-                continue;
-            }
-            token = g_strndup(line + start, i - start);
-            i--;
-            if (!g_ascii_string_to_signed(token, 10, G_MININT64, G_MAXINT64, NULL, NULL))
-                return TRUE;
-        }
-    }
-    return FALSE;
-}
-
 /* A peer-chosen name, made safe to quote in a reply: valid UTF-8, at most
  * 64 characters. */
 static char *
@@ -222,55 +176,6 @@ quote_name(const char *name)
         return g_steal_pointer(&valid);
     head = g_utf8_substring(valid, 0, 64);
     return g_strconcat(head, "...", NULL);
-}
-
-/* libhotcpu's parser refuses integers beyond 64 bits as a ParseError.  They
- * are valid JSON, though, and the contract calls a huge count a bad
- * parameter: when the line is otherwise well-formed (json-glib itself
- * accepts it, wrapping the number), answer InvalidParameter, with the id. */
-static guint
-nesting_depth(const char *line, gsize len)
-{
-    gboolean in_string = FALSE;
-    guint depth = 0, deepest = 0;
-
-    for (gsize i = 0; i < len; i++) {
-        if (in_string) {
-            if (line[i] == '\\')
-                i++;
-            else if (line[i] == '"')
-                in_string = FALSE;
-        } else if (line[i] == '"') {
-            in_string = TRUE;
-        } else if (line[i] == '[' || line[i] == '{') {
-            deepest = MAX(deepest, ++depth);
-        } else if ((line[i] == ']' || line[i] == '}') && depth > 0) {
-            depth--;
-        }
-    }
-    return deepest;
-}
-
-static gboolean
-is_json_with_oversized_integer(const char *line, gsize len, JsonNode **id_out)
-{
-    g_autoptr(JsonParser) parser = NULL;
-    JsonNode *root;
-
-    /* json-glib's parser recurses: never hand it what libhotcpu refused
-     * for its depth. */
-    if (!g_utf8_validate(line, (gssize)len, NULL) || !has_oversized_integer(line, len) ||
-        nesting_depth(line, len) > PROTO_MAX_DEPTH)
-        return FALSE;
-    parser = json_parser_new_immutable();
-    if (!json_parser_load_from_data(parser, line, (gssize)len, NULL))
-        return FALSE;
-    root = json_parser_get_root(parser);
-    if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
-        return FALSE;
-    if (json_object_has_member(json_node_get_object(root), "id"))
-        *id_out = json_node_copy(json_object_get_member(json_node_get_object(root), "id"));
-    return TRUE;
 }
 
 static const CommandDef *
@@ -350,15 +255,11 @@ commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
 
     req = proto_parse_request(line, len, &bad_id, &error);
     if (req == NULL) {
+        /* Integers beyond 64 bits come back as InvalidParameter, with the
+         * id: valid JSON, but no argument can be that big. */
         ProtoErrorClass cls = error->domain == PROTO_ERROR ? (ProtoErrorClass)error->code
                                                            : PROTO_ERROR_PARSE;
-        g_autoptr(JsonNode) huge_id = NULL;
 
-        if (cls == PROTO_ERROR_PARSE && is_json_with_oversized_integer(line, len, &huge_id)) {
-            send_error(agent, peer, huge_id, PROTO_ERROR_INVALID_PARAMETER,
-                       "the request holds an integer beyond 64 bits");
-            return;
-        }
         send_error(agent, peer, bad_id, cls, error->message);
         return;
     }
@@ -375,11 +276,6 @@ commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
         return;
     }
     call->name = def->name;
-    if (has_oversized_integer(line, len)) {
-        command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
-                          "the request holds an integer beyond 64 bits");
-        return;
-    }
     G_STATIC_ASSERT(G_N_ELEMENTS(set_num_cpus_args) <= COMMAND_MAX_ARGS);
     if (!check_arguments(def, req->arguments, values, &error)) {
         command_call_fail_error(call, error);

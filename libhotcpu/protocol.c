@@ -223,9 +223,11 @@ check_string(const char **p, const char *end)
 }
 
 /* *p is on '-' or a digit; leaves *p after the number.  Rejects numbers no
- * 64-bit integer or finite double can hold. */
+ * finite double can hold, and integers beyond 64 bits unless @huge_int is
+ * given: then those are valid syntax and *huge_int is set (json-glib would
+ * silently wrap them, so the caller must not use the tree's value). */
 static gboolean
-check_number(const char **p, const char *end, const char **why)
+check_number(const char **p, const char *end, const char **why, gboolean *huge_int)
 {
     const char *s = *p;
     const char *start = s;
@@ -272,8 +274,11 @@ check_number(const char **p, const char *end, const char **why)
             return FALSE;
     } else {
         g_ascii_strtoll(token, NULL, 10);
-        if (errno == ERANGE)
-            return FALSE;
+        if (errno == ERANGE) {
+            if (huge_int == NULL)
+                return FALSE;
+            *huge_int = TRUE;
+        }
     }
     *p = s;
     return TRUE;
@@ -296,7 +301,7 @@ check_literal(const char **p, const char *end)
 }
 
 static gboolean
-check_json(const char *text, gsize len, GError **error)
+check_json(const char *text, gsize len, gboolean *huge_int, GError **error)
 {
     const char *p = text;
     const char *end = text + len;
@@ -377,7 +382,7 @@ check_json(const char *text, gsize len, GError **error)
             if (!check_string(&p, end))
                 return syntax_fail(error, text, p, "malformed string");
         } else if (c == '-' || g_ascii_isdigit(c)) {
-            if (!check_number(&p, end, &why))
+            if (!check_number(&p, end, &why, huge_int))
                 return syntax_fail(error, text, p, why);
         } else if (!check_literal(&p, end)) {
             return syntax_fail(error, text, p, "expected a value");
@@ -393,9 +398,9 @@ check_json(const char *text, gsize len, GError **error)
 }
 
 /* Checks what json-glib must never see, then parses.  Returns the root
- * object, or NULL with PROTO_ERROR_PARSE. */
+ * object, or NULL with PROTO_ERROR_PARSE.  @huge_int: see check_number. */
 static JsonObject *
-parse_object(const char *line, gsize len, GError **error)
+parse_object(const char *line, gsize len, gboolean *huge_int, GError **error)
 {
     g_autoptr(JsonParser) parser = NULL;
     g_autoptr(GError) local = NULL;
@@ -412,7 +417,7 @@ parse_object(const char *line, gsize len, GError **error)
         g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "line is not valid UTF-8");
         return NULL;
     }
-    if (!check_json(line, len, error))
+    if (!check_json(line, len, huge_int, error))
         return NULL;
 
     parser = json_parser_new();
@@ -446,7 +451,8 @@ proto_request_free(ProtoRequest *req)
 ProtoRequest *
 proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **error)
 {
-    g_autoptr(JsonObject) obj = parse_object(line, len, error);
+    gboolean huge_int = FALSE;
+    g_autoptr(JsonObject) obj = parse_object(line, len, &huge_int, error);
     g_autoptr(ProtoRequest) req = NULL;
     JsonNode *execute, *arguments, *id;
     g_autoptr(GList) keys = NULL;
@@ -457,6 +463,14 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
     id = json_object_get_member(obj, "id");
     if (id_out != NULL && id != NULL)
         *id_out = json_node_copy(id);
+
+    /* Valid JSON, so not a ParseError; but no argument can be that big, and
+     * json-glib wrapped the value, so nothing of it may be used. */
+    if (huge_int) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                            "the request holds an integer beyond 64 bits");
+        return NULL;
+    }
 
     keys = json_object_get_members(obj);
     for (GList *k = keys; k != NULL; k = k->next) {
@@ -612,7 +626,8 @@ string_member(JsonObject *obj, const char *name)
 ProtoMessage *
 proto_parse_message(const char *line, gsize len, GError **error)
 {
-    g_autoptr(JsonObject) obj = parse_object(line, len, error);
+    /* From the agent, an integer beyond 64 bits is a broken peer: ParseError. */
+    g_autoptr(JsonObject) obj = parse_object(line, len, NULL, error);
     g_autoptr(ProtoMessage) msg = NULL;
     JsonNode *node;
 

@@ -77,9 +77,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
 /* Decodes one line.  Fails with PROTO_ERROR_PARSE for invalid UTF-8, not JSON,
  * not an object, nesting deeper than PROTO_MAX_DEPTH, a line longer than
  * PROTO_MAX_LINE; with PROTO_ERROR_INVALID_PARAMETER for a missing or
- * non-string "execute", non-object "arguments", or unknown top-level keys.
- * JSON is strict RFC 8259: json-glib's extensions (comments, single quotes,
- * hex, trailing data) and numbers beyond gint64 or a finite double are
+ * non-string "execute", non-object "arguments", unknown top-level keys, or
+ * an integer beyond gint64 anywhere (valid JSON, but json-glib would wrap
+ * it).  JSON is strict RFC 8259: json-glib's extensions (comments, single
+ * quotes, hex, trailing data) and numbers beyond a finite double are
  * PROTO_ERROR_PARSE too.
  * On failure *id_out (if not NULL) receives the request's "id" when it could
  * be read, so the error reply can echo it; caller frees with json_node_unref. */

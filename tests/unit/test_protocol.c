@@ -233,11 +233,36 @@ test_wrong_types(void)
 static void
 test_huge_numbers(void)
 {
+    /* Integers beyond 64 bits are valid JSON: a bad parameter in a request
+     * (json-glib would wrap them), a broken peer in a reply. */
     check_request_fails("{\"execute\":\"ping\",\"id\":99999999999999999999999}", -1,
-                        PROTO_ERROR_PARSE);
-    check_request_fails("{\"execute\":\"ping\",\"id\":9223372036854775808}", -1, PROTO_ERROR_PARSE);
+                        PROTO_ERROR_INVALID_PARAMETER);
+    check_request_fails("{\"execute\":\"ping\",\"id\":9223372036854775808}", -1,
+                        PROTO_ERROR_INVALID_PARAMETER);
     check_request_fails("{\"execute\":\"ping\",\"id\":-9223372036854775809}", -1,
-                        PROTO_ERROR_PARSE);
+                        PROTO_ERROR_INVALID_PARAMETER);
+    check_request_fails("{\"execute\":\"x\",\"arguments\":{\"count\":99999999999999999999999},"
+                        "\"id\":5}", -1, PROTO_ERROR_INVALID_PARAMETER);
+    {
+        const char *line = "{\"execute\":\"x\",\"arguments\":{\"count\":-99999999999999999999999},"
+                           "\"id\":\"h\"}";
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) id = NULL;
+        g_autoptr(ProtoRequest) huge = proto_parse_request(line, strlen(line), &id, &error);
+
+        CU_ASSERT_PTR_NULL(huge);
+        CU_ASSERT_TRUE(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(id); /* echoed in the error reply */
+        CUNIT_ASSERT_STR(json_node_get_string(id), "h");
+    }
+    {
+        const char *reply = "{\"return\":{\"n\":99999999999999999999999},\"id\":1}";
+        g_autoptr(GError) error = NULL;
+        g_autoptr(ProtoMessage) msg = proto_parse_message(reply, strlen(reply), &error);
+
+        CU_ASSERT_PTR_NULL(msg);
+        CU_ASSERT_TRUE(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_PARSE));
+    }
     check_request_fails("{\"execute\":\"ping\",\"arguments\":{\"count\":1e999}}", -1,
                         PROTO_ERROR_PARSE);
     check_request_fails("{\"execute\":\"ping\",\"arguments\":{\"count\":-1e999}}", -1,
