@@ -52,12 +52,6 @@ audit_close(AuditLog *log)
     g_free(log);
 }
 
-const char *
-audit_path(const AuditLog *log)
-{
-    return log->path;
-}
-
 static void
 set_int_or_null(JsonObject *obj, const char *key, gint v)
 {

@@ -19,7 +19,6 @@ typedef struct AuditLog AuditLog;
 AuditLog *audit_open(const char *path, GError **error);
 void audit_close(AuditLog *log);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditLog, audit_close)
-const char *audit_path(const AuditLog *log);
 
 typedef struct {
     const char *command; /* "set" */

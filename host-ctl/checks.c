@@ -3,7 +3,9 @@
 
 #include <libvirt/libvirt.h>
 
-G_DEFINE_QUARK(hotcpu - check - error - quark, check_error)
+/* clang-format off */
+G_DEFINE_QUARK(hotcpu-check-error-quark, check_error)
+/* clang-format on */
 
 /* "vCPUs" or "vCPU" after @n */
 #define S(n) ((n) == 1 ? "" : "s")

@@ -1,7 +1,6 @@
 /* cmd_get.c: `hotcpu-ctl get DOMAIN`. */
-#include "ctl.h"
-#include "guest.h"
-#include "virt_util.h"
+#include "agent_client.h"
+#include "ctl_util.h"
 
 static void
 add_counts(JsonObject *obj, const char *key, int current, int maximum)
@@ -18,76 +17,77 @@ add_counts(JsonObject *obj, const char *key, int current, int maximum)
     json_object_set_object_member(obj, key, o);
 }
 
-int
-cmd_get(CtlContext *ctx, const CmdArgs *args)
+typedef struct {
+    int live_cur, live_max, cfg_cur, cfg_max; /* -1: not there */
+    gboolean persistent;
+    Topology *guest; /* NULL: unknown */
+} GetView;
+
+static JsonObject *
+view_json(const CtlDomain *d, const GetView *v)
 {
-    const char *name = cmd_arg_string(args, "domain");
-    g_autoptr(virConnect) conn = NULL;
-    g_autoptr(virDomain) dom = NULL;
-    g_autoptr(DomainInfo) info = NULL;
-    g_autoptr(Topology) topo = NULL;
-    g_autoptr(GError) error = NULL;
-    g_autoptr(GError) agent_error = NULL;
-    int live_cur = -1, live_max = -1, cfg_cur = -1, cfg_max = -1;
-    int rc = 0;
-    gboolean active, persistent;
-    JsonObject *obj;
+    JsonObject *obj = json_object_new();
 
-    if (!(dom = ctl_open_domain(ctx, name, TRUE, &conn, &rc, &error)))
-        return output_fail_error(ctx->out, rc, NULL, error);
-    name = virDomainGetName(dom);
-    active = virDomainIsActive(dom) == 1;
-    persistent = virDomainIsPersistent(dom) == 1;
-
-    if ((active && !ctl_vcpu_counts(dom, TRUE, &live_cur, &live_max, &error))
-        || (persistent && !ctl_vcpu_counts(dom, FALSE, &cfg_cur, &cfg_max, &error)))
-        return output_fail_error(ctx->out, CTL_EXIT_HYPERVISOR, NULL, error);
-
-    if (active) {
-        info = ctl_domain_info(dom, NULL, &error);
-        if (!info)
-            return output_fail_error(ctx->out, CTL_EXIT_HYPERVISOR, NULL, error);
-        if (info->agent_socket)
-            topo = guest_get_topology(info->agent_socket, &agent_error);
-    }
-
-    obj = json_object_new();
-    json_object_set_string_member(obj, "domain", name);
-    json_object_set_boolean_member(obj, "running", active);
-    add_counts(obj, "live", live_cur, live_max);
-    if (persistent)
-        add_counts(obj, "config", cfg_cur, cfg_max);
+    json_object_set_string_member(obj, "domain", d->name);
+    json_object_set_boolean_member(obj, "running", d->active);
+    add_counts(obj, "live", v->live_cur, v->live_max);
+    if (v->persistent)
+        add_counts(obj, "config", v->cfg_cur, v->cfg_max);
     else
         json_object_set_null_member(obj, "config");
-    if (topo) {
+    if (v->guest) {
         JsonObject *g = json_object_new();
-        json_object_set_int_member(g, "online", cpulist_count(topo->online));
-        json_object_set_int_member(g, "present", cpulist_count(topo->present));
+        json_object_set_int_member(g, "online", cpulist_count(v->guest->online));
+        json_object_set_int_member(g, "present", cpulist_count(v->guest->present));
         json_object_set_object_member(obj, "guest", g);
     } else {
         json_object_set_null_member(obj, "guest");
     }
     json_object_set_int_member(obj, "exit", 0);
+    return obj;
+}
 
-    /* the layout of virsh vcpucount, plus the guest's view */
-    if (persistent) {
-        output_text(ctx->out, "%-12s %-12s %3d\n", "maximum", "config", cfg_max);
+/* The layout of virsh vcpucount, plus the guest's view. */
+static void
+view_text(Output *out, const CtlDomain *d, const GetView *v)
+{
+    if (v->persistent)
+        output_text(out, "%-12s %-12s %3d\n", "maximum", "config", v->cfg_max);
+    if (d->active)
+        output_text(out, "%-12s %-12s %3d\n", "maximum", "live", v->live_max);
+    if (v->persistent)
+        output_text(out, "%-12s %-12s %3d\n", "current", "config", v->cfg_cur);
+    if (d->active)
+        output_text(out, "%-12s %-12s %3d\n", "current", "live", v->live_cur);
+    if (v->guest) {
+        output_text(out, "%-12s %-12s %3u\n", "guest", "online", cpulist_count(v->guest->online));
+        output_text(out, "%-12s %-12s %3u\n", "guest", "present", cpulist_count(v->guest->present));
+    } else if (d->active) {
+        output_text(out, "%-12s %-12s %s\n", "guest", "online",
+                    d->info->agent_socket ? "unknown (the hotcpu agent does not answer)"
+                                          : "unknown (no " AGENT_CHANNEL_NAME " channel)");
     }
-    if (active)
-        output_text(ctx->out, "%-12s %-12s %3d\n", "maximum", "live", live_max);
-    if (persistent)
-        output_text(ctx->out, "%-12s %-12s %3d\n", "current", "config", cfg_cur);
-    if (active)
-        output_text(ctx->out, "%-12s %-12s %3d\n", "current", "live", live_cur);
-    if (topo) {
-        output_text(ctx->out, "%-12s %-12s %3u\n", "guest", "online", cpulist_count(topo->online));
-        output_text(ctx->out, "%-12s %-12s %3u\n", "guest", "present",
-                    cpulist_count(topo->present));
-    } else if (active) {
-        output_text(ctx->out, "%-12s %-12s %s\n", "guest", "online",
-                    info->agent_socket ? "unknown (the hotcpu agent does not answer)"
-                                       : "unknown (no org.hotcpu.agent.0 channel)");
-    }
-    output_result(ctx->out, obj);
+}
+
+int
+cmd_get(CtlContext *ctx, const CmdArgs *args)
+{
+    g_auto(CtlDomain) d = { 0 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) guest = NULL;
+    GetView v = { -1, -1, -1, -1, FALSE, NULL };
+    int rc;
+
+    if ((rc = ctl_domain_open(ctx, args, NULL, &d)) != CTL_EXIT_OK)
+        return rc;
+    v.persistent = virDomainIsPersistent(d.dom) == 1;
+    if ((d.active && !ctl_vcpu_counts(d.dom, TRUE, &v.live_cur, &v.live_max, &error))
+        || (v.persistent && !ctl_vcpu_counts(d.dom, FALSE, &v.cfg_cur, &v.cfg_max, &error)))
+        return output_fail_error(ctx->out, CTL_EXIT_HYPERVISOR, NULL, error);
+    if (d.active)
+        v.guest = guest = guest_get_topology(d.guest, NULL);
+
+    view_text(ctx->out, &d, &v);
+    output_result(ctx->out, view_json(&d, &v));
     return CTL_EXIT_OK;
 }

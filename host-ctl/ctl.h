@@ -1,26 +1,34 @@
-/* ctl.h: what hotcpu-ctl's commands share: the global options, the parsed
- * command arguments, the exit codes of the contract, and the libvirt
- * helpers every command uses. */
+/* ctl.h: what hotcpu-ctl's commands share: the global options, the exit
+ * codes of the contract (docs/ and the man page hotcpu-ctl(1)) and the
+ * defaults.  The helpers every command uses are in ctl_util.h. */
 #pragma once
 
-#include <glib.h>
-#include <libvirt/libvirt.h>
+#include "config.h"
 
-#include "domain_info.h"
+#include <glib.h>
+
+#include "cmd_args.h"
 #include "output.h"
 
-/* Exit codes (docs: CONTRACT.md). */
+/* Exit codes. */
 enum {
     CTL_EXIT_OK = 0,
     CTL_EXIT_USAGE = 2,
     CTL_EXIT_REFUSED = 3,       /* validation, lock held: nothing changed */
     CTL_EXIT_VETOED = 4,        /* a before-hook vetoed: nothing changed */
-    CTL_EXIT_HYPERVISOR = 5,    /* the hypervisor call failed: nothing changed */
+    CTL_EXIT_HYPERVISOR = 5,    /* an attempted change failed (hypervisor or guest
+                                   agent, after its rollback): nothing changed */
     CTL_EXIT_NOT_CONVERGED = 6, /* the change did not converge */
     CTL_EXIT_NO_AGENT = 7,      /* the guest agent did not answer */
 };
 
-typedef struct {
+/* Defaults, each defined once (the help texts print them). */
+#define CTL_DEFAULT_TIMEOUT_S 30
+#define CTL_POLICY_PATH HOTCPU_ETC_DIR "/hotcpu.conf"
+#define CTL_MATRIX_ETC_PATH HOTCPU_ETC_DIR "/guest-os-support.ini"
+#define CTL_MATRIX_DATA_PATH HOTCPU_DATADIR "/guest-os-support.ini"
+
+struct CtlContext {
     const char *uri; /* NULL: $LIBVIRT_DEFAULT_URI, then libvirt's default */
     gboolean json;
     const char *audit_log;
@@ -31,34 +39,9 @@ typedef struct {
     const char *support_matrix;
     const char *lock_dir;
     Output *out;
-} CtlContext;
-
-/* Values of one command's options, by option name. */
-typedef struct CmdArgs CmdArgs;
-const char *cmd_arg_string(const CmdArgs *args, const char *name);
-gboolean cmd_arg_bool(const CmdArgs *args, const char *name);
-/* The value of an OPT_UINT option, or @def when not given. */
-guint cmd_arg_uint(const CmdArgs *args, const char *name, guint def);
+};
 
 int cmd_set(CtlContext *ctx, const CmdArgs *args);
 int cmd_get(CtlContext *ctx, const CmdArgs *args);
 int cmd_topology(CtlContext *ctx, const CmdArgs *args);
 int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
-
-/* Opens the connection (read-only when @read_only) and finds DOMAIN as virsh
- * does: by id, by UUID, by name.  Reports nothing: on failure returns NULL
- * with @error (in words for the user) and *exit_code, CTL_EXIT_HYPERVISOR
- * when there is no connection, CTL_EXIT_REFUSED when there is no such
- * domain.  On success sets only *conn_out, the domain's connection (the
- * caller's to close). */
-virDomainPtr ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only,
-                             virConnectPtr *conn_out, int *exit_code, GError **error);
-
-/* The current and maximum vCPU counts of @dom, live (@live) or persistent.
- * FALSE with @error ("cannot read the [persistent ]vCPU counts of domain
- * ...") when libvirt cannot tell; the outputs are set only on success. */
-gboolean ctl_vcpu_counts(virDomainPtr dom, gboolean live, int *cur_out, int *max_out,
-                         GError **error);
-
-/* The live domain XML and its parse; NULL with @error on failure. */
-DomainInfo *ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error);

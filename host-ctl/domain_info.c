@@ -1,31 +1,17 @@
-/* domain_info.c: GMarkup reader for the parts of the domain XML we use. */
+/* domain_info.c: the parts of the domain XML we use, through XPath.
+ *
+ * libxml2 rather than a hand-written GMarkup walker: XPath expressions say
+ * what is read in one line each and handle namespaces (libosinfo metadata)
+ * properly, and `prepare` edits the same tree.  The document is parsed
+ * without network access or entity expansion. */
 #include "domain_info.h"
 
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 #include <string.h>
 
-typedef struct {
-    char *name;    /* qualified name as written */
-    GPtrArray *ns; /* pairs prefix, uri declared on this element ("" = default) */
-} Elem;
-
-typedef struct {
-    DomainInfo *info;
-    GPtrArray *stack; /* Elem * */
-    GString *text;    /* character data of the current <vcpu>/<name>/<uuid> */
-    /* the <channel> being read */
-    gboolean chan_is_agent;
-    char *chan_source;
-} ParseState;
-
-static void
-elem_free(gpointer p)
-{
-    Elem *e = p;
-    g_free(e->name);
-    if (e->ns)
-        g_ptr_array_unref(e->ns);
-    g_free(e);
-}
+#include "agent_client.h"
 
 void
 domain_info_free(DomainInfo *info)
@@ -35,6 +21,9 @@ domain_info_free(DomainInfo *info)
     g_free(info->name);
     g_free(info->uuid);
     g_free(info->type);
+    g_free(info->arch);
+    if (info->vcpus)
+        g_array_unref(info->vcpus);
     if (info->pinned_vcpus)
         g_array_unref(info->pinned_vcpus);
     g_free(info->agent_socket);
@@ -57,219 +46,120 @@ domain_info_vcpu_pinned(const DomainInfo *info, guint vcpu)
     return FALSE;
 }
 
-static const char *
-attr(const char **names, const char **values, const char *want)
+/* ---- XPath helpers -------------------------------------------------------- */
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
+
+/* The nodes @expr selects (relative to @at, or the document); NULL when none. */
+static xmlXPathObject *
+select_nodes(xmlXPathContext *x, xmlNode *at, const char *expr)
 {
-    for (guint i = 0; names[i]; i++)
-        if (strcmp(names[i], want) == 0)
-            return values[i];
-    return NULL;
+    xmlXPathObject *obj;
+
+    x->node = at;
+    obj = xmlXPathEvalExpression((const xmlChar *)expr, x);
+    if (obj && (obj->type != XPATH_NODESET || xmlXPathNodeSetIsEmpty(obj->nodesetval))) {
+        xmlXPathFreeObject(obj);
+        obj = NULL;
+    }
+    return obj;
 }
 
-static gboolean
-parse_uint_attr(const char *elem, const char *name, const char *text, guint *out, GError **error)
+/* The text of the first node @expr selects, or NULL. */
+static char *
+select_text(xmlXPathContext *x, xmlNode *at, const char *expr)
 {
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, at, expr);
+    xmlChar *content;
+    char *text;
+
+    if (!obj)
+        return NULL;
+    content = xmlNodeGetContent(obj->nodesetval->nodeTab[0]);
+    text = g_strstrip(g_strdup((const char *)content));
+    xmlFree(content);
+    return text;
+}
+
+/* A number from @expr into *out; absent leaves *out.  @what names it in
+ * the error ("<vcpu current>"). */
+static gboolean
+select_uint(xmlXPathContext *x, xmlNode *at, const char *expr, const char *what, guint *out,
+            GError **error)
+{
+    g_autofree char *text = select_text(x, at, expr);
     guint64 v;
 
+    if (!text)
+        return TRUE;
     if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXINT, &v, NULL)) {
         g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                    "<%s %s='%s'> is not a number", elem, name, text);
+                    "%s='%s' is not a number", what, text);
         return FALSE;
     }
     *out = (guint)v;
     return TRUE;
 }
 
-/* The namespace URI bound to @prefix ("" = default namespace) at the top of
- * the stack, or NULL. */
-static const char *
-lookup_ns(ParseState *st, const char *prefix)
+static gboolean
+select_yes(xmlXPathContext *x, xmlNode *at, const char *expr)
 {
-    for (guint i = st->stack->len; i > 0; i--) {
-        Elem *e = st->stack->pdata[i - 1];
-        if (!e->ns)
-            continue;
-        for (guint j = 0; j + 1 < e->ns->len; j += 2)
-            if (strcmp(e->ns->pdata[j], prefix) == 0)
-                return e->ns->pdata[j + 1];
-    }
-    return NULL;
+    g_autofree char *text = select_text(x, at, expr);
+    return g_strcmp0(text, "yes") == 0;
 }
 
-/* Local part of a qualified name, and whether its namespace is @ns_uri. */
-static gboolean
-name_in_ns(ParseState *st, const char *qname, const char *local, const char *ns_uri)
-{
-    const char *colon = strchr(qname, ':');
-    g_autofree char *prefix = colon ? g_strndup(qname, colon - qname) : g_strdup("");
-    const char *lname = colon ? colon + 1 : qname;
-    const char *uri;
+/* ---- the parts ------------------------------------------------------------ */
 
-    if (strcmp(lname, local) != 0)
-        return FALSE;
-    uri = lookup_ns(st, prefix);
-    return uri && strcmp(uri, ns_uri) == 0;
+static gboolean
+read_vcpu(xmlXPathContext *x, DomainInfo *info, GError **error)
+{
+    return select_uint(x, NULL, "/domain/vcpu", "<vcpu>", &info->vcpu_max, error)
+           && select_uint(x, NULL, "/domain/vcpu/@current", "<vcpu current>", &info->vcpu_current,
+                          error);
 }
 
-/* Path test: the stack (below the element being opened) equals @path. */
 static gboolean
-at_path(ParseState *st, const char *const *path)
+read_vcpu_slots(xmlXPathContext *x, DomainInfo *info, GError **error)
 {
-    guint n = g_strv_length((char **)path);
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, NULL, "/domain/vcpus/vcpu");
 
-    if (st->stack->len != n)
-        return FALSE;
-    for (guint i = 0; i < n; i++) {
-        Elem *e = st->stack->pdata[i];
-        if (strcmp(e->name, path[i]) != 0)
+    for (int i = 0; obj && i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *n = obj->nodesetval->nodeTab[i];
+        VcpuSlot slot = { 0 };
+
+        if (!select_uint(x, n, "@id", "<vcpus><vcpu id>", &slot.id, error)
+            || !select_uint(x, n, "@order", "<vcpus><vcpu order>", &slot.order, error))
             return FALSE;
+        slot.enabled = select_yes(x, n, "@enabled");
+        slot.hotpluggable = select_yes(x, n, "@hotpluggable");
+        g_array_append_val(info->vcpus, slot);
     }
     return TRUE;
 }
 
-static void
-on_start(GMarkupParseContext *ctx, const char *name, const char **names, const char **values,
-         gpointer user_data, GError **error)
+static gboolean
+read_topology(xmlXPathContext *x, DomainInfo *info, GError **error)
 {
-    ParseState *st = user_data;
-    DomainInfo *info = st->info;
-    Elem *e = g_new0(Elem, 1);
-    static const char *const p_root[] = { NULL };
-    static const char *const p_domain[] = { "domain", NULL };
-    static const char *const p_cpu[] = { "domain", "cpu", NULL };
-    static const char *const p_cputune[] = { "domain", "cputune", NULL };
-    static const char *const p_devices[] = { "domain", "devices", NULL };
-    static const char *const p_channel[] = { "domain", "devices", "channel", NULL };
+    static const char *const keys[] = { "sockets", "dies", "clusters", "cores", "threads" };
+    guint *slots[] = { &info->sockets, &info->dies, &info->clusters, &info->cores, &info->threads };
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, NULL, "/domain/cpu/topology");
 
-    e->name = g_strdup(name);
-    for (guint i = 0; names[i]; i++) {
-        const char *prefix = NULL;
-        if (strcmp(names[i], "xmlns") == 0)
-            prefix = "";
-        else if (g_str_has_prefix(names[i], "xmlns:"))
-            prefix = names[i] + strlen("xmlns:");
-        if (!prefix)
-            continue;
-        if (!e->ns)
-            e->ns = g_ptr_array_new_with_free_func(g_free);
-        g_ptr_array_add(e->ns, g_strdup(prefix));
-        g_ptr_array_add(e->ns, g_strdup(values[i]));
+    if (!obj)
+        return TRUE;
+    info->has_topology = TRUE;
+    for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
+        g_autofree char *expr = g_strdup_printf("@%s", keys[i]);
+        g_autofree char *what = g_strdup_printf("<topology %s>", keys[i]);
+
+        if (!select_uint(x, obj->nodesetval->nodeTab[0], expr, what, slots[i], error))
+            return FALSE;
+        if (*slots[i] == 0)
+            *slots[i] = 1;
     }
-
-    if (at_path(st, p_root)) {
-        if (strcmp(name, "domain") != 0) {
-            g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                        "the document is a <%s>, not a <domain>", name);
-            elem_free(e);
-            return;
-        }
-        g_free(info->type);
-        info->type = g_strdup(attr(names, values, "type"));
-    } else if (at_path(st, p_domain)) {
-        if (strcmp(name, "vcpu") == 0) {
-            const char *cur = attr(names, values, "current");
-            if (cur && !parse_uint_attr("vcpu", "current", cur, &info->vcpu_current, error)) {
-                elem_free(e);
-                return;
-            }
-        }
-        if (strcmp(name, "vcpu") == 0 || strcmp(name, "name") == 0 || strcmp(name, "uuid") == 0)
-            g_string_truncate(st->text, 0);
-    } else if (at_path(st, p_cpu) && strcmp(name, "topology") == 0) {
-        static const char *const keys[] = { "sockets", "dies", "clusters", "cores", "threads" };
-        guint *slots[]
-            = { &info->sockets, &info->dies, &info->clusters, &info->cores, &info->threads };
-        info->has_topology = TRUE;
-        for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
-            const char *v = attr(names, values, keys[i]);
-            if (v && !parse_uint_attr("topology", keys[i], v, slots[i], error)) {
-                elem_free(e);
-                return;
-            }
-            if (*slots[i] == 0)
-                *slots[i] = 1;
-        }
-    } else if (at_path(st, p_cputune) && strcmp(name, "vcpupin") == 0) {
-        const char *v = attr(names, values, "vcpu");
-        guint id;
-        if (v) {
-            if (!parse_uint_attr("vcpupin", "vcpu", v, &id, error)) {
-                elem_free(e);
-                return;
-            }
-            g_array_append_val(info->pinned_vcpus, id);
-        }
-    } else if (at_path(st, p_devices) && strcmp(name, "channel") == 0) {
-        st->chan_is_agent = FALSE;
-        g_clear_pointer(&st->chan_source, g_free);
-    } else if (at_path(st, p_channel)) {
-        if (strcmp(name, "target") == 0) {
-            const char *type = attr(names, values, "type");
-            const char *tname = attr(names, values, "name");
-            if (g_strcmp0(type, "virtio") == 0 && g_strcmp0(tname, "org.hotcpu.agent.0") == 0)
-                st->chan_is_agent = TRUE;
-        } else if (strcmp(name, "source") == 0) {
-            const char *mode = attr(names, values, "mode");
-            const char *path = attr(names, values, "path");
-            if (path && (!mode || strcmp(mode, "bind") == 0)) {
-                g_free(st->chan_source);
-                st->chan_source = g_strdup(path);
-            }
-        }
-    }
-
-    g_ptr_array_add(st->stack, e);
-
-    /* <metadata><X:libosinfo><X:os id=.../>: checked with the element pushed so
-     * that its own xmlns declarations count. */
-    if (st->stack->len == 4) {
-        Elem *d = st->stack->pdata[0], *m = st->stack->pdata[1], *l = st->stack->pdata[2];
-        if (strcmp(d->name, "domain") == 0 && strcmp(m->name, "metadata") == 0
-            && name_in_ns(st, l->name, "libosinfo", DOMAIN_INFO_LIBOSINFO_NS)
-            && name_in_ns(st, name, "os", DOMAIN_INFO_LIBOSINFO_NS)) {
-            const char *id = attr(names, values, "id");
-            if (id && !info->os_id)
-                info->os_id = g_strdup(id);
-        }
-    }
-}
-
-static void
-on_end(GMarkupParseContext *ctx, const char *name, gpointer user_data, GError **error)
-{
-    ParseState *st = user_data;
-    DomainInfo *info = st->info;
-    static const char *const p_devices[] = { "domain", "devices", NULL };
-
-    if (st->stack->len == 2 && strcmp(((Elem *)st->stack->pdata[0])->name, "domain") == 0) {
-        g_autofree char *text = g_strstrip(g_strdup(st->text->str));
-        if (strcmp(name, "vcpu") == 0) {
-            if (!parse_uint_attr("vcpu", "(text)", text, &info->vcpu_max, error))
-                return;
-        } else if (strcmp(name, "name") == 0) {
-            g_free(info->name);
-            info->name = g_steal_pointer(&text);
-        } else if (strcmp(name, "uuid") == 0) {
-            g_free(info->uuid);
-            info->uuid = g_steal_pointer(&text);
-        }
-    }
-    g_ptr_array_remove_index(st->stack, st->stack->len - 1);
-    if (at_path(st, p_devices) && strcmp(name, "channel") == 0) {
-        if (st->chan_is_agent && st->chan_source && !info->agent_socket)
-            info->agent_socket = g_steal_pointer(&st->chan_source);
-        g_clear_pointer(&st->chan_source, g_free);
-        st->chan_is_agent = FALSE;
-    }
-}
-
-static void
-on_text(GMarkupParseContext *ctx, const char *text, gsize len, gpointer user_data, GError **error)
-{
-    ParseState *st = user_data;
-
-    if (st->stack->len == 2)
-        g_string_append_len(st->text, text, len);
+    return TRUE;
 }
 
 static gint
@@ -279,32 +169,101 @@ cmp_guint(gconstpointer a, gconstpointer b)
     return x < y ? -1 : x > y;
 }
 
+static gboolean
+read_pins(xmlXPathContext *x, DomainInfo *info, GError **error)
+{
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, NULL, "/domain/cputune/vcpupin[@vcpu]");
+
+    for (int i = 0; obj && i < obj->nodesetval->nodeNr; i++) {
+        guint id = 0;
+
+        if (!select_uint(x, obj->nodesetval->nodeTab[i], "@vcpu", "<vcpupin vcpu>", &id, error))
+            return FALSE;
+        g_array_append_val(info->pinned_vcpus, id);
+    }
+    g_array_sort(info->pinned_vcpus, cmp_guint);
+    return TRUE;
+}
+
+static void
+read_channel(xmlXPathContext *x, DomainInfo *info)
+{
+    static const char chan[] = "/domain/devices/channel[target[@type='virtio' and "
+                               "@name='" AGENT_CHANNEL_NAME "']]";
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, NULL, chan);
+
+    info->has_agent_channel = obj != NULL;
+    info->agent_socket = select_text(
+        x, NULL,
+        "(" /* the first channel that has a bind path */
+        "/domain/devices/channel[target[@type='virtio' and @name='" AGENT_CHANNEL_NAME "']]"
+        "/source[not(@mode) or @mode='bind']/@path)[1]");
+}
+
+/* ---- parse ------------------------------------------------------------------ */
+
+static xmlDoc *
+parse_document(const char *xml, GError **error)
+{
+    g_autoptr(xmlParserCtxt) ctxt = xmlNewParserCtxt();
+    xmlDoc *doc;
+
+    if (!ctxt) {
+        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_PARSE, "out of memory");
+        return NULL;
+    }
+    doc = xmlCtxtReadMemory(ctxt, xml, (int)strlen(xml), "domain.xml", NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!doc) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_PARSE,
+                    "the domain XML is not well formed (line %d: %s)", e ? e->line : 0,
+                    e && e->message ? g_strstrip(e->message) : "unknown error");
+        return NULL;
+    }
+    return doc;
+}
+
+static gboolean
+read_all(xmlXPathContext *x, DomainInfo *info, GError **error)
+{
+    info->type = select_text(x, NULL, "/domain/@type");
+    info->name = select_text(x, NULL, "/domain/name");
+    info->uuid = select_text(x, NULL, "/domain/uuid");
+    info->arch = select_text(x, NULL, "/domain/os/type/@arch");
+    info->os_id
+        = select_text(x, NULL, "(/domain/metadata/libosinfo:libosinfo/libosinfo:os/@id)[1]");
+    read_channel(x, info);
+    return read_vcpu(x, info, error) && read_vcpu_slots(x, info, error)
+           && read_topology(x, info, error) && read_pins(x, info, error);
+}
+
 DomainInfo *
 domain_info_parse(const char *xml, GError **error)
 {
-    static const GMarkupParser parser = { on_start, on_end, on_text, NULL, NULL };
-    g_autoptr(DomainInfo) info = g_new0(DomainInfo, 1);
-    ParseState st = { 0 };
-    GMarkupParseContext *ctx;
-    gboolean ok;
+    g_autoptr(xmlDoc) doc = parse_document(xml, error);
+    g_autoptr(xmlXPathContext) x = NULL;
+    g_autoptr(DomainInfo) info = NULL;
+    xmlNode *root;
 
+    if (!doc)
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    if (!root || strcmp((const char *)root->name, "domain") != 0 || root->ns) {
+        g_set_error(error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
+                    "the document is a <%s>, not a <domain>", root ? (char *)root->name : "");
+        return NULL;
+    }
+    x = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(x, (const xmlChar *)"libosinfo", (const xmlChar *)DOMAIN_INFO_LIBOSINFO_NS);
+
+    info = g_new0(DomainInfo, 1);
+    info->vcpus = g_array_new(FALSE, FALSE, sizeof(VcpuSlot));
     info->pinned_vcpus = g_array_new(FALSE, FALSE, sizeof(guint));
     info->sockets = info->dies = info->clusters = info->cores = info->threads = 1;
-    st.info = info;
-    st.stack = g_ptr_array_new_with_free_func(elem_free);
-    st.text = g_string_new(NULL);
-
-    ctx = g_markup_parse_context_new(&parser, G_MARKUP_PREFIX_ERROR_POSITION, &st, NULL);
-    ok = g_markup_parse_context_parse(ctx, xml, -1, error)
-         && g_markup_parse_context_end_parse(ctx, error);
-    g_markup_parse_context_free(ctx);
-    g_ptr_array_unref(st.stack);
-    g_string_free(st.text, TRUE);
-    g_free(st.chan_source);
-    if (!ok)
+    if (!read_all(x, info, error))
         return NULL;
     if (info->vcpu_current == 0)
         info->vcpu_current = info->vcpu_max;
-    g_array_sort(info->pinned_vcpus, cmp_guint);
     return g_steal_pointer(&info);
 }

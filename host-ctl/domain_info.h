@@ -1,14 +1,14 @@
 /* domain_info.h: what hotcpu-ctl needs from a libvirt domain XML, read with
- * GMarkup (no libxml2).
+ * libxml2's XPath (as virsh does; libxml2 comes with libvirt).
  *
- * Read: the name, UUID and type; <vcpu current='C'>M</vcpu>;
- * <cpu><topology sockets dies clusters cores threads/>; the vCPUs with an
- * explicit <cputune><vcpupin vcpu='N'>; the host socket of the agent channel
- * (the <channel> whose <target type='virtio' name='org.hotcpu.agent.0'/> has
- * <source mode='bind' path='...'/>); the libosinfo OS id from
- * <metadata><libosinfo:libosinfo xmlns:libosinfo=
- * "http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os id='...'/>,
- * whatever prefix the document binds to that namespace.
+ * Read: the name, UUID and type; <os><type arch>; <vcpu current='C'>M</vcpu>;
+ * <vcpus><vcpu id enabled hotpluggable order/>; <cpu><topology sockets dies
+ * clusters cores threads/>; the vCPUs with an explicit <cputune><vcpupin
+ * vcpu='N'>; the agent channel (a <channel> whose <target type='virtio'
+ * name='org.hotcpu.agent.0'/>) and its host socket (<source mode='bind'
+ * path='...'/>); the libosinfo OS id from <metadata><libosinfo:libosinfo
+ * xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os
+ * id='...'/>, whatever prefix the document binds to that namespace.
  */
 #pragma once
 
@@ -16,18 +16,29 @@
 
 #define DOMAIN_INFO_LIBOSINFO_NS "http://libosinfo.org/xmlns/libvirt/domain/1.0"
 
+/* One <vcpus><vcpu/>: libvirt's per-vCPU hot-plug state. */
+typedef struct {
+    guint id;
+    gboolean enabled;
+    gboolean hotpluggable;
+    guint order; /* 0 when absent */
+} VcpuSlot;
+
 typedef struct {
     char *name;
     char *uuid;
     char *type;         /* <domain type='...'>, NULL if absent */
+    char *arch;         /* <os><type arch='...'>, NULL if absent */
     guint vcpu_max;     /* <vcpu>M</vcpu>; 0 if absent */
     guint vcpu_current; /* current= attribute, else vcpu_max */
+    GArray *vcpus;      /* VcpuSlot by id; empty when the XML has no <vcpus> */
     gboolean has_topology;
     /* 1 for absent attributes; all 1 without <topology> */
     guint sockets, dies, clusters, cores, threads;
-    GArray *pinned_vcpus; /* guint vCPU ids with a <vcpupin>, ascending */
-    char *agent_socket;   /* NULL when no such channel or no bind path */
-    char *os_id;          /* NULL when no libosinfo metadata */
+    GArray *pinned_vcpus;       /* guint vCPU ids with a <vcpupin>, ascending */
+    gboolean has_agent_channel; /* a channel with the agent's target name */
+    char *agent_socket;         /* its bind path; NULL when none */
+    char *os_id;                /* NULL when no libosinfo metadata */
 } DomainInfo;
 
 /* Parses @xml.  Fails with G_MARKUP_ERROR when the text is not well formed,

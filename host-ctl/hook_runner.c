@@ -18,6 +18,7 @@
 #include "hook_runner.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,8 +29,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HOOKS_ETC_DIR "/etc/hotcpu/hooks"
-#define HOOK_DEFAULT_TIMEOUT_S 30
 #define HOOK_OUTPUT_MAX (64 * 1024)
 #define HOOK_TRUNCATED_NOTE "\n[hotcpu: output truncated]\n"
 
@@ -440,4 +439,60 @@ hook_results_to_json(GPtrArray *results)
     }
     json_builder_end_array(b);
     return json_builder_get_root(b);
+}
+
+char *
+hook_results_describe_failures(GPtrArray *results, guint from)
+{
+    GString *s = g_string_new(NULL);
+
+    for (guint i = from; i < results->len; i++) {
+        const HookResult *h = results->pdata[i];
+        g_autofree char *out = NULL;
+
+        if (h->exit_code == 0)
+            continue;
+        if (s->len)
+            g_string_append(s, "; ");
+        if (h->refused)
+            g_string_append_printf(s,
+                                   "hook %s was not run: it or its folder is writable by "
+                                   "group or others",
+                                   h->path);
+        else if (h->timed_out)
+            g_string_append_printf(s, "hook %s was killed after its timeout", h->path);
+        else if (h->exit_code < 0)
+            g_string_append_printf(s, "hook %s could not be run", h->path);
+        else
+            g_string_append_printf(s, "hook %s exited %d", h->path, h->exit_code);
+        if (h->output && *h->output) {
+            out = g_strstrip(g_strndup(h->output, 200));
+            if (*out)
+                g_string_append_printf(s, " (%s)", out);
+        }
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *
+hook_domxml_write(const char *xml, GError **error)
+{
+    g_autofree char *path = NULL;
+    int fd = g_file_open_tmp("hotcpu-domxml-XXXXXX.xml", &path, error);
+
+    if (fd < 0)
+        return NULL;
+    close(fd);
+    if (!g_file_set_contents(path, xml, -1, error)) {
+        g_unlink(path);
+        return NULL;
+    }
+    return g_steal_pointer(&path);
+}
+
+void
+hook_domxml_remove(const char *path)
+{
+    if (path)
+        g_unlink(path);
 }

@@ -12,8 +12,16 @@
  */
 #pragma once
 
+#include "config.h"
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
+
+/* The administrator's root; the packaged hooks' root is
+ * HOTCPU_HOOKS_LIBEXEC_DIR. */
+#define HOOKS_ETC_DIR HOTCPU_ETC_DIR "/hooks"
+/* Seconds a hook may run before it is killed (the contract's default). */
+#define HOOK_DEFAULT_TIMEOUT_S 30
 
 typedef enum {
     HOOK_PHASE_BEFORE, /* before_set_num_of_cpus */
@@ -21,21 +29,21 @@ typedef enum {
 } HookPhase;
 
 typedef struct {
-    const char *domxml_path;  /* _hook_domxml */
-    const char *vm_id;        /* vmId */
-    const char *vm_name;      /* vmName */
-    guint number_of_cpus;     /* numberOfCpus */
+    const char *domxml_path;       /* _hook_domxml */
+    const char *vm_id;             /* vmId */
+    const char *vm_name;           /* vmName */
+    guint number_of_cpus;          /* numberOfCpus */
     guint previous_number_of_cpus; /* previousNumberOfCpus */
-    const char *agent_socket; /* HOTCPU_AGENT_SOCKET, NULL or "" if none */
+    const char *agent_socket;      /* HOTCPU_AGENT_SOCKET, NULL or "" if none */
 } HookEnv;
 
 typedef struct {
-    char *path;        /* the hook file */
-    gint exit_code;    /* its exit status; -1 when killed, refused or not startable */
+    char *path;     /* the hook file */
+    gint exit_code; /* its exit status; -1 when killed, refused or not startable */
     gboolean timed_out;
-    gboolean refused;  /* insecure permissions: not run */
-    char *output;      /* stdout and stderr, merged, capped at 64 KiB */
-    gdouble seconds;   /* wall time */
+    gboolean refused; /* insecure permissions: not run */
+    char *output;     /* stdout and stderr, merged, capped at 64 KiB */
+    gdouble seconds;  /* wall time */
 } HookResult;
 
 void hook_result_free(HookResult *result);
@@ -56,3 +64,12 @@ gboolean hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint time
 /* [{"hook": path, "exit": N, "timed-out": b, "refused": b, "seconds": x,
  *   "output": text}, ...] for the audit record. */
 JsonNode *hook_results_to_json(GPtrArray *results);
+
+/* "hook /x/50_veto exited 1 (output: ...); ..." for the failed hooks of
+ * @results from index @from on (g_free). */
+char *hook_results_describe_failures(GPtrArray *results, guint from);
+
+/* Writes @xml for the hooks' _hook_domxml; returns its path (g_free). */
+char *hook_domxml_write(const char *xml, GError **error);
+/* Removes what hook_domxml_write made; accepts NULL. */
+void hook_domxml_remove(const char *path);

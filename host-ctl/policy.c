@@ -69,15 +69,15 @@ policy_load_data(const char *data, const char *origin, GError **error)
 Policy *
 policy_load(const char *path, gboolean missing_ok, GError **error)
 {
-    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autofree char *data = NULL;
     g_autoptr(GError) err = NULL;
 
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+    if (!g_file_get_contents(path, &data, NULL, &err)) {
         if (missing_ok && g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
             return policy_new_default();
         g_set_error(error, err->domain, err->code, "cannot read the policy file %s: %s", path,
                     err->message);
         return NULL;
     }
-    return from_keyfile(kf, path, error);
+    return policy_load_data(data, path, error);
 }

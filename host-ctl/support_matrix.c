@@ -103,15 +103,15 @@ support_matrix_load_data(const char *data, const char *origin, GError **error)
 SupportMatrix *
 support_matrix_load(const char *path, GError **error)
 {
-    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autofree char *data = NULL;
     g_autoptr(GError) err = NULL;
 
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+    if (!g_file_get_contents(path, &data, NULL, &err)) {
         g_set_error(error, err->domain, err->code, "cannot read the guest OS support matrix %s: %s",
                     path, err->message);
         return NULL;
     }
-    return from_keyfile(kf, path, error);
+    return support_matrix_load_data(data, path, error);
 }
 
 SupportVerdict

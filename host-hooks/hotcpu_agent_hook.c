@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "agent_client.h"
+#include "topology.h"
 
 #if defined(HOTCPU_HOOK_BEFORE) == defined(HOTCPU_HOOK_AFTER)
 #error "define exactly one of HOTCPU_HOOK_BEFORE and HOTCPU_HOOK_AFTER"
@@ -53,8 +54,8 @@
 /* Offlining a CPU takes the kernel up to a few hundred ms; leave room for
  * dozens, and stay under the runner's default 30 s hook timeout. */
 #define SET_TIMEOUT_MS ((AFTER_WAIT_S + 12) * 1000)
-/* Far above any hypervisor's vCPU limit; the agent checks the real one. */
-#define MAX_CPUS 65535
+/* The protocol's limit; the agent checks the guest's real one. */
+#define MAX_CPUS CPULIST_MAX_CPUS
 
 enum {
     EXIT_OK = 0,
@@ -101,34 +102,25 @@ warn_no_agent(const char *why)
 }
 
 /* Prints the guest's online set from a set-num-cpus reply.  FALSE when the
- * reply does not show exactly @count CPUs online. */
+ * reply is not a topology or does not show exactly @count CPUs online. */
 static gboolean
 report_topology(JsonNode *reply, guint count)
 {
-    JsonObject *obj
-        = reply != NULL && JSON_NODE_HOLDS_OBJECT(reply) ? json_node_get_object(reply) : NULL;
-    JsonObject *topo = obj != NULL ? json_object_get_object_member(obj, "topology") : NULL;
-    const char *online = NULL;
-    gint64 online_count = -1;
+    JsonNode *node = reply != NULL && JSON_NODE_HOLDS_OBJECT(reply)
+                         ? json_object_get_member(json_node_get_object(reply), "topology")
+                         : NULL;
+    g_autoptr(Topology) topo = node != NULL ? topology_from_json(node, NULL) : NULL;
+    g_autofree char *online = NULL;
 
-    if (topo != NULL) {
-        JsonNode *n = json_object_get_member(topo, "online");
-        JsonNode *c = json_object_get_member(topo, "online-count");
-
-        if (n != NULL && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
-            online = json_node_get_string(n);
-        if (c != NULL && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_INT64)
-            online_count = json_node_get_int(c);
-    }
-    if (online == NULL || online_count < 0) {
+    if (topo == NULL) {
         g_printerr("%s: the guest agent of domain '%s' answered without a topology.\n", HOOK_NAME,
                    guest_name());
         return FALSE;
     }
-    if (online_count != (gint64)count) {
-        g_printerr("%s: the guest agent of domain '%s' reports %" G_GINT64_FORMAT
-                   " CPUs online (%s), not %u.\n",
-                   HOOK_NAME, guest_name(), online_count, online, count);
+    online = cpulist_format(topo->online);
+    if (cpulist_count(topo->online) != count) {
+        g_printerr("%s: the guest agent of domain '%s' reports %u CPUs online (%s), not %u.\n",
+                   HOOK_NAME, guest_name(), cpulist_count(topo->online), online, count);
         return FALSE;
     }
     printf("%s: domain '%s' has %u CPUs online in the guest: %s\n", HOOK_NAME, guest_name(), count,

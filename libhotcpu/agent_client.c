@@ -12,7 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-G_DEFINE_QUARK(agent - client - error - quark, agent_client_error)
+#include "deadline.h"
+#include "unix_addr.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
+/* clang-format on */
 
 /* Events nobody waits for must not pile up without bound. */
 #define MAX_QUEUED_EVENTS 256
@@ -24,30 +29,13 @@ struct AgentClient {
     guint next_id;
 };
 
-static gint64
-deadline_after(guint timeout_ms)
-{
-    return g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-}
-
-/* Milliseconds left until @deadline, for poll(); 0 when past. */
-static int
-ms_left(gint64 deadline)
-{
-    gint64 left = deadline - g_get_monotonic_time();
-
-    if (left <= 0)
-        return 0;
-    return (int)MIN((left + 999) / 1000, G_MAXINT);
-}
-
 /* Waits for @events on the socket.  FALSE with TIMEOUT or IO set. */
 static gboolean
 wait_fd(int fd, short events, gint64 deadline, const char *what, GError **error)
 {
     for (;;) {
         struct pollfd pfd = { .fd = fd, .events = events };
-        int n = poll(&pfd, 1, ms_left(deadline));
+        int n = poll(&pfd, 1, deadline_ms_left(deadline));
 
         if (n > 0)
             return TRUE;
@@ -91,17 +79,17 @@ write_all(AgentClient *client, const char *data, gsize len, gint64 deadline, GEr
 AgentClient *
 agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
 {
-    gint64 deadline = deadline_after(timeout_ms);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    gint64 deadline = deadline_after_ms(timeout_ms);
+    struct sockaddr_un addr;
     g_autoptr(AgentClient) client = NULL;
+    g_autoptr(GError) local = NULL;
     const char resync = (char)PROTO_RESYNC_BYTE;
 
-    if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+    if (!unix_addr_fill(&addr, socket_path, &local)) {
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
-                    "agent socket path '%s' is too long", socket_path);
+                    "cannot connect to the agent: %s", local->message);
         return NULL;
     }
-    strcpy(addr.sun_path, socket_path);
 
     client = g_new0(AgentClient, 1);
     client->reader = proto_line_reader_new(PROTO_MAX_LINE);
@@ -121,7 +109,7 @@ agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
         /* A unix socket's full backlog gives EAGAIN and no progress: the
          * listener is busy (QEMU serves one client), so retry until the
          * deadline instead of failing at once. */
-        if (errno == EAGAIN && ms_left(deadline) > 0) {
+        if (errno == EAGAIN && deadline_ms_left(deadline) > 0) {
             g_usleep(10 * 1000);
             continue;
         }
@@ -217,7 +205,7 @@ JsonNode *
 agent_client_call(AgentClient *client, const char *execute, JsonObject *arguments, guint timeout_ms,
                   GError **error)
 {
-    gint64 deadline = deadline_after(timeout_ms);
+    gint64 deadline = deadline_after_ms(timeout_ms);
     g_autofree char *id_text
         = g_strdup_printf("hotcpu-ctl-%d-%u", (int)getpid(), ++client->next_id);
     g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_text);
@@ -262,7 +250,7 @@ take_event_data(ProtoMessage *msg)
 JsonNode *
 agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms, GError **error)
 {
-    gint64 deadline = deadline_after(timeout_ms);
+    gint64 deadline = deadline_after_ms(timeout_ms);
     g_autofree char *what = g_strdup_printf("send event '%s'", name);
 
     for (GList *l = client->events.head; l != NULL; l = l->next) {
@@ -287,17 +275,4 @@ agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
             return take_event_data(msg);
         queue_event(client, g_steal_pointer(&msg));
     }
-}
-
-JsonNode *
-agent_client_call_once(const char *socket_path, const char *execute, JsonObject *arguments,
-                       guint timeout_ms, GError **error)
-{
-    gint64 deadline = deadline_after(timeout_ms);
-    g_autoptr(AgentClient) client = agent_client_connect(socket_path, timeout_ms, error);
-
-    if (client == NULL)
-        return NULL;
-    /* One budget for the whole exchange, not one per step. */
-    return agent_client_call(client, execute, arguments, (guint)ms_left(deadline), error);
 }

@@ -49,7 +49,3 @@ JsonNode *agent_client_call(AgentClient *client, const char *execute, JsonObject
  * AGENT_CLIENT_ERROR_TIMEOUT when none came. */
 JsonNode *agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
                                   GError **error);
-
-/* One-shot helper: connect, call, disconnect. */
-JsonNode *agent_client_call_once(const char *socket_path, const char *execute,
-                                 JsonObject *arguments, guint timeout_ms, GError **error);

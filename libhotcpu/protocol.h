@@ -20,6 +20,8 @@
 /* Deepest nesting of arrays/objects accepted in one message. */
 #define PROTO_MAX_DEPTH 16
 #define PROTO_RESYNC_BYTE 0xFF
+/* The longest "wait" set-num-cpus accepts, in seconds. */
+#define PROTO_SET_NUM_CPUS_MAX_WAIT_S 60
 
 /* Error classes of the contract.  Used as GError codes in PROTO_ERROR, both
  * for parse failures here and for errors a peer sent us. */

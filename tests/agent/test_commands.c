@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "agent_call.h"
 #include "agent_test.h"
 #include "config.h"
 #include "fake_sysfs.h"

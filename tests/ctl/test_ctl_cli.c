@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "agent_client.h"
+#include "agent_call.h"
 #include "cunit_runner.h"
 #include "fake_sysfs.h"
 

@@ -20,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "agent_call.h"
 #include "cunit_runner.h"
 #include "fake_sysfs.h"
 #include "hook_runner.h"

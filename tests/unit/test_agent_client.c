@@ -7,7 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "agent_call.h"
 #include "unit.h"
 
 typedef struct FakeAgent FakeAgent;

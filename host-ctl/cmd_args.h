@@ -1,0 +1,64 @@
+/* cmd_args.h: hotcpu-ctl's per-command options, virsh-like.
+ *
+ * Each command has a static const table of CmdOptDef.  Options may be
+ * written --name VALUE or --name=VALUE; positional options may also be given
+ * by name (--domain web1), as in virsh; "--" ends the options.  The global
+ * options (--connect, --json, ...) are taken out of argv by main.c's
+ * GOptionContext before cmd_args_parse sees it.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef enum {
+    OPT_BOOL,
+    OPT_STRING,
+    OPT_UINT,
+} OptType;
+
+typedef struct {
+    const char *name; /* long name without "--"; NULL ends a table */
+    OptType type;
+    gboolean positional; /* may be given without its name, in table order */
+    gboolean required;
+    const char *metavar; /* for help and messages */
+    const char *help;
+} CmdOptDef;
+
+/* The most options one command may have; CMD_OPTS_FIT checks a table. */
+#define CMD_MAX_OPTS 16
+#define CMD_OPTS_FIT(table) G_STATIC_ASSERT(G_N_ELEMENTS(table) <= CMD_MAX_OPTS + 1)
+
+typedef struct CtlContext CtlContext;
+typedef struct CmdArgs CmdArgs;
+
+typedef struct {
+    const char *name;
+    int (*handler)(CtlContext *ctx, const CmdArgs *args);
+    const CmdOptDef *opts; /* terminated by a NULL name */
+    const char *summary;
+    const char *description;
+} CmdDef;
+
+struct CmdArgs {
+    const CmdDef *def;
+    const char *value[CMD_MAX_OPTS]; /* by option index; "" for a given bool */
+    guint64 number[CMD_MAX_OPTS];    /* OPT_UINT values */
+};
+
+/* Parses @argv (the command's own arguments, without the command name;
+ * NULL-terminated) into @args against @def.  FALSE with a G_OPTION_ERROR
+ * whose message names the option and the command. */
+gboolean cmd_args_parse(const CmdDef *def, char **argv, CmdArgs *args, GError **error);
+
+/* A decimal number from 0 to G_MAXINT; the message names @what. */
+gboolean cmd_parse_uint(const char *text, const char *what, guint64 *out, GError **error);
+
+const char *cmd_arg_string(const CmdArgs *args, const char *name);
+/* TRUE when the option was given (for any type; a boolean's only value). */
+gboolean cmd_arg_bool(const CmdArgs *args, const char *name);
+/* The value of an OPT_UINT option, or @def when not given. */
+guint cmd_arg_uint(const CmdArgs *args, const char *name, guint def);
+
+/* "NAME / SYNOPSIS / DESCRIPTION / OPTIONS" for `hotcpu-ctl help CMD`. */
+char *cmd_help_text(const CmdDef *def);

@@ -1,0 +1,85 @@
+/* set_guest.c: the guest's side of `set`: offline before an unplug, put
+ * back on "nothing changed", and the guest's confirmation. */
+#include "set_run.h"
+
+gboolean
+set_prepare_guest(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) after = NULL;
+
+    /* An unplug goes quicker and gentler when the guest offlines the CPUs
+     * itself first; the kernel would otherwise do it on the ACPI eject. */
+    if ((guint)run->live_cur <= run->count || run->agent != GUEST_AGENT_HOTCPU)
+        return TRUE;
+    run->guest_before = guest_get_topology(run->guest, NULL);
+    if (!run->guest_before || cpulist_count(run->guest_before->online) <= run->count)
+        return TRUE;
+    if ((after = guest_set_num_cpus(run->guest, run->count, 0, &error)))
+        run->pre_offlined = TRUE;
+    else
+        output_warning(run->ctx->out,
+                       "the guest of domain '%s' could not offline CPUs before the unplug (%s); "
+                       "the guest kernel will do it",
+                       run->name, error->message);
+    return TRUE;
+}
+
+void
+set_restore_guest(SetRun *run)
+{
+    g_autoptr(Topology) after = NULL;
+
+    if (!run->pre_offlined)
+        return;
+    after = guest_set_num_cpus(run->guest, cpulist_count(run->guest_before->online), 0, NULL);
+    if (!after)
+        output_warning(run->ctx->out,
+                       "the guest of domain '%s' could not put its offlined CPUs back online",
+                       run->name);
+}
+
+static gboolean
+unconfirmed(SetRun *run, const GError *error)
+{
+    g_autofree char *why = guest_unreachable_message(run->guest, run->name, error);
+
+    run->rec.guest = "unconfirmed";
+    if (run->require_guest)
+        return set_finish(run, CTL_EXIT_NO_AGENT, "unconfirmed",
+                          g_strdup_printf("domain '%s' has %u vCPUs, but the guest side is "
+                                          "unconfirmed: %s",
+                                          run->name, run->count, why));
+    output_warning(run->ctx->out, "the guest side is unconfirmed: %s", why);
+    return set_finish(run, CTL_EXIT_OK, "done", NULL);
+}
+
+gboolean
+set_confirm_guest(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) seen = NULL;
+    GuestWaitResult r;
+
+    if (!run->info->agent_socket)
+        return unconfirmed(run, NULL);
+    r = guest_wait_count(run->guest, run->count, run->deadline, &seen, &error);
+    if (seen) {
+        run->rec.guest_online = cpulist_count(seen->online);
+        run->rec.guest_present = cpulist_count(seen->present);
+    }
+    if (r == GUEST_WAIT_REACHED) {
+        run->rec.guest = "confirmed";
+        output_text(run->ctx->out, "The guest confirmed %u CPUs present and online.\n", run->count);
+        return set_finish(run, CTL_EXIT_OK, "done", NULL);
+    }
+    if (r == GUEST_WAIT_NO_AGENT)
+        return unconfirmed(run, error);
+    run->rec.guest = "unconfirmed";
+    return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+                      g_strdup_printf("domain '%s' has %u vCPUs but after %u s its guest has %d "
+                                      "CPUs online and %d present, not %u%s%s",
+                                      run->name, run->count, run->timeout, run->rec.guest_online,
+                                      run->rec.guest_present, run->count, error ? ": " : "",
+                                      error ? error->message : ""));
+}

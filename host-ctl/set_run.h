@@ -1,0 +1,78 @@
+/* set_run.h: `hotcpu-ctl set` as named stages over one SetRun.
+ *
+ * cmd_set() runs the stages in order (host-ctl/README.md walks through
+ * them); each returns TRUE to go on, or FALSE once it has ended the run
+ * through set_finish(), the single exit, which writes the one audit record
+ * and prints the one result.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "audit.h"
+#include "ctl_util.h"
+#include "domain_lock.h"
+#include "hook_runner.h"
+
+typedef struct {
+    CtlContext *ctx;
+
+    /* the request */
+    guint value; /* as given: vCPUs, or sockets with --sockets */
+    gboolean sockets, config, force, require_guest;
+    guint timeout;   /* seconds */
+    guint count;     /* vCPUs requested, after --sockets */
+    gint64 deadline; /* of the change and the guest's confirmation */
+
+    /* the domain */
+    const char *name; /* as asked, then libvirt's */
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    virConnectPtr conn;
+    virDomainPtr dom;
+    DomainLock *lock;
+    DomainInfo *info;
+    char *xml; /* the live XML, for the hooks */
+    int live_cur, live_max, cfg_cur, cfg_max, hv_max;
+
+    /* the guest */
+    Guest *guest;
+    GuestAgentKind agent;   /* the agent that answered the checks */
+    Topology *guest_before; /* before the unplug's pre-offline */
+    gboolean pre_offlined;
+
+    /* hooks */
+    char **roots;
+    char *domxml_path;
+    HookEnv env;
+    guint after_from; /* index of the first after hook in hooks */
+
+    /* outcome */
+    gboolean converged;
+    AuditRecord rec;
+    AuditLog *audit;
+    GPtrArray *hooks; /* HookResult *, before then after */
+    char *error;      /* the last libvirt failure while converging */
+    gboolean config_done;
+    int exit_code;
+} SetRun;
+
+/* Records the attempt, prints the result and ends the run with @exit_code;
+ * @msg (taken) is the error text, NULL on success.  Returns FALSE, so that
+ * a stage can `return set_finish(...)`. */
+gboolean set_finish(SetRun *run, int exit_code, const char *outcome, char *msg);
+
+/* The stages, in order (set_stages.c, set_apply.c, set_guest.c). */
+gboolean set_open_and_lock(SetRun *run, const char *name);
+gboolean set_read_domain(SetRun *run);
+gboolean set_check(SetRun *run);
+gboolean set_before_hooks(SetRun *run);
+gboolean set_prepare_guest(SetRun *run);
+gboolean set_apply(SetRun *run);
+gboolean set_after_hooks(SetRun *run);
+gboolean set_update_config(SetRun *run);
+gboolean set_confirm_guest(SetRun *run);
+
+/* Puts the guest's CPUs offlined by set_prepare_guest back online, for an
+ * exit that says "nothing changed"; warns when it cannot. */
+void set_restore_guest(SetRun *run);

@@ -1,0 +1,224 @@
+/* set_stages.c: the stages of `set` around the change: open and lock, read
+ * the domain, check, the hooks, the persistent definition. */
+#include "checks.h"
+#include "policy.h"
+#include "set_run.h"
+#include "support_matrix.h"
+
+static gboolean
+refuse(SetRun *run, char *msg)
+{
+    return set_finish(run, CTL_EXIT_REFUSED, "refused", msg);
+}
+
+static gboolean
+refuse_error(SetRun *run, const GError *error)
+{
+    return refuse(run, g_strdup(error->message));
+}
+
+static gboolean
+fail_error(SetRun *run, const GError *error)
+{
+    return set_finish(run, CTL_EXIT_HYPERVISOR, "failed", g_strdup(error->message));
+}
+
+gboolean
+set_open_and_lock(SetRun *run, const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    int exit_code = CTL_EXIT_OK;
+
+    run->name = run->rec.domain = name;
+    /* The audit log is opened before anything can change: a change that
+     * cannot be recorded is not made.  A write that fails later, after the
+     * change, only warns: the exit code then describes the domain. */
+    if (!(run->audit = audit_open(run->ctx->audit_log, &error)))
+        return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
+
+    if (!(run->dom = ctl_open_domain(run->ctx, name, FALSE, &run->conn, &exit_code, &error)))
+        return set_finish(run, exit_code, exit_code == CTL_EXIT_REFUSED ? "refused" : "failed",
+                          g_strdup(error->message));
+    run->name = run->rec.domain = virDomainGetName(run->dom);
+    if (virDomainGetUUIDString(run->dom, run->uuid) == 0)
+        run->rec.uuid = run->uuid;
+
+    /* one set per domain at a time */
+    if (!(run->lock = domain_lock_acquire(run->ctx->lock_dir, run->rec.uuid, &error))) {
+        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BUSY))
+            return refuse(run, g_strdup_printf("another hotcpu-ctl set is already running on "
+                                               "domain '%s'; try again when it has finished",
+                                               run->name));
+        return refuse_error(run, error);
+    }
+    return TRUE;
+}
+
+/* virDomainGetControlInfo's state, -1 when not supported or failing (the
+ * test driver has it; job info it has not). */
+static int
+control_state(virDomainPtr dom)
+{
+    virDomainControlInfo ci;
+
+    if (virDomainGetControlInfo(dom, &ci, 0) < 0) {
+        virResetLastError();
+        return -1;
+    }
+    return ci.state;
+}
+
+static int
+job_type(virDomainPtr dom)
+{
+    virDomainJobInfo ji;
+
+    if (virDomainGetJobInfo(dom, &ji) < 0) {
+        virResetLastError();
+        return -1;
+    }
+    return ji.type;
+}
+
+gboolean
+set_read_domain(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    int state, reason;
+
+    if (virDomainGetState(run->dom, &state, &reason, 0) < 0)
+        return set_finish(run, CTL_EXIT_HYPERVISOR, "failed",
+                          g_strdup_printf("cannot read the state of domain '%s': %s", run->name,
+                                          virt_last_error()));
+    if (!check_domain_running(run->name, state, &error)
+        || !check_no_job(run->name, control_state(run->dom), job_type(run->dom), &error))
+        return refuse_error(run, error);
+
+    if (!(run->info = ctl_domain_info(run->dom, &run->xml, &error))
+        || !ctl_vcpu_counts(run->dom, TRUE, &run->live_cur, &run->live_max, &error))
+        return fail_error(run, error);
+    run->rec.previous = run->rec.actual = run->live_cur; /* until something changes it */
+    if (virDomainIsPersistent(run->dom) == 1
+        && !ctl_vcpu_counts(run->dom, FALSE, &run->cfg_cur, &run->cfg_max, &error))
+        return fail_error(run, error);
+    run->hv_max = virConnectGetMaxVcpus(run->conn, run->info->type);
+    if (run->hv_max < 0)
+        virResetLastError(); /* unknown: libvirt itself will still refuse */
+    return TRUE;
+}
+
+/* The guest OS as the support matrix and the agent see it. */
+static gboolean
+check_guest(SetRun *run, GError **error)
+{
+    g_autoptr(SupportMatrix) matrix = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!(matrix = support_matrix_load(run->ctx->support_matrix, &err)))
+        output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
+    run->guest = guest_new(run->dom, run->info->agent_socket, GUEST_AGENT_AUTO);
+    run->agent = guest_probe(run->guest, NULL);
+    return check_guest_os(matrix, run->info->os_id,
+                          run->agent == GUEST_AGENT_HOTCPU ? GUEST_AGENT_ANSWERS
+                                                           : GUEST_AGENT_UNKNOWN,
+                          run->name, run->live_cur, run->count, run->force, error);
+}
+
+gboolean
+set_check(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Policy) policy = NULL;
+
+    if (!check_sockets(run->info, run->name, run->value, run->sockets, &run->count, &error))
+        return refuse_error(run, error);
+    run->rec.requested = run->count;
+    if (!check_count(run->name, run->count, run->live_max, run->hv_max, run->info->type,
+                     run->config, run->cfg_max, &error))
+        return refuse_error(run, error);
+    /* read before the guest checks: a broken policy refuses everything */
+    if (!(policy = policy_load(run->ctx->policy, !run->ctx->policy_explicit, &error)))
+        return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
+    if (!check_guest(run, &error)
+        || !check_pins(run->info, run->name, run->live_cur, run->count, run->force, &error)
+        || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error))
+        return refuse_error(run, error);
+    return TRUE;
+}
+
+gboolean
+set_before_hooks(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *why = NULL;
+
+    if (!(run->domxml_path = hook_domxml_write(run->xml, &error)))
+        return refuse(
+            run, g_strdup_printf("cannot write the domain XML for the hooks: %s", error->message));
+    run->roots = hooks_roots(run->ctx->hooks_dir);
+    run->env.domxml_path = run->domxml_path;
+    run->env.vm_id = run->rec.uuid;
+    run->env.vm_name = run->name;
+    run->env.number_of_cpus = run->count;
+    run->env.previous_number_of_cpus = run->live_cur;
+    run->env.agent_socket = run->info->agent_socket ? run->info->agent_socket : "";
+    /* No agent connection is held while hooks run: they connect themselves. */
+    if (hooks_run(run->roots, HOOK_PHASE_BEFORE, &run->env, run->ctx->hook_timeout, run->hooks,
+                  NULL)) {
+        run->after_from = run->hooks->len;
+        return TRUE;
+    }
+    why = hook_results_describe_failures(run->hooks, 0);
+    return set_finish(run, CTL_EXIT_VETOED, "vetoed",
+                      g_strdup_printf("a before hook vetoed setting domain '%s' to %u vCPUs: "
+                                      "%s; nothing changed",
+                                      run->name, run->count, why));
+}
+
+gboolean
+set_after_hooks(SetRun *run)
+{
+    g_autofree char *guest = NULL;
+
+    /* reported, not fatal */
+    if (!hooks_run(run->roots, HOOK_PHASE_AFTER, &run->env, run->ctx->hook_timeout, run->hooks,
+                   NULL)) {
+        g_autofree char *why = hook_results_describe_failures(run->hooks, run->after_from);
+        output_warning(run->ctx->out, "after hooks failed for domain '%s': %s", run->name, why);
+    }
+    hook_domxml_remove(run->domxml_path);
+    g_clear_pointer(&run->domxml_path, g_free);
+
+    if (run->converged && run->rec.actual == (int)run->count) {
+        g_clear_pointer(&run->error, g_free);
+        return TRUE;
+    }
+    guest = run->rec.guest_present >= 0
+                ? g_strdup_printf("; the guest has %d CPUs present", run->rec.guest_present)
+                : g_strdup("");
+    return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+                      g_strdup_printf("domain '%s' has %d vCPUs, not the %u requested (it "
+                                      "had %d)%s; libvirt: %s",
+                                      run->name, run->rec.actual, run->count, run->live_cur, guest,
+                                      run->error ? run->error : "the change did not converge"));
+}
+
+gboolean
+set_update_config(SetRun *run)
+{
+    /* the persistent definition follows only a live change that succeeded */
+    if (run->config) {
+        if (virDomainSetVcpusFlags(run->dom, run->count, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+            return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+                              g_strdup_printf("domain '%s' now has %u live vCPUs but its "
+                                              "persistent definition could not be updated: %s",
+                                              run->name, run->count, virt_last_error()));
+        run->config_done = TRUE;
+    }
+    output_text(run->ctx->out, "Domain '%s' now has %u vCPUs (was %d).\n", run->name, run->count,
+                run->live_cur);
+    if (run->config)
+        output_text(run->ctx->out, "Its persistent definition was updated to %u vCPUs.\n",
+                    run->count);
+    return TRUE;
+}
