@@ -19,6 +19,7 @@ set_run_clear(SetRun *run)
     domain_lock_release(run->lock);
     if (run->dom)
         virDomainFree(run->dom);
+    g_free(run->uri);
     if (run->conn)
         virConnectClose(run->conn);
 }

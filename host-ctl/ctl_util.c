@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "virt_channel.h"
+
 /* Finds DOMAIN as virsh does: by id, by UUID, by name.  NULL (libvirt's
  * error cleared) when none. */
 static virDomainPtr
@@ -89,6 +91,19 @@ ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error)
     return info;
 }
 
+const char *
+ctl_local_agent_socket(virConnectPtr conn, const DomainInfo *info)
+{
+    return info->agent_socket && virt_connection_is_local(conn) ? info->agent_socket : NULL;
+}
+
+Guest *
+ctl_guest_new(CtlContext *ctx, virConnectPtr conn, virDomainPtr dom, const DomainInfo *info)
+{
+    return guest_new(dom, info->has_agent_channel, ctl_local_agent_socket(conn, info),
+                     GUEST_AGENT_AUTO);
+}
+
 void
 ctl_domain_clear(CtlDomain *d)
 {
@@ -107,7 +122,8 @@ ctl_domain_open(CtlContext *ctx, const CmdArgs *args, const char *need_running, 
     g_autoptr(GError) error = NULL;
     int rc = CTL_EXIT_OK;
 
-    d->dom = ctl_open_domain(ctx, cmd_arg_string(args, "domain"), TRUE, &d->conn, &rc, &error);
+    /* read-write: virDomainOpenChannel, the way to the guest agent, needs it */
+    d->dom = ctl_open_domain(ctx, cmd_arg_string(args, "domain"), FALSE, &d->conn, &rc, &error);
     if (!d->dom)
         return output_fail_error(ctx->out, rc, NULL, error);
     d->name = virDomainGetName(d->dom);
@@ -120,6 +136,6 @@ ctl_domain_open(CtlContext *ctx, const CmdArgs *args, const char *need_running, 
     }
     if (!(d->info = ctl_domain_info(d->dom, NULL, &error)))
         return output_fail_error(ctx->out, CTL_EXIT_HYPERVISOR, NULL, error);
-    d->guest = guest_new(d->dom, d->info->agent_socket, GUEST_AGENT_AUTO);
+    d->guest = ctl_guest_new(ctx, d->conn, d->dom, d->info);
     return CTL_EXIT_OK;
 }

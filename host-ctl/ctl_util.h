@@ -28,7 +28,14 @@ gboolean ctl_vcpu_counts(virDomainPtr dom, gboolean live, int *cur_out, int *max
 /* The live domain XML and its parse; NULL with @error on failure. */
 DomainInfo *ctl_domain_info(virDomainPtr dom, char **xml_out, GError **error);
 
-/* A domain as the read-only commands (get, topology, guest-set) open it. */
+/* The host socket of the domain's agent channel when it is a file on this
+ * machine (a local connection), else NULL. */
+const char *ctl_local_agent_socket(virConnectPtr conn, const DomainInfo *info);
+
+/* The guest side of @dom, as the command line chose to reach it. */
+Guest *ctl_guest_new(CtlContext *ctx, virConnectPtr conn, virDomainPtr dom, const DomainInfo *info);
+
+/* A domain as the commands that do not change it (get, topology, guest-set) open it. */
 typedef struct {
     virConnectPtr conn;
     virDomainPtr dom;
@@ -41,7 +48,7 @@ typedef struct {
 void ctl_domain_clear(CtlDomain *d);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CtlDomain, ctl_domain_clear)
 
-/* Opens the domain named by the command's "domain" option, read-only, with
+/* Opens the domain named by the command's "domain" option with
  * its live XML and guest when it runs.  With @need_running, a domain that
  * does not run is refused with "domain 'NAME' is not running: @why".
  * Returns CTL_EXIT_OK, or the exit code after reporting the failure. */

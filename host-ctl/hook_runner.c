@@ -217,6 +217,8 @@ hook_environ(const HookEnv *env)
     envp = g_environ_setenv(envp, "previousNumberOfCpus", prev, TRUE);
     envp = g_environ_setenv(envp, "HOTCPU_AGENT_SOCKET", env->agent_socket ? env->agent_socket : "",
                             TRUE);
+    if (env->libvirt_uri)
+        envp = g_environ_setenv(envp, "LIBVIRT_DEFAULT_URI", env->libvirt_uri, TRUE);
     return envp;
 }
 

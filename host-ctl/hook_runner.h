@@ -34,7 +34,8 @@ typedef struct {
     const char *vm_name;           /* vmName */
     guint number_of_cpus;          /* numberOfCpus */
     guint previous_number_of_cpus; /* previousNumberOfCpus */
-    const char *agent_socket;      /* HOTCPU_AGENT_SOCKET, NULL or "" if none */
+    const char *agent_socket;      /* HOTCPU_AGENT_SOCKET, NULL or "" if none or not local */
+    const char *libvirt_uri;       /* LIBVIRT_DEFAULT_URI, the connection's URI */
 } HookEnv;
 
 typedef struct {

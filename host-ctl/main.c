@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "domain_lock.h"
 #include "hook_runner.h"
+#include "virt_events.h"
 
 #define DOMAIN_OPT                                                                                 \
     {                                                                                              \
@@ -74,7 +75,7 @@ static const CmdDef commands[] = {
 /* What GOption fills; main() turns it into the CtlContext. */
 typedef struct {
     char *uri, *audit_log, *hooks_dir, *policy, *support_matrix;
-    gboolean json, help, version;
+    gboolean json, verbose, help, version;
     guint hook_timeout;
 } GlobalArgs;
 
@@ -127,6 +128,8 @@ global_entries(GlobalArgs *g)
           "guest OS support matrix (default: $HOTCPU_SUPPORT_MATRIX, then " CTL_MATRIX_ETC_PATH
           " if present, then " CTL_MATRIX_DATA_PATH ")",
           "FILE" },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, g ? &g->verbose : NULL,
+          "say on stderr how the guest agent is reached and what is retried", NULL },
         { "help", 'h', 0, G_OPTION_ARG_NONE, g ? &g->help : NULL, "show this help", NULL },
         { "version", 'V', 0, G_OPTION_ARG_NONE, g ? &g->version : NULL, "show the version", NULL },
         { NULL },
@@ -245,6 +248,19 @@ quiet_libvirt(void *opaque, virErrorPtr err)
      * command in its own words. */
 }
 
+/* --verbose: debug messages as "hotcpu-ctl: TEXT" on stderr; others as
+ * GLib prints them. */
+static GLogWriterOutput
+verbose_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+    if (!(level & G_LOG_LEVEL_DEBUG))
+        return g_log_writer_default(level, fields, n_fields, data);
+    for (gsize i = 0; i < n_fields; i++)
+        if (strcmp(fields[i].key, "MESSAGE") == 0)
+            fprintf(stderr, "hotcpu-ctl: %s\n", (const char *)fields[i].value);
+    return G_LOG_WRITER_HANDLED;
+}
+
 static const char *
 env_or(const char *var, const char *fallback)
 {
@@ -309,8 +325,11 @@ main(int argc, char **argv)
     }
 
     context_defaults(&ctx, &g);
+    if (g.verbose)
+        g_log_set_writer_func(verbose_writer, NULL, NULL);
     virSetErrorFunc(NULL, quiet_libvirt);
     if (virInitialize() < 0)
         return output_fail(out, CTL_EXIT_HYPERVISOR, NULL, "failed to initialize libvirt");
+    virt_events_start(); /* before any connection: streams and events need it */
     return cmd->handler(&ctx, &args);
 }

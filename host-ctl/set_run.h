@@ -29,6 +29,7 @@ typedef struct {
     const char *name; /* as asked, then libvirt's */
     char uuid[VIR_UUID_STRING_BUFLEN];
     virConnectPtr conn;
+    char *uri; /* the connection's, for the hooks */
     virDomainPtr dom;
     DomainLock *lock;
     DomainInfo *info;

@@ -40,6 +40,7 @@ set_open_and_lock(SetRun *run, const char *name)
         return set_finish(run, exit_code, exit_code == CTL_EXIT_REFUSED ? "refused" : "failed",
                           g_strdup(error->message));
     run->name = run->rec.domain = virDomainGetName(run->dom);
+    run->uri = virConnectGetURI(run->conn);
     if (virDomainGetUUIDString(run->dom, run->uuid) == 0)
         run->rec.uuid = run->uuid;
 
@@ -116,7 +117,7 @@ check_guest(SetRun *run, GError **error)
 
     if (!(matrix = support_matrix_load(run->ctx->support_matrix, &err)))
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
-    run->guest = guest_new(run->dom, run->info->agent_socket, GUEST_AGENT_AUTO);
+    run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
     run->agent = guest_probe(run->guest, NULL);
     return check_guest_os(matrix, run->info->os_id,
                           run->agent == GUEST_AGENT_HOTCPU ? GUEST_AGENT_ANSWERS
@@ -161,7 +162,8 @@ set_before_hooks(SetRun *run)
     run->env.vm_name = run->name;
     run->env.number_of_cpus = run->count;
     run->env.previous_number_of_cpus = run->live_cur;
-    run->env.agent_socket = run->info->agent_socket ? run->info->agent_socket : "";
+    run->env.agent_socket = ctl_local_agent_socket(run->conn, run->info);
+    run->env.libvirt_uri = run->uri;
     /* No agent connection is held while hooks run: they connect themselves. */
     if (hooks_run(run->roots, HOOK_PHASE_BEFORE, &run->env, run->ctx->hook_timeout, run->hooks,
                   NULL)) {

@@ -10,30 +10,38 @@
  *     flight, and prints the resulting online set.
  *
  * Everything comes from the environment the hook runner sets (numberOfCpus,
- * previousNumberOfCpus, HOTCPU_AGENT_SOCKET, vmName), so it also runs by hand
- * with the same variables.  It never calls libvirt: a hook calling back into
- * libvirtd while the caller holds the domain can deadlock.
+ * previousNumberOfCpus, vmId, vmName, LIBVIRT_DEFAULT_URI,
+ * HOTCPU_AGENT_SOCKET), so it also runs by hand with the same variables.
+ * It reaches the agent the way hotcpu-ctl does (libhotcpu/host/guest.h):
+ * through libvirt's channel stream on LIBVIRT_DEFAULT_URI, for the domain
+ * whose UUID is vmId, so a hook works for remote hypervisors too; without
+ * those, or where the driver cannot open channels, through the socket in
+ * HOTCPU_AGENT_SOCKET.  hotcpu-ctl holds no libvirt job and no agent
+ * connection while hooks run, so calling libvirt from here cannot deadlock.
  *
  * Exit codes (the runner's: 0 ok, 1 failed):
  *   0  nothing to do in this direction; the agent did what was asked; or no
- *      agent answered (empty socket variable, socket missing, no reply to a
- *      ping within 3 s, or an agent too old to know set-num-cpus).  A guest
- *      without the agent is still changed, as the contract says; we warn.
+ *      agent answered (no channel, no reply to a ping within 3 s, or an
+ *      agent too old to know set-num-cpus).  A guest without the agent is
+ *      still changed, as the contract says; we warn.
  *   1  bad environment; or an agent that answered the ping then refused or
- *      failed (InvalidParameter, Busy, OperationFailed, no reply in time).
- *      Before an unplug this aborts the change, which is what we want: the
- *      guest could not or would not give those CPUs up, and ejecting CPUs it
- *      still runs on ends in an unplug timeout or worse.  After a plug it
- *      tells the truth: the guest did not reach the count (nothing to abort).
+ *      failed (InvalidParameter, Busy past its retries, OperationFailed, no
+ *      reply in time).  Before an unplug this aborts the change, which is
+ *      what we want: the guest could not or would not give those CPUs up,
+ *      and ejecting CPUs it still runs on ends in an unplug timeout or worse.
+ *      After a plug it tells the truth: the guest did not reach the count
+ *      (nothing to abort).
  */
 #include "config.h"
 
-#include <errno.h>
+#include <libvirt/virterror.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "agent_client.h"
-#include "topology.h"
+#include "guest.h"
+#include "virt_events.h"
+#include "virt_util.h"
 
 #if defined(HOTCPU_HOOK_BEFORE) == defined(HOTCPU_HOOK_AFTER)
 #error "define exactly one of HOTCPU_HOOK_BEFORE and HOTCPU_HOOK_AFTER"
@@ -45,15 +53,8 @@
 #define HOOK_NAME "after_set_num_of_cpus/50_hotcpu_agent"
 #endif
 
-#define CONNECT_TIMEOUT_MS 3000
-/* An agent that does not answer a ping this fast is taken as absent: a QEMU
- * chardev accepts the connection even when no agent runs in the guest. */
-#define PING_TIMEOUT_MS 3000
 /* How long the after-hook lets the agent wait for the hot-added CPUs. */
 #define AFTER_WAIT_S 10
-/* Offlining a CPU takes the kernel up to a few hundred ms; leave room for
- * dozens, and stay under the runner's default 30 s hook timeout. */
-#define SET_TIMEOUT_MS ((AFTER_WAIT_S + 12) * 1000)
 /* The protocol's limit; the agent checks the guest's real one. */
 #define MAX_CPUS CPULIST_MAX_CPUS
 
@@ -86,11 +87,19 @@ env_count(const char *name, guint *out)
 }
 
 static const char *
+env_text(const char *name)
+{
+    const char *v = g_getenv(name);
+
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+static const char *
 guest_name(void)
 {
-    const char *name = g_getenv("vmName");
+    const char *name = env_text("vmName");
 
-    return name != NULL && *name != '\0' ? name : "(unnamed)";
+    return name != NULL ? name : "(unnamed)";
 }
 
 static void
@@ -101,23 +110,39 @@ warn_no_agent(const char *why)
                HOOK_NAME, why, guest_name());
 }
 
-/* Prints the guest's online set from a set-num-cpus reply.  FALSE when the
- * reply is not a topology or does not show exactly @count CPUs online. */
-static gboolean
-report_topology(JsonNode *reply, guint count)
+/* The domain vmId on LIBVIRT_DEFAULT_URI, or NULL (no such variables, or
+ * libvirt cannot be reached: the socket may still do). */
+static virDomainPtr
+open_domain(virConnectPtr *conn_out)
 {
-    JsonNode *node = reply != NULL && JSON_NODE_HOLDS_OBJECT(reply)
-                         ? json_object_get_member(json_node_get_object(reply), "topology")
-                         : NULL;
-    g_autoptr(Topology) topo = node != NULL ? topology_from_json(node, NULL) : NULL;
-    g_autofree char *online = NULL;
+    const char *uri = env_text("LIBVIRT_DEFAULT_URI");
+    const char *uuid = env_text("vmId");
+    virConnectPtr conn;
+    virDomainPtr dom;
 
-    if (topo == NULL) {
-        g_printerr("%s: the guest agent of domain '%s' answered without a topology.\n", HOOK_NAME,
-                   guest_name());
-        return FALSE;
+    if (uri == NULL || uuid == NULL || virInitialize() < 0)
+        return NULL;
+    virt_events_start();
+    if ((conn = virConnectOpen(uri)) == NULL) {
+        g_printerr("%s: warning: cannot connect to %s: %s\n", HOOK_NAME, uri, virt_last_error());
+        return NULL;
     }
-    online = cpulist_format(topo->online);
+    if ((dom = virDomainLookupByUUIDString(conn, uuid)) == NULL) {
+        g_printerr("%s: warning: no domain with UUID %s on %s: %s\n", HOOK_NAME, uuid, uri,
+                   virt_last_error());
+        virConnectClose(conn);
+        return NULL;
+    }
+    *conn_out = conn;
+    return dom;
+}
+
+/* Prints the guest's online set.  FALSE when it is not exactly @count. */
+static gboolean
+report_topology(const Topology *topo, guint count)
+{
+    g_autofree char *online = cpulist_format(topo->online);
+
     if (cpulist_count(topo->online) != count) {
         g_printerr("%s: the guest agent of domain '%s' reports %u CPUs online (%s), not %u.\n",
                    HOOK_NAME, guest_name(), cpulist_count(topo->online), online, count);
@@ -129,92 +154,101 @@ report_topology(JsonNode *reply, guint count)
 }
 
 static int
-set_guest_cpus(const char *socket_path, guint count, guint wait_s)
+report_failure(guint count, const GError *error)
 {
-    g_autoptr(AgentClient) client = NULL;
-    g_autoptr(JsonNode) pong = NULL;
-    g_autoptr(JsonNode) reply = NULL;
-    g_autoptr(JsonObject) args = json_object_new();
-    g_autoptr(GError) error = NULL;
-
-    client = agent_client_connect(socket_path, CONNECT_TIMEOUT_MS, &error);
-    if (client == NULL) {
-        warn_no_agent(error->message);
+    if (g_error_matches(error, PROTO_ERROR, PROTO_ERROR_COMMAND_NOT_FOUND)) {
+        warn_no_agent("the guest agent is too old to know set-num-cpus");
         return EXIT_OK;
     }
-    pong = agent_client_call(client, "ping", NULL, PING_TIMEOUT_MS, &error);
-    if (pong == NULL) {
-        g_autofree char *why
-            = g_strdup_printf("no guest agent answered on %s (%s)", socket_path, error->message);
+    if (error->domain == PROTO_ERROR)
+        g_printerr("%s: the guest agent of domain '%s' could not bring the guest to %u online "
+                   "CPU%s: %s (%s).\n",
+                   HOOK_NAME, guest_name(), count, count == 1 ? "" : "s", error->message,
+                   proto_error_class_name((ProtoErrorClass)error->code));
+    else
+        g_printerr("%s: the guest agent of domain '%s' did not confirm %u online CPU%s: %s.\n",
+                   HOOK_NAME, guest_name(), count, count == 1 ? "" : "s", error->message);
+    return EXIT_FAILED;
+}
+
+static int
+set_guest_cpus(Guest *guest, guint count, guint wait_s)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = NULL;
+
+    if (guest_probe(guest, &error) == GUEST_AGENT_NONE) {
+        g_autofree char *why = g_strdup_printf("no guest agent answered (%s)", error->message);
 
         warn_no_agent(why);
         return EXIT_OK;
     }
+    topo = guest_set_num_cpus(guest, count, wait_s, &error);
+    if (topo == NULL)
+        return report_failure(count, error);
+    return report_topology(topo, count) ? EXIT_OK : EXIT_FAILED;
+}
 
-    json_object_set_int_member(args, "count", count);
-    if (wait_s > 0)
-        json_object_set_int_member(args, "wait", wait_s);
-    reply = agent_client_call(client, "set-num-cpus", args, SET_TIMEOUT_MS, &error);
-    if (reply == NULL) {
-        if (g_error_matches(error, PROTO_ERROR, PROTO_ERROR_COMMAND_NOT_FOUND)) {
-            warn_no_agent("the guest agent is too old to know set-num-cpus");
-            return EXIT_OK;
-        }
-        if (error->domain == PROTO_ERROR)
-            g_printerr("%s: the guest agent of domain '%s' could not bring the guest to %u "
-                       "online CPU%s: %s (%s).\n",
-                       HOOK_NAME, guest_name(), count, count == 1 ? "" : "s", error->message,
-                       proto_error_class_name((ProtoErrorClass)error->code));
-        else
-            g_printerr("%s: the guest agent of domain '%s' did not confirm %u online CPU%s: "
-                       "%s.\n",
-                       HOOK_NAME, guest_name(), count, count == 1 ? "" : "s", error->message);
-        return EXIT_FAILED;
-    }
-    return report_topology(reply, count) ? EXIT_OK : EXIT_FAILED;
+static void
+quiet_libvirt(void *opaque, virErrorPtr err)
+{
+    /* read once with virGetLastErrorMessage where it matters */
+}
+
+static gboolean
+wants_guest(guint count, guint previous)
+{
+#ifdef HOTCPU_HOOK_BEFORE
+    /* A plug needs nothing from the guest beforehand. */
+    return count < previous;
+#else
+    /* After an unplug the guest already lost the CPUs; hotcpu-ctl itself
+     * waits for the agent to report the new count. */
+    return count > previous;
+#endif
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *socket_path;
-    guint count;
-    guint previous;
+    virConnectPtr conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(Guest) guest = NULL;
+    const char *socket_path = env_text("HOTCPU_AGENT_SOCKET");
+    guint count, previous;
+    int rc;
 
     if (argc > 1) {
         gboolean help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
 
         fprintf(help ? stdout : stderr,
                 "Usage: %s\n"
-                "A hotcpu hook: takes numberOfCpus, previousNumberOfCpus, HOTCPU_AGENT_SOCKET\n"
-                "and vmName from the environment, no arguments.\n",
+                "A hotcpu hook: takes numberOfCpus, previousNumberOfCpus, vmId, vmName,\n"
+                "LIBVIRT_DEFAULT_URI and HOTCPU_AGENT_SOCKET from the environment, no arguments.\n",
                 argv[0]);
         return help ? EXIT_OK : EXIT_FAILED;
     }
-
     if (!env_count("numberOfCpus", &count) || !env_count("previousNumberOfCpus", &previous))
         return EXIT_FAILED;
-
-#ifdef HOTCPU_HOOK_BEFORE
-    /* A plug needs nothing from the guest beforehand. */
-    if (count >= previous)
+    if (!wants_guest(count, previous))
         return EXIT_OK;
-#else
-    /* After an unplug the guest already lost the CPUs; hotcpu-ctl itself
-     * waits for the agent to report the new count. */
-    if (count <= previous)
-        return EXIT_OK;
-#endif
 
-    socket_path = g_getenv("HOTCPU_AGENT_SOCKET");
-    if (socket_path == NULL || *socket_path == '\0') {
-        warn_no_agent("the domain has no agent channel (HOTCPU_AGENT_SOCKET is empty)");
+    virSetErrorFunc(NULL, quiet_libvirt);
+    dom = open_domain(&conn);
+    if (dom == NULL && socket_path == NULL) {
+        warn_no_agent("the domain has no agent channel this hook can reach (no vmId and "
+                      "LIBVIRT_DEFAULT_URI, and HOTCPU_AGENT_SOCKET is empty)");
         return EXIT_OK;
     }
-
+    guest = guest_new(dom, TRUE, socket_path, GUEST_AGENT_AUTO);
 #ifdef HOTCPU_HOOK_BEFORE
-    return set_guest_cpus(socket_path, count, 0);
+    rc = set_guest_cpus(guest, count, 0);
 #else
-    return set_guest_cpus(socket_path, count, AFTER_WAIT_S);
+    rc = set_guest_cpus(guest, count, AFTER_WAIT_S);
 #endif
+    g_clear_pointer(&guest, guest_free);
+    g_clear_pointer(&dom, virt_domain_free);
+    if (conn != NULL)
+        virConnectClose(conn);
+    return rc;
 }

@@ -77,33 +77,37 @@ write_all(AgentClient *client, const char *data, gsize len, gint64 deadline, GEr
 }
 
 AgentClient *
-agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
+agent_client_new_fd(int fd, guint timeout_ms, GError **error)
 {
     gint64 deadline = deadline_after_ms(timeout_ms);
-    struct sockaddr_un addr;
-    g_autoptr(AgentClient) client = NULL;
-    g_autoptr(GError) local = NULL;
+    g_autoptr(AgentClient) client = g_new0(AgentClient, 1);
     const char resync = (char)PROTO_RESYNC_BYTE;
+
+    client->fd = fd;
+    client->reader = proto_line_reader_new(PROTO_MAX_LINE);
+    g_queue_init(&client->events);
+    /* Makes the agent drop whatever half line an earlier client left. */
+    if (!write_all(client, &resync, 1, deadline, error))
+        return NULL;
+    return g_steal_pointer(&client);
+}
+
+/* connect() on a non-blocking unix socket, retrying a full backlog until
+ * @deadline.  FALSE with @error. */
+static gboolean
+connect_unix(int fd, const char *socket_path, gint64 deadline, GError **error)
+{
+    struct sockaddr_un addr;
+    g_autoptr(GError) local = NULL;
 
     if (!unix_addr_fill(&addr, socket_path, &local)) {
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
                     "cannot connect to the agent: %s", local->message);
-        return NULL;
+        return FALSE;
     }
-
-    client = g_new0(AgentClient, 1);
-    client->reader = proto_line_reader_new(PROTO_MAX_LINE);
-    g_queue_init(&client->events);
-    client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (client->fd < 0) {
-        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
-                    "cannot create a socket: %s", g_strerror(errno));
-        return NULL;
-    }
-
     for (;;) {
-        if (connect(client->fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-            break;
+        if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+            return TRUE;
         if (errno == EINTR)
             continue;
         /* A unix socket's full backlog gives EAGAIN and no progress: the
@@ -116,13 +120,26 @@ agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
         g_set_error(error, AGENT_CLIENT_ERROR,
                     errno == EAGAIN ? AGENT_CLIENT_ERROR_TIMEOUT : AGENT_CLIENT_ERROR_CONNECT,
                     "cannot connect to the agent socket %s: %s", socket_path, g_strerror(errno));
+        return FALSE;
+    }
+}
+
+AgentClient *
+agent_client_connect(const char *socket_path, guint timeout_ms, GError **error)
+{
+    gint64 deadline = deadline_after_ms(timeout_ms);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    if (fd < 0) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                    "cannot create a socket: %s", g_strerror(errno));
         return NULL;
     }
-
-    /* Makes the agent drop whatever half line an earlier client left. */
-    if (!write_all(client, &resync, 1, deadline, error))
+    if (!connect_unix(fd, socket_path, deadline, error)) {
+        close(fd);
         return NULL;
-    return g_steal_pointer(&client);
+    }
+    return agent_client_new_fd(fd, deadline_ms_left(deadline), error);
 }
 
 void

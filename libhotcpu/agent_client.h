@@ -1,7 +1,8 @@
 /* agent_client.h: the host side of the agent channel.
  *
- * Connects to the unix socket that libvirt's live XML names for the
- * org.hotcpu.agent.0 channel (or the agent's --listen socket), sends one
+ * Talks over a connected stream socket: the unix socket that libvirt's live
+ * XML names for the org.hotcpu.agent.0 channel, the agent's --listen socket,
+ * or a channel stream through libvirt (libhotcpu/host), and sends one
  * request at a time and waits for the reply whose id matches, setting aside
  * events that arrive meanwhile.  On connect it sends 0xFF so the agent drops
  * any half line a previous client left behind.
@@ -33,6 +34,10 @@ typedef struct AgentClient AgentClient;
 /* Connects within @timeout_ms.  Does not yet know whether an agent is behind
  * the socket: a QEMU chardev accepts even when the guest has no agent. */
 AgentClient *agent_client_connect(const char *socket_path, guint timeout_ms, GError **error);
+/* A client on @fd, a connected stream socket (taken over: closed by
+ * agent_client_free, also on failure).  Sends the resync byte within
+ * @timeout_ms. */
+AgentClient *agent_client_new_fd(int fd, guint timeout_ms, GError **error);
 void agent_client_free(AgentClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
 

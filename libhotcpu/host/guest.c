@@ -4,9 +4,15 @@
 #include "agent_client.h"
 #include "deadline.h"
 #include "protocol.h"
+#include "virt_channel.h"
+
+/* How often a channel another client holds is asked for again. */
+#define GUEST_BUSY_RETRY_MS 50
 
 struct Guest {
     virDomainPtr dom; /* our reference, or NULL */
+    gboolean has_channel;
+    gboolean no_open_channel; /* the driver lacks virDomainOpenChannel */
     char *socket_path;
     GuestAgentKind choice;
     GuestAgentKind kind; /* valid once probed */
@@ -28,12 +34,13 @@ guest_agent_name(GuestAgentKind kind)
 }
 
 Guest *
-guest_new(virDomainPtr dom, const char *socket_path, GuestAgentKind choice)
+guest_new(virDomainPtr dom, gboolean has_channel, const char *socket_path, GuestAgentKind choice)
 {
     Guest *guest = g_new0(Guest, 1);
 
     if (dom && virDomainRef(dom) == 0)
         guest->dom = dom;
+    guest->has_channel = has_channel;
     guest->socket_path = g_strdup(socket_path);
     guest->choice = choice;
     return guest;
@@ -52,20 +59,72 @@ guest_free(Guest *guest)
 
 /* ---- reaching hotcpu-agent ---------------------------------------------- */
 
+/* The agent's channel through libvirt (virDomainOpenChannel): works over
+ * any URI.  NULL with @error; *unsupported when the driver lacks the call. */
+static AgentClient *
+connect_libvirt(Guest *guest, gint64 deadline, gboolean *unsupported, GError **error)
+{
+    for (;;) {
+        g_autoptr(GError) err = NULL;
+        int fd = virt_channel_open(guest->dom, AGENT_CHANNEL_NAME, &err);
+
+        if (fd >= 0) {
+            g_debug("reached the hotcpu agent of domain '%s' through libvirt's channel stream "
+                    "(virDomainOpenChannel)",
+                    virDomainGetName(guest->dom));
+            return agent_client_new_fd(fd, deadline_ms_left(deadline), error);
+        }
+        /* One client at a time: wait for the other to let go. */
+        if (g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_BUSY)
+            && deadline_ms_left(deadline) > 0) {
+            g_usleep(MIN(deadline_ms_left(deadline), GUEST_BUSY_RETRY_MS) * 1000);
+            continue;
+        }
+        *unsupported = g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_UNSUPPORTED);
+        g_set_error_literal(error, AGENT_CLIENT_ERROR,
+                            g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_BUSY)
+                                ? AGENT_CLIENT_ERROR_TIMEOUT
+                                : AGENT_CLIENT_ERROR_CONNECT,
+                            err->message);
+        return NULL;
+    }
+}
+
 static AgentClient *
 hotcpu_connect(Guest *guest, guint timeout_ms, GError **error)
 {
+    gint64 deadline = deadline_after_ms(timeout_ms);
+
     if (guest->choice == GUEST_AGENT_NONE) {
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
                     "no guest agent is used (--guest-agent none)");
         return NULL;
     }
-    if (!guest->socket_path) {
+    if (!guest->has_channel) {
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
-                    "the domain has no " AGENT_CHANNEL_NAME " channel with a host socket");
+                    "the domain has no " AGENT_CHANNEL_NAME " channel");
         return NULL;
     }
-    return agent_client_connect(guest->socket_path, timeout_ms, error);
+    if (guest->dom && !guest->no_open_channel) {
+        g_autoptr(GError) err = NULL;
+        AgentClient *client = connect_libvirt(guest, deadline, &guest->no_open_channel, &err);
+
+        if (client)
+            return client;
+        if (!guest->no_open_channel) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return NULL;
+        }
+        /* libvirt's test driver, for one: use the socket, if it is ours */
+    }
+    if (!guest->socket_path) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                    "the " AGENT_CHANNEL_NAME " channel has no host socket on this machine");
+        return NULL;
+    }
+    g_debug("reaching the hotcpu agent through the unix socket %s%s", guest->socket_path,
+            guest->dom ? " (the libvirt driver has no virDomainOpenChannel)" : "");
+    return agent_client_connect(guest->socket_path, deadline_ms_left(deadline), error);
 }
 
 /* Connect, one call, disconnect: one budget for the whole exchange. */
@@ -99,8 +158,9 @@ call_set_num_cpus(AgentClient *client, guint count, guint wait_s, GError **error
     JsonNode *topo;
 
     json_object_set_int_member(args, "count", count);
-    json_object_set_int_member(args, "wait", wait);
-    reply = agent_client_call(client, "set-num-cpus", args, wait * 1000 + GUEST_CALL_TIMEOUT_MS,
+    if (wait > 0)
+        json_object_set_int_member(args, "wait", wait);
+    reply = agent_client_call(client, "set-num-cpus", args, wait * 1000 + GUEST_SET_TIMEOUT_MS,
                               error);
     if (!reply)
         return NULL;
@@ -141,16 +201,14 @@ guest_unreachable_message(const Guest *guest, const char *dom_name, const GError
     if (guest->choice == GUEST_AGENT_NONE)
         return g_strdup_printf("no guest agent is used for domain '%s' (--guest-agent none)",
                                dom_name);
-    if (!guest->socket_path)
+    if (!guest->has_channel)
         return g_strdup_printf(
-            "domain '%s' has no hotcpu agent channel: its live XML needs a <channel "
-            "type='unix'> with <target type='virtio' name='" AGENT_CHANNEL_NAME "'/>",
+            "domain '%s' has no hotcpu agent channel: its XML needs <channel type='unix'> with "
+            "<target type='virtio' name='" AGENT_CHANNEL_NAME "'/> (hotcpu-ctl prepare adds it)",
             dom_name);
-    return g_strdup_printf(
-        "the hotcpu agent of domain '%s' did not answer on %s (%s): check that the "
-        "" AGENT_CHANNEL_NAME " channel is in the domain XML and that hotcpu-agent is installed "
-        "and running in the guest",
-        dom_name, guest->socket_path, error ? error->message : "no reply");
+    return g_strdup_printf("the hotcpu agent of domain '%s' did not answer (%s): check that "
+                           "hotcpu-agent is installed and running in the guest",
+                           dom_name, error ? error->message : "no reply");
 }
 
 Topology *
@@ -166,8 +224,23 @@ Topology *
 guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 {
     g_autoptr(AgentClient) client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, error);
+    gint64 busy_until = deadline_after_ms(GUEST_CALL_TIMEOUT_MS);
 
-    return client ? call_set_num_cpus(client, count, wait_s, error) : NULL;
+    while (client) {
+        g_autoptr(GError) err = NULL;
+        Topology *topo = call_set_num_cpus(client, count, wait_s, &err);
+
+        if (topo)
+            return topo;
+        if (!g_error_matches(err, PROTO_ERROR, PROTO_ERROR_BUSY)
+            || deadline_ms_left(busy_until) == 0) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return NULL;
+        }
+        g_debug("the hotcpu agent is busy with another set-num-cpus; asking again");
+        g_usleep(100 * 1000);
+    }
+    return NULL;
 }
 
 Topology *

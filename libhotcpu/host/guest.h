@@ -24,6 +24,9 @@
  * answering. */
 #define GUEST_CONNECT_TIMEOUT_MS 2000
 #define GUEST_CALL_TIMEOUT_MS 3000
+/* How long set-num-cpus may take beyond its wait: the guest kernel takes up
+ * to a few hundred ms per CPU, so leave room for dozens. */
+#define GUEST_SET_TIMEOUT_MS 20000
 /* How long a wait keeps trying an agent that has not answered at all
  * before it counts as absent. */
 #define GUEST_NO_ANSWER_GRACE_MS 5000
@@ -39,10 +42,15 @@ const char *guest_agent_name(GuestAgentKind kind);
 
 typedef struct Guest Guest;
 
-/* The guest of @dom (may be NULL: a hook run by hand), reached through the
- * unix socket @socket_path of its agent channel (NULL when none), with the
- * agent @choice.  Connects to nothing yet. */
-Guest *guest_new(virDomainPtr dom, const char *socket_path, GuestAgentKind choice);
+/* The guest of @dom, with the agent @choice.  The hotcpu agent is reached
+ * through libvirt (virDomainOpenChannel on @dom's connection, which needs a
+ * read-write connection and virt_events_start() before it was opened);
+ * where the driver lacks that call, or @dom is NULL (a hook run by hand),
+ * through @socket_path, the channel's host socket (NULL when none or not on
+ * this machine).  @has_channel: the domain has the agent channel (TRUE when
+ * not known).  Connects to nothing yet. */
+Guest *guest_new(virDomainPtr dom, gboolean has_channel, const char *socket_path,
+                 GuestAgentKind choice);
 void guest_free(Guest *guest);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Guest, guest_free)
 
@@ -58,7 +66,8 @@ char *guest_unreachable_message(const Guest *guest, const char *dom_name, const 
 Topology *guest_get_topology(Guest *guest, GError **error);
 
 /* set-num-cpus: @count CPUs online, waiting up to @wait_s for a hot add in
- * flight; all or nothing.  Returns the topology after. */
+ * flight; all or nothing.  A Busy agent (another set-num-cpus waiting) is
+ * asked again for up to GUEST_CALL_TIMEOUT_MS.  Returns the topology after. */
 Topology *guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error);
 
 /* Puts the guest back to exactly @online (a set recorded earlier).  Returns

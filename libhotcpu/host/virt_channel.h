@@ -1,0 +1,33 @@
+/* virt_channel.h: a domain's virtio channel through libvirt, as a file
+ * descriptor.
+ *
+ * virDomainOpenChannel connects a virStream to the channel named by its
+ * target name, over whatever the connection is (qemu+ssh, qemu+tls, ...).
+ * The stream is bridged to one end of a socketpair inside libvirt's event
+ * loop (virt_events.h), so the caller reads and writes an ordinary socket:
+ * the agent client needs no second code path.  Closing the returned fd ends
+ * the stream.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+typedef enum {
+    VIRT_CHANNEL_ERROR_UNSUPPORTED, /* the driver has no virDomainOpenChannel */
+    VIRT_CHANNEL_ERROR_BUSY,        /* another client holds the channel */
+    VIRT_CHANNEL_ERROR_FAILED,      /* anything else (no such channel, ...) */
+} VirtChannelError;
+
+#define VIRT_CHANNEL_ERROR (virt_channel_error_quark())
+GQuark virt_channel_error_quark(void);
+
+/* Opens channel @name of @dom.  Needs virt_events_start() before the
+ * connection was opened, and a read-write connection.  Returns the fd
+ * (close it when done), or -1 with @error. */
+int virt_channel_open(virDomainPtr dom, const char *name, GError **error);
+
+/* TRUE when @conn reaches a libvirtd on this machine, in our mount
+ * namespace (no host part, no remote transport): only then do the socket
+ * paths in its domain XML name files we can open. */
+gboolean virt_connection_is_local(virConnectPtr conn);
