@@ -24,6 +24,8 @@ G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
 
 struct AgentClient {
     int fd;
+    GDestroyNotify close_fn;
+    gpointer close_data;
     ProtoLineReader *reader;
     GQueue events; /* ProtoMessage *, kind EVENT, oldest first */
     guint next_id;
@@ -92,6 +94,13 @@ agent_client_new_fd(int fd, guint timeout_ms, GError **error)
     return g_steal_pointer(&client);
 }
 
+void
+agent_client_set_close_func(AgentClient *client, GDestroyNotify close_fn, gpointer data)
+{
+    client->close_fn = close_fn;
+    client->close_data = data;
+}
+
 /* connect() on a non-blocking unix socket, retrying a full backlog until
  * @deadline.  FALSE with @error. */
 static gboolean
@@ -147,6 +156,8 @@ agent_client_free(AgentClient *client)
 {
     if (client == NULL)
         return;
+    if (client->close_fn)
+        client->close_fn(client->close_data);
     if (client->fd >= 0)
         close(client->fd);
     proto_line_reader_free(client->reader);

@@ -38,6 +38,9 @@ AgentClient *agent_client_connect(const char *socket_path, guint timeout_ms, GEr
  * agent_client_free, also on failure).  Sends the resync byte within
  * @timeout_ms. */
 AgentClient *agent_client_new_fd(int fd, guint timeout_ms, GError **error);
+/* @close_fn(@data) runs in agent_client_free before the fd is closed (a
+ * transport that must end first: a libvirt stream). */
+void agent_client_set_close_func(AgentClient *client, GDestroyNotify close_fn, gpointer data);
 void agent_client_free(AgentClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
 

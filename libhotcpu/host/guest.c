@@ -66,13 +66,21 @@ connect_libvirt(Guest *guest, gint64 deadline, gboolean *unsupported, GError **e
 {
     for (;;) {
         g_autoptr(GError) err = NULL;
-        int fd = virt_channel_open(guest->dom, AGENT_CHANNEL_NAME, &err);
+        VirtChannel *channel = NULL;
+        int fd = virt_channel_open(guest->dom, AGENT_CHANNEL_NAME, &channel, &err);
 
         if (fd >= 0) {
+            AgentClient *client = NULL;
+
             g_debug("reached the hotcpu agent of domain '%s' through libvirt's channel stream "
                     "(virDomainOpenChannel)",
                     virDomainGetName(guest->dom));
-            return agent_client_new_fd(fd, deadline_ms_left(deadline), error);
+            client = agent_client_new_fd(fd, deadline_ms_left(deadline), error);
+            if (client)
+                agent_client_set_close_func(client, (GDestroyNotify)virt_channel_close, channel);
+            else
+                virt_channel_close(channel);
+            return client;
         }
         /* One client at a time: wait for the other to let go. */
         if (g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_BUSY)

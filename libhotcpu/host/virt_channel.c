@@ -230,7 +230,7 @@ bridge_watch(Bridge *b)
 }
 
 int
-virt_channel_open(virDomainPtr dom, const char *name, GError **error)
+virt_channel_open(virDomainPtr dom, const char *name, VirtChannel **channel, GError **error)
 {
     virStreamPtr st = virStreamNew(virDomainGetConnect(dom), VIR_STREAM_NONBLOCK);
     Bridge *b;
@@ -250,7 +250,7 @@ virt_channel_open(virDomainPtr dom, const char *name, GError **error)
         return -1;
     }
     b = g_new0(Bridge, 1);
-    b->refs = 1; /* ours, until the watches hold theirs */
+    b->refs = 1; /* the caller's, until virt_channel_close */
     g_mutex_init(&b->lock);
     b->st = st;
     b->fd = pair[1];
@@ -269,8 +269,24 @@ virt_channel_open(virDomainPtr dom, const char *name, GError **error)
         return -1;
     }
     g_mutex_unlock(&b->lock);
-    bridge_unref(b);
+    *channel = (VirtChannel *)b;
     return pair[0];
+}
+
+void
+virt_channel_close(VirtChannel *channel)
+{
+    Bridge *b = (Bridge *)channel;
+
+    if (!b)
+        return;
+    /* Ends the stream here and now, not later in the event thread: the
+     * process may be about to exit, and libvirtd should see an orderly
+     * abort rather than a client that vanished with a stream open. */
+    g_mutex_lock(&b->lock);
+    bridge_shutdown(b);
+    g_mutex_unlock(&b->lock);
+    bridge_unref(b);
 }
 
 gboolean

@@ -5,8 +5,7 @@
  * target name, over whatever the connection is (qemu+ssh, qemu+tls, ...).
  * The stream is bridged to one end of a socketpair inside libvirt's event
  * loop (virt_events.h), so the caller reads and writes an ordinary socket:
- * the agent client needs no second code path.  Closing the returned fd ends
- * the stream.
+ * the agent client needs no second code path.
  */
 #pragma once
 
@@ -22,10 +21,16 @@ typedef enum {
 #define VIRT_CHANNEL_ERROR (virt_channel_error_quark())
 GQuark virt_channel_error_quark(void);
 
+typedef struct VirtChannel VirtChannel;
+
 /* Opens channel @name of @dom.  Needs virt_events_start() before the
- * connection was opened, and a read-write connection.  Returns the fd
- * (close it when done), or -1 with @error. */
-int virt_channel_open(virDomainPtr dom, const char *name, GError **error);
+ * connection was opened, and a read-write connection.  Returns the fd and
+ * sets *channel, or returns -1 with @error.  When done, call
+ * virt_channel_close(*channel), then close the fd. */
+int virt_channel_open(virDomainPtr dom, const char *name, VirtChannel **channel, GError **error);
+
+/* Ends the stream at once (the peer of the fd sees EOF); accepts NULL. */
+void virt_channel_close(VirtChannel *channel);
 
 /* TRUE when @conn reaches a libvirtd on this machine, in our mount
  * namespace (no host part, no remote transport): only then do the socket
