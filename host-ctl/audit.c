@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hook_runner.h"
+#include "safe_text.h"
 
 struct AuditLog {
     int fd;
@@ -85,9 +86,12 @@ audit_record_to_json(const AuditRecord *rec)
     set_int_or_null(obj, "actual", rec->actual);
     json_object_set_string_member(obj, "outcome", rec->outcome);
     json_object_set_int_member(obj, "exit", rec->exit_code);
-    if (rec->error)
-        json_object_set_string_member(obj, "error", rec->error);
-    else
+    if (rec->error) {
+        /* valid UTF-8 and one line, whatever guest text it quotes */
+        g_autofree char *error = safe_text(rec->error, -1, 0);
+
+        json_object_set_string_member(obj, "error", error);
+    } else
         json_object_set_null_member(obj, "error");
     json_object_set_boolean_member(obj, "config", rec->config);
     json_object_set_boolean_member(obj, "force", rec->force);
@@ -144,12 +148,14 @@ audit_syslog(const AuditRecord *rec)
     g_autofree char *req
         = rec->requested >= 0 ? g_strdup_printf("%d", rec->requested) : g_strdup("?");
     g_autofree char *act = rec->actual >= 0 ? g_strdup_printf("%d", rec->actual) : g_strdup("?");
+    /* One syslog line each: no newline of a quoted text may forge another. */
+    g_autofree char *domain = safe_text(rec->domain ? rec->domain : "?", -1, 0);
+    g_autofree char *error = rec->error ? safe_text(rec->error, -1, 0) : NULL;
 
     openlog("hotcpu-ctl", LOG_PID, LOG_DAEMON);
     syslog(rec->exit_code == 0 ? LOG_NOTICE : LOG_WARNING,
            "user %s: set vCPUs of domain '%s' (%s) from %s to %s: %s, now %s, exit %d%s%s",
-           pw ? pw->pw_name : "?", rec->domain ? rec->domain : "?",
-           rec->uuid ? rec->uuid : "uuid unknown", prev, req, rec->outcome, act, rec->exit_code,
-           rec->error ? ": " : "", rec->error ? rec->error : "");
+           pw ? pw->pw_name : "?", domain, rec->uuid ? rec->uuid : "uuid unknown", prev, req,
+           rec->outcome, act, rec->exit_code, error ? ": " : "", error ? error : "");
     closelog();
 }

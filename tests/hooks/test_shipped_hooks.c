@@ -523,6 +523,41 @@ test_malformed_replies(void)
     }
 }
 
+/* A guest's error text with ANSI escapes, a carriage return, a forged log
+ * line, C1 and bidi controls and invalid UTF-8: the hook prints it escaped,
+ * on its own line, capped. */
+static void
+test_hostile_text(void)
+{
+    g_autofree char *tail = g_strnfill(3000, 'A');
+    g_autofree char *reply = g_strdup_printf(
+        "{\"error\": {\"class\": \"OperationFailed\", \"desc\": \"\\u001b[2J\\u001b[31mOWNED"
+        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x%s\"}, \"id\": @ID@}",
+        tail);
+    const char *hooks[] = { before_hook, after_hook };
+    const guint counts[][2] = { { 2, 4 }, { 4, 2 } };
+
+    for (guint h = 0; h < 2; h++) {
+        FakeAgent *fa = fake_agent_start(TRUE, TRUE, NULL);
+        HookRun run;
+
+        fa->raw = reply;
+        run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->socket);
+        CU_ASSERT_EQUAL(run.status, 1);
+        CU_ASSERT_TRUE_FATAL(g_utf8_validate(run.output, -1, NULL));
+        for (const char *p = run.output; *p; p = g_utf8_next_char(p)) {
+            gunichar c = g_utf8_get_char(p);
+
+            CU_ASSERT_FALSE(c != '\n' && (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x202E));
+        }
+        CU_ASSERT_PTR_NULL(strstr(run.output, "\nerror: forged"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "\\x1b[2J\\x1b[31mOWNED\\r\\nerror: forged"));
+        CU_ASSERT_TRUE(strlen(run.output) < 1024);
+        hook_run_clear(&run);
+        fake_agent_stop(fa);
+    }
+}
+
 /* ---- agent absent ---------------------------------------------------------- */
 
 static void
@@ -666,6 +701,7 @@ static const CunitTest tests[] = {
     { "wire: count and wait sent, OperationFailed -> 1", test_wire_arguments },
     { "error classes -> exit codes", test_error_classes },
     { "malformed replies -> exit 1, no critical", test_malformed_replies },
+    { "hostile guest text is escaped and capped", test_hostile_text },
     { "agent absent: no socket -> 0 + warning", test_absent_no_socket },
     { "agent absent: silent socket -> 0 + warning", test_absent_silent_socket },
     { "bad environment -> 1", test_bad_environment },

@@ -6,6 +6,7 @@ static const CunitSuite suites[] = {
     { "protocol", register_protocol_suite },
     { "topology", register_topology_suite },
     { "agent_client", register_agent_client_suite },
+    { "safe_text", register_safe_text_suite },
     { NULL, NULL },
 };
 

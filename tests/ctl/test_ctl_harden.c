@@ -1,0 +1,281 @@
+/* test_ctl_harden.c: hotcpu-ctl against a hostile guest, a careless host and
+ * a full disk (issue 12): what reaches the terminal, the hooks and the audit
+ * log.  libvirt's test driver as in test_ctl_cli.c; the guest side is a
+ * scripted stand-in agent on a unix socket, so that it can say what a real
+ * agent never would.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cunit_runner.h"
+#include "protocol.h"
+
+#include "ctl_fixture.h"
+
+/* ---- a scripted stand-in agent -------------------------------------------- */
+
+/* What a hostile guest writes: ANSI escapes, a carriage return and a forged
+ * log line, a bell, C1 CSI, a bidi override and a lone surrogate (which the
+ * JSON parser turns into invalid UTF-8), as JSON string content. */
+#define HOSTILE_TEXT                                                                               \
+    "\\u001b[2J\\u001b[31mOWNED\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x"
+
+/* A valid topology with @n CPUs present and online (cpu0 fixed). */
+#define TOPOLOGY_4                                                                                 \
+    "{\"online\":\"0-3\",\"present\":\"0-3\",\"possible\":\"0-7\",\"online-count\":4,"             \
+    "\"present-count\":4,\"sockets\":1,\"cores-per-socket\":4,\"threads-per-core\":1,\"cpus\":["   \
+    "{\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,\"core\":0,"           \
+    "\"node\":0,\"siblings\":[0]},"                                                                \
+    "{\"id\":1,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":1,"            \
+    "\"node\":0,\"siblings\":[1]},"                                                                \
+    "{\"id\":2,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":2,"            \
+    "\"node\":0,\"siblings\":[2]},"                                                                \
+    "{\"id\":3,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":3,"            \
+    "\"node\":0,\"siblings\":[3]}]}"
+
+typedef struct {
+    const char *execute;
+    const char *reply; /* the reply line, "@ID@" standing for the request's id */
+} FakeAnswer;
+
+typedef struct {
+    char *socket;
+    int listen_fd;
+    const FakeAnswer *answers; /* NULL-terminated by execute */
+    GThread *thread;
+    gint stop;
+} FakeAgent;
+
+static char *
+fake_reply(const FakeAgent *fa, const ProtoRequest *req)
+{
+    const char *tmpl = "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"no\"},\"id\":@ID@}";
+    g_autofree char *id = req->id != NULL ? json_to_string(req->id, FALSE) : g_strdup("null");
+    g_auto(GStrv) parts = NULL;
+    g_autofree char *line = NULL;
+
+    for (guint i = 0; fa->answers[i].execute != NULL; i++)
+        if (strcmp(fa->answers[i].execute, req->execute) == 0)
+            tmpl = fa->answers[i].reply;
+    parts = g_strsplit(tmpl, "@ID@", -1);
+    line = g_strjoinv(id, parts);
+    return g_strconcat(line, "\n", NULL);
+}
+
+static void
+fake_serve(FakeAgent *fa, int fd)
+{
+    g_autoptr(ProtoLineReader) reader = proto_line_reader_new(PROTO_MAX_LINE);
+
+    while (!g_atomic_int_get(&fa->stop)) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        char buf[4096];
+        char *line = NULL;
+        gsize len;
+        ssize_t n;
+
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return;
+        proto_line_reader_feed(reader, buf, (gsize)n);
+        while (proto_line_reader_next(reader, &line, &len) == PROTO_LINE_OK) {
+            g_autoptr(ProtoRequest) req = proto_parse_request(line, len, NULL, NULL);
+            g_autofree char *out = NULL;
+
+            g_free(line);
+            if (req == NULL)
+                continue;
+            out = fake_reply(fa, req);
+            if (send(fd, out, strlen(out), MSG_NOSIGNAL) < 0)
+                return;
+        }
+    }
+}
+
+static gpointer
+fake_thread(gpointer data)
+{
+    FakeAgent *fa = data;
+
+    while (!g_atomic_int_get(&fa->stop)) {
+        struct pollfd pfd = { .fd = fa->listen_fd, .events = POLLIN };
+        int fd;
+
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        fd = accept(fa->listen_fd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        fake_serve(fa, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+static FakeAgent *
+fake_agent_start(Fx *fx, const FakeAnswer *answers)
+{
+    FakeAgent *fa = g_new0(FakeAgent, 1);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+    fa->socket = g_build_filename(fx->dir, "fake.sock", NULL);
+    fa->answers = answers;
+    g_strlcpy(addr.sun_path, fa->socket, sizeof addr.sun_path);
+    fa->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_assert(fa->listen_fd >= 0);
+    g_assert(bind(fa->listen_fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    g_assert(listen(fa->listen_fd, 4) == 0);
+    fa->thread = g_thread_new("fake-agent", fake_thread, fa);
+    return fa;
+}
+
+static void
+fake_agent_stop(FakeAgent *fa)
+{
+    g_atomic_int_set(&fa->stop, 1);
+    g_thread_join(fa->thread);
+    close(fa->listen_fd);
+    unlink(fa->socket);
+    g_free(fa->socket);
+    g_free(fa);
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* Text that is safe on a terminal: valid UTF-8, no control character but
+ * the newlines ending the lines we print, no line the guest forged. */
+static void
+assert_printable(const char *text)
+{
+    CU_ASSERT_TRUE_FATAL(g_utf8_validate(text, -1, NULL));
+    for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (c == '\n')
+            continue;
+        if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x202E) {
+            fprintf(stderr, "\ncontrol character U+%04X in: %s\n", c, text);
+            CU_FAIL("a control character reached the output");
+            return;
+        }
+    }
+    CU_ASSERT_PTR_NULL(strstr(text, "\nerror: forged"));
+    CU_ASSERT_FALSE(g_str_has_prefix(text, "error: forged"));
+}
+
+/* ---- 4: guest text on the terminal, in JSON and in the audit log ------------ */
+
+static void
+test_guest_text_escaped(void)
+{
+    Fx *fx = fx_new();
+    g_autofree char *tail = g_strnfill(2000, 'A');
+    g_autofree char *hostile_error = g_strdup_printf(
+        "{\"error\":{\"class\":\"OperationFailed\",\"desc\":\"" HOSTILE_TEXT "%s\"},\"id\":@ID@}",
+        tail);
+    const FakeAnswer answers[] = {
+        { "ping", "{\"return\":{},\"id\":@ID@}" },
+        { "get-topology", "{\"return\":" TOPOLOGY_4 ",\"id\":@ID@}" },
+        { "set-num-cpus", hostile_error },
+        { NULL, NULL },
+    };
+    FakeAgent *fa = fake_agent_start(fx, answers);
+    Dom d = { .name = "web1", .current = 4, .agent_socket = fa->socket };
+    g_autoptr(GPtrArray) recs = NULL;
+
+    fx_domain(fx, &d);
+    /* guest-set: the agent's refusal, as text and as JSON */
+    CU_ASSERT_EQUAL(fx_run(fx, "guest-set", "web1", "2"), 5);
+    assert_printable(fx->err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->err, "\\x1b[2J\\x1b[31mOWNED\\r\\nerror: forged line"));
+    CU_ASSERT_TRUE(strlen(fx->err) < 800); /* the guest's part is capped at 512 bytes */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "guest-set", "web1", "2"), 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    assert_printable(json_object_get_string_member(fx->json, "error"));
+
+    /* set: the pre-offline and the confirmation fail with the same text, as
+     * warnings; the audit record stays one parseable line */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "2", "--timeout", "1"), 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    assert_printable(fx->err);
+    assert_printable(fx->out);
+    recs = fx_audit(fx);
+    CU_ASSERT_TRUE(recs->len >= 1);
+    fake_agent_stop(fa);
+    fx_free(fx);
+}
+
+static void
+check_topology_reply(const char *online)
+{
+    Fx *fx = fx_new();
+    g_autofree char *reply = g_strdup_printf(
+        "{\"return\":{\"online\":\"%s\",\"present\":\"0-3\"},\"id\":@ID@}", online);
+    const FakeAnswer answers[] = {
+        { "ping", "{\"return\":{},\"id\":@ID@}" },
+        { "get-topology", reply },
+        { NULL, NULL },
+    };
+    FakeAgent *fa = fake_agent_start(fx, answers);
+    Dom d = { .name = "web1", .current = 4, .agent_socket = fa->socket };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_NOT_EQUAL(fx_run(fx, "topology", "web1"), 0);
+    assert_printable(fx->err);
+    assert_printable(fx->out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->err, "\\x1b[2J"));
+    CU_ASSERT_NOT_EQUAL(fx_run(fx, "--json", "topology", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json); /* parses: valid UTF-8 */
+    assert_printable(json_object_get_string_member(fx->json, "error"));
+    CU_ASSERT_EQUAL(fx_run(fx, "get", "web1"), 0);
+    assert_printable(fx->err);
+    assert_printable(fx->out);
+    fake_agent_stop(fa);
+    fx_free(fx);
+}
+
+static void
+test_guest_topology_escaped(void)
+{
+    /* a CPU list the parser quotes in its error; a string JSON rejects */
+    check_topology_reply("\\u001b[2J\\r\\nerror: forged line");
+    check_topology_reply("\\u001b[2J\\r\\nerror: forged line\\udc00x");
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void
+register_guest_text_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "agent error text escaped and capped", test_guest_text_escaped },
+        { "bad topology text escaped", test_guest_topology_escaped },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("guest_text", tests);
+}
+
+static const CunitSuite suites[] = {
+    { "guest_text", register_guest_text_suite },
+    { NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+    if (!fx_init())
+        return 1;
+    return cunit_run(argc, argv, suites);
+}
