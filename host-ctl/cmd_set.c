@@ -1,5 +1,7 @@
 /* cmd_set.c: `hotcpu-ctl set DOMAIN COUNT`: the stages in order, and the
  * single exit that records and reports. */
+#include <stdlib.h>
+
 #include "set_run.h"
 
 static void
@@ -11,6 +13,7 @@ set_run_clear(SetRun *run)
     g_free(run->error);
     hook_domxml_remove(run->domxml_path);
     g_free(run->domxml_path);
+    free(run->uri);
     g_strfreev(run->roots);
     topology_free(run->guest_before);
     guest_free(run->guest);

@@ -203,13 +203,39 @@ capture_finish(Capture *cap)
     return g_string_free(out, FALSE);
 }
 
-static char **
-hook_environ(const HookEnv *env)
+/* For hooks run without a PATH of ours: the usual system folders. */
+#define HOOK_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Of the caller's environment, only what says how to find programs and
+ * how to speak: a hook runs as root with what the caller had, so secrets in
+ * the caller's environment (tokens, passwords) must not reach it. */
+static gboolean
+inherited_name(const char *name, gsize len)
 {
-    char **envp = g_get_environ();
+    return (len == 4 && strncmp(name, "PATH", 4) == 0)
+           || (len == 4 && strncmp(name, "LANG", 4) == 0)
+           || (len == 2 && strncmp(name, "TZ", 2) == 0)
+           || (len > 3 && strncmp(name, "LC_", 3) == 0);
+}
+
+static char **
+hook_environ(const HookEnv *env, HookPhase phase)
+{
+    g_auto(GStrv) caller = g_get_environ();
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
     g_autofree char *cpus = g_strdup_printf("%u", env->number_of_cpus);
     g_autofree char *prev = g_strdup_printf("%u", env->previous_number_of_cpus);
+    char **envp;
 
+    for (guint i = 0; caller[i] != NULL; i++) {
+        const char *eq = strchr(caller[i], '=');
+
+        if (eq != NULL && inherited_name(caller[i], (gsize)(eq - caller[i])))
+            g_strv_builder_add(b, caller[i]);
+    }
+    envp = g_strv_builder_end(b);
+    if (g_environ_getenv(envp, "PATH") == NULL)
+        envp = g_environ_setenv(envp, "PATH", HOOK_DEFAULT_PATH, TRUE);
     envp = g_environ_setenv(envp, "_hook_domxml", env->domxml_path ? env->domxml_path : "", TRUE);
     envp = g_environ_setenv(envp, "vmId", env->vm_id ? env->vm_id : "", TRUE);
     envp = g_environ_setenv(envp, "vmName", env->vm_name ? env->vm_name : "", TRUE);
@@ -217,6 +243,10 @@ hook_environ(const HookEnv *env)
     envp = g_environ_setenv(envp, "previousNumberOfCpus", prev, TRUE);
     envp = g_environ_setenv(envp, "HOTCPU_AGENT_SOCKET", env->agent_socket ? env->agent_socket : "",
                             TRUE);
+    envp = g_environ_setenv(envp, "LIBVIRT_DEFAULT_URI", env->libvirt_uri ? env->libvirt_uri : "",
+                            TRUE);
+    if (phase == HOOK_PHASE_AFTER && env->outcome != NULL)
+        envp = g_environ_setenv(envp, "HOTCPU_OUTCOME", env->outcome, TRUE);
     return envp;
 }
 
@@ -363,7 +393,7 @@ gboolean
 hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s, GPtrArray *results,
           gboolean *stopped)
 {
-    g_auto(GStrv) envp = hook_environ(env);
+    g_auto(GStrv) envp = hook_environ(env, phase);
     gboolean all_ok = TRUE;
     gboolean stop = FALSE;
 

@@ -4,7 +4,9 @@
  * one folder from --hooks-dir / $HOTCPU_HOOKS_DIR.  Under each root the
  * folder before_set_num_of_cpus/ or after_set_num_of_cpus/ holds
  * executables, run in lexical order (all of the first root's, then the
- * next's) with the contract's environment.  Exit 0 ok; 1 failed, go on; 2
+ * next's) with the contract's environment and nothing else of ours: the
+ * HookEnv variables, and PATH (a safe default when unset), LANG, LC_* and TZ
+ * from the caller.  Exit 0 ok; 1 failed, go on; 2
  * failed, stop the chain; anything else counts as 1.  A hook that outlives
  * its timeout gets its whole process group killed and has failed.  A hook
  * file or folder (the root, or the phase folder) writable by group or others
@@ -35,6 +37,8 @@ typedef struct {
     guint number_of_cpus;          /* numberOfCpus */
     guint previous_number_of_cpus; /* previousNumberOfCpus */
     const char *agent_socket;      /* HOTCPU_AGENT_SOCKET, NULL or "" if none */
+    const char *libvirt_uri;       /* LIBVIRT_DEFAULT_URI, NULL or "" if unknown */
+    const char *outcome;           /* HOTCPU_OUTCOME, after hooks only; NULL: not set */
 } HookEnv;
 
 typedef struct {

@@ -44,6 +44,7 @@ typedef struct {
     /* hooks */
     char **roots;
     char *domxml_path;
+    char *uri; /* virConnectGetURI, the hooks' LIBVIRT_DEFAULT_URI */
     HookEnv env;
     guint after_from; /* index of the first after hook in hooks */
 

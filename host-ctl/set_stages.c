@@ -162,6 +162,8 @@ set_before_hooks(SetRun *run)
     run->env.number_of_cpus = run->count;
     run->env.previous_number_of_cpus = run->live_cur;
     run->env.agent_socket = run->info->agent_socket ? run->info->agent_socket : "";
+    if (!(run->env.libvirt_uri = run->uri = virConnectGetURI(run->conn)))
+        virResetLastError(); /* unknown: the hooks get "" */
     /* No agent connection is held while hooks run: they connect themselves. */
     if (hooks_run(run->roots, HOOK_PHASE_BEFORE, &run->env, run->ctx->hook_timeout, run->hooks,
                   NULL)) {

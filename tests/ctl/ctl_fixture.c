@@ -98,6 +98,8 @@ dom_xml(const Dom *d)
             "      <address type='virtio-serial' controller='0' bus='0' port='1'/>\n"
             "    </channel>\n",
             d->agent_socket);
+    if (d->devices)
+        g_string_append(s, d->devices);
     g_string_append(s, "  </devices>\n");
     if (d->runstate)
         g_string_append_printf(s, "  <test:runstate>%d</test:runstate>\n", d->runstate);

@@ -39,6 +39,7 @@ typedef struct {
     const char *pins;              /* "1,3": vCPUs with a <vcpupin> */
     const char *os_id;
     const char *agent_socket; /* channel with this bind path */
+    const char *devices;      /* more XML inside <devices>, or NULL */
     int runstate;             /* 0: running; else <test:runstate> */
     gboolean transient;
 } Dom;

@@ -253,6 +253,73 @@ test_guest_topology_escaped(void)
     check_topology_reply("\\u001b[2J\\r\\nerror: forged line\\udc00x");
 }
 
+/* ---- 7, 3: what a hook gets ------------------------------------------------- */
+
+/* A before hook that records its environment (NUL-separated, in FX/seen/env),
+ * the mode and owner of its _hook_domxml file and folder (FX/seen/modes) and
+ * a copy of the file (FX/seen/domxml). */
+static char *
+write_recording_hook(Fx *fx)
+{
+    g_autofree char *seen = g_build_filename(fx->dir, "seen", NULL);
+    g_autofree char *script = g_strdup_printf(
+        "#!/bin/sh\n"
+        "seen='%s'\n"
+        "env -0 > \"$seen/env\"\n"
+        "stat -c '%%a %%U' \"$_hook_domxml\" \"$(dirname \"$_hook_domxml\")\" > \"$seen/modes\"\n"
+        "echo \"$_hook_domxml\" > \"$seen/path\"\n"
+        "cp \"$_hook_domxml\" \"$seen/domxml\"\n",
+        seen);
+
+    g_assert(g_mkdir_with_parents(seen, 0755) == 0);
+    write_hook(fx, "before_set_num_of_cpus", "10_record", script);
+    return g_steal_pointer(&seen);
+}
+
+/* NAME=VALUE pairs of a NUL-separated environment dump. */
+static GHashTable *
+read_env(const char *path)
+{
+    GHashTable *vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return vars;
+    for (gsize pos = 0; pos < len; pos += strlen(text + pos) + 1) {
+        const char *eq = strchr(text + pos, '=');
+
+        if (eq != NULL)
+            g_hash_table_insert(vars, g_strndup(text + pos, (gsize)(eq - (text + pos))),
+                                g_strdup(eq + 1));
+    }
+    return vars;
+}
+
+static void
+test_hook_environment(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *seen = write_recording_hook(fx);
+    g_autofree char *env_path = g_build_filename(seen, "env", NULL);
+    g_autofree char *uri = g_strdup_printf("test://%s", fx->node);
+    g_autoptr(GHashTable) vars = NULL;
+
+    fx_domain(fx, &d);
+    g_setenv("FOO_SECRET", "hunter2", TRUE);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    g_unsetenv("FOO_SECRET");
+    vars = read_env(env_path);
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "FOO_SECRET"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "HOTCPU_LOCK_DIR")); /* ours, not theirs */
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LIBVIRT_DEFAULT_URI"), uri);
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "vmName"), "web1");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "numberOfCpus"), "4");
+    CU_ASSERT_PTR_NOT_NULL(g_hash_table_lookup(vars, "PATH"));
+    fx_free(fx);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -267,8 +334,20 @@ register_guest_text_suite(void)
     cunit_add_suite("guest_text", tests);
 }
 
+static void
+register_hooks_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "hooks get only the allow-listed environment", test_hook_environment },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("hooks", tests);
+}
+
 static const CunitSuite suites[] = {
     { "guest_text", register_guest_text_suite },
+    { "hooks", register_hooks_suite },
     { NULL, NULL },
 };
 

@@ -1,6 +1,7 @@
 /* test_hook_runner.c: the hook runner against temp hook folders holding tiny
- * shell scripts.  The scripts report back through files in a scratch folder
- * named by $HOOKTEST_DIR, which they inherit from our environment. */
+ * shell scripts.  The scripts report back through files in a scratch folder;
+ * add_hook writes its path into each script as $HOOKTEST_DIR (hooks do not
+ * inherit our environment). */
 #include "config.h"
 
 #include "cunit_runner.h"
@@ -50,7 +51,6 @@ static void
 setup(void)
 {
     scratch = make_tmp();
-    g_setenv("HOOKTEST_DIR", scratch, TRUE);
 }
 
 static void
@@ -60,13 +60,14 @@ teardown(void)
     g_clear_pointer(&scratch, g_free);
 }
 
-/* Writes ROOT/PHASE/NAME as "#!/bin/sh\nBODY" with exactly @mode. */
+/* Writes ROOT/PHASE/NAME as "#!/bin/sh\nHOOKTEST_DIR=...\nBODY" with exactly
+ * @mode. */
 static char *
 add_hook(const char *root, const char *phase, const char *name, const char *body, mode_t mode)
 {
     g_autofree char *dir = g_build_filename(root, phase, NULL);
     char *path = g_build_filename(dir, name, NULL);
-    g_autofree char *text = g_strdup_printf("#!/bin/sh\n%s\n", body);
+    g_autofree char *text = g_strdup_printf("#!/bin/sh\nHOOKTEST_DIR='%s'\n%s\n", scratch, body);
 
     if (g_mkdir_with_parents(dir, 0755) < 0 || chmod(dir, 0755) < 0)
         g_error("cannot create %s: %s", dir, g_strerror(errno));
@@ -107,6 +108,8 @@ static const HookEnv default_env = {
     .number_of_cpus = 2,
     .previous_number_of_cpus = 4,
     .agent_socket = "/run/hotcpu/web1.sock",
+    .libvirt_uri = "test:///default",
+    .outcome = "done",
 };
 
 typedef struct {
@@ -261,7 +264,13 @@ test_environment(void)
     CU_ASSERT_EQUAL(dup2(leak, 57), 57);
     close(leak);
     g_setenv("HOOKTEST_CALLER", "inherited value", TRUE);
+    g_setenv("FOO_SECRET", "hunter2", TRUE);
+    g_setenv("LD_PRELOAD", "/nonexistent/evil.so", TRUE);
     g_setenv("vmName", "stale caller value", TRUE);
+    g_setenv("HOTCPU_OUTCOME", "stale caller value", TRUE);
+    g_setenv("LANG", "C.UTF-8", TRUE);
+    g_setenv("LC_TIME", "C", TRUE);
+    g_setenv("TZ", "UTC", TRUE);
 
     g_free(add_hook(root, BEFORE, "10_env",
                     "env -0 > \"$HOOKTEST_DIR/env\"\n"
@@ -271,7 +280,12 @@ test_environment(void)
     run = run_one_root(root, HOOK_PHASE_BEFORE, 10);
     close(57);
     g_unsetenv("HOOKTEST_CALLER");
+    g_unsetenv("FOO_SECRET");
+    g_unsetenv("LD_PRELOAD");
     g_unsetenv("vmName");
+    g_unsetenv("HOTCPU_OUTCOME");
+    g_unsetenv("LC_TIME");
+    g_unsetenv("TZ");
 
     CU_ASSERT_TRUE(run.ok);
     CU_ASSERT_EQUAL(run.results->len, 1);
@@ -292,16 +306,52 @@ test_environment(void)
             pos += strlen(entry) + 1;
         }
     }
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "_hook_domxml"), "/tmp/dom.xml");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "vmId"),
-                           "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "vmName"), "web1");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "numberOfCpus"), "2");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "previousNumberOfCpus"), "4");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "HOTCPU_AGENT_SOCKET"),
-                           "/run/hotcpu/web1.sock");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "HOOKTEST_CALLER"), "inherited value");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "_hook_domxml"), "/tmp/dom.xml");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "vmId"), "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "vmName"), "web1");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "numberOfCpus"), "2");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "previousNumberOfCpus"), "4");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "HOTCPU_AGENT_SOCKET"), "/run/hotcpu/web1.sock");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LIBVIRT_DEFAULT_URI"), "test:///default");
+    /* only the allow-list of ours: PATH, LANG, LC_*, TZ */
     CU_ASSERT_PTR_NOT_NULL(g_hash_table_lookup(vars, "PATH"));
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LANG"), "C.UTF-8");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LC_TIME"), "C");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "TZ"), "UTC");
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "HOOKTEST_CALLER"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "FOO_SECRET"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "LD_PRELOAD"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "HOTCPU_OUTCOME")); /* after hooks only */
+    {
+        /* what the shell itself adds (PWD, SHLVL, _) aside, nothing else */
+        const char *allowed[] = { "_hook_domxml",
+                                  "vmId",
+                                  "vmName",
+                                  "numberOfCpus",
+                                  "previousNumberOfCpus",
+                                  "HOTCPU_AGENT_SOCKET",
+                                  "LIBVIRT_DEFAULT_URI",
+                                  "PATH",
+                                  "LANG",
+                                  "LC_TIME",
+                                  "TZ",
+                                  "PWD",
+                                  "SHLVL",
+                                  "_",
+                                  "HOOKTEST_DIR",
+                                  NULL };
+        GHashTableIter it;
+        gpointer key;
+
+        g_hash_table_iter_init(&it, vars);
+        while (g_hash_table_iter_next(&it, &key, NULL)) {
+            gboolean known = g_strv_contains(allowed, key) || g_str_has_prefix(key, "LC_");
+
+            if (!known)
+                fprintf(stderr, "\nhook saw %s\n", (const char *)key);
+            CU_ASSERT_TRUE(known);
+        }
+    }
 
     stdin_text = scratch_read("stdin");
     CU_ASSERT_STRING_EQUAL(stdin_text, "/dev/null\n");
@@ -320,17 +370,25 @@ test_environment_no_socket(void)
     char *roots[] = { root, NULL };
     gboolean stopped = TRUE;
 
+    g_autofree char *saved_path = g_strdup(g_getenv("PATH"));
+
     env.agent_socket = NULL;
+    env.libvirt_uri = NULL;
     env.number_of_cpus = 8;
     env.previous_number_of_cpus = 1;
     g_free(add_hook(root, AFTER, "10_env",
-                    "echo \"${HOTCPU_AGENT_SOCKET-unset}|$numberOfCpus|$previousNumberOfCpus\" "
+                    "echo \"${HOTCPU_AGENT_SOCKET-unset}|$numberOfCpus|$previousNumberOfCpus|"
+                    "${LIBVIRT_DEFAULT_URI-unset}|${HOTCPU_OUTCOME-unset}|$PATH\" "
                     "> \"$HOOKTEST_DIR/env\"",
                     0755));
+    g_unsetenv("PATH"); /* the hooks get a safe default */
     CU_ASSERT_TRUE(hooks_run(roots, HOOK_PHASE_AFTER, &env, 10, results, &stopped));
+    g_setenv("PATH", saved_path, TRUE);
     CU_ASSERT_FALSE(stopped);
     text = scratch_read("env");
-    CU_ASSERT_STRING_EQUAL(text, "|8|1\n"); /* set, empty */
+    /* set, empty; the outcome in the after phase */
+    CU_ASSERT_STRING_EQUAL(text, "|8|1||done|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                                 "/sbin:/bin\n");
     rm_rf(root);
 }
 
