@@ -9,8 +9,10 @@
  * from the caller.  Exit 0 ok; 1 failed, go on; 2
  * failed, stop the chain; anything else counts as 1.  A hook that outlives
  * its timeout gets its whole process group killed and has failed.  A hook
- * file or folder (the root, or the phase folder) writable by group or others
- * is refused (failed, not run).
+ * file or folder (the root, or the phase folder) writable by group or others,
+ * or owned by anyone but root or the user running hotcpu-ctl, is refused
+ * (failed, not run).  What was checked is what runs (fexecve on the checked
+ * descriptor), so a script hook sees $0 as /dev/fd/N.
  */
 #pragma once
 
@@ -45,7 +47,8 @@ typedef struct {
     char *path;     /* the hook file */
     gint exit_code; /* its exit status; -1 when killed, refused or not startable */
     gboolean timed_out;
-    gboolean refused; /* insecure permissions: not run */
+    gboolean refused; /* not trusted (owner, mode): not run */
+    char *refusal;    /* why not, a sentence's end: "the hook X is owned by ..." */
     char *output;     /* stdout and stderr, merged, capped at 64 KiB */
     gdouble seconds;  /* wall time */
 } HookResult;

@@ -320,6 +320,59 @@ test_hook_environment(void)
     fx_free(fx);
 }
 
+/* ---- 1: whose hooks run ---------------------------------------------------- */
+
+static gboolean
+need_root(void)
+{
+    if (geteuid() == 0)
+        return TRUE;
+    printf("\n    [skipped: needs root to chown test files to nobody]");
+    return FALSE;
+}
+
+static void
+test_hook_owner_refused(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *hook
+        = g_build_filename(fx->hooks, "before_set_num_of_cpus", "50_theirs", NULL);
+    g_autofree char *ran = g_build_filename(fx->dir, "ran", NULL);
+    g_autofree char *script = g_strdup_printf("#!/bin/sh\ntouch '%s'\n", ran);
+    g_autoptr(JsonObject) rec = NULL;
+    struct passwd *nobody = getpwnam("nobody");
+
+    if (!need_root() || nobody == NULL) {
+        fx_free(fx);
+        return;
+    }
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "50_theirs", script);
+    CU_ASSERT_EQUAL_FATAL(chown(hook, nobody->pw_uid, (gid_t)-1), 0);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 4);
+    CU_ASSERT_FALSE(g_file_test(ran, G_FILE_TEST_EXISTS));
+    CU_ASSERT_TRUE(err_has(fx, "50_theirs was not run: the hook "));
+    CU_ASSERT_TRUE(err_has(fx, "is owned by nobody"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    CU_ASSERT_PTR_NULL(strstr(fx->err, "writable by group or others"));
+    rec = fx_audit_last(fx, 1);
+    if (rec != NULL) {
+        JsonObject *h
+            = json_array_get_object_element(json_object_get_array_member(rec, "hooks"), 0);
+
+        CU_ASSERT_TRUE(json_object_get_boolean_member(h, "refused"));
+        CUNIT_ASSERT_CONTAINS(json_object_get_string_member(h, "output"), "is owned by nobody");
+    }
+    /* group-writable: that is what it says then */
+    CU_ASSERT_EQUAL(chown(hook, 0, (gid_t)-1), 0);
+    CU_ASSERT_EQUAL(chmod(hook, 0775), 0);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 4);
+    CU_ASSERT_TRUE(err_has(fx, "50_theirs is writable by group or others"));
+    CU_ASSERT_FALSE(g_file_test(ran, G_FILE_TEST_EXISTS));
+    fx_free(fx);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -339,6 +392,7 @@ register_hooks_suite(void)
 {
     static const CunitTest tests[] = {
         { "hooks get only the allow-listed environment", test_hook_environment },
+        { "a hook owned by someone else is refused, and says so", test_hook_owner_refused },
         { NULL, NULL },
     };
 
