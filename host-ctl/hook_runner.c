@@ -701,25 +701,56 @@ hook_results_describe_failures(GPtrArray *results, guint from)
     return g_string_free(s, FALSE);
 }
 
+static gboolean
+write_all(int fd, const char *data, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return FALSE;
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
 char *
 hook_domxml_write(const char *xml, GError **error)
 {
+    /* A private folder (g_dir_make_tmp: 0700) and in it a 0600 file: the
+     * live XML names disks, networks and sockets, which is nobody else's
+     * business, and nobody can put a file in its place. */
+    g_autofree char *dir = g_dir_make_tmp("hotcpu-domxml-XXXXXX", error);
     g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("hotcpu-domxml-XXXXXX.xml", &path, error);
+    int fd, e;
 
-    if (fd < 0)
+    if (dir == NULL)
         return NULL;
-    close(fd);
-    if (!g_file_set_contents(path, xml, -1, error)) {
-        g_unlink(path);
-        return NULL;
-    }
-    return g_steal_pointer(&path);
+    path = g_build_filename(dir, "domain.xml", NULL);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0 && write_all(fd, xml, strlen(xml)) && close(fd) == 0)
+        return g_steal_pointer(&path);
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    g_unlink(path);
+    g_rmdir(dir);
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot write %s: %s", path,
+                g_strerror(e));
+    return NULL;
 }
 
 void
 hook_domxml_remove(const char *path)
 {
-    if (path)
-        g_unlink(path);
+    g_autofree char *dir = NULL;
+
+    if (path == NULL)
+        return;
+    g_unlink(path);
+    dir = g_path_get_dirname(path);
+    g_rmdir(dir);
 }

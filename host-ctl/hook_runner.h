@@ -76,7 +76,9 @@ JsonNode *hook_results_to_json(GPtrArray *results);
  * @results from index @from on (g_free). */
 char *hook_results_describe_failures(GPtrArray *results, guint from);
 
-/* Writes @xml for the hooks' _hook_domxml; returns its path (g_free). */
+/* Writes @xml for the hooks' _hook_domxml: mode 0600 in a new private
+ * folder (0700) under the temp folder.  Returns the file's path (g_free). */
 char *hook_domxml_write(const char *xml, GError **error);
-/* Removes what hook_domxml_write made; accepts NULL. */
+/* Removes what hook_domxml_write made, the file and its folder; accepts
+ * NULL. */
 void hook_domxml_remove(const char *path);

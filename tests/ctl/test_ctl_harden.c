@@ -320,6 +320,37 @@ test_hook_environment(void)
     fx_free(fx);
 }
 
+static void
+test_hook_domxml_private(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .devices = "    <graphics type='vnc' port='-1' autoport='yes' passwd='s3cret'/>\n" };
+    g_autofree char *seen = write_recording_hook(fx);
+    g_autofree char *modes_path = g_build_filename(seen, "modes", NULL);
+    g_autofree char *copy_path = g_build_filename(seen, "domxml", NULL);
+    g_autofree char *path_path = g_build_filename(seen, "path", NULL);
+    g_autofree char *modes = NULL, *copy = NULL, *path = NULL, *folder = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    CU_ASSERT_TRUE_FATAL(g_file_get_contents(modes_path, &modes, NULL, NULL));
+    CU_ASSERT_TRUE_FATAL(g_file_get_contents(copy_path, &copy, NULL, NULL));
+    CU_ASSERT_TRUE_FATAL(g_file_get_contents(path_path, &path, NULL, NULL));
+    /* only the owner reads it, in a folder only the owner enters */
+    CUNIT_ASSERT_STR(modes, "600 root\n700 root\n");
+    /* the live XML, without secrets (fetched without VIR_DOMAIN_XML_SECURE) */
+    CUNIT_ASSERT_CONTAINS(copy, "<name>web1</name>");
+    CUNIT_ASSERT_CONTAINS(copy, "<graphics type='vnc'");
+    CU_ASSERT_PTR_NULL(strstr(copy, "s3cret"));
+    /* both gone after the run */
+    g_strchomp(path);
+    folder = g_path_get_dirname(path);
+    CU_ASSERT_FALSE(g_file_test(path, G_FILE_TEST_EXISTS));
+    CU_ASSERT_FALSE(g_file_test(folder, G_FILE_TEST_EXISTS));
+    fx_free(fx);
+}
+
 /* ---- 1: whose hooks run ---------------------------------------------------- */
 
 static gboolean
@@ -393,6 +424,7 @@ register_hooks_suite(void)
     static const CunitTest tests[] = {
         { "hooks get only the allow-listed environment", test_hook_environment },
         { "a hook owned by someone else is refused, and says so", test_hook_owner_refused },
+        { "the domain XML file is private and holds no secret", test_hook_domxml_private },
         { NULL, NULL },
     };
 
