@@ -5,37 +5,60 @@
 #include <string.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "hook_runner.h"
 #include "safe_text.h"
+#include "trusted_dir.h"
 
 struct AuditLog {
     int fd;
     char *path;
 };
 
+/* Opens @name in @dir_fd for appending, never through a symlink, and only a
+ * regular file or a character device (/dev/null, or /dev/full in tests). */
+static int
+open_log_file(int dir_fd, const char *name, const char *path, GError **error)
+{
+    struct stat st;
+    int fd = openat(dir_fd, name,
+                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+                    0640);
+    int e = errno;
+
+    if (fd < 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    e == ELOOP ? "cannot open the audit log %s: it is a symbolic link"
+                               : "cannot open the audit log %s: %s",
+                    path, g_strerror(e));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+        close(fd);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "the audit log %s is not a regular file", path);
+        return -1;
+    }
+    return fd;
+}
+
 AuditLog *
 audit_open(const char *path, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *name = g_path_get_basename(path);
     AuditLog *log;
-    int fd;
+    int dir_fd, fd;
 
-    if (g_mkdir_with_parents(dir, 0750) < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot create the audit log folder %s: %s", dir, g_strerror(e));
+    if ((dir_fd = trusted_dir_open(dir, 0750, "the audit log folder", error)) < 0)
         return NULL;
-    }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot open the audit log %s: %s", path, g_strerror(e));
+    fd = open_log_file(dir_fd, name, path, error);
+    close(dir_fd);
+    if (fd < 0)
         return NULL;
-    }
     log = g_new0(AuditLog, 1);
     log->fd = fd;
     log->path = g_strdup(path);

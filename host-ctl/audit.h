@@ -15,7 +15,11 @@
 typedef struct AuditLog AuditLog;
 
 /* Opens @path for appending (mode 0640), creating it and its folder (0750)
- * when missing.  G_FILE_ERROR with the path in the message on failure. */
+ * when missing.  The folder must be trusted (trusted_dir.h: owned by root or
+ * us, not group/other writable) and the file is opened relative to it
+ * without following a symlink; it must be a regular file (or a character
+ * device such as /dev/null).  G_FILE_ERROR with the path in the message on
+ * failure. */
 AuditLog *audit_open(const char *path, GError **error);
 void audit_close(AuditLog *log);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditLog, audit_close)

@@ -29,13 +29,13 @@
 #include "config.h"
 
 #include "hook_runner.h"
+#include "trusted_dir.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,42 +80,13 @@ hooks_roots(const char *override)
 /* ---- trusting hooks ------------------------------------------------------ */
 
 static char *
-user_label(uid_t uid)
-{
-    struct passwd *pw = getpwuid(uid);
-
-    return pw != NULL ? g_strdup_printf("%s (uid %u)", pw->pw_name, (guint)uid)
-                      : g_strdup_printf("uid %u", (guint)uid);
-}
-
-/* NULL when @st may be a hook or hold hooks; else why not, as the end of a
- * sentence starting with "@what @path" (g_free). */
-static char *
-untrusted_reason(const struct stat *st, const char *what, const char *path)
-{
-    uid_t me = geteuid();
-
-    if (st->st_uid != 0 && st->st_uid != me) {
-        g_autofree char *owner = user_label(st->st_uid);
-        g_autofree char *user = me != 0 ? user_label(me) : NULL;
-
-        return g_strdup_printf("%s %s is owned by %s, not by root%s%s", what, path, owner,
-                               user != NULL ? " or by the user running hotcpu-ctl, " : "",
-                               user != NULL ? user : "");
-    }
-    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return g_strdup_printf("%s %s is writable by group or others", what, path);
-    return NULL;
-}
-
-static char *
 fd_untrusted_reason(int fd, const char *what, const char *path)
 {
     struct stat st;
 
     if (fstat(fd, &st) < 0)
         return g_strdup_printf("%s %s cannot be examined: %s", what, path, g_strerror(errno));
-    return untrusted_reason(&st, what, path);
+    return trust_reason(&st, what, path);
 }
 
 /* Opens the phase folder @dir of @root (both followed if they are links)
@@ -185,7 +156,7 @@ link_target_reason(int fd, const char *path)
 
     if (folder == NULL || stat(folder, &st) < 0)
         return g_strdup_printf("the hook %s is a link whose target cannot be examined", path);
-    return untrusted_reason(&st, "the folder of the link's target", folder);
+    return trust_reason(&st, "the folder of the link's target", folder);
 }
 
 /* Opens hook @name of @dir_fd for fexecve once it passed the checks; -1
@@ -203,7 +174,7 @@ open_hook(int dir_fd, const char *name, const char *path, char **refusal)
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
         *refusal = g_strdup_printf("the hook %s is not a regular file", path);
-    else if (!(*refusal = untrusted_reason(&st, "the hook", path)) && S_ISLNK(link_st.st_mode))
+    else if (!(*refusal = trust_reason(&st, "the hook", path)) && S_ISLNK(link_st.st_mode))
         *refusal = link_target_reason(fd, path);
     if (*refusal != NULL) {
         close(fd);

@@ -404,6 +404,89 @@ test_hook_owner_refused(void)
     fx_free(fx);
 }
 
+/* ---- 6: the audit log and the lock files ------------------------------------ */
+
+/* set refused before anything: exit 3 (nothing changed), a sentence
+ * holding @needle, and @victim (when given) untouched. */
+static void
+expect_refused_untouched(Fx *fx, const char *needle, const char *victim)
+{
+    g_autofree char *text = NULL;
+
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 3);
+    CU_ASSERT_TRUE(err_has(fx, needle));
+    if (victim != NULL && g_file_get_contents(victim, &text, NULL, NULL))
+        CUNIT_ASSERT_STR(text, "precious\n");
+}
+
+static void
+test_audit_symlink_refused(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *victim = g_build_filename(fx->dir, "victim", NULL);
+    g_autofree char *folder = g_path_get_dirname(fx->audit);
+
+    fx_domain(fx, &d);
+    g_assert(g_file_set_contents(victim, "precious\n", -1, NULL));
+    g_assert(g_mkdir_with_parents(folder, 0750) == 0);
+    g_assert(symlink(victim, fx->audit) == 0);
+    expect_refused_untouched(fx, "audit log", victim);
+    CU_ASSERT_TRUE(err_has(fx, "symbolic link"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+
+    /* a folder others may write to (they could put a link there) */
+    g_assert(unlink(fx->audit) == 0);
+    g_assert(chmod(folder, 0777) == 0);
+    expect_refused_untouched(fx, "is writable by group or others", NULL);
+    CU_ASSERT_FALSE(g_file_test(fx->audit, G_FILE_TEST_EXISTS));
+    g_assert(chmod(folder, 0750) == 0);
+    if (need_root()) {
+        struct passwd *nobody = getpwnam("nobody");
+
+        CU_ASSERT_EQUAL_FATAL(chown(folder, nobody->pw_uid, (gid_t)-1), 0);
+        expect_refused_untouched(fx, "is owned by nobody", NULL);
+        CU_ASSERT_EQUAL(chown(folder, 0, (gid_t)-1), 0);
+    }
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    fx_free(fx);
+}
+
+static void
+test_lock_symlink_refused(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *victim = g_build_filename(fx->dir, "victim", NULL);
+    g_autofree char *absent = g_build_filename(fx->dir, "created-by-link", NULL);
+    g_autofree char *lock = g_build_filename(fx->lock, UUID1 ".lock", NULL);
+
+    fx_domain(fx, &d);
+    g_assert(g_file_set_contents(victim, "precious\n", -1, NULL));
+    g_assert(g_mkdir_with_parents(fx->lock, 0755) == 0);
+    /* a dangling link would make open(O_CREAT) create its target */
+    g_assert(symlink(absent, lock) == 0);
+    expect_refused_untouched(fx, "lock file", NULL);
+    CU_ASSERT_FALSE(g_file_test(absent, G_FILE_TEST_EXISTS));
+    g_assert(unlink(lock) == 0);
+    g_assert(symlink(victim, lock) == 0);
+    expect_refused_untouched(fx, "symbolic link", victim);
+    g_assert(unlink(lock) == 0);
+
+    g_assert(chmod(fx->lock, 0777) == 0);
+    expect_refused_untouched(fx, "is writable by group or others", NULL);
+    g_assert(chmod(fx->lock, 0755) == 0);
+    if (need_root()) {
+        struct passwd *nobody = getpwnam("nobody");
+
+        CU_ASSERT_EQUAL_FATAL(chown(fx->lock, nobody->pw_uid, (gid_t)-1), 0);
+        expect_refused_untouched(fx, "is owned by nobody", NULL);
+        CU_ASSERT_EQUAL(chown(fx->lock, 0, (gid_t)-1), 0);
+    }
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    fx_free(fx);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -431,9 +514,22 @@ register_hooks_suite(void)
     cunit_add_suite("hooks", tests);
 }
 
+static void
+register_files_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "audit log: no symlink, a trusted folder", test_audit_symlink_refused },
+        { "lock file: no symlink, a trusted folder", test_lock_symlink_refused },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("files", tests);
+}
+
 static const CunitSuite suites[] = {
     { "guest_text", register_guest_text_suite },
     { "hooks", register_hooks_suite },
+    { "files", register_files_suite },
     { NULL, NULL },
 };
 
