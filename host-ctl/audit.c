@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -108,7 +109,7 @@ audit_record_to_json(const AuditRecord *rec)
     set_int_or_null(obj, "requested", rec->requested);
     set_int_or_null(obj, "actual", rec->actual);
     json_object_set_string_member(obj, "outcome", rec->outcome);
-    json_object_set_int_member(obj, "exit", rec->exit_code);
+    set_int_or_null(obj, "exit", rec->exit_code); /* null: an attempt, not ended yet */
     if (rec->error) {
         /* valid UTF-8 and one line, whatever guest text it quotes */
         g_autofree char *error = safe_text(rec->error, -1, 0);
@@ -128,38 +129,73 @@ audit_record_to_json(const AuditRecord *rec)
     return obj;
 }
 
-gboolean
-audit_write(AuditLog *log, const AuditRecord *rec, GError **error)
+static char *
+record_line(const AuditRecord *rec)
 {
     g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autofree char *text = NULL;
-    g_autofree char *line = NULL;
-    gsize len;
-    ssize_t n;
 
     json_node_take_object(node, audit_record_to_json(rec));
     json_generator_set_root(gen, node);
     text = json_generator_to_data(gen, NULL);
-    line = g_strconcat(text, "\n", NULL);
-    len = strlen(line);
-    /* One write on O_APPEND: the line lands whole at the end even when
-     * another hotcpu-ctl appends at the same time. */
-    do
-        n = write(log->fd, line, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write the audit record to %s: %s", log->path, g_strerror(e));
-        return FALSE;
-    }
-    if ((gsize)n != len) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC,
-                    "the audit record to %s was cut short (%zd of %zu bytes)", log->path, n, len);
-        return FALSE;
+    return g_strconcat(text, "\n", NULL);
+}
+
+/* Writes all of @line; FALSE with errno set (ENOSPC for a write of 0). */
+static gboolean
+append_all(int fd, const char *line, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, line, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return FALSE;
+        }
+        line += n;
+        len -= (gsize)n;
     }
     return TRUE;
+}
+
+/* Appends @line whole and durable, or not at all: on a failed or short
+ * write, or a failed fdatasync, the file is cut back to its size before.
+ * The flock keeps another hotcpu-ctl from appending in between. */
+static gboolean
+append_record(AuditLog *log, const char *line, GError **error)
+{
+    struct stat st;
+    gboolean regular = fstat(log->fd, &st) == 0 && S_ISREG(st.st_mode);
+    gboolean locked = flock(log->fd, LOCK_EX) == 0;
+    gboolean ok;
+    int e = 0;
+
+    if (regular && fstat(log->fd, &st) < 0) /* the size under the lock */
+        regular = FALSE;
+    ok = append_all(log->fd, line, strlen(line)) && (!regular || fdatasync(log->fd) == 0);
+    if (!ok) {
+        e = errno;
+        if (regular && ftruncate(log->fd, st.st_size) == 0)
+            fdatasync(log->fd);
+    }
+    if (locked)
+        flock(log->fd, LOCK_UN);
+    if (!ok)
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot write the audit record to %s: %s", log->path, g_strerror(e));
+    return ok;
+}
+
+gboolean
+audit_write(AuditLog *log, const AuditRecord *rec, GError **error)
+{
+    g_autofree char *line = record_line(rec);
+
+    return append_record(log, line, error);
 }
 
 void

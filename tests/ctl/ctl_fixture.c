@@ -179,7 +179,7 @@ fx_run_v(Fx *fx, const char *const *args)
 
 /* The audit log's lines, parsed. */
 GPtrArray *
-fx_audit(Fx *fx)
+fx_audit_all(Fx *fx)
 {
     GPtrArray *recs = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
     g_autofree char *text = NULL;
@@ -187,13 +187,34 @@ fx_audit(Fx *fx)
 
     if (!g_file_get_contents(fx->audit, &text, NULL, NULL))
         return recs;
+    CU_ASSERT_TRUE(*text == '\0' || g_str_has_suffix(text, "\n")); /* no half line */
     lines = g_strsplit(text, "\n", -1);
     for (guint i = 0; lines[i]; i++) {
         g_autoptr(JsonParser) p = json_parser_new();
         if (!*lines[i])
             continue;
-        g_assert(json_parser_load_from_data(p, lines[i], -1, NULL));
+        if (!json_parser_load_from_data(p, lines[i], -1, NULL)
+            || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+            fprintf(stderr, "\naudit log line %u is not a JSON object: %.200s\n", i + 1, lines[i]);
+            CU_FAIL("an audit log line does not parse");
+            continue;
+        }
         g_ptr_array_add(recs, json_object_ref(json_node_get_object(json_parser_get_root(p))));
+    }
+    return recs;
+}
+
+GPtrArray *
+fx_audit(Fx *fx)
+{
+    GPtrArray *recs = fx_audit_all(fx);
+
+    for (guint i = recs->len; i-- > 0;) {
+        JsonObject *rec = recs->pdata[i];
+
+        if (g_strcmp0(json_object_get_string_member_with_default(rec, "outcome", ""), "attempt")
+            == 0)
+            g_ptr_array_remove_index(recs, i);
     }
     return recs;
 }

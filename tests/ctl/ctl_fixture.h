@@ -66,7 +66,10 @@ char *dom_xml(const Dom *d);
  * exit status (-1: killed). */
 int fx_run_v(Fx *fx, const char *const *args);
 #define fx_run(fx, ...) fx_run_v((fx), (const char *const[]){ __VA_ARGS__, NULL })
-/* The audit log's lines, parsed. */
+/* The audit log's lines, parsed (a line that does not parse fails the
+ * test). */
+GPtrArray *fx_audit_all(Fx *fx);
+/* The same without the "attempt" records: one record per run. */
 GPtrArray *fx_audit(Fx *fx);
 /* The last audit record (asserting there are exactly @n). */
 JsonObject *fx_audit_last(Fx *fx, guint n);

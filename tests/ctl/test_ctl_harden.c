@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -487,6 +488,191 @@ test_lock_symlink_refused(void)
     fx_free(fx);
 }
 
+/* ---- 5: an audit log that cannot be written ------------------------------- */
+
+/* A before hook that leaves FX/hook-ran behind; returns that path. */
+static char *
+write_marker_hook(Fx *fx, const char *extra)
+{
+    char *ran = g_build_filename(fx->dir, "hook-ran", NULL);
+    g_autofree char *script = g_strdup_printf("#!/bin/sh\ntouch '%s'\n%s\nexit 0\n", ran, extra);
+
+    write_hook(fx, "before_set_num_of_cpus", "10_marker", script);
+    return ran;
+}
+
+static void
+test_audit_dev_full(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *ran = write_marker_hook(fx, "");
+
+    fx_domain(fx, &d);
+    g_free(fx->audit);
+    fx->audit = g_strdup("/dev/full");
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "audit"));
+    CU_ASSERT_TRUE(err_has(fx, "/dev/full"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    CU_ASSERT_FALSE(g_file_test(ran, G_FILE_TEST_EXISTS)); /* not even the hooks ran */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "4"), 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 3);
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 2);
+    fx_free(fx);
+}
+
+/* A 64 KiB tmpfs at FX/full, or FALSE (and a note) where we may not mount. */
+static gboolean
+small_fs_mount(Fx *fx, char **dir_out)
+{
+    g_autofree char *dir = g_build_filename(fx->dir, "full", NULL);
+
+    g_assert(g_mkdir_with_parents(dir, 0755) == 0);
+    if (mount("hotcpu-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0) {
+        printf("\n    [skipped: cannot mount a tmpfs: %s]", g_strerror(errno));
+        return FALSE;
+    }
+    *dir_out = g_steal_pointer(&dir);
+    return TRUE;
+}
+
+static void
+small_fs_umount(const char *dir)
+{
+    if (umount2(dir, MNT_DETACH) < 0)
+        fprintf(stderr, "cannot unmount %s: %s\n", dir, g_strerror(errno));
+}
+
+/* Fills @dir's file system to the last page with FILLER. */
+static void
+small_fs_fill(const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, "filler", NULL);
+    char page[4096] = { 0 };
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+    g_assert(fd >= 0);
+    while (write(fd, page, sizeof page) > 0)
+        ;
+    close(fd);
+}
+
+static gchar *
+read_all(const char *path)
+{
+    gchar *text = NULL;
+
+    g_assert(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+static void
+test_audit_full_fs_attempt(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *ran = write_marker_hook(fx, "");
+    g_autofree char *fs = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    GString *old = g_string_new(NULL);
+
+    fx_domain(fx, &d);
+    if (!small_fs_mount(fx, &fs)) {
+        g_string_free(old, TRUE);
+        fx_free(fx);
+        return;
+    }
+    /* Earlier records end 100 bytes short of a page: the next record
+     * starts there and finds no page to go on with. */
+    while (old->len + 21 + 12 <= 4096 - 100) /* 21: this line; 12: the shortest pad line */
+        g_string_append(old, "{\"earlier\":\"record\"}\n");
+    g_string_append_printf(old, "{\"pad\":\"%0*d\"}\n", (int)(4096 - 100 - old->len - 11), 0);
+    g_free(fx->audit);
+    fx->audit = g_build_filename(fs, "audit.log", NULL);
+    g_assert(g_file_set_contents(fx->audit, old->str, -1, NULL));
+    small_fs_fill(fs);
+    before = read_all(fx->audit);
+    CU_ASSERT_EQUAL(strlen(before), 4096 - 100);
+
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "audit"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    CU_ASSERT_FALSE(g_file_test(ran, G_FILE_TEST_EXISTS));
+    after = read_all(fx->audit);
+    CUNIT_ASSERT_STR(after, before); /* the half record was taken back */
+    small_fs_umount(fs);
+    g_string_free(old, TRUE);
+    fx_free(fx);
+}
+
+static void
+test_audit_full_fs_final(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autofree char *fs = NULL;
+    g_autofree char *ran = NULL;
+    g_autofree char *fill = NULL;
+    g_autoptr(GPtrArray) recs = NULL;
+
+    fx_domain(fx, &d);
+    if (!small_fs_mount(fx, &fs)) {
+        fx_free(fx);
+        return;
+    }
+    g_free(fx->audit);
+    fx->audit = g_build_filename(fs, "audit.log", NULL);
+    /* The hook runs after the attempt record: it fills the disk, and its
+     * 5000 bytes of output make the final record longer than the room left
+     * in the log's last page. */
+    fill = g_strdup_printf("dd if=/dev/zero of='%s/filler' bs=4096 2>/dev/null\n"
+                           "head -c 5000 /dev/zero | tr '\\0' x",
+                           fs);
+    ran = write_marker_hook(fx, fill);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0); /* changed: the code says so */
+    CU_ASSERT_TRUE(g_file_test(ran, G_FILE_TEST_EXISTS));
+    CU_ASSERT_TRUE(err_has(fx, "audit record"));
+    recs = fx_audit_all(fx); /* every line whole */
+    CU_ASSERT_EQUAL(recs->len, 1);
+    if (recs->len == 1) {
+        CUNIT_ASSERT_STR(json_object_get_string_member(recs->pdata[0], "outcome"), "attempt");
+        CU_ASSERT_EQUAL(json_object_get_int_member(recs->pdata[0], "requested"), 4);
+        CU_ASSERT_EQUAL(json_object_get_int_member(recs->pdata[0], "previous"), 2);
+        CU_ASSERT_TRUE(json_object_get_null_member(recs->pdata[0], "exit"));
+    }
+    g_ptr_array_unref(g_steal_pointer(&recs));
+
+    /* The next run: its attempt record fits where the cut one was, its
+     * final record is cut again; nothing is glued onto a half line. */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    recs = fx_audit_all(fx);
+    CU_ASSERT_EQUAL(recs->len, 2);
+    small_fs_umount(fs);
+    fx_free(fx);
+}
+
+static void
+test_audit_attempt_then_final(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1" };
+    g_autoptr(GPtrArray) recs = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "9"), 3); /* refused by a check: no attempt */
+    recs = fx_audit_all(fx);
+    CU_ASSERT_EQUAL_FATAL(recs->len, 3);
+    CUNIT_ASSERT_STR(json_object_get_string_member(recs->pdata[0], "outcome"), "attempt");
+    CU_ASSERT_EQUAL(json_object_get_int_member(recs->pdata[0], "requested"), 4);
+    CUNIT_ASSERT_STR(json_object_get_string_member(recs->pdata[1], "outcome"), "done");
+    CUNIT_ASSERT_STR(json_object_get_string_member(recs->pdata[2], "outcome"), "refused");
+    fx_free(fx);
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void
@@ -520,6 +706,10 @@ register_files_suite(void)
     static const CunitTest tests[] = {
         { "audit log: no symlink, a trusted folder", test_audit_symlink_refused },
         { "lock file: no symlink, a trusted folder", test_lock_symlink_refused },
+        { "audit log /dev/full: refused, nothing ran", test_audit_dev_full },
+        { "audit log on a full disk: the attempt is taken back", test_audit_full_fs_attempt },
+        { "audit log fills up during the change: no half record", test_audit_full_fs_final },
+        { "an attempt record, then the final one", test_audit_attempt_then_final },
         { NULL, NULL },
     };
 
