@@ -1,6 +1,7 @@
 /* test_main.c: runs the libhotcpu unit suites (all, or the one named). */
 #include "unit.h"
 
+/* clang-format off */
 static const CunitSuite suites[] = {
     { "cpulist", register_cpulist_suite },
     { "protocol", register_protocol_suite },
@@ -9,6 +10,7 @@ static const CunitSuite suites[] = {
     { "safe_text", register_safe_text_suite },
     { NULL, NULL },
 };
+/* clang-format on */
 
 int
 main(int argc, char **argv)
