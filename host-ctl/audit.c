@@ -5,36 +5,61 @@
 #include <string.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/stat.h>
+#include <sys/file.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "hook_runner.h"
+#include "safe_text.h"
+#include "trusted_dir.h"
 
 struct AuditLog {
     int fd;
     char *path;
 };
 
+/* Opens @name in @dir_fd for appending, never through a symlink, and only a
+ * regular file or a character device (/dev/null, or /dev/full in tests). */
+static int
+open_log_file(int dir_fd, const char *name, const char *path, GError **error)
+{
+    struct stat st;
+    int fd = openat(dir_fd, name,
+                    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+                    0640);
+    int e = errno;
+
+    if (fd < 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    e == ELOOP ? "cannot open the audit log %s: it is a symbolic link"
+                               : "cannot open the audit log %s: %s",
+                    path, g_strerror(e));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))) {
+        close(fd);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "the audit log %s is not a regular file", path);
+        return -1;
+    }
+    return fd;
+}
+
 AuditLog *
 audit_open(const char *path, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *name = g_path_get_basename(path);
     AuditLog *log;
-    int fd;
+    int dir_fd, fd;
 
-    if (g_mkdir_with_parents(dir, 0750) < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot create the audit log folder %s: %s", dir, g_strerror(e));
+    if ((dir_fd = trusted_dir_open(dir, 0750, "the audit log folder", error)) < 0)
         return NULL;
-    }
-    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot open the audit log %s: %s", path, g_strerror(e));
+    fd = open_log_file(dir_fd, name, path, error);
+    close(dir_fd);
+    if (fd < 0)
         return NULL;
-    }
     log = g_new0(AuditLog, 1);
     log->fd = fd;
     log->path = g_strdup(path);
@@ -84,10 +109,13 @@ audit_record_to_json(const AuditRecord *rec)
     set_int_or_null(obj, "requested", rec->requested);
     set_int_or_null(obj, "actual", rec->actual);
     json_object_set_string_member(obj, "outcome", rec->outcome);
-    json_object_set_int_member(obj, "exit", rec->exit_code);
-    if (rec->error)
-        json_object_set_string_member(obj, "error", rec->error);
-    else
+    set_int_or_null(obj, "exit", rec->exit_code); /* null: an attempt, not ended yet */
+    if (rec->error) {
+        /* valid UTF-8 and one line, whatever guest text it quotes */
+        g_autofree char *error = safe_text(rec->error, -1, 0);
+
+        json_object_set_string_member(obj, "error", error);
+    } else
         json_object_set_null_member(obj, "error");
     json_object_set_boolean_member(obj, "config", rec->config);
     json_object_set_boolean_member(obj, "force", rec->force);
@@ -101,38 +129,73 @@ audit_record_to_json(const AuditRecord *rec)
     return obj;
 }
 
-gboolean
-audit_write(AuditLog *log, const AuditRecord *rec, GError **error)
+static char *
+record_line(const AuditRecord *rec)
 {
     g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autofree char *text = NULL;
-    g_autofree char *line = NULL;
-    gsize len;
-    ssize_t n;
 
     json_node_take_object(node, audit_record_to_json(rec));
     json_generator_set_root(gen, node);
     text = json_generator_to_data(gen, NULL);
-    line = g_strconcat(text, "\n", NULL);
-    len = strlen(line);
-    /* One write on O_APPEND: the line lands whole at the end even when
-     * another hotcpu-ctl appends at the same time. */
-    do
-        n = write(log->fd, line, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write the audit record to %s: %s", log->path, g_strerror(e));
-        return FALSE;
-    }
-    if ((gsize)n != len) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOSPC,
-                    "the audit record to %s was cut short (%zd of %zu bytes)", log->path, n, len);
-        return FALSE;
+    return g_strconcat(text, "\n", NULL);
+}
+
+/* Writes all of @line; FALSE with errno set (ENOSPC for a write of 0). */
+static gboolean
+append_all(int fd, const char *line, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, line, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return FALSE;
+        }
+        line += n;
+        len -= (gsize)n;
     }
     return TRUE;
+}
+
+/* Appends @line whole and durable, or not at all: on a failed or short
+ * write, or a failed fdatasync, the file is cut back to its size before.
+ * The flock keeps another hotcpu-ctl from appending in between. */
+static gboolean
+append_record(AuditLog *log, const char *line, GError **error)
+{
+    struct stat st;
+    gboolean regular = fstat(log->fd, &st) == 0 && S_ISREG(st.st_mode);
+    gboolean locked = flock(log->fd, LOCK_EX) == 0;
+    gboolean ok;
+    int e = 0;
+
+    if (regular && fstat(log->fd, &st) < 0) /* the size under the lock */
+        regular = FALSE;
+    ok = append_all(log->fd, line, strlen(line)) && (!regular || fdatasync(log->fd) == 0);
+    if (!ok) {
+        e = errno;
+        if (regular && ftruncate(log->fd, st.st_size) == 0)
+            fdatasync(log->fd);
+    }
+    if (locked)
+        flock(log->fd, LOCK_UN);
+    if (!ok)
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    "cannot write the audit record to %s: %s", log->path, g_strerror(e));
+    return ok;
+}
+
+gboolean
+audit_write(AuditLog *log, const AuditRecord *rec, GError **error)
+{
+    g_autofree char *line = record_line(rec);
+
+    return append_record(log, line, error);
 }
 
 void
@@ -144,12 +207,14 @@ audit_syslog(const AuditRecord *rec)
     g_autofree char *req
         = rec->requested >= 0 ? g_strdup_printf("%d", rec->requested) : g_strdup("?");
     g_autofree char *act = rec->actual >= 0 ? g_strdup_printf("%d", rec->actual) : g_strdup("?");
+    /* One syslog line each: no newline of a quoted text may forge another. */
+    g_autofree char *domain = safe_text(rec->domain ? rec->domain : "?", -1, 0);
+    g_autofree char *error = rec->error ? safe_text(rec->error, -1, 0) : NULL;
 
     openlog("hotcpu-ctl", LOG_PID, LOG_DAEMON);
     syslog(rec->exit_code == 0 ? LOG_NOTICE : LOG_WARNING,
            "user %s: set vCPUs of domain '%s' (%s) from %s to %s: %s, now %s, exit %d%s%s",
-           pw ? pw->pw_name : "?", rec->domain ? rec->domain : "?",
-           rec->uuid ? rec->uuid : "uuid unknown", prev, req, rec->outcome, act, rec->exit_code,
-           rec->error ? ": " : "", rec->error ? rec->error : "");
+           pw ? pw->pw_name : "?", domain, rec->uuid ? rec->uuid : "uuid unknown", prev, req,
+           rec->outcome, act, rec->exit_code, error ? ": " : "", error ? error : "");
     closelog();
 }

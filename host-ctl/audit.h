@@ -1,9 +1,12 @@
-/* audit.h: one record per `set` attempt, refused, failed or done.
+/* audit.h: the record of every `set`: an "attempt" record before anything
+ * can change, and one final record, refused, failed or done.
  *
- * The record is one JSON line appended to the audit log (default
- * /var/log/hotcpu/audit.log) with a single write() on an O_APPEND descriptor,
- * so that concurrent writers never interleave, and a one-line summary sent
- * to syslog (ident hotcpu-ctl, facility LOG_DAEMON).
+ * A record is one JSON line appended to the audit log (default
+ * /var/log/hotcpu/audit.log) on an O_APPEND descriptor under flock, so that
+ * concurrent writers never interleave, and made durable with fdatasync.  A
+ * record is written whole or not at all: after a failed or short write the
+ * file is cut back to its size before.  The final record also goes to syslog
+ * as a one-line summary (ident hotcpu-ctl, facility LOG_DAEMON).
  */
 #pragma once
 
@@ -15,7 +18,11 @@
 typedef struct AuditLog AuditLog;
 
 /* Opens @path for appending (mode 0640), creating it and its folder (0750)
- * when missing.  G_FILE_ERROR with the path in the message on failure. */
+ * when missing.  The folder must be trusted (trusted_dir.h: owned by root or
+ * us, not group/other writable) and the file is opened relative to it
+ * without following a symlink; it must be a regular file (or a character
+ * device such as /dev/null).  G_FILE_ERROR with the path in the message on
+ * failure. */
 AuditLog *audit_open(const char *path, GError **error);
 void audit_close(AuditLog *log);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditLog, audit_close)
@@ -27,10 +34,10 @@ typedef struct {
     gint previous;       /* live vCPUs before; -1 unknown */
     gint requested;      /* vCPUs asked (after --sockets); -1 unknown */
     gint actual;         /* live vCPUs after; -1 unknown */
-    const char *outcome; /* "done", "refused", "vetoed", "failed", "not-converged" */
-    gint exit_code;
-    const char *error; /* NULL when none */
-    gboolean config;   /* --config was given */
+    const char *outcome; /* "attempt", "done", "refused", "vetoed", "failed", ... */
+    gint exit_code;      /* -1 (null): an attempt record */
+    const char *error;   /* NULL when none */
+    gboolean config;     /* --config was given */
     gboolean force;
     const char *guest;  /* "confirmed", "unconfirmed", "not-checked" */
     gint guest_online;  /* -1 unknown */
@@ -42,7 +49,8 @@ typedef struct {
  * and "uid" added.  json_object_unref. */
 JsonObject *audit_record_to_json(const AuditRecord *rec);
 
-/* Appends @rec as one line.  FALSE with @error on a failed or short write. */
+/* Appends @rec as one line, whole and synced, or not at all.  FALSE with
+ * @error on a failed or short write or sync (the file is then as before). */
 gboolean audit_write(AuditLog *log, const AuditRecord *rec, GError **error);
 
 /* Sends the summary of @rec to syslog. */

@@ -1,5 +1,7 @@
 /* cmd_set.c: `hotcpu-ctl set DOMAIN COUNT`: the stages in order, and the
  * single exit that records and reports. */
+#include <stdlib.h>
+
 #include "set_run.h"
 
 static void
@@ -92,6 +94,23 @@ set_finish(SetRun *run, int exit_code, const char *outcome, char *msg)
     return FALSE;
 }
 
+gboolean
+set_record_attempt(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+
+    run->rec.outcome = "attempt";
+    run->rec.exit_code = -1;
+    run->rec.hooks = run->hooks;
+    if (audit_write(run->audit, &run->rec, &error))
+        return TRUE;
+    /* Unrecorded, nothing may change.  The log just failed: the refusal
+     * goes to syslog and the terminal only. */
+    g_clear_pointer(&run->audit, audit_close);
+    return set_finish(run, CTL_EXIT_REFUSED, "refused",
+                      g_strdup_printf("%s; nothing changed", error->message));
+}
+
 int
 cmd_set(CtlContext *ctx, const CmdArgs *args)
 {
@@ -99,8 +118,9 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
 
     set_run_init(&run, ctx, args);
     if (set_open_and_lock(&run, cmd_arg_string(args, "domain")) && set_read_domain(&run)
-        && set_check(&run) && set_before_hooks(&run) && set_prepare_guest(&run) && set_apply(&run)
-        && set_after_hooks(&run) && set_update_config(&run))
+        && set_check(&run) && set_record_attempt(&run) && set_before_hooks(&run)
+        && set_prepare_guest(&run) && set_apply(&run) && set_after_hooks(&run)
+        && set_update_config(&run))
         set_confirm_guest(&run);
     return run.exit_code;
 }

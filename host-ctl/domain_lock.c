@@ -1,43 +1,64 @@
 /* domain_lock.c: flock per domain UUID. */
 #include "domain_lock.h"
+#include "trusted_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <gio/gio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct DomainLock {
     int fd;
 };
 
+/* Opens (creating) @name in @dir_fd, never through a symlink. */
+static int
+open_lock_file(int dir_fd, const char *name, const char *path, GError **error)
+{
+    struct stat st;
+    int fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
+    int e = errno;
+
+    if (fd < 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
+                    e == ELOOP ? "cannot open the lock file %s: it is a symbolic link"
+                               : "cannot open the lock file %s: %s",
+                    path, g_strerror(e));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "the lock file %s is not a regular file", path);
+        return -1;
+    }
+    return fd;
+}
+
 DomainLock *
 domain_lock_acquire(const char *dir, const char *uuid, GError **error)
 {
+    g_autofree char *name = NULL;
     g_autofree char *path = NULL;
     DomainLock *lock;
-    int fd;
+    int dir_fd, fd;
 
-    if (!uuid || !*uuid || strchr(uuid, '/')) {
+    if (!uuid || !*uuid || strchr(uuid, '/') || strcmp(uuid, ".") == 0 || strcmp(uuid, "..") == 0) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "invalid domain UUID '%s'",
                     uuid ? uuid : "");
         return NULL;
     }
-    if (g_mkdir_with_parents(dir, 0755) < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot create the lock folder %s: %s", dir, g_strerror(e));
+    if ((dir_fd = trusted_dir_open(dir, 0755, "the lock folder", error)) < 0)
         return NULL;
-    }
-    path = g_strdup_printf("%s/%s.lock", dir, uuid);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-    if (fd < 0) {
-        int e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot open the lock file %s: %s", path, g_strerror(e));
+    name = g_strdup_printf("%s.lock", uuid);
+    path = g_build_filename(dir, name, NULL);
+    fd = open_lock_file(dir_fd, name, path, error);
+    close(dir_fd);
+    if (fd < 0)
         return NULL;
-    }
     if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
         close(fd);

@@ -12,7 +12,9 @@
 
 typedef struct DomainLock DomainLock;
 
-/* Takes the lock, creating @dir (0755) and the lock file when missing.
+/* Takes the lock, creating @dir (0755) and the lock file when missing.  The
+ * folder must be trusted (trusted_dir.h) and the file is opened relative to
+ * it without following a symlink.
  * Fails with G_IO_ERROR_BUSY when another process holds it, G_FILE_ERROR
  * otherwise; messages name the file. */
 DomainLock *domain_lock_acquire(const char *dir, const char *uuid, GError **error);

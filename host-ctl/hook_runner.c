@@ -2,13 +2,26 @@
  *
  * Decisions beyond the header:
  * - A directory entry is a hook when its name does not start with '.', it
- *   is (or links to) a regular file, and we may execute it (access X_OK).
+ *   is (or links to) a regular file, and we may execute it (X_OK).
  *   Anything else is skipped silently and not recorded, as VDSM does: a
  *   README or a disabled (chmod -x) hook next to the real ones is normal.
- * - The permission check looks at the root, the phase folder and the hook
- *   (following symlinks: a link's own mode means nothing).  When the root or
- *   the phase folder is writable by group or others, every hook in it is
- *   refused and recorded, so the audit record says why nothing ran.
+ * - Trust: the root, the phase folder and the hook must each be owned by
+ *   root or by the user running hotcpu-ctl (our effective uid) and not be
+ *   writable by group or others.  When the root or the phase folder fails
+ *   that, every hook in it is refused and recorded, so the audit record
+ *   says why nothing ran.  Only those two folders are checked, not their
+ *   parents: --hooks-dir /tmp/x is as safe as /tmp/x itself.
+ * - What is checked is what runs: the folders are opened once and the hook
+ *   is opened (O_PATH) relative to the phase folder's descriptor, checked
+ *   with fstat and started with fexecve on that descriptor.  Nobody can
+ *   swap the file between the check and the exec.  A script then sees $0
+ *   as /dev/fd/N (its interpreter reads it through our descriptor), not
+ *   its path.
+ * - A symlink in the phase folder is followed once, when the hook is
+ *   opened; the file it leads to must pass the hook's check, and so must
+ *   the folder holding that file (a root-owned file in a world-writable
+ *   folder such as /tmp is refused too: whoever can write there could
+ *   replace it before the next run).
  * - @timeout_s 0 means the contract's default, 30 s.
  * - A hook that cannot be started (exec failed) has failed like exit 1,
  *   with exit_code -1 and the reason in its output.
@@ -16,7 +29,9 @@
 #include "config.h"
 
 #include "hook_runner.h"
+#include "trusted_dir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <fcntl.h>
@@ -44,6 +59,7 @@ hook_result_free(HookResult *result)
     if (result == NULL)
         return;
     g_free(result->path);
+    g_free(result->refusal);
     g_free(result->output);
     g_free(result);
 }
@@ -61,12 +77,36 @@ hooks_roots(const char *override)
     return g_strdupv((char *[]){ HOOKS_ETC_DIR, HOTCPU_HOOKS_LIBEXEC_DIR, NULL });
 }
 
-/* ---- finding hooks ----------------------------------------------------- */
+/* ---- trusting hooks ------------------------------------------------------ */
 
-static gboolean
-insecure_mode(mode_t mode)
+static char *
+fd_untrusted_reason(int fd, const char *what, const char *path)
 {
-    return (mode & (S_IWGRP | S_IWOTH)) != 0;
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return g_strdup_printf("%s %s cannot be examined: %s", what, path, g_strerror(errno));
+    return trust_reason(&st, what, path);
+}
+
+/* Opens the phase folder @dir of @root (both followed if they are links)
+ * and checks both.  -1 when there is no such folder (the normal case);
+ * else its descriptor, with *@refusal set when its hooks must not run. */
+static int
+open_phase_dir(const char *root, HookPhase phase, const char *dir, char **refusal)
+{
+    int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir_fd;
+
+    if (root_fd < 0)
+        return -1;
+    dir_fd = openat(root_fd, phase_folder(phase), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd >= 0)
+        *refusal = fd_untrusted_reason(root_fd, "the hooks folder", root);
+    close(root_fd);
+    if (dir_fd >= 0 && *refusal == NULL)
+        *refusal = fd_untrusted_reason(dir_fd, "the hooks folder", dir);
+    return dir_fd;
 }
 
 static gint
@@ -75,43 +115,75 @@ compare_names(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The hook file names in @dir, in strcmp order; empty when @dir cannot be
- * read (missing is the normal case). */
+/* The hook file names in @dir_fd, in strcmp order. */
 static GPtrArray *
-list_hooks(const char *dir)
+list_hooks(int dir_fd)
 {
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
+    int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *entry;
 
-    if (d == NULL)
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
         return names;
-    while ((name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = NULL;
+    }
+    while ((entry = readdir(d)) != NULL) {
         struct stat st;
 
-        if (name[0] == '.')
+        if (entry->d_name[0] == '.')
             continue;
-        path = g_build_filename(dir, name, NULL);
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        if (fstatat(dir_fd, entry->d_name, &st, 0) < 0 || !S_ISREG(st.st_mode))
             continue;
-        if (access(path, X_OK) < 0)
+        if (faccessat(dir_fd, entry->d_name, X_OK, 0) < 0)
             continue;
-        g_ptr_array_add(names, g_strdup(name));
+        g_ptr_array_add(names, g_strdup(entry->d_name));
     }
+    closedir(d);
     g_ptr_array_sort(names, compare_names);
     return names;
 }
 
-/* ---- running one hook -------------------------------------------------- */
-
-static void
-child_setup(gpointer user_data)
+/* The folder holding the file open on @fd, checked like a hooks folder. */
+static char *
+link_target_reason(int fd, const char *path)
 {
-    /* Its own process group, so a timeout kills whatever it started too.
-     * Only async-signal-safe calls here. */
-    setpgid(0, 0);
+    g_autofree char *proc = g_strdup_printf("/proc/self/fd/%d", fd);
+    g_autofree char *target = g_file_read_link(proc, NULL);
+    g_autofree char *folder = target != NULL ? g_path_get_dirname(target) : NULL;
+    struct stat st;
+
+    if (folder == NULL || stat(folder, &st) < 0)
+        return g_strdup_printf("the hook %s is a link whose target cannot be examined", path);
+    return trust_reason(&st, "the folder of the link's target", folder);
 }
+
+/* Opens hook @name of @dir_fd for fexecve once it passed the checks; -1
+ * with *@refusal set when it did not. */
+static int
+open_hook(int dir_fd, const char *name, const char *path, char **refusal)
+{
+    struct stat link_st, st;
+    int fd;
+
+    if (fstatat(dir_fd, name, &link_st, AT_SYMLINK_NOFOLLOW) < 0
+        || (fd = openat(dir_fd, name, O_PATH | O_CLOEXEC)) < 0) {
+        *refusal = g_strdup_printf("the hook %s cannot be opened: %s", path, g_strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        *refusal = g_strdup_printf("the hook %s is not a regular file", path);
+    else if (!(*refusal = trust_reason(&st, "the hook", path)) && S_ISLNK(link_st.st_mode))
+        *refusal = link_target_reason(fd, path);
+    if (*refusal != NULL) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- running one hook -------------------------------------------------- */
 
 static int
 open_pidfd(GPid pid)
@@ -203,13 +275,39 @@ capture_finish(Capture *cap)
     return g_string_free(out, FALSE);
 }
 
-static char **
-hook_environ(const HookEnv *env)
+/* For hooks run without a PATH of ours: the usual system folders. */
+#define HOOK_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Of the caller's environment, only what says how to find programs and
+ * how to speak: a hook runs as root with what the caller had, so secrets in
+ * the caller's environment (tokens, passwords) must not reach it. */
+static gboolean
+inherited_name(const char *name, gsize len)
 {
-    char **envp = g_get_environ();
+    return (len == 4 && strncmp(name, "PATH", 4) == 0)
+           || (len == 4 && strncmp(name, "LANG", 4) == 0)
+           || (len == 2 && strncmp(name, "TZ", 2) == 0)
+           || (len > 3 && strncmp(name, "LC_", 3) == 0);
+}
+
+static char **
+hook_environ(const HookEnv *env, HookPhase phase)
+{
+    g_auto(GStrv) caller = g_get_environ();
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
     g_autofree char *cpus = g_strdup_printf("%u", env->number_of_cpus);
     g_autofree char *prev = g_strdup_printf("%u", env->previous_number_of_cpus);
+    char **envp;
 
+    for (guint i = 0; caller[i] != NULL; i++) {
+        const char *eq = strchr(caller[i], '=');
+
+        if (eq != NULL && inherited_name(caller[i], (gsize)(eq - caller[i])))
+            g_strv_builder_add(b, caller[i]);
+    }
+    envp = g_strv_builder_end(b);
+    if (g_environ_getenv(envp, "PATH") == NULL)
+        envp = g_environ_setenv(envp, "PATH", HOOK_DEFAULT_PATH, TRUE);
     envp = g_environ_setenv(envp, "_hook_domxml", env->domxml_path ? env->domxml_path : "", TRUE);
     envp = g_environ_setenv(envp, "vmId", env->vm_id ? env->vm_id : "", TRUE);
     envp = g_environ_setenv(envp, "vmName", env->vm_name ? env->vm_name : "", TRUE);
@@ -217,81 +315,140 @@ hook_environ(const HookEnv *env)
     envp = g_environ_setenv(envp, "previousNumberOfCpus", prev, TRUE);
     envp = g_environ_setenv(envp, "HOTCPU_AGENT_SOCKET", env->agent_socket ? env->agent_socket : "",
                             TRUE);
-    if (env->libvirt_uri)
-        envp = g_environ_setenv(envp, "LIBVIRT_DEFAULT_URI", env->libvirt_uri, TRUE);
+    envp = g_environ_setenv(envp, "LIBVIRT_DEFAULT_URI", env->libvirt_uri ? env->libvirt_uri : "",
+                            TRUE);
+    if (phase == HOOK_PHASE_AFTER && env->outcome != NULL)
+        envp = g_environ_setenv(envp, "HOTCPU_OUTCOME", env->outcome, TRUE);
     return envp;
 }
 
-/* Starts @path with /dev/null as stdin and one pipe as stdout and stderr;
- * GLib closes every other descriptor in the child. */
-static gboolean
-spawn_hook(const char *path, char **envp, GPid *pid_out, int *out_fd, GError **error)
+/* @fd moved above stdin, stdout and stderr (close-on-exec), so that the
+ * child's dup2 onto 0, 1 and 2 never overwrites another of its fds. */
+static int
+fd_above_stdio(int fd)
 {
-    char *argv[] = { (char *)path, NULL };
-    int pipe_fds[2];
-    int null_fd;
-    gboolean ok;
+    int high;
 
-    null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd < 0) {
-        int saved = errno;
+    if (fd < 0 || fd > STDERR_FILENO)
+        return fd;
+    high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    close(fd);
+    return high;
+}
 
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved),
-                    "cannot open /dev/null: %s", g_strerror(saved));
-        return FALSE;
-    }
-    if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
-        int saved = errno;
+/* The child between fork and exec: async-signal-safe calls only.  Reports
+ * a failed exec as its errno on @err_fd (close-on-exec: EOF means it ran). */
+G_GNUC_NORETURN static void
+child_exec(int hook_fd, int null_fd, int out_fd, int err_fd, char **argv, char **envp)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+    sigset_t none;
+    int e;
 
-        close(null_fd);
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "cannot create a pipe: %s",
-                    g_strerror(saved));
-        return FALSE;
+    /* Its own process group, so a timeout kills whatever it started too. */
+    setpgid(0, 0);
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &dfl, NULL); /* ignored signals stay ignored across exec */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0
+        || dup2(out_fd, STDERR_FILENO) < 0)
+        goto fail;
+    /* Nothing of ours but stdio and the hook itself crosses the exec.  The
+     * hook's descriptor stays open: a script's interpreter reads it. */
+    if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        for (int fd = STDERR_FILENO + 1; fd < 65536; fd++)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fcntl(hook_fd, F_SETFD, 0) < 0)
+        goto fail;
+    fexecve(hook_fd, argv, envp);
+fail:
+    e = errno;
+    if (write(err_fd, &e, sizeof e) < 0) {
+        /* nothing left to tell anyone */
     }
-    ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv,
-                                          (const char *const *)envp, G_SPAWN_DO_NOT_REAP_CHILD,
-                                          child_setup, NULL, null_fd, pipe_fds[1], pipe_fds[1],
-                                          NULL, NULL, 0, pid_out, NULL, NULL, NULL, error);
-    close(null_fd);
-    close(pipe_fds[1]);
-    if (!ok) {
-        close(pipe_fds[0]);
-        return FALSE;
+    _exit(127);
+}
+
+static gboolean
+fail_errno(GError **error, int e, const char *what)
+{
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", what, g_strerror(e));
+    return FALSE;
+}
+
+/* /dev/null, the output pipe and the exec-error pipe, all above stdio. */
+static gboolean
+child_fds(int *null_fd, int out[2], int err[2], GError **error)
+{
+    *null_fd = fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (*null_fd < 0)
+        return fail_errno(error, errno, "cannot open /dev/null");
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+        int e = errno;
+
+        close(*null_fd);
+        if (out[0] >= 0) {
+            close(out[0]);
+            close(out[1]);
+        }
+        return fail_errno(error, e, "cannot create a pipe");
     }
-    /* Also from here: kill(-pid) must find the group even if the child has
-     * not run setpgid yet.  Fails harmlessly once it has exec'd. */
-    setpgid(*pid_out, *pid_out);
-    fcntl(pipe_fds[0], F_SETFL, fcntl(pipe_fds[0], F_GETFL) | O_NONBLOCK);
-    *out_fd = pipe_fds[0];
+    for (int i = 0; i < 2; i++) {
+        out[i] = fd_above_stdio(out[i]);
+        err[i] = fd_above_stdio(err[i]);
+    }
     return TRUE;
 }
 
-static HookResult *
-run_hook(const char *path, char **envp, guint timeout_s)
+/* Starts the checked hook on @hook_fd (@path as its argv[0]) with
+ * /dev/null as stdin and one pipe as stdout and stderr, in its own process
+ * group.  Returns once the exec has happened or failed. */
+static gboolean
+spawn_hook(int hook_fd, const char *path, char **envp, GPid *pid_out, int *out_fd, GError **error)
 {
-    HookResult *result = g_new0(HookResult, 1);
-    Capture cap = { g_string_new(NULL), FALSE };
-    g_autoptr(GError) error = NULL;
-    gint64 start = g_get_monotonic_time();
-    gint64 deadline = start + (gint64)timeout_s * G_USEC_PER_SEC;
-    gboolean pipe_open = TRUE;
-    GPid pid;
-    int out_fd;
-    int pidfd;
-    int status = 0;
+    char *argv[] = { (char *)path, NULL };
+    int null_fd = -1, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+    int e = 0;
+    ssize_t n;
+    pid_t pid;
 
-    result->path = g_strdup(path);
-    result->exit_code = -1;
-
-    if (!spawn_hook(path, envp, &pid, &out_fd, &error)) {
-        g_string_append_printf(cap.buf, "hotcpu: cannot run hook %s: %s\n", path, error->message);
-        result->output = capture_finish(&cap);
-        result->seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
-        return result;
+    if (!child_fds(&null_fd, out, err, error))
+        return FALSE;
+    pid = fork();
+    if (pid == 0)
+        child_exec(hook_fd, null_fd, out[1], err[1], argv, envp);
+    e = errno;
+    close(null_fd);
+    close(out[1]);
+    close(err[1]);
+    if (pid > 0) {
+        /* Also from here: kill(-pid) must find the group even if the child
+         * has not run setpgid yet.  Fails harmlessly once it has exec'd. */
+        setpgid(pid, pid);
+        do
+            n = read(err[0], &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        if (n != sizeof e) {
+            close(err[0]);
+            fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+            *pid_out = pid;
+            *out_fd = out[0];
+            return TRUE;
+        }
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
     }
-    /* Without pidfd (kernels before 5.3) we notice the exit within 50 ms. */
-    pidfd = open_pidfd(pid);
+    close(err[0]);
+    close(out[0]);
+    return fail_errno(error, e, pid < 0 ? "cannot fork" : "cannot execute it");
+}
 
+/* Collects output until the hook exits or @deadline passes; TRUE when it
+ * timed out.  *@pipe_open turns FALSE at the pipe's EOF. */
+static gboolean
+wait_hook(GPid pid, int out_fd, int pidfd, gint64 deadline, Capture *cap, gboolean *pipe_open)
+{
     for (;;) {
         struct pollfd fds[2];
         nfds_t n = 0;
@@ -300,23 +457,29 @@ run_hook(const char *path, char **envp, guint timeout_s)
         int ret;
 
         if (child_exited(pid))
-            break;
-        if (now >= deadline) {
-            result->timed_out = TRUE;
-            break;
-        }
-        if (pipe_open)
+            return FALSE;
+        if (now >= deadline)
+            return TRUE;
+        if (*pipe_open)
             fds[n++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
         if (pidfd >= 0)
             fds[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
         else if (left_ms > 50)
-            left_ms = 50;
+            left_ms = 50; /* without pidfd (before Linux 5.3): notice the exit within 50 ms */
         ret = poll(fds, n, (int)MIN(left_ms, G_MAXINT));
         if (ret < 0 && errno != EINTR)
-            break; /* cannot wait: killed below, counts as failed */
-        if (ret > 0 && pipe_open && fds[0].revents != 0)
-            pipe_open = capture_read(&cap, out_fd);
+            return FALSE; /* cannot wait: killed by the caller, counts as failed */
+        if (ret > 0 && *pipe_open && fds[0].revents != 0)
+            *pipe_open = capture_read(cap, out_fd);
     }
+}
+
+/* Kills what is left of the hook's process group and reaps the hook;
+ * returns its wait status. */
+static int
+reap_hook(GPid pid, int out_fd, Capture *cap, gboolean pipe_open)
+{
+    int status = 0;
 
     /* Whether it exited or timed out: kill the whole group.  Background
      * children a hook left behind would otherwise live on and keep the pipe
@@ -328,35 +491,107 @@ run_hook(const char *path, char **envp, guint timeout_s)
     /* Whatever it wrote before it died is in the pipe; take it without
      * waiting for EOF (a process that escaped the group may hold it open). */
     if (pipe_open)
-        capture_read(&cap, out_fd);
-    close(out_fd);
-    if (pidfd >= 0)
-        close(pidfd);
+        capture_read(cap, out_fd);
+    return status;
+}
 
-    if (result->timed_out) {
-        g_autofree char *note = g_strdup_printf(
-            "%shotcpu: hook killed after %u s\n",
-            cap.buf->len > 0 && cap.buf->str[cap.buf->len - 1] != '\n' ? "\n" : "", timeout_s);
+static HookResult *
+run_hook(int hook_fd, const char *path, char **envp, guint timeout_s)
+{
+    HookResult *result = g_new0(HookResult, 1);
+    Capture cap = { g_string_new(NULL), FALSE };
+    g_autoptr(GError) error = NULL;
+    gint64 start = g_get_monotonic_time();
+    gboolean pipe_open = TRUE;
+    GPid pid;
+    int out_fd, pidfd, status;
 
-        capture_add(&cap, note, strlen(note));
-    } else if (WIFEXITED(status))
-        result->exit_code = WEXITSTATUS(status);
+    result->path = g_strdup(path);
+    result->exit_code = -1;
+    if (!spawn_hook(hook_fd, path, envp, &pid, &out_fd, &error)) {
+        g_string_append_printf(cap.buf, "hotcpu: cannot run hook %s: %s\n", path, error->message);
+    } else {
+        pidfd = open_pidfd(pid);
+        result->timed_out = wait_hook(pid, out_fd, pidfd,
+                                      start + (gint64)timeout_s * G_USEC_PER_SEC, &cap, &pipe_open);
+        status = reap_hook(pid, out_fd, &cap, pipe_open);
+        close(out_fd);
+        if (pidfd >= 0)
+            close(pidfd);
+        if (result->timed_out) {
+            g_autofree char *note = g_strdup_printf(
+                "%shotcpu: hook killed after %u s\n",
+                cap.buf->len > 0 && cap.buf->str[cap.buf->len - 1] != '\n' ? "\n" : "", timeout_s);
+
+            capture_add(&cap, note, strlen(note));
+        } else if (WIFEXITED(status)) {
+            result->exit_code = WEXITSTATUS(status);
+        }
+    }
     result->output = capture_finish(&cap);
     result->seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
     return result;
 }
 
 static HookResult *
-refused_result(const char *path, const char *insecure)
+refused_result(const char *path, const char *why)
 {
     HookResult *result = g_new0(HookResult, 1);
 
     result->path = g_strdup(path);
     result->exit_code = -1;
     result->refused = TRUE;
-    result->output = g_strdup_printf("hotcpu: hook %s not run: %s is writable by group or others\n",
-                                     path, insecure);
+    result->refusal = g_strdup(why);
+    result->output = g_strdup_printf("hotcpu: hook %s not run: %s\n", path, why);
     return result;
+}
+
+/* Checks hook @name of @dir_fd and runs it when it passes (and
+ * @folder_refusal is NULL). */
+static HookResult *
+check_and_run(int dir_fd, const char *name, const char *path, const char *folder_refusal,
+              char **envp, guint timeout_s)
+{
+    g_autofree char *why = NULL;
+    HookResult *result;
+    int fd;
+
+    if (folder_refusal != NULL)
+        return refused_result(path, folder_refusal);
+    if ((fd = open_hook(dir_fd, name, path, &why)) < 0)
+        return refused_result(path, why);
+    result = run_hook(fd, path, envp, timeout_s);
+    close(fd);
+    return result;
+}
+
+/* Runs @root's hooks of @phase.  FALSE when a hook's exit 2 stopped the
+ * chain; *@all_ok turns FALSE when any hook failed. */
+static gboolean
+run_root(const char *root, HookPhase phase, char **envp, guint timeout_s, GPtrArray *results,
+         gboolean *all_ok)
+{
+    g_autofree char *dir = g_build_filename(root, phase_folder(phase), NULL);
+    g_autofree char *refusal = NULL;
+    g_autoptr(GPtrArray) names = NULL;
+    int dir_fd = open_phase_dir(root, phase, dir, &refusal);
+    gboolean go_on = TRUE;
+
+    if (dir_fd < 0)
+        return TRUE;
+    names = list_hooks(dir_fd);
+    for (guint i = 0; i < names->len && go_on; i++) {
+        g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
+        HookResult *result = check_and_run(dir_fd, names->pdata[i], path, refusal, envp, timeout_s);
+
+        g_ptr_array_add(results, result);
+        if (result->exit_code != 0)
+            *all_ok = FALSE;
+        if (result->exit_code == 2)
+            go_on = FALSE;
+    }
+    close(dir_fd);
+    return go_on;
 }
 
 /* ---- chains ------------------------------------------------------------- */
@@ -365,51 +600,14 @@ gboolean
 hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s, GPtrArray *results,
           gboolean *stopped)
 {
-    g_auto(GStrv) envp = hook_environ(env);
+    g_auto(GStrv) envp = hook_environ(env, phase);
     gboolean all_ok = TRUE;
     gboolean stop = FALSE;
 
     if (timeout_s == 0)
         timeout_s = HOOK_DEFAULT_TIMEOUT_S;
-
-    for (guint r = 0; roots != NULL && roots[r] != NULL && !stop; r++) {
-        g_autofree char *dir = g_build_filename(roots[r], phase_folder(phase), NULL);
-        g_autoptr(GPtrArray) names = NULL;
-        const char *insecure = NULL;
-        struct stat st;
-
-        if (stat(roots[r], &st) < 0 || !S_ISDIR(st.st_mode))
-            continue;
-        if (insecure_mode(st.st_mode))
-            insecure = roots[r];
-        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            continue;
-        if (insecure == NULL && insecure_mode(st.st_mode))
-            insecure = dir;
-
-        names = list_hooks(dir);
-        for (guint i = 0; i < names->len && !stop; i++) {
-            g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
-            const char *bad = insecure;
-            HookResult *result;
-            gint code;
-
-            if (bad == NULL && (stat(path, &st) < 0 || insecure_mode(st.st_mode)))
-                bad = path;
-            if (bad != NULL)
-                result = refused_result(path, bad);
-            else
-                result = run_hook(path, envp, timeout_s);
-
-            code = result->exit_code;
-            g_ptr_array_add(results, result);
-            if (code == 0)
-                continue;
-            all_ok = FALSE;
-            if (code == 2)
-                stop = TRUE;
-        }
-    }
+    for (guint r = 0; roots != NULL && roots[r] != NULL && !stop; r++)
+        stop = !run_root(roots[r], phase, envp, timeout_s, results, &all_ok);
     if (stopped != NULL)
         *stopped = stop;
     return all_ok;
@@ -457,10 +655,8 @@ hook_results_describe_failures(GPtrArray *results, guint from)
         if (s->len)
             g_string_append(s, "; ");
         if (h->refused)
-            g_string_append_printf(s,
-                                   "hook %s was not run: it or its folder is writable by "
-                                   "group or others",
-                                   h->path);
+            g_string_append_printf(s, "hook %s was not run: %s", h->path,
+                                   h->refusal != NULL ? h->refusal : "it is not trusted");
         else if (h->timed_out)
             g_string_append_printf(s, "hook %s was killed after its timeout", h->path);
         else if (h->exit_code < 0)
@@ -476,25 +672,56 @@ hook_results_describe_failures(GPtrArray *results, guint from)
     return g_string_free(s, FALSE);
 }
 
+static gboolean
+write_all(int fd, const char *data, gsize len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return FALSE;
+        data += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
 char *
 hook_domxml_write(const char *xml, GError **error)
 {
+    /* A private folder (g_dir_make_tmp: 0700) and in it a 0600 file: the
+     * live XML names disks, networks and sockets, which is nobody else's
+     * business, and nobody can put a file in its place. */
+    g_autofree char *dir = g_dir_make_tmp("hotcpu-domxml-XXXXXX", error);
     g_autofree char *path = NULL;
-    int fd = g_file_open_tmp("hotcpu-domxml-XXXXXX.xml", &path, error);
+    int fd, e;
 
-    if (fd < 0)
+    if (dir == NULL)
         return NULL;
-    close(fd);
-    if (!g_file_set_contents(path, xml, -1, error)) {
-        g_unlink(path);
-        return NULL;
-    }
-    return g_steal_pointer(&path);
+    path = g_build_filename(dir, "domain.xml", NULL);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0 && write_all(fd, xml, strlen(xml)) && close(fd) == 0)
+        return g_steal_pointer(&path);
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    g_unlink(path);
+    g_rmdir(dir);
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot write %s: %s", path,
+                g_strerror(e));
+    return NULL;
 }
 
 void
 hook_domxml_remove(const char *path)
 {
-    if (path)
-        g_unlink(path);
+    g_autofree char *dir = NULL;
+
+    if (path == NULL)
+        return;
+    g_unlink(path);
+    dir = g_path_get_dirname(path);
+    g_rmdir(dir);
 }

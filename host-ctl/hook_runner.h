@@ -4,11 +4,15 @@
  * one folder from --hooks-dir / $HOTCPU_HOOKS_DIR.  Under each root the
  * folder before_set_num_of_cpus/ or after_set_num_of_cpus/ holds
  * executables, run in lexical order (all of the first root's, then the
- * next's) with the contract's environment.  Exit 0 ok; 1 failed, go on; 2
+ * next's) with the contract's environment and nothing else of ours: the
+ * HookEnv variables, and PATH (a safe default when unset), LANG, LC_* and TZ
+ * from the caller.  Exit 0 ok; 1 failed, go on; 2
  * failed, stop the chain; anything else counts as 1.  A hook that outlives
  * its timeout gets its whole process group killed and has failed.  A hook
- * file or folder (the root, or the phase folder) writable by group or others
- * is refused (failed, not run).
+ * file or folder (the root, or the phase folder) writable by group or others,
+ * or owned by anyone but root or the user running hotcpu-ctl, is refused
+ * (failed, not run).  What was checked is what runs (fexecve on the checked
+ * descriptor), so a script hook sees $0 as /dev/fd/N.
  */
 #pragma once
 
@@ -35,14 +39,16 @@ typedef struct {
     guint number_of_cpus;          /* numberOfCpus */
     guint previous_number_of_cpus; /* previousNumberOfCpus */
     const char *agent_socket;      /* HOTCPU_AGENT_SOCKET, NULL or "" if none or not local */
-    const char *libvirt_uri;       /* LIBVIRT_DEFAULT_URI, the connection's URI */
+    const char *libvirt_uri;       /* LIBVIRT_DEFAULT_URI, NULL or "" if unknown */
+    const char *outcome;           /* HOTCPU_OUTCOME, after hooks only; NULL: not set */
 } HookEnv;
 
 typedef struct {
     char *path;     /* the hook file */
     gint exit_code; /* its exit status; -1 when killed, refused or not startable */
     gboolean timed_out;
-    gboolean refused; /* insecure permissions: not run */
+    gboolean refused; /* not trusted (owner, mode): not run */
+    char *refusal;    /* why not, a sentence's end: "the hook X is owned by ..." */
     char *output;     /* stdout and stderr, merged, capped at 64 KiB */
     gdouble seconds;  /* wall time */
 } HookResult;
@@ -70,7 +76,9 @@ JsonNode *hook_results_to_json(GPtrArray *results);
  * @results from index @from on (g_free). */
 char *hook_results_describe_failures(GPtrArray *results, guint from);
 
-/* Writes @xml for the hooks' _hook_domxml; returns its path (g_free). */
+/* Writes @xml for the hooks' _hook_domxml: mode 0600 in a new private
+ * folder (0700) under the temp folder.  Returns the file's path (g_free). */
 char *hook_domxml_write(const char *xml, GError **error);
-/* Removes what hook_domxml_write made; accepts NULL. */
+/* Removes what hook_domxml_write made, the file and its folder; accepts
+ * NULL. */
 void hook_domxml_remove(const char *path);

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "safe_text.h"
+
 struct Output {
     gboolean json;
     gboolean printed; /* the one JSON object is out */
@@ -33,6 +35,18 @@ output_is_json(const Output *out)
     return out->json;
 }
 
+/* A message as one printable line.  Guest text is escaped where it enters
+ * (agent_client.c), but a message may also quote what a parser found in a
+ * guest's reply (a CPU list): escape again here, where it leaves, so that no
+ * control character or invalid UTF-8 reaches a terminal or the JSON. */
+static char *
+printable_vprintf(const char *fmt, va_list ap)
+{
+    g_autofree char *raw = g_strdup_vprintf(fmt, ap);
+
+    return safe_text(raw, -1, 0);
+}
+
 void
 output_warning(Output *out, const char *fmt, ...)
 {
@@ -40,7 +54,7 @@ output_warning(Output *out, const char *fmt, ...)
     g_autofree char *msg = NULL;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    msg = printable_vprintf(fmt, ap);
     va_end(ap);
     fprintf(stderr, "warning: %s\n", msg);
     g_ptr_array_add(out->warnings, g_steal_pointer(&msg));
@@ -107,7 +121,7 @@ output_fail(Output *out, int exit_code, JsonObject *extra, const char *fmt, ...)
     g_autofree char *msg = NULL;
 
     va_start(ap, fmt);
-    msg = g_strdup_vprintf(fmt, ap);
+    msg = printable_vprintf(fmt, ap);
     va_end(ap);
     if (!out->json) {
         fprintf(stderr, "error: %s\n", msg);

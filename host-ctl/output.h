@@ -5,6 +5,10 @@
  * virsh.  JSON: the command's object on stdout; failures as
  * {"error": TEXT, "exit": N, ...}; warnings gathered under "warnings" in the
  * one object (and still printed on stderr).
+ *
+ * Warning and error texts are printed as one line: control characters in
+ * them (also newlines) are escaped and invalid UTF-8 is replaced
+ * (safe_text), whatever they quote.
  */
 #pragma once
 

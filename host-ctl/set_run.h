@@ -67,6 +67,7 @@ gboolean set_finish(SetRun *run, int exit_code, const char *outcome, char *msg);
 gboolean set_open_and_lock(SetRun *run, const char *name);
 gboolean set_read_domain(SetRun *run);
 gboolean set_check(SetRun *run);
+gboolean set_record_attempt(SetRun *run); /* cmd_set.c; refuses when it cannot */
 gboolean set_before_hooks(SetRun *run);
 gboolean set_prepare_guest(SetRun *run);
 gboolean set_apply(SetRun *run);

@@ -40,7 +40,8 @@ set_open_and_lock(SetRun *run, const char *name)
         return set_finish(run, exit_code, exit_code == CTL_EXIT_REFUSED ? "refused" : "failed",
                           g_strdup(error->message));
     run->name = run->rec.domain = virDomainGetName(run->dom);
-    run->uri = virConnectGetURI(run->conn);
+    if (!(run->uri = virConnectGetURI(run->conn)))
+        virResetLastError(); /* unknown: the hooks get "" */
     if (virDomainGetUUIDString(run->dom, run->uuid) == 0)
         run->rec.uuid = run->uuid;
 

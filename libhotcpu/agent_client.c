@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "safe_text.h"
 #include "unix_addr.h"
 
 /* clang-format off */
@@ -181,8 +182,11 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             ProtoMessage *msg = proto_parse_message(line, len, &local);
 
             if (msg == NULL) {
+                /* The parser's message may quote the guest (a key it sent). */
+                g_autofree char *why = safe_text(local->message, -1, SAFE_TEXT_GUEST_MAX);
+
                 g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
-                            "the guest agent sent an invalid message: %s", local->message);
+                            "the guest agent sent an invalid message: %s", why);
                 return NULL;
             }
             return msg;
@@ -257,7 +261,10 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
         if (!id_matches(msg->id, id_text))
             continue;
         if (msg->kind == PROTO_MSG_ERROR) {
-            g_set_error_literal(error, PROTO_ERROR, msg->error_class, msg->error_desc);
+            /* The guest wrote the desc: it reaches terminals, logs and JSON. */
+            g_autofree char *desc = safe_text(msg->error_desc, -1, SAFE_TEXT_GUEST_MAX);
+
+            g_set_error_literal(error, PROTO_ERROR, msg->error_class, desc);
             return NULL;
         }
         return g_steal_pointer(&msg->value);

@@ -48,7 +48,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
  * waits up to @timeout_ms for the matching reply.  Returns the "return" value
  * (json_node_unref).  An error reply from the agent fails with PROTO_ERROR and
  * the agent's class as code, its desc as message.  @arguments may be NULL and
- * is not consumed. */
+ * is not consumed.
+ *
+ * Every error message this client sets is safe to print, log and put into
+ * JSON: guest text in it (an error desc, a key of a malformed message) went
+ * through safe_text(), capped at SAFE_TEXT_GUEST_MAX bytes.  The returned
+ * JSON is the guest's: whoever prints a string from it escapes it too. */
 JsonNode *agent_client_call(AgentClient *client, const char *execute, JsonObject *arguments,
                             guint timeout_ms, GError **error);
 

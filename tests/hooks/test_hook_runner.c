@@ -1,6 +1,7 @@
 /* test_hook_runner.c: the hook runner against temp hook folders holding tiny
- * shell scripts.  The scripts report back through files in a scratch folder
- * named by $HOOKTEST_DIR, which they inherit from our environment. */
+ * shell scripts.  The scripts report back through files in a scratch folder;
+ * add_hook writes its path into each script as $HOOKTEST_DIR (hooks do not
+ * inherit our environment). */
 #include "config.h"
 
 #include "cunit_runner.h"
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +52,6 @@ static void
 setup(void)
 {
     scratch = make_tmp();
-    g_setenv("HOOKTEST_DIR", scratch, TRUE);
 }
 
 static void
@@ -60,13 +61,14 @@ teardown(void)
     g_clear_pointer(&scratch, g_free);
 }
 
-/* Writes ROOT/PHASE/NAME as "#!/bin/sh\nBODY" with exactly @mode. */
+/* Writes ROOT/PHASE/NAME as "#!/bin/sh\nHOOKTEST_DIR=...\nBODY" with exactly
+ * @mode. */
 static char *
 add_hook(const char *root, const char *phase, const char *name, const char *body, mode_t mode)
 {
     g_autofree char *dir = g_build_filename(root, phase, NULL);
     char *path = g_build_filename(dir, name, NULL);
-    g_autofree char *text = g_strdup_printf("#!/bin/sh\n%s\n", body);
+    g_autofree char *text = g_strdup_printf("#!/bin/sh\nHOOKTEST_DIR='%s'\n%s\n", scratch, body);
 
     if (g_mkdir_with_parents(dir, 0755) < 0 || chmod(dir, 0755) < 0)
         g_error("cannot create %s: %s", dir, g_strerror(errno));
@@ -107,6 +109,8 @@ static const HookEnv default_env = {
     .number_of_cpus = 2,
     .previous_number_of_cpus = 4,
     .agent_socket = "/run/hotcpu/web1.sock",
+    .libvirt_uri = "test:///default",
+    .outcome = "done",
 };
 
 typedef struct {
@@ -176,32 +180,34 @@ scratch_pid(const char *name)
 
 /* ---- ordering ------------------------------------------------------------- */
 
+/* A hook body logging @name ($0 is /dev/fd/N: see test_runs_checked_file). */
+#define LOG_AS(name) "echo " name " >> \"$HOOKTEST_DIR/log\""
+
 static void
 test_order_lexical_across_roots(void)
 {
     g_autofree char *root1 = make_tmp();
     g_autofree char *root2 = make_tmp();
-    const char *log = "echo \"$(basename \"$0\")\" >> \"$HOOKTEST_DIR/log\"";
     g_autofree char *target = NULL;
     g_autofree char *link = NULL;
     g_autofree char *sub = NULL;
     g_autofree char *text = NULL;
     Run run;
 
-    g_free(add_hook(root1, BEFORE, "50_b", log, 0755));
-    g_free(add_hook(root1, BEFORE, "10_a", log, 0755));
-    g_free(add_hook(root1, BEFORE, "Z_upper", log, 0755)); /* 'Z' < 'a' in strcmp */
-    g_free(add_hook(root1, BEFORE, "a_lower", log, 0755));
-    g_free(add_hook(root1, BEFORE, "9", log, 0755)); /* "9" > "50_b": not numeric order */
-    g_free(add_hook(root1, BEFORE, ".hidden", log, 0755));
-    g_free(add_hook(root1, BEFORE, "60_not_executable", log, 0644));
-    g_free(add_hook(root1, AFTER, "00_other_phase", log, 0755));
+    g_free(add_hook(root1, BEFORE, "50_b", LOG_AS("50_b"), 0755));
+    g_free(add_hook(root1, BEFORE, "10_a", LOG_AS("10_a"), 0755));
+    g_free(add_hook(root1, BEFORE, "Z_upper", LOG_AS("Z_upper"), 0755)); /* 'Z' < 'a' in strcmp */
+    g_free(add_hook(root1, BEFORE, "a_lower", LOG_AS("a_lower"), 0755));
+    g_free(add_hook(root1, BEFORE, "9", LOG_AS("9"), 0755)); /* "9" > "50_b": not numeric order */
+    g_free(add_hook(root1, BEFORE, ".hidden", LOG_AS(".hidden"), 0755));
+    g_free(add_hook(root1, BEFORE, "60_not_executable", LOG_AS("60_not_executable"), 0644));
+    g_free(add_hook(root1, AFTER, "00_other_phase", LOG_AS("00_other_phase"), 0755));
     sub = g_build_filename(root1, BEFORE, "70_folder", NULL);
     CU_ASSERT_EQUAL(mkdir(sub, 0755), 0);
-    target = add_hook(scratch, "targets", "real", log, 0755);
+    target = add_hook(scratch, "targets", "real", LOG_AS("55_link"), 0755);
     link = g_build_filename(root1, BEFORE, "55_link", NULL);
     CU_ASSERT_EQUAL(symlink(target, link), 0);
-    g_free(add_hook(root2, BEFORE, "01_second_root", log, 0755));
+    g_free(add_hook(root2, BEFORE, "01_second_root", LOG_AS("01_second_root"), 0755));
 
     {
         char *roots[] = { root1, root2, NULL };
@@ -246,11 +252,62 @@ test_order_lexical_across_roots(void)
 
 /* ---- environment ---------------------------------------------------------- */
 
+/* Reads the NUL-separated `env -0` dump @name of the scratch folder. */
+static void
+read_env_dump(const char *name, GHashTable *vars)
+{
+    g_autofree char *path = scratch_path(name);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    CU_ASSERT_FATAL(g_file_get_contents(path, &text, &len, NULL));
+    for (gsize pos = 0; pos < len; pos += strlen(text + pos) + 1) {
+        const char *eq = strchr(text + pos, '=');
+
+        if (eq != NULL)
+            g_hash_table_insert(vars, g_strndup(text + pos, (gsize)(eq - (text + pos))),
+                                g_strdup(eq + 1));
+    }
+}
+
+/* Nothing in @vars but the contract's variables, PATH, LANG, LC_*, TZ and
+ * what the shell itself adds (PWD, SHLVL, _, our HOOKTEST_DIR). */
+static void
+assert_only_allowed(GHashTable *vars)
+{
+    const char *allowed[] = { "_hook_domxml",
+                              "vmId",
+                              "vmName",
+                              "numberOfCpus",
+                              "previousNumberOfCpus",
+                              "HOTCPU_AGENT_SOCKET",
+                              "LIBVIRT_DEFAULT_URI",
+                              "PATH",
+                              "LANG",
+                              "LC_TIME",
+                              "TZ",
+                              "PWD",
+                              "SHLVL",
+                              "_",
+                              "HOOKTEST_DIR",
+                              NULL };
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, vars);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        gboolean known = g_strv_contains(allowed, key) || g_str_has_prefix(key, "LC_");
+
+        if (!known)
+            fprintf(stderr, "\nhook saw %s\n", (const char *)key);
+        CU_ASSERT_TRUE(known);
+    }
+}
+
 static void
 test_environment(void)
 {
     g_autofree char *root = make_tmp();
-    g_autofree char *env_text = NULL;
     g_autofree char *stdin_text = NULL;
     g_auto(GStrv) lines = NULL;
     g_autoptr(GHashTable) vars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -261,7 +318,13 @@ test_environment(void)
     CU_ASSERT_EQUAL(dup2(leak, 57), 57);
     close(leak);
     g_setenv("HOOKTEST_CALLER", "inherited value", TRUE);
+    g_setenv("FOO_SECRET", "hunter2", TRUE);
+    g_setenv("LD_PRELOAD", "/nonexistent/evil.so", TRUE);
     g_setenv("vmName", "stale caller value", TRUE);
+    g_setenv("HOTCPU_OUTCOME", "stale caller value", TRUE);
+    g_setenv("LANG", "C.UTF-8", TRUE);
+    g_setenv("LC_TIME", "C", TRUE);
+    g_setenv("TZ", "UTC", TRUE);
 
     g_free(add_hook(root, BEFORE, "10_env",
                     "env -0 > \"$HOOKTEST_DIR/env\"\n"
@@ -271,37 +334,35 @@ test_environment(void)
     run = run_one_root(root, HOOK_PHASE_BEFORE, 10);
     close(57);
     g_unsetenv("HOOKTEST_CALLER");
+    g_unsetenv("FOO_SECRET");
+    g_unsetenv("LD_PRELOAD");
     g_unsetenv("vmName");
+    g_unsetenv("HOTCPU_OUTCOME");
+    g_unsetenv("LC_TIME");
+    g_unsetenv("TZ");
 
     CU_ASSERT_TRUE(run.ok);
     CU_ASSERT_EQUAL(run.results->len, 1);
     g_ptr_array_unref(run.results);
 
-    {
-        g_autofree char *path = scratch_path("env");
-        gsize len = 0;
-        gsize pos = 0;
-
-        CU_ASSERT_FATAL(g_file_get_contents(path, &env_text, &len, NULL));
-        while (pos < len) {
-            const char *entry = env_text + pos;
-            const char *eq = strchr(entry, '=');
-
-            if (eq != NULL)
-                g_hash_table_insert(vars, g_strndup(entry, (gsize)(eq - entry)), g_strdup(eq + 1));
-            pos += strlen(entry) + 1;
-        }
-    }
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "_hook_domxml"), "/tmp/dom.xml");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "vmId"),
-                           "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "vmName"), "web1");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "numberOfCpus"), "2");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "previousNumberOfCpus"), "4");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "HOTCPU_AGENT_SOCKET"),
-                           "/run/hotcpu/web1.sock");
-    CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(vars, "HOOKTEST_CALLER"), "inherited value");
+    read_env_dump("env", vars);
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "_hook_domxml"), "/tmp/dom.xml");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "vmId"), "c7a5fdbd-cdaf-9455-926a-d65c16db1809");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "vmName"), "web1");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "numberOfCpus"), "2");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "previousNumberOfCpus"), "4");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "HOTCPU_AGENT_SOCKET"), "/run/hotcpu/web1.sock");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LIBVIRT_DEFAULT_URI"), "test:///default");
+    /* only the allow-list of ours: PATH, LANG, LC_*, TZ */
     CU_ASSERT_PTR_NOT_NULL(g_hash_table_lookup(vars, "PATH"));
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LANG"), "C.UTF-8");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "LC_TIME"), "C");
+    CUNIT_ASSERT_STR(g_hash_table_lookup(vars, "TZ"), "UTC");
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "HOOKTEST_CALLER"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "FOO_SECRET"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "LD_PRELOAD"));
+    CU_ASSERT_PTR_NULL(g_hash_table_lookup(vars, "HOTCPU_OUTCOME")); /* after hooks only */
+    assert_only_allowed(vars);
 
     stdin_text = scratch_read("stdin");
     CU_ASSERT_STRING_EQUAL(stdin_text, "/dev/null\n");
@@ -320,17 +381,25 @@ test_environment_no_socket(void)
     char *roots[] = { root, NULL };
     gboolean stopped = TRUE;
 
+    g_autofree char *saved_path = g_strdup(g_getenv("PATH"));
+
     env.agent_socket = NULL;
+    env.libvirt_uri = NULL;
     env.number_of_cpus = 8;
     env.previous_number_of_cpus = 1;
     g_free(add_hook(root, AFTER, "10_env",
-                    "echo \"${HOTCPU_AGENT_SOCKET-unset}|$numberOfCpus|$previousNumberOfCpus\" "
+                    "echo \"${HOTCPU_AGENT_SOCKET-unset}|$numberOfCpus|$previousNumberOfCpus|"
+                    "${LIBVIRT_DEFAULT_URI-unset}|${HOTCPU_OUTCOME-unset}|$PATH\" "
                     "> \"$HOOKTEST_DIR/env\"",
                     0755));
+    g_unsetenv("PATH"); /* the hooks get a safe default */
     CU_ASSERT_TRUE(hooks_run(roots, HOOK_PHASE_AFTER, &env, 10, results, &stopped));
+    g_setenv("PATH", saved_path, TRUE);
     CU_ASSERT_FALSE(stopped);
     text = scratch_read("env");
-    CU_ASSERT_STRING_EQUAL(text, "|8|1\n"); /* set, empty */
+    /* set, empty; the outcome in the after phase */
+    CU_ASSERT_STRING_EQUAL(text, "|8|1||done|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                                 "/sbin:/bin\n");
     rm_rf(root);
 }
 
@@ -590,6 +659,129 @@ test_refuse_writable_folders(void)
     rm_rf(root);
 }
 
+/* ---- ownership and what runs ---------------------------------------------- */
+
+/* Root only: files and folders owned by someone else need chown. */
+static gboolean
+need_root(void)
+{
+    if (geteuid() == 0)
+        return TRUE;
+    /* A test that cannot run fails: a skip must not count as a pass. */
+    CU_FAIL("this test needs root (it chowns test files to nobody)");
+    return FALSE;
+}
+
+static uid_t
+nobody_uid(void)
+{
+    struct passwd *pw = getpwnam("nobody");
+
+    return pw != NULL ? pw->pw_uid : 65534;
+}
+
+/* One run of @root's before hooks: the single hook is refused with a reason
+ * holding @needle, and did not run. */
+static void
+check_refused_because(const char *root, const char *needle)
+{
+    Run run = run_one_root(root, HOOK_PHASE_BEFORE, 10);
+
+    CU_ASSERT_FALSE(run.ok);
+    CU_ASSERT_FATAL(run.results->len == 1);
+    CU_ASSERT_TRUE(result_at(&run, 0)->refused);
+    CU_ASSERT_EQUAL(result_at(&run, 0)->exit_code, -1);
+    CUNIT_ASSERT_CONTAINS(result_at(&run, 0)->output, needle);
+    CUNIT_ASSERT_CONTAINS(result_at(&run, 0)->refusal, needle);
+    CU_ASSERT_FALSE(scratch_exists("ran"));
+    g_ptr_array_unref(run.results);
+}
+
+static void
+test_refuse_foreign_owner(void)
+{
+    g_autofree char *root = make_tmp();
+    g_autofree char *dir = g_build_filename(root, BEFORE, NULL);
+    g_autofree char *path = NULL;
+    uid_t nobody = nobody_uid();
+
+    if (!need_root())
+        return;
+    path = add_hook(root, BEFORE, "10_foreign", "touch \"$HOOKTEST_DIR/ran\"", 0755);
+    CU_ASSERT_EQUAL_FATAL(chown(path, nobody, (gid_t)-1), 0);
+    check_refused_because(root, "the hook ");
+    check_refused_because(root, "is owned by nobody");
+    CU_ASSERT_EQUAL(chown(path, 0, (gid_t)-1), 0);
+
+    CU_ASSERT_EQUAL(chown(dir, nobody, (gid_t)-1), 0);
+    check_refused_because(root, "the hooks folder ");
+    check_refused_because(root, BEFORE " is owned by nobody");
+    CU_ASSERT_EQUAL(chown(dir, 0, (gid_t)-1), 0);
+
+    CU_ASSERT_EQUAL(chown(root, nobody, (gid_t)-1), 0);
+    check_refused_because(root, "is owned by nobody");
+    CU_ASSERT_EQUAL(chown(root, 0, (gid_t)-1), 0);
+
+    /* back to root's: it runs */
+    {
+        Run run = run_one_root(root, HOOK_PHASE_BEFORE, 10);
+
+        CU_ASSERT_TRUE(run.ok);
+        CU_ASSERT_TRUE(scratch_exists("ran"));
+        g_ptr_array_unref(run.results);
+    }
+    rm_rf(root);
+}
+
+static void
+test_refuse_link_out(void)
+{
+    g_autofree char *root = make_tmp();
+    g_autofree char *sticky = scratch_path("sticky");
+    g_autofree char *phase_dir = g_build_filename(root, BEFORE, NULL);
+    g_autofree char *link = g_build_filename(phase_dir, "10_link", NULL);
+    g_autofree char *theirs = NULL;
+    g_autofree char *ours = NULL;
+
+    if (!need_root())
+        return;
+    /* a world-writable sticky folder, as /tmp, holding someone else's script */
+    CU_ASSERT_EQUAL_FATAL(mkdir(sticky, 0755), 0);
+    CU_ASSERT_EQUAL(chmod(sticky, 01777), 0);
+    theirs = add_hook(scratch, "sticky", "theirs", "touch \"$HOOKTEST_DIR/ran\"", 0755);
+    chmod(sticky, 01777); /* add_hook made it 0755 */
+    CU_ASSERT_EQUAL_FATAL(chown(theirs, nobody_uid(), (gid_t)-1), 0);
+    CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(phase_dir, 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(symlink(theirs, link), 0);
+    check_refused_because(root, "is owned by nobody");
+
+    /* root's own file there: the folder lets anyone replace it next time */
+    ours = add_hook(scratch, "sticky", "ours", "touch \"$HOOKTEST_DIR/ran\"", 0755);
+    chmod(sticky, 01777);
+    CU_ASSERT_EQUAL(unlink(link), 0);
+    CU_ASSERT_EQUAL_FATAL(symlink(ours, link), 0);
+    check_refused_because(root, "sticky is writable by group or others");
+    rm_rf(root);
+}
+
+static void
+test_runs_checked_file(void)
+{
+    g_autofree char *root = make_tmp();
+    g_autofree char *text = NULL;
+    Run run;
+
+    /* The script is read through the descriptor that was checked. */
+    g_free(add_hook(root, BEFORE, "10_where", "echo \"$0\" > \"$HOOKTEST_DIR/zero\"", 0755));
+    run = run_one_root(root, HOOK_PHASE_BEFORE, 10);
+    CU_ASSERT_TRUE(run.ok);
+    text = scratch_read("zero");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_TRUE(g_str_has_prefix(text, "/dev/fd/"));
+    g_ptr_array_unref(run.results);
+    rm_rf(root);
+}
+
 /* ---- output --------------------------------------------------------------- */
 
 static void
@@ -788,6 +980,9 @@ static const CunitTest tests[] = {
     { "background child does not hang us", test_background_child_does_not_hang },
     { "refuse group/other-writable file", test_refuse_writable_file },
     { "refuse group/other-writable folders", test_refuse_writable_folders },
+    { "refuse hooks and folders owned by others", test_refuse_foreign_owner },
+    { "refuse links out to untrusted files", test_refuse_link_out },
+    { "run the checked file (fexecve)", test_runs_checked_file },
     { "output: stdout+stderr merged, UTF-8", test_output_merged },
     { "output: capped at 64 KiB", test_output_cap },
     { "roots: option, $HOTCPU_HOOKS_DIR, defaults", test_roots },

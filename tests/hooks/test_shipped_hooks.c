@@ -143,7 +143,8 @@ run_with_agent(const char *hook, guint count, guint previous, const char *socket
     g_autofree char *c = g_strdup_printf("numberOfCpus=%u", count);
     g_autofree char *p = g_strdup_printf("previousNumberOfCpus=%u", previous);
     g_autofree char *s = g_strdup_printf("HOTCPU_AGENT_SOCKET=%s", socket);
-    const char *vars[] = { c, p, s, "vmName=web1", NULL };
+    /* A GLib critical in the hook aborts it, whatever our own environment. */
+    const char *vars[] = { c, p, s, "vmName=web1", "G_DEBUG=fatal-criticals", NULL };
 
     return run_hook(hook, vars);
 }
@@ -169,6 +170,7 @@ typedef struct {
     char *socket;
     char *dir;
     const char *reply; /* set-num-cpus: an error class name, or NULL for silence */
+    const char *raw;   /* set-num-cpus: this reply line instead, "@ID@" the request's id */
     gboolean answer_ping;
     GThread *thread;
     gint stop;
@@ -177,6 +179,17 @@ typedef struct {
     gint64 count;
     gint64 wait;
 } FakeAgent;
+
+/* @tmpl with every "@ID@" replaced by @id as JSON, and a newline. */
+static char *
+raw_reply(const char *tmpl, JsonNode *id)
+{
+    g_autofree char *id_text = id != NULL ? json_to_string(id, FALSE) : g_strdup("null");
+    g_auto(GStrv) parts = g_strsplit(tmpl, "@ID@", -1);
+    g_autofree char *line = g_strjoinv(id_text, parts);
+
+    return g_strconcat(line, "\n", NULL);
+}
 
 static void
 fake_serve(FakeAgent *fa, int fd)
@@ -213,11 +226,15 @@ fake_serve(FakeAgent *fa, int fd)
             } else if (strcmp(req->execute, "set-num-cpus") == 0) {
                 fa->count = json_object_get_int_member_with_default(req->arguments, "count", -1);
                 fa->wait = json_object_get_int_member_with_default(req->arguments, "wait", -1);
-                if (fa->reply == NULL)
+                if (fa->raw != NULL) {
+                    out = raw_reply(fa->raw, req->id);
+                } else if (fa->reply == NULL) {
                     continue;
-                out = proto_format_error(proto_error_class_from_name(fa->reply),
-                                         "scripted failure: cpu3: Device or resource busy",
-                                         req->id);
+                } else {
+                    out = proto_format_error(proto_error_class_from_name(fa->reply),
+                                             "scripted failure: cpu3: Device or resource busy",
+                                             req->id);
+                }
             } else {
                 out = proto_format_error(PROTO_ERROR_COMMAND_NOT_FOUND, "unknown", req->id);
             }
@@ -452,6 +469,95 @@ test_error_classes(void)
     }
 }
 
+/* Replies that parse as protocol but are no set-num-cpus answer: each is a
+ * failed hook (exit 1, a sentence), never a GLib critical or a crash. */
+static void
+test_malformed_replies(void)
+{
+    static const char *const replies[] = {
+        "{\"return\": {}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": null}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": 5}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": \"0-3\"}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": []}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": {}}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": {\"online\": 5, \"present\": null}}, \"id\": @ID@}",
+        "{\"return\": {\"topology\": {\"online\": \"0-1\", \"present\": \"0-1\", "
+        "\"possible\": \"0-7\", \"online-count\": 2, \"present-count\": 2, \"sockets\": 1, "
+        "\"cores-per-socket\": 2, \"threads-per-core\": 1, \"cpus\": [5, null, {}]}}, "
+        "\"id\": @ID@}",
+        "{\"return\": {\"topology\": {\"online\": \"0-1\", \"present\": \"0-1\", "
+        "\"possible\": \"0-7\", \"online-count\": 2, \"present-count\": 2, \"sockets\": 1, "
+        "\"cores-per-socket\": 2, \"threads-per-core\": 1, \"cpus\": [{\"id\": 0, "
+        "\"online\": true, \"siblings\": 7}]}}, \"id\": @ID@}",
+        "{\"return\": 5, \"id\": @ID@}",
+        "{\"return\": [1, 2], \"id\": @ID@}",
+        "{\"return\": null, \"id\": @ID@}",
+        "{\"error\": 5, \"id\": @ID@}",
+        "{\"error\": {\"class\": 7, \"desc\": []}, \"id\": @ID@}",
+        "{\"error\": {\"class\": \"NoSuchClass\", \"desc\": \"odd\"}, \"id\": @ID@}",
+        "[1, 2, 3]",
+        "\"just a string\"",
+        "{\"return\": {}, \"id\": @ID@, \"extra\": 1}",
+    };
+    const char *hooks[] = { before_hook, after_hook };
+    const guint counts[][2] = { { 2, 4 }, { 4, 2 } };
+
+    for (guint i = 0; i < G_N_ELEMENTS(replies); i++) {
+        for (guint h = 0; h < 2; h++) {
+            FakeAgent *fa = fake_agent_start(TRUE, TRUE, NULL);
+            HookRun run;
+
+            fa->raw = replies[i];
+            run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->socket);
+            if (run.status != 1 || strstr(run.output, "CRITICAL") != NULL)
+                fprintf(stderr, "\nreply %u to hook %u: exit %d: %s\n", i, h, run.status,
+                        run.output);
+            CU_ASSERT_EQUAL(run.status, 1);
+            CU_ASSERT_PTR_NULL(strstr(run.output, "CRITICAL"));
+            CU_ASSERT_PTR_NULL(strstr(run.output, "WARNING **"));
+            CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "web1"));
+            hook_run_clear(&run);
+            fake_agent_stop(fa);
+        }
+    }
+}
+
+/* A guest's error text with ANSI escapes, a carriage return, a forged log
+ * line, C1 and bidi controls and invalid UTF-8: the hook prints it escaped,
+ * on its own line, capped. */
+static void
+test_hostile_text(void)
+{
+    g_autofree char *tail = g_strnfill(3000, 'A');
+    g_autofree char *reply = g_strdup_printf(
+        "{\"error\": {\"class\": \"OperationFailed\", \"desc\": \"\\u001b[2J\\u001b[31mOWNED"
+        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x%s\"}, \"id\": @ID@}",
+        tail);
+    const char *hooks[] = { before_hook, after_hook };
+    const guint counts[][2] = { { 2, 4 }, { 4, 2 } };
+
+    for (guint h = 0; h < 2; h++) {
+        FakeAgent *fa = fake_agent_start(TRUE, TRUE, NULL);
+        HookRun run;
+
+        fa->raw = reply;
+        run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->socket);
+        CU_ASSERT_EQUAL(run.status, 1);
+        CU_ASSERT_TRUE_FATAL(g_utf8_validate(run.output, -1, NULL));
+        for (const char *p = run.output; *p; p = g_utf8_next_char(p)) {
+            gunichar c = g_utf8_get_char(p);
+
+            CU_ASSERT_FALSE(c != '\n' && (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x202E));
+        }
+        CU_ASSERT_PTR_NULL(strstr(run.output, "\nerror: forged"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "\\x1b[2J\\x1b[31mOWNED\\r\\nerror: forged"));
+        CU_ASSERT_TRUE(strlen(run.output) < 1024);
+        hook_run_clear(&run);
+        fake_agent_stop(fa);
+    }
+}
+
 /* ---- agent absent ---------------------------------------------------------- */
 
 static void
@@ -594,6 +700,8 @@ static const CunitTest tests[] = {
     { "before: agent refuses -> exit 1", test_before_agent_refuses },
     { "wire: count and wait sent, OperationFailed -> 1", test_wire_arguments },
     { "error classes -> exit codes", test_error_classes },
+    { "malformed replies -> exit 1, no critical", test_malformed_replies },
+    { "hostile guest text is escaped and capped", test_hostile_text },
     { "agent absent: no socket -> 0 + warning", test_absent_no_socket },
     { "agent absent: silent socket -> 0 + warning", test_absent_silent_socket },
     { "bad environment -> 1", test_bad_environment },

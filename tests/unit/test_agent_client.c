@@ -223,6 +223,38 @@ script_error_reply(FakeAgent *agent, int fd)
     agent_drain(agent, fd);
 }
 
+/* What a hostile guest puts into a desc: ANSI escapes, a carriage return and
+ * a forged log line, a bell, C1 CSI, a bidi override, a lone surrogate
+ * (which the JSON parser turns into invalid UTF-8), and 2000 more bytes. */
+#define HOSTILE_TEXT                                                                               \
+    "\\u001b[2J\\u001b[31mOWNED\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x"
+
+static void
+script_hostile_error(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+    g_autofree char *tail = g_strnfill(2000, 'A');
+
+    if (id == NULL)
+        return;
+    agent_sendf(fd,
+                "{\"error\":{\"class\":\"OperationFailed\",\"desc\":\"" HOSTILE_TEXT "%s\"},"
+                "\"id\":%s}\n",
+                tail, id);
+    agent_drain(agent, fd);
+}
+
+static void
+script_hostile_key(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id == NULL)
+        return;
+    agent_sendf(fd, "{\"return\":{},\"id\":%s,\"" HOSTILE_TEXT "\":1}\n", id);
+    agent_drain(agent, fd);
+}
+
 static void
 script_silent(FakeAgent *agent, int fd)
 {
@@ -402,6 +434,58 @@ test_error_reply(void)
     fake_agent_free(agent);
 }
 
+/* Fit for a terminal, a log line and JSON: valid UTF-8, no C0/DEL/C1 or
+ * bidi control, at most @max bytes. */
+static void
+assert_printable(const char *text, gsize max)
+{
+    CU_ASSERT_TRUE_FATAL(g_utf8_validate(text, -1, NULL));
+    CU_ASSERT_TRUE(strlen(text) <= max);
+    for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        CU_ASSERT_FALSE(c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x202E);
+    }
+}
+
+static void
+test_hostile_error_desc(void)
+{
+    FakeAgent *agent = fake_agent_start(script_hostile_error);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "set-num-cpus", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE_FATAL(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED));
+    assert_printable(error->message, 512);
+    CU_ASSERT_TRUE(
+        g_str_has_prefix(error->message, "\\x1b[2J\\x1b[31mOWNED\\r\\nerror: forged line"));
+    CU_ASSERT_TRUE(g_str_has_suffix(error->message, "AAA..."));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_hostile_key(void)
+{
+    FakeAgent *agent = fake_agent_start(script_hostile_key);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "ping", NULL, 2000, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE_FATAL(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL));
+    assert_printable(error->message, 1024);
+    CU_ASSERT_PTR_NOT_NULL(strstr(error->message, "OWNED"));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
 static void
 test_timeout(void)
 {
@@ -544,6 +628,8 @@ register_agent_client_suite(void)
         { "events during a call are queued", test_event_queued },
         { "wait_event reads a later event", test_late_event },
         { "error reply becomes PROTO_ERROR", test_error_reply },
+        { "hostile error desc is escaped and capped", test_hostile_error_desc },
+        { "hostile key in a bad message is escaped", test_hostile_key },
         { "no reply times out", test_timeout },
         { "peer closes", test_peer_closes },
         { "garbage from the peer", test_garbage_from_peer },
