@@ -102,6 +102,9 @@ audit_record_to_json(const AuditRecord *rec)
     else
         json_object_set_null_member(obj, "uuid");
     json_object_set_string_member(obj, "user", pw ? pw->pw_name : "");
+    /* Which controller: two on different machines driving one domain are
+     * not serialized by the lock (it is per machine), but the log shows it. */
+    json_object_set_string_member(obj, "host", g_get_host_name());
     json_object_set_int_member(obj, "uid", getuid());
     if (g_getenv("SUDO_USER"))
         json_object_set_string_member(obj, "sudo-user", g_getenv("SUDO_USER"));

@@ -55,6 +55,7 @@ set_result_json(SetRun *run)
     /* what a script needs; the time/user bookkeeping stays in the log */
     json_object_remove_member(obj, "time");
     json_object_remove_member(obj, "user");
+    json_object_remove_member(obj, "host");
     json_object_remove_member(obj, "uid");
     json_object_remove_member(obj, "sudo-user");
     json_object_remove_member(obj, "command");

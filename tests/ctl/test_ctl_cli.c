@@ -533,6 +533,9 @@ test_audit_appends(void)
     recs = fx_audit(fx);
     CU_ASSERT_EQUAL_FATAL(recs->len, 3);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[0], "outcome"), "done");
+    /* the controller's host: two controllers on one domain show in the log */
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[0], "host"),
+                           g_get_host_name());
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[1], "outcome"), "refused");
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[2], "domain"), "nosuch");
     CU_ASSERT_TRUE(json_object_get_null_member(recs->pdata[2], "uuid"));

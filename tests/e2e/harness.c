@@ -1,5 +1,6 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
+#include "libvirtd2.h"
 
 #include <errno.h>
 #include <glob.h>
@@ -186,6 +187,23 @@ E2eRun *e2e_ctlv(const char *first, ...)
     return e2e_ctl((const char *const *) a->pdata);
 }
 
+E2eRun *e2e_ctl_on(E2eGuest *g, const char *first, ...)
+{
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+    va_list ap;
+
+    if (g->uri) {
+        g_ptr_array_add(a, (gpointer) "--connect");
+        g_ptr_array_add(a, g->uri);
+    }
+    va_start(ap, first);
+    for (const char *s = first; s; s = va_arg(ap, const char *))
+        g_ptr_array_add(a, (gpointer) s);
+    va_end(ap);
+    g_ptr_array_add(a, NULL);
+    return e2e_ctl((const char *const *) a->pdata);
+}
+
 E2eRun *e2e_host_run(const char *const *argv)
 {
     g_autoptr(GError) error = NULL;
@@ -288,6 +306,7 @@ static void remove_leftovers(void)
             long pid = name_pid(gl.gl_pathv[i] + strlen("/tmp/"));
             if (pid > 0 && pid != getpid() && !pid_alive(pid)) {
                 const char *argv[] = { "rm", "-rf", gl.gl_pathv[i], NULL };
+                e2e_libvirtd2_reap(gl.gl_pathv[i]);
                 run_quiet(argv);
             }
         }
@@ -376,6 +395,7 @@ static const char recording_hook[] =
     "{\n"
     "  echo \"hook=%s vmName=$vmName vmId=$vmId numberOfCpus=$numberOfCpus "
     "previousNumberOfCpus=$previousNumberOfCpus HOTCPU_AGENT_SOCKET=$HOTCPU_AGENT_SOCKET "
+    "LIBVIRT_DEFAULT_URI=$LIBVIRT_DEFAULT_URI "
     "domxml=$( [ -r \"$_hook_domxml\" ] && grep -q \"<name>$vmName</name>\" \"$_hook_domxml\" "
     "&& echo ok || echo bad:$_hook_domxml ) "
     "agent_socket_exists=$( [ -S \"$HOTCPU_AGENT_SOCKET\" ] && echo yes || echo no )\"\n"
@@ -604,10 +624,10 @@ static char *domain_xml(const E2eGuest *g)
         "<on_crash>destroy</on_crash>\n"
         "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
         "    <serial type='file'><source path='%s/console.log'/><target port='0'/></serial>\n"
-        "    <serial type='unix'><source mode='bind' path='%s/shell.sock'/><target port='1'/></serial>\n"
+        "    <serial type='unix'><source mode='bind' path='%s/%s'/><target port='1'/></serial>\n"
         "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT "'/></channel>\n",
         e2e.image_dir, e2e.image_dir, t->no_agent ? " hotcpu.noagent" : "", t->sockets, t->cores,
-        t->threads, g->rundir, g->rundir);
+        t->threads, g->rundir, g->rundir, g->shell_sock);
     if (t->qga_port) {
         /* libvirtd itself stays connected to org.qemu.guest_agent.0; the
          * second port has nobody on the host, for idle measurements. */
@@ -673,7 +693,7 @@ gboolean e2e_guest_wait_agent_port(E2eGuest *g, guint timeout_ms)
 
 static gboolean shell_connect(E2eGuest *g, GError **error)
 {
-    g_autofree char *path = g_build_filename(g->rundir, "shell.sock", NULL);
+    g_autofree char *path = g_build_filename(g->rundir, g->shell_sock, NULL);
     g_autoptr(GSocketClient) client = g_socket_client_new();
     g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
 
@@ -861,6 +881,12 @@ int e2e_libvirt_vcpus(E2eGuest *g, gboolean live)
 
 E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
 {
+    return e2e_guest_boot_on(e2e.conn, NULL, topo, error);
+}
+
+E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
+                            GError **error)
+{
     g_autoptr(E2eGuest) g = g_new0(E2eGuest, 1);
     g_autofree char *xml = NULL;
     g_autofree char *live = NULL;
@@ -869,6 +895,9 @@ E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
     gboolean answered = FALSE;
 
     g->topo = *topo;
+    g->conn = conn;
+    g->uri = g_strdup(uri);
+    g->shell_sock = g_strdup("shell.sock");
     g->rbuf = g_string_new(NULL);
     g->name = g_strdup_printf(E2E_PREFIX "%ld-%u", (long) getpid(), ++guest_seq);
     g->rundir = g_build_filename(e2e.rundir, g->name + strlen(E2E_PREFIX), NULL);
@@ -879,7 +908,7 @@ E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
         g_autofree char *p = g_build_filename(g->rundir, "domain.xml", NULL);
         g_file_set_contents(p, xml, -1, NULL);
     }
-    g->dom = virDomainDefineXML(e2e.conn, xml);
+    g->dom = virDomainDefineXML(conn, xml);
     if (!g->dom) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot define %s: %s", g->name,
                     virt_msg());
@@ -938,6 +967,57 @@ void e2e_guest_free(E2eGuest *g)
         g_string_free(g->rbuf, TRUE);
     g_free(g->name);
     g_free(g->rundir);
+    g_free(g->uri);
+    g_free(g->shell_sock);
     g_free(g->agent_socket);
     g_free(g);
+}
+
+/* The domain's XML for the destination: the same, but a shell socket of its
+ * own (the source's QEMU still holds the old one while they overlap). */
+static char *migration_xml(E2eGuest *g, const char *shell_sock)
+{
+    char *x = virDomainGetXMLDesc(g->dom, VIR_DOMAIN_XML_MIGRATABLE);
+    g_autofree char *old = g_strdup_printf("%s/%s'", g->rundir, g->shell_sock);
+    g_autofree char *new = g_strdup_printf("%s/%s'", g->rundir, shell_sock);
+    g_auto(GStrv) parts = x ? g_strsplit(x, old, -1) : NULL;
+
+    free(x);
+    return parts ? g_strjoinv(new, parts) : NULL;
+}
+
+gboolean e2e_guest_migrate(E2eGuest *g, virConnectPtr dst, const char *dst_uri,
+                           const char *migrate_uri, GError **error)
+{
+    g_autofree char *sock = g_strdup_printf("shell-%u.sock", ++g->seq);
+    g_autofree char *xml = migration_xml(g, sock);
+    virTypedParameterPtr params = NULL;
+    int nparams = 0, maxparams = 0;
+    virDomainPtr moved;
+
+    virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI, migrate_uri);
+    if (xml)
+        virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_DEST_XML, xml);
+    moved = virDomainMigrate3(g->dom, dst, params, nparams,
+                              VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST
+                                  | VIR_MIGRATE_UNDEFINE_SOURCE);
+    virTypedParamsFree(params, nparams);
+    if (!moved) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot migrate %s to %s: %s", g->name,
+                    dst_uri, virt_msg());
+        return FALSE;
+    }
+    virDomainFree(g->dom);
+    g->dom = moved;
+    g->conn = dst;
+    g_free(g->uri);
+    g->uri = g_strdup(dst_uri);
+    /* Its sockets are the other libvirtd's now, not files we can open. */
+    g_clear_pointer(&g->agent_socket, g_free);
+    g_clear_object(&g->shell_conn);
+    g->shell = NULL;
+    g_string_truncate(g->rbuf, 0);
+    g_free(g->shell_sock);
+    g->shell_sock = g_steal_pointer(&sock);
+    return TRUE;
 }

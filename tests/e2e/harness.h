@@ -63,6 +63,9 @@ typedef struct {
 typedef struct {
     char *name;
     char *rundir;
+    virConnectPtr conn; /* its libvirtd (borrowed): e2e.conn, or a second one */
+    char *uri;          /* that libvirtd's URI when not qemu:///system, else NULL */
+    char *shell_sock;   /* the test shell's socket, under rundir */
     virDomainPtr dom;
     GSocketConnection *shell_conn;
     GSocket *shell;
@@ -89,6 +92,15 @@ void e2e_env_cleanup(void);
 void e2e_env_keep_rundir(gboolean keep);
 
 E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error);
+/* The same on the libvirtd behind @conn, whose URI is @uri (NULL: the
+ * default one). */
+E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
+                            GError **error);
+/* Live-migrates @g to the libvirtd behind @dst (URI @dst_uri), QEMU's
+ * stream going to @migrate_uri; the destination gets its own shell socket.
+ * @g then names the domain there. */
+gboolean e2e_guest_migrate(E2eGuest *g, virConnectPtr dst, const char *dst_uri,
+                           const char *migrate_uri, GError **error);
 void e2e_guest_free(E2eGuest *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(E2eGuest, e2e_guest_free)
 
@@ -127,6 +139,8 @@ char *e2e_guest_xml(E2eGuest *g);
  * program name.  Output is also echoed to stderr when verbose. */
 E2eRun *e2e_ctl(const char *const *argv);
 E2eRun *e2e_ctlv(const char *first, ...) G_GNUC_NULL_TERMINATED;
+/* hotcpu-ctl with --connect @g->uri first when @g is on another libvirtd. */
+E2eRun *e2e_ctl_on(E2eGuest *g, const char *first, ...) G_GNUC_NULL_TERMINATED;
 /* Starts hotcpu-ctl without waiting; finish with e2e_ctl_finish. */
 GSubprocess *e2e_ctl_spawn(const char *const *argv, GError **error);
 E2eRun *e2e_ctl_finish(GSubprocess *proc, double started);

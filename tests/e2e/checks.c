@@ -1,0 +1,145 @@
+/* checks.c: the end-to-end tests' assertions. */
+#include "checks.h"
+
+#include <string.h>
+
+JsonNode *
+e2e_parse_json(const char *text)
+{
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonNode *root;
+
+    if (!text || !json_parser_load_from_data(p, text, -1, NULL))
+        return NULL;
+    root = json_parser_get_root(p);
+    return root ? json_node_copy(root) : NULL;
+}
+
+/* The first integer member named @key anywhere in @node (depth first). */
+static gboolean
+find_int(JsonNode *node, const char *key, gint64 *out)
+{
+    if (!node)
+        return FALSE;
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObject *o = json_node_get_object(node);
+        g_autoptr(GList) members = json_object_get_members(o);
+        JsonNode *m = json_object_get_member(o, key);
+        if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64) {
+            *out = json_node_get_int(m);
+            return TRUE;
+        }
+        for (GList *l = members; l; l = l->next)
+            if (find_int(json_object_get_member(o, l->data), key, out))
+                return TRUE;
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *a = json_node_get_array(node);
+        for (guint i = 0; i < json_array_get_length(a); i++)
+            if (find_int(json_array_get_element(a, i), key, out))
+                return TRUE;
+    }
+    return FALSE;
+}
+
+gint64
+e2e_json_int(const char *text, const char *key, gint64 def)
+{
+    g_autoptr(JsonNode) n = e2e_parse_json(text);
+    gint64 v = def;
+
+    find_int(n, key, &v);
+    return v;
+}
+
+char *
+e2e_json_string(const char *text, const char *key)
+{
+    g_autoptr(JsonNode) n = e2e_parse_json(text);
+    JsonObject *o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+    JsonNode *m = o ? json_object_get_member(o, key) : NULL;
+
+    if (!m || !JSON_NODE_HOLDS_VALUE(m) || json_node_get_value_type(m) != G_TYPE_STRING)
+        return NULL;
+    return g_strdup(json_node_get_string(m));
+}
+
+gboolean
+e2e_clean_exit(const E2eRun *r)
+{
+    return r->status >= 0 && !strstr(r->err, "CRITICAL") && !strstr(r->err, "assertion")
+           && !strstr(r->err, "Segmentation");
+}
+
+JsonNode *
+e2e_last_audit(const char *dom)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    if (!g_file_get_contents(e2e.audit_log, &text, NULL, NULL))
+        return NULL;
+    lines = g_strsplit(text, "\n", -1);
+    for (gint i = (gint)g_strv_length(lines) - 1; i >= 0; i--) {
+        JsonNode *n = e2e_parse_json(lines[i]);
+        if (n && JSON_NODE_HOLDS_OBJECT(n)
+            && g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(n),
+                                                                    "domain", ""),
+                         dom)
+                   == 0)
+            return n;
+        if (n)
+            json_node_unref(n);
+    }
+    return NULL;
+}
+
+static void
+check_get(E2eGuest *g, int n, const char *when)
+{
+    g_autoptr(E2eRun) get = e2e_ctl_on(g, "--json", "get", g->name, NULL);
+    g_autoptr(JsonNode) j = e2e_parse_json(get->out);
+    JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
+    JsonNode *live = o ? json_object_get_member(o, "live") : NULL;
+    JsonNode *guest = o ? json_object_get_member(o, "guest") : NULL;
+    gint64 cur = -1, online = -1;
+
+    CHECK(get->status == 0, "%s: hotcpu-ctl get exited %d: %s", when, get->status, get->err);
+    find_int(live, "current", &cur);
+    find_int(guest, "online", &online);
+    CHECK(cur == n, "%s: hotcpu-ctl get says live current %" G_GINT64_FORMAT ", expected %d: %s",
+          when, cur, n, get->out);
+    CHECK(online == n,
+          "%s: hotcpu-ctl get says guest online %" G_GINT64_FORMAT ", expected %d: %s%s", when,
+          online, n, get->out, get->err);
+}
+
+void
+e2e_check_all_agree(E2eGuest *g, int n, guint settle_ms, const char *when)
+{
+    gboolean reached = e2e_guest_wait_cpus(g, n, n, settle_ms);
+    int online = e2e_guest_online(g), present = e2e_guest_present(g);
+    int lv = e2e_libvirt_vcpus(g, TRUE);
+    g_autoptr(E2eRun) topo = e2e_ctl_on(g, "--json", "topology", g->name, NULL);
+
+    CHECK(reached && online == n && present == n,
+          "%s: guest has %d online / %d present CPUs, expected %d", when, online, present, n);
+    CHECK(lv == n, "%s: libvirt says %d live vCPUs, expected %d", when, lv, n);
+    check_get(g, n, when);
+    CHECK(topo->status == 0 && e2e_json_int(topo->out, "online-count", -1) == n,
+          "%s: hotcpu-ctl topology (exit %d) says online-count %" G_GINT64_FORMAT
+          ", expected %d: %s",
+          when, topo->status, e2e_json_int(topo->out, "online-count", -1), n, topo->err);
+}
+
+E2eRun *
+e2e_check_set(E2eGuest *g, guint n, int want_exit)
+{
+    g_autofree char *count = g_strdup_printf("%u", n);
+    E2eRun *r = e2e_ctl_on(g, "--json", "set", g->name, count, NULL);
+
+    g_printerr("    set %s %u: exit %d in %.2f s\n", g->name, n, r->status, r->seconds);
+    CHECK(r->status == want_exit, "hotcpu-ctl set %s %u exited %d, expected %d\nstdout: %s\nstderr: %s",
+          g->name, n, r->status, want_exit, r->out, r->err);
+    CHECK(e2e_clean_exit(r), "hotcpu-ctl set had a crash or critical: %s", r->err);
+    return r;
+}

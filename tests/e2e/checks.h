@@ -1,0 +1,50 @@
+/* checks.h: what the end-to-end tests assert with, and how they read
+ * hotcpu-ctl's answers.  Every check prints what failed and why, then
+ * records a CUnit failure. */
+#pragma once
+
+#include <CUnit/CUnit.h>
+#include <json-glib/json-glib.h>
+
+#include "harness.h"
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        gboolean ok_ = (cond);                                                                     \
+        if (!ok_) {                                                                                \
+            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                                    \
+            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);                          \
+        }                                                                                          \
+        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);                     \
+    } while (0)
+
+#define CHECK_FATAL(cond, ...)                                                                     \
+    do {                                                                                           \
+        gboolean ok_ = (cond);                                                                     \
+        if (!ok_) {                                                                                \
+            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                                    \
+            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);                          \
+        }                                                                                          \
+        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_TRUE);                      \
+    } while (0)
+
+/* @text parsed as JSON, or NULL. */
+JsonNode *e2e_parse_json(const char *text);
+/* The first integer member @key anywhere in @text's JSON, or @def. */
+gint64 e2e_json_int(const char *text, const char *key, gint64 def);
+/* The string member @key of @text's top-level object, or NULL (g_free). */
+char *e2e_json_string(const char *text, const char *key);
+
+/* No crash, no glib critical, no assertion in its stderr. */
+gboolean e2e_clean_exit(const E2eRun *r);
+
+/* The last audit record for domain @dom, or NULL. */
+JsonNode *e2e_last_audit(const char *dom);
+
+/* hotcpu-ctl get and topology, libvirt and the guest all say @n vCPUs, all
+ * present and online in the guest (after giving it @settle_ms). */
+void e2e_check_all_agree(E2eGuest *g, int n, guint settle_ms, const char *when);
+
+/* hotcpu-ctl --json set G N (on G's libvirtd) exits @want_exit, cleanly;
+ * returns the run. */
+E2eRun *e2e_check_set(E2eGuest *g, guint n, int want_exit);
