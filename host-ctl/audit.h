@@ -42,7 +42,11 @@ typedef struct {
     const char *guest;  /* "confirmed", "unconfirmed", "not-checked" */
     gint guest_online;  /* -1 unknown */
     gint guest_present; /* -1 unknown */
-    GPtrArray *hooks;   /* HookResult *, before then after; NULL: none ran */
+    /* After a "nothing changed" exit: "restored" (the guest has the online
+     * CPUs it had before the first hook again), "failed", or NULL (not
+     * needed). */
+    const char *guest_restore;
+    GPtrArray *hooks; /* HookResult *, before then after; NULL: none ran */
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

@@ -4,6 +4,8 @@
 
 #include "set_run.h"
 
+#include "cancel.h"
+
 static void
 set_run_clear(SetRun *run)
 {
@@ -32,6 +34,7 @@ static void
 set_run_init(SetRun *run, CtlContext *ctx, const CmdArgs *args)
 {
     run->ctx = ctx;
+    run->name = run->rec.domain = cmd_arg_string(args, "domain");
     run->value = cmd_arg_uint(args, "count", 0);
     run->sockets = cmd_arg_bool(args, "sockets");
     run->config = cmd_arg_bool(args, "config");
@@ -112,16 +115,29 @@ set_record_attempt(SetRun *run)
                       g_strdup_printf("%s; nothing changed", error->message));
 }
 
+/* The stages of set, in order (host-ctl/README.md walks through them). */
+static gboolean (*const set_stages[])(SetRun *) = {
+    set_open_and_lock,  set_read_domain,   set_check,         set_record_attempt,
+    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,
+    set_after_hooks,    set_update_config, set_confirm_guest,
+};
+
 int
 cmd_set(CtlContext *ctx, const CmdArgs *args)
 {
     g_auto(SetRun) run = { 0 };
 
+    /* From here on a signal ends waits, not the process: the run's own
+     * cleanup must still give the guest back its CPUs and write the record. */
+    cancel_watch_signals();
     set_run_init(&run, ctx, args);
-    if (set_open_and_lock(&run, cmd_arg_string(args, "domain")) && set_read_domain(&run)
-        && set_check(&run) && set_record_attempt(&run) && set_before_hooks(&run)
-        && set_prepare_guest(&run) && set_apply(&run) && set_after_hooks(&run)
-        && set_update_config(&run))
-        set_confirm_guest(&run);
+    for (guint i = 0; i < G_N_ELEMENTS(set_stages); i++) {
+        if (!set_stages[i](&run))
+            break;
+        if (cancel_requested()) {
+            set_interrupted(&run);
+            break;
+        }
+    }
     return run.exit_code;
 }

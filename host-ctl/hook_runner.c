@@ -29,6 +29,8 @@
 #include "config.h"
 
 #include "hook_runner.h"
+
+#include "cancel.h"
 #include "trusted_dir.h"
 
 #include <dirent.h>
@@ -444,31 +446,41 @@ spawn_hook(int hook_fd, const char *path, char **envp, GPid *pid_out, int *out_f
     return fail_errno(error, e, pid < 0 ? "cannot fork" : "cannot execute it");
 }
 
-/* Collects output until the hook exits or @deadline passes; TRUE when it
- * timed out.  *@pipe_open turns FALSE at the pipe's EOF. */
-static gboolean
+typedef enum {
+    HOOK_EXITED,
+    HOOK_TIMED_OUT,
+    HOOK_INTERRUPTED, /* a signal came to hotcpu-ctl (cancel.h) */
+} HookWait;
+
+/* Collects output until the hook exits, @deadline passes or a signal
+ * comes.  *@pipe_open turns FALSE at the pipe's EOF. */
+static HookWait
 wait_hook(GPid pid, int out_fd, int pidfd, gint64 deadline, Capture *cap, gboolean *pipe_open)
 {
     for (;;) {
-        struct pollfd fds[2];
+        struct pollfd fds[3];
         nfds_t n = 0;
         gint64 now = g_get_monotonic_time();
         gint64 left_ms = (deadline - now + 999) / 1000;
         int ret;
 
+        if (cancel_requested())
+            return HOOK_INTERRUPTED;
         if (child_exited(pid))
-            return FALSE;
+            return HOOK_EXITED;
         if (now >= deadline)
-            return TRUE;
+            return HOOK_TIMED_OUT;
         if (*pipe_open)
             fds[n++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
+        if (cancel_fd() >= 0)
+            fds[n++] = (struct pollfd){ .fd = cancel_fd(), .events = POLLIN };
         if (pidfd >= 0)
             fds[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
         else if (left_ms > 50)
             left_ms = 50; /* without pidfd (before Linux 5.3): notice the exit within 50 ms */
         ret = poll(fds, n, (int)MIN(left_ms, G_MAXINT));
         if (ret < 0 && errno != EINTR)
-            return FALSE; /* cannot wait: killed by the caller, counts as failed */
+            return HOOK_EXITED; /* cannot wait: killed by the caller, counts as failed */
         if (ret > 0 && *pipe_open && fds[0].revents != 0)
             *pipe_open = capture_read(cap, out_fd);
     }
@@ -495,6 +507,17 @@ reap_hook(GPid pid, int out_fd, Capture *cap, gboolean pipe_open)
     return status;
 }
 
+/* "hotcpu: hook killed WHY" at the end of its output. */
+static void
+note_killed(Capture *cap, const char *why)
+{
+    g_autofree char *note = g_strdup_printf(
+        "%shotcpu: hook killed %s\n",
+        cap->buf->len > 0 && cap->buf->str[cap->buf->len - 1] != '\n' ? "\n" : "", why);
+
+    capture_add(cap, note, strlen(note));
+}
+
 static HookResult *
 run_hook(int hook_fd, const char *path, char **envp, guint timeout_s)
 {
@@ -511,22 +534,24 @@ run_hook(int hook_fd, const char *path, char **envp, guint timeout_s)
     if (!spawn_hook(hook_fd, path, envp, &pid, &out_fd, &error)) {
         g_string_append_printf(cap.buf, "hotcpu: cannot run hook %s: %s\n", path, error->message);
     } else {
+        HookWait how;
+
         pidfd = open_pidfd(pid);
-        result->timed_out = wait_hook(pid, out_fd, pidfd,
-                                      start + (gint64)timeout_s * G_USEC_PER_SEC, &cap, &pipe_open);
+        how = wait_hook(pid, out_fd, pidfd, start + (gint64)timeout_s * G_USEC_PER_SEC, &cap,
+                        &pipe_open);
         status = reap_hook(pid, out_fd, &cap, pipe_open);
         close(out_fd);
         if (pidfd >= 0)
             close(pidfd);
-        if (result->timed_out) {
-            g_autofree char *note = g_strdup_printf(
-                "%shotcpu: hook killed after %u s\n",
-                cap.buf->len > 0 && cap.buf->str[cap.buf->len - 1] != '\n' ? "\n" : "", timeout_s);
-
-            capture_add(&cap, note, strlen(note));
-        } else if (WIFEXITED(status)) {
+        result->timed_out = how == HOOK_TIMED_OUT;
+        result->interrupted = how == HOOK_INTERRUPTED;
+        if (how == HOOK_TIMED_OUT) {
+            g_autofree char *why = g_strdup_printf("after %u s", timeout_s);
+            note_killed(&cap, why);
+        } else if (how == HOOK_INTERRUPTED) {
+            note_killed(&cap, "when hotcpu-ctl was interrupted");
+        } else if (WIFEXITED(status))
             result->exit_code = WEXITSTATUS(status);
-        }
     }
     result->output = capture_finish(&cap);
     result->seconds = (gdouble)(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
@@ -580,14 +605,14 @@ run_root(const char *root, HookPhase phase, char **envp, guint timeout_s, GPtrAr
     if (dir_fd < 0)
         return TRUE;
     names = list_hooks(dir_fd);
-    for (guint i = 0; i < names->len && go_on; i++) {
+    for (guint i = 0; i < names->len && go_on && !cancel_requested(); i++) {
         g_autofree char *path = g_build_filename(dir, names->pdata[i], NULL);
         HookResult *result = check_and_run(dir_fd, names->pdata[i], path, refusal, envp, timeout_s);
 
         g_ptr_array_add(results, result);
         if (result->exit_code != 0)
             *all_ok = FALSE;
-        if (result->exit_code == 2)
+        if (result->exit_code == 2 || result->interrupted)
             go_on = FALSE;
     }
     close(dir_fd);

@@ -47,10 +47,11 @@ typedef struct {
     char *path;     /* the hook file */
     gint exit_code; /* its exit status; -1 when killed, refused or not startable */
     gboolean timed_out;
-    gboolean refused; /* not trusted (owner, mode): not run */
-    char *refusal;    /* why not, a sentence's end: "the hook X is owned by ..." */
-    char *output;     /* stdout and stderr, merged, capped at 64 KiB */
-    gdouble seconds;  /* wall time */
+    gboolean interrupted; /* killed because hotcpu-ctl got SIGINT/SIGTERM/SIGHUP */
+    gboolean refused;     /* not trusted (owner, mode): not run */
+    char *refusal;        /* why not, a sentence's end: "the hook X is owned by ..." */
+    char *output;         /* stdout and stderr, merged, capped at 64 KiB */
+    gdouble seconds;      /* wall time */
 } HookResult;
 
 void hook_result_free(HookResult *result);

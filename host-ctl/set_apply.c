@@ -2,6 +2,7 @@
  * convergence loop when libvirt gives up half way. */
 #include <string.h>
 
+#include "cancel.h"
 #include "deadline.h"
 #include "set_run.h"
 
@@ -27,7 +28,8 @@ converge(SetRun *run)
 {
     /* At least one retry even when the deadline has passed: it is what
      * makes libvirt's count right, and the record must not be wrong. */
-    for (guint attempt = 0; attempt == 0 || deadline_ms_left(run->deadline) > 0; attempt++) {
+    for (guint attempt = 0;
+         (attempt == 0 || deadline_ms_left(run->deadline) > 0) && !cancel_requested(); attempt++) {
         gint view = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
         gint64 settle = MIN(run->deadline, deadline_after_ms(SET_SETTLE_MS));
         gint present = run->agent == GUEST_AGENT_HOTCPU
@@ -51,6 +53,7 @@ set_apply(SetRun *run)
     int code, now;
 
     run->deadline = deadline_after_ms((guint64)run->timeout * 1000);
+    run->applied = TRUE;
     if (virDomainSetVcpusFlags(run->dom, run->count, VIR_DOMAIN_AFFECT_LIVE) == 0) {
         run->converged = TRUE;
         run->rec.actual = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
@@ -62,12 +65,11 @@ set_apply(SetRun *run)
     if (!is_timeout_error(code, err_text) && now == run->live_cur) {
         /* a plain refusal by the hypervisor: nothing changed, and the guest
          * gets back what it had */
-        set_restore_guest(run);
         run->rec.actual = now;
-        return set_finish(run, CTL_EXIT_HYPERVISOR, "failed",
-                          g_strdup_printf("libvirt could not set domain '%s' to %u vCPUs: "
-                                          "%s; nothing changed",
-                                          run->name, run->count, err_text));
+        return set_finish_unchanged(run, CTL_EXIT_HYPERVISOR, "failed",
+                                    g_strdup_printf("libvirt could not set domain '%s' to %u "
+                                                    "vCPUs: %s; nothing changed",
+                                                    run->name, run->count, err_text));
     }
     output_warning(run->ctx->out,
                    "libvirt reported '%s' for domain '%s'; establishing the actual "

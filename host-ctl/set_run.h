@@ -3,7 +3,9 @@
  * cmd_set() runs the stages in order (host-ctl/README.md walks through
  * them); each returns TRUE to go on, or FALSE once it has ended the run
  * through set_finish(), the single exit, which writes the one audit record
- * and prints the one result.
+ * and prints the one result.  Between stages, and inside the ones that wait
+ * (hooks, convergence, the guest), a SIGINT/SIGTERM/SIGHUP ends the run
+ * through set_interrupted().
  */
 #pragma once
 
@@ -39,8 +41,7 @@ typedef struct {
     /* the guest */
     Guest *guest;
     GuestAgentKind agent;   /* the agent that answered the checks */
-    Topology *guest_before; /* before the unplug's pre-offline */
-    gboolean pre_offlined;
+    Topology *guest_before; /* before the first hook: what "nothing changed" gives back */
 
     /* hooks */
     char **roots;
@@ -55,6 +56,7 @@ typedef struct {
     GPtrArray *hooks; /* HookResult *, before then after */
     char *error;      /* the last libvirt failure while converging */
     gboolean config_done;
+    gboolean applied; /* setVcpus was called: the domain may have changed */
     int exit_code;
 } SetRun;
 
@@ -64,10 +66,11 @@ typedef struct {
 gboolean set_finish(SetRun *run, int exit_code, const char *outcome, char *msg);
 
 /* The stages, in order (set_stages.c, set_apply.c, set_guest.c). */
-gboolean set_open_and_lock(SetRun *run, const char *name);
+gboolean set_open_and_lock(SetRun *run);
 gboolean set_read_domain(SetRun *run);
 gboolean set_check(SetRun *run);
 gboolean set_record_attempt(SetRun *run); /* cmd_set.c; refuses when it cannot */
+gboolean set_snapshot_guest(SetRun *run);
 gboolean set_before_hooks(SetRun *run);
 gboolean set_prepare_guest(SetRun *run);
 gboolean set_apply(SetRun *run);
@@ -75,6 +78,12 @@ gboolean set_after_hooks(SetRun *run);
 gboolean set_update_config(SetRun *run);
 gboolean set_confirm_guest(SetRun *run);
 
-/* Puts the guest's CPUs offlined by set_prepare_guest back online, for an
- * exit that says "nothing changed"; warns when it cannot. */
-void set_restore_guest(SetRun *run);
+/* Ends a run whose domain did not change (@exit_code 4 or 5, or a signal
+ * before the change): the guest gets back the online CPUs it had before
+ * the first hook, and @msg says so.  When it cannot, the exit code is no
+ * longer "nothing changed" and @msg says what the guest has instead. */
+gboolean set_finish_unchanged(SetRun *run, int exit_code, const char *outcome, char *msg);
+
+/* Ends a run that got SIGINT, SIGTERM or SIGHUP: exit 128 + the signal,
+ * outcome "interrupted", the state as far as it is known. */
+gboolean set_interrupted(SetRun *run);

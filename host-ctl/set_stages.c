@@ -1,5 +1,6 @@
 /* set_stages.c: the stages of `set` around the change: open and lock, read
  * the domain, check, the hooks, the persistent definition. */
+#include "cancel.h"
 #include "checks.h"
 #include "policy.h"
 #include "set_run.h"
@@ -24,12 +25,12 @@ fail_error(SetRun *run, const GError *error)
 }
 
 gboolean
-set_open_and_lock(SetRun *run, const char *name)
+set_open_and_lock(SetRun *run)
 {
     g_autoptr(GError) error = NULL;
     int exit_code = CTL_EXIT_OK;
+    const char *name = run->name;
 
-    run->name = run->rec.domain = name;
     /* The audit log is opened before anything can change: a change that
      * cannot be recorded is not made.  A write that fails later, after the
      * change, only warns: the exit code then describes the domain. */
@@ -171,11 +172,13 @@ set_before_hooks(SetRun *run)
         run->after_from = run->hooks->len;
         return TRUE;
     }
+    if (cancel_requested())
+        return set_interrupted(run);
     why = hook_results_describe_failures(run->hooks, 0);
-    return set_finish(run, CTL_EXIT_VETOED, "vetoed",
-                      g_strdup_printf("a before hook vetoed setting domain '%s' to %u vCPUs: "
-                                      "%s; nothing changed",
-                                      run->name, run->count, why));
+    return set_finish_unchanged(run, CTL_EXIT_VETOED, "vetoed",
+                                g_strdup_printf("a before hook vetoed setting domain '%s' to %u "
+                                                "vCPUs: %s; nothing changed",
+                                                run->name, run->count, why));
 }
 
 gboolean

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "deadline.h"
 #include "safe_text.h"
 #include "unix_addr.h"
@@ -32,14 +33,22 @@ struct AgentClient {
     guint next_id;
 };
 
-/* Waits for @events on the socket.  FALSE with TIMEOUT or IO set. */
+/* Waits for @events on the socket, or a signal (cancel.h).  FALSE with
+ * TIMEOUT, CANCELLED or IO set. */
 static gboolean
 wait_fd(int fd, short events, gint64 deadline, const char *what, GError **error)
 {
     for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = events };
-        int n = poll(&pfd, 1, deadline_ms_left(deadline));
+        struct pollfd pfd[2]
+            = { { .fd = fd, .events = events }, { .fd = cancel_fd(), .events = POLLIN } };
+        int n = poll(pfd, cancel_fd() >= 0 ? 2 : 1, (int)deadline_ms_left(deadline));
 
+        if (cancel_requested()) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CANCELLED,
+                        "interrupted (signal %d) while waiting for the guest agent to %s",
+                        cancel_signal(), what);
+            return FALSE;
+        }
         if (n > 0)
             return TRUE;
         if (n == 0) {
@@ -123,10 +132,8 @@ connect_unix(int fd, const char *socket_path, gint64 deadline, GError **error)
         /* A unix socket's full backlog gives EAGAIN and no progress: the
          * listener is busy (QEMU serves one client), so retry until the
          * deadline instead of failing at once. */
-        if (errno == EAGAIN && deadline_ms_left(deadline) > 0) {
-            g_usleep(10 * 1000);
+        if (errno == EAGAIN && deadline_ms_left(deadline) > 0 && cancel_sleep_ms(10))
             continue;
-        }
         g_set_error(error, AGENT_CLIENT_ERROR,
                     errno == EAGAIN ? AGENT_CLIENT_ERROR_TIMEOUT : AGENT_CLIENT_ERROR_CONNECT,
                     "cannot connect to the agent socket %s: %s", socket_path, g_strerror(errno));

@@ -20,10 +20,11 @@
 #define AGENT_CHANNEL_NAME "org.hotcpu.agent.0"
 
 typedef enum {
-    AGENT_CLIENT_ERROR_CONNECT, /* socket missing, refused */
-    AGENT_CLIENT_ERROR_TIMEOUT, /* no (matching) reply in time */
-    AGENT_CLIENT_ERROR_IO,      /* read/write failed, peer closed */
-    AGENT_CLIENT_ERROR_PROTOCOL /* the peer sent something that is not protocol */
+    AGENT_CLIENT_ERROR_CONNECT,  /* socket missing, refused */
+    AGENT_CLIENT_ERROR_TIMEOUT,  /* no (matching) reply in time */
+    AGENT_CLIENT_ERROR_IO,       /* read/write failed, peer closed */
+    AGENT_CLIENT_ERROR_PROTOCOL, /* the peer sent something that is not protocol */
+    AGENT_CLIENT_ERROR_CANCELLED /* a signal came (cancel.h) */
 } AgentClientError;
 
 #define AGENT_CLIENT_ERROR (agent_client_error_quark())

@@ -120,16 +120,13 @@ fx_domain(Fx *fx, const Dom *d)
 
 /* Runs hotcpu-ctl with the fixture's global options and the NULL-terminated
  * arguments; parses stdout as JSON when it starts with '{'. */
-int
-fx_run_v(Fx *fx, const char *const *args)
+/* hotcpu-ctl with the fixture's global options, then @args. */
+static GPtrArray *
+fx_argv(Fx *fx, const char *const *args)
 {
-    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-    g_auto(GStrv) envp = g_get_environ();
-    g_autoptr(GError) error = NULL;
+    GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *uri = g_strdup_printf("test://%s", fx->node);
-    int wait_status;
 
-    fx_clear_run(fx);
     /* HOTCPU_TEST_CTL_WRAPPER="valgrind --error-exitcode=99 ..." runs the
      * controller under a tool; its errors then fail the exit-code asserts. */
     if (g_getenv("HOTCPU_TEST_CTL_WRAPPER")) {
@@ -152,29 +149,59 @@ fx_run_v(Fx *fx, const char *const *args)
     for (guint i = 0; args[i]; i++)
         g_ptr_array_add(argv, g_strdup(args[i]));
     g_ptr_array_add(argv, NULL);
+    return argv;
+}
 
-    envp = g_environ_setenv(envp, "HOTCPU_LOCK_DIR", fx->lock, TRUE);
-    envp = g_environ_unsetenv(envp, "LIBVIRT_DEFAULT_URI");
-    envp = g_environ_unsetenv(envp, "HOTCPU_HOOKS_DIR");
-    envp = g_environ_unsetenv(envp, "HOTCPU_POLICY");
-    envp = g_environ_unsetenv(envp, "HOTCPU_SUPPORT_MATRIX");
+GSubprocess *
+fx_spawn_v(Fx *fx, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = fx_argv(fx, args);
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                 | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GError) error = NULL;
+    GSubprocess *p;
+
+    fx_clear_run(fx);
+    g_subprocess_launcher_setenv(l, "HOTCPU_LOCK_DIR", fx->lock, TRUE);
+    g_subprocess_launcher_unsetenv(l, "LIBVIRT_DEFAULT_URI");
+    g_subprocess_launcher_unsetenv(l, "HOTCPU_HOOKS_DIR");
+    g_subprocess_launcher_unsetenv(l, "HOTCPU_POLICY");
+    g_subprocess_launcher_unsetenv(l, "HOTCPU_SUPPORT_MATRIX");
     if (fx->mock) {
-        envp = g_environ_setenv(envp, "LD_PRELOAD", mock_lib, TRUE);
-        envp = g_environ_setenv(envp, "HOTCPU_MOCK_SETVCPUS", fx->mock, TRUE);
+        g_subprocess_launcher_setenv(l, "LD_PRELOAD", mock_lib, TRUE);
+        g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_SETVCPUS", fx->mock, TRUE);
     }
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &fx->out,
-                      &fx->err, &wait_status, &error))
+    p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &error);
+    if (!p)
         g_error("cannot run %s: %s", ctl_bin, error->message);
-    fx->status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+    return p;
+}
+
+int
+fx_finish(Fx *fx, GSubprocess *p)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!g_subprocess_communicate_utf8(p, NULL, NULL, &fx->out, &fx->err, &error))
+        g_error("cannot read %s's output: %s", ctl_bin, error->message);
+    fx->status = g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1;
     if (fx->out[0] == '{') {
-        g_autoptr(JsonParser) p = json_parser_new();
-        if (json_parser_load_from_data(p, fx->out, -1, NULL)
-            && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
-            fx->json = json_object_ref(json_node_get_object(json_parser_get_root(p)));
+        g_autoptr(JsonParser) jp = json_parser_new();
+        if (json_parser_load_from_data(jp, fx->out, -1, NULL)
+            && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(jp)))
+            fx->json = json_object_ref(json_node_get_object(json_parser_get_root(jp)));
     }
     if (g_getenv("HOTCPU_TEST_VERBOSE"))
         fprintf(stderr, "[exit %d]\nstdout: %s\nstderr: %s\n", fx->status, fx->out, fx->err);
     return fx->status;
+}
+
+int
+fx_run_v(Fx *fx, const char *const *args)
+{
+    g_autoptr(GSubprocess) p = fx_spawn_v(fx, args);
+
+    return fx_finish(fx, p);
 }
 
 /* The audit log's lines, parsed. */
@@ -251,6 +278,25 @@ write_hook(Fx *fx, const char *phase, const char *name, const char *script)
     g_chmod(dir, 0755);
     g_assert(g_file_set_contents(path, script, -1, NULL));
     g_assert(g_chmod(path, 0755) == 0);
+}
+
+void
+fx_install_shipped_hook(Fx *fx, const char *phase)
+{
+    const char *root = g_getenv("HOTCPU_TEST_HOOKS_ROOT");
+    g_autofree char *from = g_build_filename(root ? root : ".", phase, "50_hotcpu_agent", NULL);
+    g_autofree char *dir = g_build_filename(fx->hooks, phase, NULL);
+    g_autofree char *to = g_build_filename(dir, "50_hotcpu_agent", NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    g_assert(root != NULL);
+    g_assert(g_file_get_contents(from, &data, &len, NULL));
+    g_assert(g_mkdir_with_parents(dir, 0755) == 0);
+    g_chmod(fx->hooks, 0755);
+    g_chmod(dir, 0755);
+    g_assert(g_file_set_contents(to, data, (gssize)len, NULL));
+    g_assert(g_chmod(to, 0755) == 0);
 }
 
 gboolean

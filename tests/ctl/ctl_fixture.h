@@ -66,6 +66,12 @@ char *dom_xml(const Dom *d);
  * exit status (-1: killed). */
 int fx_run_v(Fx *fx, const char *const *args);
 #define fx_run(fx, ...) fx_run_v((fx), (const char *const[]){ __VA_ARGS__, NULL })
+/* The same in two steps: start it, then wait for it and read its output. */
+GSubprocess *fx_spawn_v(Fx *fx, const char *const *args);
+int fx_finish(Fx *fx, GSubprocess *p);
+/* Copies the build's shipped hook 50_hotcpu_agent of @phase into the
+ * fixture's hooks root (HOTCPU_TEST_HOOKS_ROOT: the build's host-hooks). */
+void fx_install_shipped_hook(Fx *fx, const char *phase);
 /* The audit log's lines, parsed (a line that does not parse fails the
  * test). */
 GPtrArray *fx_audit_all(Fx *fx);
