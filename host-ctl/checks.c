@@ -2,6 +2,7 @@
 #include "checks.h"
 
 #include <libvirt/libvirt.h>
+#include <string.h>
 
 /* clang-format off */
 G_DEFINE_QUARK(hotcpu-check-error-quark, check_error)
@@ -206,4 +207,82 @@ check_policy(const Policy *policy, const char *dom, guint current, guint count,
                       "requested %u vCPU%s but domain '%s' is defined with %u",
                       origin, count, S(count), dom, persistent_current);
     return TRUE;
+}
+
+/* ---- hot-pluggable vCPUs ---------------------------------------------------- */
+
+static gboolean
+is_qemu_domain(const DomainInfo *info)
+{
+    return g_strcmp0(info->type, "qemu") == 0 || g_strcmp0(info->type, "kvm") == 0;
+}
+
+void
+live_range_compute(const DomainInfo *info, LiveRange *range)
+{
+    guint disabled = 0;
+
+    memset(range, 0, sizeof(*range));
+    range->fixed = cpulist_new();
+    range->removable = cpulist_new();
+    if (info->vcpus->len == 0 && !is_qemu_domain(info))
+        return; /* another driver: nothing to go by */
+    range->known = TRUE;
+    if (info->vcpus->len == 0) {
+        /* libvirt's QEMU driver without <vcpus>: the first `current` vCPUs
+         * are enabled and not hot-pluggable, the rest disabled */
+        for (guint id = 0; id < info->vcpu_current; id++)
+            cpulist_add(range->fixed, id);
+        disabled = info->vcpu_max - info->vcpu_current;
+    }
+    for (guint i = 0; i < info->vcpus->len; i++) {
+        const VcpuSlot *s = &g_array_index(info->vcpus, VcpuSlot, i);
+
+        if (!s->enabled)
+            disabled++;
+        else
+            cpulist_add(s->hotpluggable ? range->removable : range->fixed, s->id);
+    }
+    range->current = cpulist_count(range->fixed) + cpulist_count(range->removable);
+    range->min = MAX(1, cpulist_count(range->fixed));
+    range->max = range->current + disabled;
+}
+
+void
+live_range_clear(LiveRange *range)
+{
+    g_clear_pointer(&range->fixed, cpulist_free);
+    g_clear_pointer(&range->removable, cpulist_free);
+}
+
+gboolean
+check_live_range(const LiveRange *range, const char *dom, guint count, guint prepare_max,
+                 GError **error)
+{
+    g_autofree char *fixed = NULL;
+    g_autofree char *way_out = NULL;
+    guint n;
+
+    if (!range->known || count == range->current)
+        return TRUE;
+    if (count > range->current && count > range->max)
+        return refuse(error,
+                      "domain '%s' cannot go above %u vCPUs live: it has only %u disabled vCPU%s "
+                      "to enable",
+                      dom, range->max, range->max - range->current, S(range->max - range->current));
+    if (count >= range->min)
+        return TRUE;
+    fixed = cpulist_format(range->fixed);
+    n = cpulist_count(range->fixed);
+    way_out = prepare_max
+                  ? g_strdup_printf("run 'hotcpu-ctl prepare %s --max %u' and restart the domain "
+                                    "(shut down, then start)",
+                                    dom, prepare_max)
+                  : g_strdup("the domain is transient: define it with hot-pluggable vCPUs "
+                             "(<vcpus>) and start it again");
+    return refuse(error,
+                  "domain '%s' cannot go below %u vCPU%s live: vCPU%s %s %s not hot-pluggable "
+                  "(libvirt makes boot vCPUs non-hotpluggable); %s",
+                  dom, range->min, S(range->min), n == 1 ? "" : "s", fixed, n == 1 ? "is" : "are",
+                  way_out);
 }

@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "cpulist.h"
 #include "domain_info.h"
 #include "policy.h"
 #include "support_matrix.h"
@@ -63,3 +64,30 @@ gboolean check_pins(const DomainInfo *info, const char *dom, guint current, guin
  * current vCPU count, 0 when there is none. */
 gboolean check_policy(const Policy *policy, const char *dom, guint current, guint count,
                       guint persistent_current, GError **error);
+
+/* How far a running domain's vCPU count can move live, decided as libvirt's
+ * QEMU driver decides it (checked with libvirt 11.3): an unplug removes only
+ * enabled hot-pluggable vCPUs, the highest id first whatever their `order`;
+ * a plug enables disabled vCPUs (all of them hot-pluggable), the lowest id
+ * first.  Read from the live XML's <vcpus>; a QEMU domain (type 'qemu' or
+ * 'kvm') without <vcpus> was started without one and has not been plugged
+ * since: its boot vCPUs are not hot-pluggable, as libvirt makes them. */
+typedef struct {
+    gboolean known;     /* FALSE: the XML does not tell; nothing is checked */
+    guint current;      /* enabled vCPUs */
+    guint min, max;     /* the counts libvirt can reach live */
+    CpuList *fixed;     /* the enabled vCPUs that are not hot-pluggable */
+    CpuList *removable; /* the enabled hot-pluggable ones */
+} LiveRange;
+
+/* Fills @range from @info (the live XML).  Free with live_range_clear. */
+void live_range_compute(const DomainInfo *info, LiveRange *range);
+void live_range_clear(LiveRange *range);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LiveRange, live_range_clear)
+
+/* @count is within @range (always TRUE when the range is not known).  The
+ * refusal names the vCPUs in the way and the way out: `hotcpu-ctl prepare
+ * DOM --max @prepare_max` and a full restart (@prepare_max 0: the domain is
+ * transient and has no definition to prepare). */
+gboolean check_live_range(const LiveRange *range, const char *dom, guint count, guint prepare_max,
+                          GError **error);

@@ -20,8 +20,8 @@
 typedef struct {
     guint id;
     gboolean enabled;
-    gboolean hotpluggable;
-    guint order; /* 0 when absent */
+    gboolean hotpluggable; /* absent: libvirt's default, TRUE only when disabled */
+    guint order;           /* 0 when absent */
 } VcpuSlot;
 
 typedef struct {

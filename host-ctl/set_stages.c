@@ -124,6 +124,16 @@ check_guest(SetRun *run, GError **error)
                           run->name, run->live_cur, run->count, run->force, error);
 }
 
+/* What libvirt can reach live, before any hook could touch the guest. */
+static gboolean
+check_hotpluggable(SetRun *run, GError **error)
+{
+    g_auto(LiveRange) range = { 0 };
+
+    live_range_compute(run->info, &range);
+    return check_live_range(&range, run->name, run->count, (guint)MAX(run->cfg_max, 0), error);
+}
+
 gboolean
 set_check(SetRun *run)
 {
@@ -134,7 +144,8 @@ set_check(SetRun *run)
         return refuse_error(run, error);
     run->rec.requested = run->count;
     if (!check_count(run->name, run->count, run->live_max, run->hv_max, run->info->type,
-                     run->config, run->cfg_max, &error))
+                     run->config, run->cfg_max, &error)
+        || !check_hotpluggable(run, &error))
         return refuse_error(run, error);
     /* read before the guest checks: a broken policy refuses everything */
     if (!(policy = policy_load(run->ctx->policy, !run->ctx->policy_explicit, &error)))

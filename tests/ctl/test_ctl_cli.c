@@ -98,6 +98,7 @@ typedef struct {
     const char *agent_socket; /* channel with this bind path */
     int runstate;             /* 0: running; else <test:runstate> */
     gboolean transient;
+    const char *vcpus; /* a <vcpus> element, verbatim */
 } Dom;
 
 static char *
@@ -118,6 +119,8 @@ dom_xml(const Dom *d)
                                d->os_id);
     g_string_append_printf(s, "  <memory>1048576</memory>\n  <vcpu current='%u'>%u</vcpu>\n",
                            d->current ? d->current : 2, d->max ? d->max : 8);
+    if (d->vcpus)
+        g_string_append_printf(s, "  %s\n", d->vcpus);
     if (d->pins) {
         g_auto(GStrv) ids = g_strsplit(d->pins, ",", -1);
         g_string_append(s, "  <cputune>\n");
@@ -528,6 +531,76 @@ test_set_pins(void)
     fx_run(fx, "set", "web1", "3");
     expect_refused(fx, "from 6 to 3 vCPUs would remove vCPU 4, which has an explicit <vcpupin>", 2);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "3", "--force"), 0);
+    fx_free(fx);
+}
+
+/* Boot vCPUs libvirt made non-hotpluggable: an unplug below them is refused
+ * before any hook runs (issue 8: the shipped hook had already offlined the
+ * guest's CPUs when libvirt refused). */
+static void
+test_set_hotpluggable(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 6,
+              .os_id = "http://fedoraproject.org/fedora/39",
+              .vcpus = "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+                       "<vcpu id='1' enabled='yes' hotpluggable='no' order='2'/>"
+                       "<vcpu id='2' enabled='yes' hotpluggable='no' order='3'/>"
+                       "<vcpu id='3' enabled='yes' hotpluggable='no' order='4'/>"
+                       "<vcpu id='4' enabled='yes' hotpluggable='yes' order='5'/>"
+                       "<vcpu id='5' enabled='yes' hotpluggable='yes' order='6'/>"
+                       "<vcpu id='6' enabled='no' hotpluggable='yes'/>"
+                       "<vcpu id='7' enabled='no' hotpluggable='yes'/></vcpus>" };
+    g_autofree char *marker = g_build_filename(fx->dir, "hook-ran", NULL);
+    g_autofree char *hook = g_strdup_printf("#!/bin/sh\ntouch %s\n", marker);
+    JsonObject *range;
+
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "10_mark", hook);
+    fx_run(fx, "set", "web1", "2");
+    expect_refused(fx,
+                   "domain 'web1' cannot go below 4 vCPUs live: vCPUs 0-3 are not hot-pluggable "
+                   "(libvirt makes boot vCPUs non-hotpluggable); run 'hotcpu-ctl prepare web1 "
+                   "--max 8' and restart the domain (shut down, then start)",
+                   1);
+    CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    /* down to the boot vCPUs and up to the maximum is fine */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    CU_ASSERT_TRUE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "8"), 0);
+    /* get shows the range */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    range = json_object_get_object_member(fx->json, "live-range");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(range);
+    CU_ASSERT_EQUAL(json_object_get_int_member(range, "min"), 4);
+    CU_ASSERT_EQUAL(json_object_get_int_member(range, "max"), 8);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(range, "not-hotpluggable"), "0-3");
+    CU_ASSERT_EQUAL(fx_run(fx, "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "live-range   minimum        4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "live-range   maximum        8"));
+
+    /* a transient domain has no definition to prepare: the way out differs */
+    d.transient = TRUE;
+    fx_domain(fx, &d);
+    fx_run(fx, "set", "web1", "3");
+    expect_refused(fx, "the domain is transient", 4);
+    fx_free(fx);
+}
+
+/* Without <vcpus> the test driver tells nothing: no range, as before. */
+static void
+test_set_no_vcpus_element(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 6, .os_id = "http://fedoraproject.org/fedora/39" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "1"), 0);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_null_member(fx->json, "live-range"));
     fx_free(fx);
 }
 
@@ -1001,6 +1074,8 @@ register_set_suite(void)
         { "sockets", test_set_sockets },
         { "guest os matrix", test_set_guest_os },
         { "vcpupin", test_set_pins },
+        { "hot-pluggable vCPUs", test_set_hotpluggable },
+        { "no <vcpus>: as before", test_set_no_vcpus_element },
         { "host policy", test_set_policy },
         { "lock held", test_set_lock },
         { "config", test_set_config },

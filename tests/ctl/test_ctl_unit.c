@@ -394,6 +394,138 @@ test_check_policy(void)
     CU_ASSERT_TRUE(check_policy(floor, "web1", 4, 3, 3, NULL));
 }
 
+/* ---- live range: what libvirt can reach -------------------------------- */
+
+static DomainInfo *
+info_vcpus(const char *type, guint current, guint max, const char *vcpus)
+{
+    g_autofree char *xml = g_strdup_printf("<domain type='%s'><name>web1</name>"
+                                           "<vcpu current='%u'>%u</vcpu>%s</domain>",
+                                           type, current, max, vcpus);
+    g_autoptr(GError) error = NULL;
+    DomainInfo *info = domain_info_parse(xml, &error);
+
+    if (!info)
+        fprintf(stderr, "%s\n", error->message);
+    return info;
+}
+
+/* Checks @info's range: min, max, the non-hotpluggable list. */
+static void
+expect_range(const DomainInfo *info, gboolean known, guint min, guint max, const char *fixed)
+{
+    g_auto(LiveRange) r = { 0 };
+    g_autofree char *text = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    live_range_compute(info, &r);
+    text = cpulist_format(r.fixed);
+    if (r.known != known || (known && (r.min != min || r.max != max || strcmp(text, fixed))))
+        fprintf(stderr, "range: known %d min %u max %u fixed '%s'\n", r.known, r.min, r.max, text);
+    CU_ASSERT_EQUAL(r.known, known);
+    if (!known)
+        return;
+    CU_ASSERT_EQUAL(r.min, min);
+    CU_ASSERT_EQUAL(r.max, max);
+    CU_ASSERT_STRING_EQUAL(text, fixed);
+}
+
+#define V(id, en, hp) "<vcpu id='" #id "' enabled='" en "' hotpluggable='" hp "'/>"
+
+static void
+test_live_range_shapes(void)
+{
+    /* boot vCPUs 0-3 not hot-pluggable, 4-5 plugged, 6-7 free */
+    g_autoptr(DomainInfo) boot = info_vcpus(
+        "kvm", 6, 8,
+        "<vcpus>" V(0, "yes", "no") V(1, "yes", "no") V(2, "yes", "no") V(3, "yes", "no")
+            V(4, "yes", "yes") V(5, "yes", "yes") V(6, "no", "yes") V(7, "no", "yes") "</vcpus>");
+    /* custom order: libvirt removes by id, not by order; only the count matters */
+    g_autoptr(DomainInfo) order
+        = info_vcpus("kvm", 3, 4,
+                     "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+                     "<vcpu id='1' enabled='yes' hotpluggable='yes' order='3'/>"
+                     "<vcpu id='2' enabled='yes' hotpluggable='yes' order='2'/>"
+                     "<vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>");
+    /* holes: enabled 0, 2, 5; disabled 1, 3, 4 */
+    g_autoptr(DomainInfo) holes
+        = info_vcpus("qemu", 3, 6,
+                     "<vcpus>" V(0, "yes", "no") V(1, "no", "yes") V(2, "yes", "yes")
+                         V(3, "no", "yes") V(4, "no", "yes") V(5, "yes", "yes") "</vcpus>");
+    /* a fully disabled tail, hotpluggable left to libvirt's default */
+    g_autoptr(DomainInfo) tail = info_vcpus("kvm", 2, 6,
+                                            "<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' "
+                                            "enabled='yes'/><vcpu id='2' enabled='no'/>"
+                                            "<vcpu id='3' enabled='no'/><vcpu id='4' enabled='no'/>"
+                                            "<vcpu id='5' enabled='no'/></vcpus>");
+    /* a QEMU domain without <vcpus>: started that way, never plugged */
+    g_autoptr(DomainInfo) implicit = info_vcpus("qemu", 4, 16, "");
+    /* the test driver without <vcpus>: unknown, no check */
+    g_autoptr(DomainInfo) test = info_vcpus("test", 4, 16, "");
+
+    expect_range(boot, TRUE, 4, 8, "0-3");
+    expect_range(order, TRUE, 1, 4, "0");
+    expect_range(holes, TRUE, 1, 6, "0");
+    expect_range(tail, TRUE, 2, 6, "0-1");
+    expect_range(implicit, TRUE, 4, 16, "0-3");
+    expect_range(test, FALSE, 0, 0, "");
+}
+
+static void
+test_check_live_range(void)
+{
+    g_autoptr(DomainInfo) boot = info_vcpus(
+        "kvm", 6, 8,
+        "<vcpus>" V(0, "yes", "no") V(1, "yes", "no") V(2, "yes", "no") V(3, "yes", "no")
+            V(4, "yes", "yes") V(5, "yes", "yes") V(6, "no", "yes") V(7, "no", "yes") "</vcpus>");
+    g_autoptr(DomainInfo) one = info_vcpus("qemu", 2, 2, "");
+    g_autoptr(DomainInfo) test = info_vcpus("test", 4, 16, "");
+    g_auto(LiveRange) rb = { 0 };
+    g_auto(LiveRange) r1 = { 0 };
+    g_auto(LiveRange) rt = { 0 };
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    live_range_compute(boot, &rb);
+    live_range_compute(one, &r1);
+    live_range_compute(test, &rt);
+    CU_ASSERT_TRUE(check_live_range(&rb, "web1", 4, 8, NULL));
+    CU_ASSERT_TRUE(check_live_range(&rb, "web1", 8, 8, NULL));
+    CU_ASSERT_TRUE(check_live_range(&rb, "web1", 6, 8, NULL));
+    CU_ASSERT_FALSE(check_live_range(&rb, "web1", 3, 8, &e1));
+    CU_ASSERT_STRING_EQUAL(e1->message,
+                           "domain 'web1' cannot go below 4 vCPUs live: vCPUs 0-3 are not "
+                           "hot-pluggable (libvirt makes boot vCPUs non-hotpluggable); run "
+                           "'hotcpu-ctl prepare web1 --max 8' and restart the domain (shut "
+                           "down, then start)");
+    CU_ASSERT_FALSE(check_live_range(&r1, "db", 1, 0, &e2));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "vCPUs 0-1 are not hot-pluggable"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "the domain is transient"));
+    CU_ASSERT_FALSE(check_live_range(&r1, "db", 3, 2, &e3));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "cannot go above 2 vCPUs live"));
+    CU_ASSERT_TRUE(check_live_range(&rt, "web1", 1, 16, NULL));
+}
+
+static void
+test_domain_info_vcpu_defaults(void)
+{
+    g_autoptr(DomainInfo) tail
+        = info_vcpus("kvm", 1, 3,
+                     "<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' enabled='no'/>"
+                     "<vcpu id='2' enabled='yes' hotpluggable='yes' order='2'/></vcpus>");
+    const VcpuSlot *s;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tail);
+    CU_ASSERT_EQUAL_FATAL(tail->vcpus->len, 3);
+    s = &g_array_index(tail->vcpus, VcpuSlot, 0);
+    CU_ASSERT_TRUE(s->enabled && !s->hotpluggable); /* enabled: not hotpluggable */
+    s = &g_array_index(tail->vcpus, VcpuSlot, 1);
+    CU_ASSERT_TRUE(!s->enabled && s->hotpluggable); /* disabled: hotpluggable */
+    s = &g_array_index(tail->vcpus, VcpuSlot, 2);
+    CU_ASSERT_TRUE(s->enabled && s->hotpluggable && s->order == 2);
+}
+
 static void
 register_domain_info_suite(void)
 {
@@ -403,6 +535,7 @@ register_domain_info_suite(void)
         { "other prefix", test_domain_info_other_prefix },
         { "wrong namespace", test_domain_info_wrong_namespace },
         { "errors", test_domain_info_errors },
+        { "vCPU defaults", test_domain_info_vcpu_defaults },
         { NULL, NULL },
     };
 
@@ -443,6 +576,8 @@ register_checks_suite(void)
         { "pins", test_check_pins },
         { "guest os", test_check_guest_os },
         { "policy", test_check_policy },
+        { "live range shapes", test_live_range_shapes },
+        { "live range refusals", test_check_live_range },
         { NULL, NULL },
     };
 
