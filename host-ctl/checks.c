@@ -129,9 +129,31 @@ check_count(const char *dom, guint count, guint dom_max, gint hv_max, const char
     return TRUE;
 }
 
+/* The refusal by a matrix row that says no. */
+static gboolean
+refuse_by_row(const SupportMatrix *matrix, const SupportVerdict *v, const char *os_id,
+              const char *dom, const char *what, GError **error)
+{
+    if (!os_id)
+        return refuse(error,
+                      "domain '%s' runs on architecture %s, where vCPU %s is not allowed "
+                      "(row '%s' of %s); use --force to do it anyway",
+                      dom, v->arch, what, v->row, support_matrix_origin(matrix));
+    if (v->arch)
+        return refuse(error,
+                      "domain '%s' runs guest OS %s, which does not allow vCPU %s on %s "
+                      "(row '%s' of %s); use --force to do it anyway",
+                      dom, os_id, what, v->arch, v->row, support_matrix_origin(matrix));
+    return refuse(error,
+                  "domain '%s' runs guest OS %s, which does not allow vCPU %s "
+                  "(row '%s' of %s); use --force to do it anyway",
+                  dom, os_id, what, v->row, support_matrix_origin(matrix));
+}
+
 gboolean
-check_guest_os(const SupportMatrix *matrix, const char *os_id, GuestAgentState agent,
-               const char *dom, guint current, guint count, gboolean force, GError **error)
+check_guest_os(const SupportMatrix *matrix, const char *os_id, const char *arch,
+               GuestAgentState agent, const char *dom, guint current, guint count, gboolean force,
+               GError **error)
 {
     gboolean unplug = count < current;
     const char *what = unplug ? "hot unplug" : "hot plug";
@@ -139,17 +161,12 @@ check_guest_os(const SupportMatrix *matrix, const char *os_id, GuestAgentState a
 
     if (count == current)
         return TRUE;
-    if (matrix && os_id)
-        v = support_matrix_lookup(matrix, os_id);
+    if (matrix)
+        v = support_matrix_lookup(matrix, os_id, arch);
     if (v.found) {
-        if (unplug ? v.unplug : v.plug)
+        if ((unplug ? v.unplug : v.plug) || force)
             return TRUE;
-        if (force)
-            return TRUE;
-        return refuse(error,
-                      "domain '%s' runs guest OS %s, which does not allow vCPU %s "
-                      "(row '%s' of %s); use --force to do it anyway",
-                      dom, os_id, what, v.row, support_matrix_origin(matrix));
+        return refuse_by_row(matrix, &v, os_id, dom, what, error);
     }
     if (!os_id && agent == GUEST_AGENT_ANSWERS)
         return TRUE; /* the agent runs only on Linux: plug and unplug */

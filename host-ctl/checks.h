@@ -47,13 +47,15 @@ typedef enum {
 } GuestAgentState;
 
 /* The guest OS allows going from @current to @count vCPUs: the support
- * matrix row for @os_id; no metadata and an answering agent: Linux; else
- * (no metadata, or an id the matrix does not know) plug allowed and unplug
- * refused unless @force.  @matrix NULL (unreadable) counts as knowing no id.
- * A matrix row that says no is also overridden by @force. */
-gboolean check_guest_os(const SupportMatrix *matrix, const char *os_id, GuestAgentState agent,
-                        const char *dom, guint current, guint count, gboolean force,
-                        GError **error);
+ * matrix row for @os_id on architecture @arch (either NULL: unknown; a row
+ * for the architecture alone applies without OS metadata too); no row and
+ * no metadata but an answering agent: Linux; else (no metadata, or an id
+ * the matrix does not know) plug allowed and unplug refused unless @force.
+ * @matrix NULL (unreadable) counts as knowing no row.  A matrix row that
+ * says no is also overridden by @force. */
+gboolean check_guest_os(const SupportMatrix *matrix, const char *os_id, const char *arch,
+                        GuestAgentState agent, const char *dom, guint current, guint count,
+                        gboolean force, GError **error);
 
 /* An unplug from @current to @count removes vCPU ids @count..@current-1;
  * refused when one of them has a <vcpupin>, unless @force. */

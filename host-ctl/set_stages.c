@@ -118,7 +118,7 @@ check_guest(SetRun *run, GError **error)
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     run->guest = guest_new(run->dom, run->info->agent_socket, GUEST_AGENT_AUTO);
     run->agent = guest_probe(run->guest, NULL);
-    return check_guest_os(matrix, run->info->os_id,
+    return check_guest_os(matrix, run->info->os_id, run->info->arch,
                           run->agent == GUEST_AGENT_HOTCPU ? GUEST_AGENT_ANSWERS
                                                            : GUEST_AGENT_UNKNOWN,
                           run->name, run->live_cur, run->count, run->force, error);

@@ -99,6 +99,7 @@ typedef struct {
     int runstate;             /* 0: running; else <test:runstate> */
     gboolean transient;
     const char *vcpus; /* a <vcpus> element, verbatim */
+    const char *arch;  /* NULL: x86_64 */
 } Dom;
 
 static char *
@@ -132,7 +133,8 @@ dom_xml(const Dom *d)
         g_string_append_printf(
             s, "  <cpu><topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n",
             d->sockets, d->cores, d->threads);
-    g_string_append(s, "  <os><type arch='x86_64'>hvm</type></os>\n  <devices>\n");
+    g_string_append_printf(s, "  <os><type arch='%s'>hvm</type></os>\n  <devices>\n",
+                           d->arch ? d->arch : "x86_64");
     if (d->agent_socket)
         g_string_append_printf(
             s,
@@ -478,6 +480,9 @@ test_set_guest_os(void)
     Dom w2k3 = { .name = "web1", .current = 2, .os_id = "http://microsoft.com/win/2k3" };
     Dom w2k12 = { .name = "web1", .current = 4, .os_id = "http://microsoft.com/win/2k12" };
     Dom bare = { .name = "web1", .current = 4 };
+    Dom power = {
+        .name = "web1", .current = 4, .os_id = "http://debian.org/debian/12", .arch = "ppc64le"
+    };
     guint n = 0;
 
     fx_domain(fx, &rhel63);
@@ -505,6 +510,14 @@ test_set_guest_os(void)
     fx_run(fx, "set", "web1", "2");
     n++;
     expect_refused(fx, "hot unplug", n);
+
+    /* POWER: the architecture's row refuses plug for every guest OS */
+    fx_domain(fx, &power);
+    fx_run(fx, "set", "web1", "6");
+    n++;
+    expect_refused(fx, "which does not allow vCPU hot plug on ppc64le", n);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6", "--force"), 0);
+    n++;
 
     /* no metadata, no agent: plug yes, unplug only with --force */
     fx_domain(fx, &bare);

@@ -154,17 +154,26 @@ shipped_matrix(void)
 }
 
 static void
-expect(const SupportMatrix *m, const char *id, gboolean found, gboolean plug, gboolean unplug)
+expect_arch(const SupportMatrix *m, const char *id, const char *arch, gboolean found, gboolean plug,
+            gboolean unplug)
 {
-    SupportVerdict v = support_matrix_lookup(m, id);
+    SupportVerdict v = support_matrix_lookup(m, id, arch);
 
     if (v.found != found || (found && (v.plug != plug || v.unplug != unplug)))
-        fprintf(stderr, "matrix: %s: found %d plug %d unplug %d\n", id, v.found, v.plug, v.unplug);
+        fprintf(stderr, "matrix: %s on %s: found %d plug %d unplug %d (row %s)\n", id, arch,
+                v.found, v.plug, v.unplug, v.row);
     CU_ASSERT_EQUAL(v.found, found);
     if (found) {
         CU_ASSERT_EQUAL(v.plug, plug);
         CU_ASSERT_EQUAL(v.unplug, unplug);
     }
+}
+
+/* On x86_64, where most guests run. */
+static void
+expect(const SupportMatrix *m, const char *id, gboolean found, gboolean plug, gboolean unplug)
+{
+    expect_arch(m, id, "x86_64", found, plug, unplug);
 }
 
 static void
@@ -198,6 +207,22 @@ test_matrix_shipped(void)
     expect(m, "http://archlinux.org/archlinux/rolling", TRUE, TRUE, TRUE);
     expect(m, "http://alpinelinux.org/alpinelinux/3.18", TRUE, TRUE, TRUE);
     expect(m, "http://libosinfo.org/linux/2022", TRUE, TRUE, TRUE);
+    /* split by architecture: x86 (i686) and x64 (x86_64) rows */
+    expect_arch(m, "http://microsoft.com/win/2k8", "i686", TRUE, FALSE, FALSE);
+    expect_arch(m, "http://microsoft.com/win/7", "i686", TRUE, FALSE, FALSE);
+    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://microsoft.com/win/2k8r2", "i686").row,
+                           "Windows Server 2008 R2 x86");
+    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://microsoft.com/win/7", "x86_64").row,
+                           "Windows 7 x64");
+    expect_arch(m, "http://microsoft.com/win/2k8", "aarch64", TRUE, FALSE, FALSE);
+    expect_arch(m, "http://microsoft.com/win/2k8", NULL, TRUE, FALSE, FALSE);
+    expect_arch(m, "http://debian.org/debian/12", "aarch64", TRUE, TRUE, TRUE);
+    expect_arch(m, "http://microsoft.com/win/2k12", "i686", TRUE, TRUE, FALSE);
+    /* POWER: no hot plug at all, whatever the OS, metadata or not */
+    expect_arch(m, "http://debian.org/debian/12", "ppc64le", TRUE, FALSE, FALSE);
+    expect_arch(m, "http://redhat.com/rhel/6.5", "ppc64", TRUE, FALSE, FALSE);
+    expect_arch(m, NULL, "ppc64le", TRUE, FALSE, FALSE);
+    expect_arch(m, NULL, "x86_64", FALSE, FALSE, FALSE);
     /* unknown */
     expect(m, "http://microsoft.com/win/10", FALSE, FALSE, FALSE);
     expect(m, "http://freebsd.org/freebsd/13.2", FALSE, FALSE, FALSE);
@@ -218,7 +243,41 @@ test_matrix_exact_beats_prefix(void)
     expect(m, "http://x/os/1", TRUE, FALSE, FALSE);
     expect(m, "http://x/os/2", TRUE, TRUE, FALSE);
     expect(m, "http://x/other", TRUE, TRUE, TRUE);
-    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://x/os/2").row, "b");
+    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://x/os/2", NULL).row, "b");
+}
+
+static void
+test_matrix_arches(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SupportMatrix) m = support_matrix_load_data(
+        "[any]\nid-prefixes=http://x/\nplug=true\nunplug=true\n"
+        "[os1]\nids=http://x/os/1\nplug=true\nunplug=false\n"
+        "[os1 on i686]\nids=http://x/os/1\narches=i686\nplug=false\nunplug=false\n"
+        "[prefix on aarch64]\nid-prefixes=http://x/\narches=aarch64\nplug=true\n"
+        "unplug=false\n"
+        "[power]\narches=ppc64;ppc64le\nplug=false\nunplug=false\n",
+        "test", &error);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    /* no arches= row: any architecture; exact beats prefix */
+    expect_arch(m, "http://x/os/1", "x86_64", TRUE, TRUE, FALSE);
+    expect_arch(m, "http://x/os/2", "x86_64", TRUE, TRUE, TRUE);
+    /* the row naming the architecture wins */
+    expect_arch(m, "http://x/os/1", "i686", TRUE, FALSE, FALSE);
+    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://x/os/1", "i686").arch, "i686");
+    CU_ASSERT_PTR_NULL(support_matrix_lookup(m, "http://x/os/1", "x86_64").arch);
+    /* ... even when it matches only by prefix */
+    expect_arch(m, "http://x/os/1", "aarch64", TRUE, TRUE, FALSE);
+    /* an architecture-only row: every OS, and no metadata too */
+    expect_arch(m, "http://x/os/1", "ppc64le", TRUE, FALSE, FALSE);
+    expect_arch(m, "http://y/other", "ppc64", TRUE, FALSE, FALSE);
+    expect_arch(m, NULL, "ppc64", TRUE, FALSE, FALSE);
+    expect_arch(m, NULL, "x86_64", FALSE, FALSE, FALSE);
+    /* no architecture known: ids only, first row in the file on a tie */
+    expect_arch(m, "http://x/os/1", NULL, TRUE, TRUE, FALSE);
+    expect_arch(m, NULL, NULL, FALSE, FALSE, FALSE);
+    CU_ASSERT_STRING_EQUAL(support_matrix_lookup(m, "http://x/os/1", NULL).row, "os1");
 }
 
 static void
@@ -229,6 +288,7 @@ test_matrix_invalid(void)
     g_autoptr(GError) e3 = NULL;
 
     CU_ASSERT_PTR_NULL(support_matrix_load_data("[a]\nplug=true\nunplug=true\n", "t", &e1));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "none of ids=, id-prefixes= and arches="));
     CU_ASSERT_PTR_NOT_NULL(e1);
     CU_ASSERT_PTR_NULL(support_matrix_load_data("[a]\nids=x\nplug=maybe\nunplug=true\n", "t", &e2));
     CU_ASSERT_PTR_NOT_NULL(e2);
@@ -354,27 +414,43 @@ test_check_guest_os(void)
     g_autoptr(GError) e1 = NULL;
     g_autoptr(GError) e2 = NULL;
     g_autoptr(GError) e3 = NULL;
+    g_autoptr(GError) e4 = NULL;
+    g_autoptr(GError) e5 = NULL;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     /* RHEL 6.3: plug yes, unplug no */
-    CU_ASSERT_TRUE(check_guest_os(m, "http://redhat.com/rhel/6.3", 0, "w", 2, 4, FALSE, NULL));
-    CU_ASSERT_FALSE(check_guest_os(m, "http://redhat.com/rhel/6.3", 0, "w", 4, 2, FALSE, &e1));
+    CU_ASSERT_TRUE(
+        check_guest_os(m, "http://redhat.com/rhel/6.3", "x86_64", 0, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(
+        check_guest_os(m, "http://redhat.com/rhel/6.3", "x86_64", 0, "w", 4, 2, FALSE, &e1));
     CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "--force"));
-    CU_ASSERT_TRUE(check_guest_os(m, "http://redhat.com/rhel/6.3", 0, "w", 4, 2, TRUE, NULL));
+    CU_ASSERT_TRUE(
+        check_guest_os(m, "http://redhat.com/rhel/6.3", "x86_64", 0, "w", 4, 2, TRUE, NULL));
     /* Windows 2003: neither */
-    CU_ASSERT_FALSE(check_guest_os(m, "http://microsoft.com/win/2k3", 0, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(
+        check_guest_os(m, "http://microsoft.com/win/2k3", "x86_64", 0, "w", 2, 4, FALSE, NULL));
     /* no metadata: plug ok, unplug refused unless the agent answers or --force */
-    CU_ASSERT_TRUE(check_guest_os(m, NULL, GUEST_AGENT_UNKNOWN, "w", 2, 4, FALSE, NULL));
-    CU_ASSERT_FALSE(check_guest_os(m, NULL, GUEST_AGENT_UNKNOWN, "w", 4, 2, FALSE, &e2));
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_UNKNOWN, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_UNKNOWN, "w", 4, 2, FALSE, &e2));
     CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "no guest OS metadata"));
-    CU_ASSERT_TRUE(check_guest_os(m, NULL, GUEST_AGENT_ANSWERS, "w", 4, 2, FALSE, NULL));
-    CU_ASSERT_TRUE(check_guest_os(m, NULL, GUEST_AGENT_UNKNOWN, "w", 4, 2, TRUE, NULL));
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_ANSWERS, "w", 4, 2, FALSE, NULL));
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_UNKNOWN, "w", 4, 2, TRUE, NULL));
     /* unknown id: like no metadata, the agent does not make it Linux */
-    CU_ASSERT_TRUE(check_guest_os(m, "http://freebsd.org/freebsd/13.2", 0, "w", 2, 4, FALSE, NULL));
-    CU_ASSERT_FALSE(check_guest_os(m, "http://freebsd.org/freebsd/13.2", GUEST_AGENT_ANSWERS, "w",
-                                   4, 2, FALSE, &e3));
+    CU_ASSERT_TRUE(
+        check_guest_os(m, "http://freebsd.org/freebsd/13.2", "x86_64", 0, "w", 2, 4, FALSE, NULL));
+    CU_ASSERT_FALSE(check_guest_os(m, "http://freebsd.org/freebsd/13.2", "x86_64",
+                                   GUEST_AGENT_ANSWERS, "w", 4, 2, FALSE, &e3));
+    /* POWER: refused without metadata too, even with an answering agent */
+    CU_ASSERT_FALSE(check_guest_os(m, NULL, "ppc64le", GUEST_AGENT_ANSWERS, "w", 2, 4, FALSE, &e4));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e4->message, "runs on architecture ppc64le, where vCPU hot plug "
+                                               "is not allowed"));
+    CU_ASSERT_FALSE(
+        check_guest_os(m, "http://debian.org/debian/12", "ppc64", 0, "w", 4, 2, FALSE, &e5));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e5->message, "does not allow vCPU hot unplug on ppc64"));
+    CU_ASSERT_TRUE(check_guest_os(m, NULL, "ppc64", 0, "w", 2, 4, TRUE, NULL));
     /* unreadable matrix: every id unknown */
-    CU_ASSERT_FALSE(check_guest_os(NULL, "http://redhat.com/rhel/6.5", 0, "w", 4, 2, FALSE, NULL));
+    CU_ASSERT_FALSE(
+        check_guest_os(NULL, "http://redhat.com/rhel/6.5", "x86_64", 0, "w", 4, 2, FALSE, NULL));
 }
 
 static void
@@ -548,6 +624,7 @@ register_support_matrix_suite(void)
     static const CunitTest tests[] = {
         { "shipped file", test_matrix_shipped },
         { "exact beats prefix", test_matrix_exact_beats_prefix },
+        { "architectures", test_matrix_arches },
         { "invalid", test_matrix_invalid },
         { NULL, NULL },
     };
