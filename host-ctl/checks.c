@@ -226,6 +226,30 @@ check_policy(const Policy *policy, const char *dom, guint current, guint count,
     return TRUE;
 }
 
+gboolean
+check_host_size(const Policy *policy, const char *dom, guint current, guint count, guint host_cpus,
+                char **warning, GError **error)
+{
+    double ratio = policy->max_vcpus_per_host_cpu;
+    /* truncation is floor here; the epsilon lets 1.1 x 10 host CPUs be 11 */
+    guint limit = ratio > 0 ? (guint)(ratio * host_cpus + 1e-9) : 0;
+
+    *warning = NULL;
+    if (count <= current || host_cpus == 0)
+        return TRUE;
+    if (ratio > 0 && count > limit)
+        return refuse(error,
+                      "the host policy (%s) allows at most %g vCPUs per host CPU, %u on this "
+                      "host of %u logical CPU%s: requested %u vCPUs for domain '%s'",
+                      policy->origin ? policy->origin : "defaults", ratio, limit, host_cpus,
+                      S(host_cpus), count, dom);
+    if (count > host_cpus)
+        *warning = g_strdup_printf("domain '%s' would have %u vCPUs, more than the host's %u "
+                                   "logical CPU%s: its vCPUs will compete for host CPUs",
+                                   dom, count, host_cpus, S(host_cpus));
+    return TRUE;
+}
+
 /* ---- hot-pluggable vCPUs ---------------------------------------------------- */
 
 static gboolean

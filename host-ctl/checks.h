@@ -67,6 +67,14 @@ gboolean check_pins(const DomainInfo *info, const char *dom, guint current, guin
 gboolean check_policy(const Policy *policy, const char *dom, guint current, guint count,
                       guint persistent_current, GError **error);
 
+/* The host's size.  Growing from @current to @count vCPUs past @host_cpus
+ * (the host's logical CPUs, virNodeGetInfo; 0: unknown) is allowed with a
+ * warning (*warning, a sentence to g_free; NULL when none); past the
+ * policy's max-vcpus-per-host-cpu x @host_cpus it is refused.  Lowering the
+ * count is never refused for it. */
+gboolean check_host_size(const Policy *policy, const char *dom, guint current, guint count,
+                         guint host_cpus, char **warning, GError **error);
+
 /* How far a running domain's vCPU count can move live, decided as libvirt's
  * QEMU driver decides it (checked with libvirt 11.3): an unplug removes only
  * enabled hot-pluggable vCPUs, the highest id first whatever their `order`;

@@ -124,6 +124,33 @@ check_guest(SetRun *run, GError **error)
                           run->name, run->live_cur, run->count, run->force, error);
 }
 
+/* The host's logical CPUs, 0 when libvirt cannot tell. */
+static guint
+host_cpus(virConnectPtr conn)
+{
+    virNodeInfo ni;
+
+    if (virNodeGetInfo(conn, &ni) < 0) {
+        virResetLastError();
+        return 0;
+    }
+    return ni.cpus;
+}
+
+/* Growing past the host's size: a warning, or the policy's refusal. */
+static gboolean
+check_host(SetRun *run, const Policy *policy, int current, GError **error)
+{
+    g_autofree char *warning = NULL;
+
+    if (!check_host_size(policy, run->name, (guint)MAX(current, 0), run->count,
+                         host_cpus(run->conn), &warning, error))
+        return FALSE;
+    if (warning)
+        output_warning(run->ctx->out, "%s", warning);
+    return TRUE;
+}
+
 /* What libvirt can reach live, before any hook could touch the guest. */
 static gboolean
 check_hotpluggable(SetRun *run, GError **error)
@@ -152,7 +179,8 @@ set_check(SetRun *run)
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_guest(run, &error)
         || !check_pins(run->info, run->name, run->live_cur, run->count, run->force, &error)
-        || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error))
+        || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error)
+        || !check_host(run, policy, run->live_cur, &error))
         return refuse_error(run, error);
     return TRUE;
 }

@@ -637,10 +637,27 @@ test_set_policy(void)
                    "'web1' is defined with 4",
                    3);
 
+    /* the host's size: the test driver's node has 16 logical CPUs */
+    d.max = 40;
+    d.current = 2;
+    fx_domain(fx, &d);
+    g_file_set_contents(fx->policy, "# defaults\n", -1, NULL);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "17"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "domain 'web1' would have 17 vCPUs, more than the host's 16 "
+                               "logical CPUs"));
+    g_file_set_contents(fx->policy, "[policy]\nmax-vcpus-per-host-cpu=1.5\n", -1, NULL);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "24"), 0);
+    fx_run(fx, "set", "web1", "25");
+    expect_refused(fx, "allows at most 1.5 vCPUs per host CPU, 24 on this host of 16 logical CPUs",
+                   6);
+    g_file_set_contents(fx->policy, "[policy]\nmax-vcpus-per-host-cpu=none\n", -1, NULL);
+    fx_run(fx, "set", "web1", "4");
+    expect_refused(fx, "max-vcpus-per-host-cpu must be a positive number", 7);
+
     /* a policy that cannot be read refuses */
     g_file_set_contents(fx->policy, "[policy]\nallow-unplug=sometimes\n", -1, NULL);
     fx_run(fx, "set", "web1", "6");
-    expect_refused(fx, "allow-unplug must be true or false", 4);
+    expect_refused(fx, "allow-unplug must be true or false", 8);
     fx_free(fx);
 }
 

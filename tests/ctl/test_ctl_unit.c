@@ -319,6 +319,28 @@ test_policy(void)
     CU_ASSERT_PTR_NULL(policy_load("/nonexistent/hotcpu.conf", FALSE, &e1));
     CU_ASSERT_PTR_NULL(policy_load_data("[policy]\nallow-unplug=perhaps\n", "p", &e2));
     CU_ASSERT_PTR_NOT_NULL(e2);
+    CU_ASSERT_EQUAL(def->max_vcpus_per_host_cpu, 0);
+}
+
+static void
+test_policy_ratio(void)
+{
+    static const char *const bad[] = { "0", "-1", "two", "nan", "inf", "1,5", "" };
+    g_autoptr(Policy) half = policy_load_data("[policy]\nmax-vcpus-per-host-cpu=1.5\n", "p", NULL);
+    g_autoptr(Policy) two = policy_load_data("[policy]\nmax-vcpus-per-host-cpu=2\n", "p", NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(half);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(two);
+    CU_ASSERT_DOUBLE_EQUAL(half->max_vcpus_per_host_cpu, 1.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(two->max_vcpus_per_host_cpu, 2.0, 1e-12);
+    for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *text = g_strdup_printf("[policy]\nmax-vcpus-per-host-cpu=%s\n", bad[i]);
+        g_autoptr(Policy) p = policy_load_data(text, "p", &e);
+
+        CU_ASSERT_PTR_NULL(p);
+        CU_ASSERT_TRUE(e && strstr(e->message, "max-vcpus-per-host-cpu must be a positive number"));
+    }
 }
 
 /* ---- checks -------------------------------------------------------------- */
@@ -603,6 +625,42 @@ test_domain_info_vcpu_defaults(void)
 }
 
 static void
+test_check_host_size(void)
+{
+    g_autoptr(Policy) none = policy_load("/nonexistent/hotcpu.conf", TRUE, NULL);
+    g_autoptr(Policy) ratio = policy_load_data("[policy]\nmax-vcpus-per-host-cpu=1.5\n", "p", NULL);
+    g_autoptr(Policy) tenth = policy_load_data("[policy]\nmax-vcpus-per-host-cpu=1.1\n", "p", NULL);
+    g_autoptr(GError) e1 = NULL;
+    g_autofree char *w = NULL;
+
+    /* within the host: nothing to say */
+    CU_ASSERT_TRUE(check_host_size(none, "web1", 2, 4, 4, &w, NULL));
+    CU_ASSERT_PTR_NULL(w);
+    /* beyond it: a warning, no refusal without the ratio */
+    CU_ASSERT_TRUE(check_host_size(none, "web1", 2, 6, 4, &w, NULL));
+    CU_ASSERT_STRING_EQUAL(w, "domain 'web1' would have 6 vCPUs, more than the host's 4 logical "
+                              "CPUs: its vCPUs will compete for host CPUs");
+    g_clear_pointer(&w, g_free);
+    /* with the ratio: up to 1.5 x 4 = 6 warns, 7 is refused */
+    CU_ASSERT_TRUE(check_host_size(ratio, "web1", 2, 6, 4, &w, NULL));
+    CU_ASSERT_PTR_NOT_NULL(w);
+    g_clear_pointer(&w, g_free);
+    CU_ASSERT_FALSE(check_host_size(ratio, "web1", 2, 7, 4, &w, &e1));
+    CU_ASSERT_STRING_EQUAL(e1->message,
+                           "the host policy (p) allows at most 1.5 vCPUs per host CPU, 6 on this "
+                           "host of 4 logical CPUs: requested 7 vCPUs for domain 'web1'");
+    CU_ASSERT_PTR_NULL(w);
+    /* going down never refused; unknown host size not held against it */
+    CU_ASSERT_TRUE(check_host_size(ratio, "web1", 9, 8, 4, &w, NULL));
+    CU_ASSERT_PTR_NULL(w);
+    CU_ASSERT_TRUE(check_host_size(ratio, "web1", 2, 64, 0, &w, NULL));
+    /* 1.1 x 10 is 11, not 10.999... */
+    CU_ASSERT_TRUE(check_host_size(tenth, "web1", 2, 11, 10, &w, NULL));
+    g_clear_pointer(&w, g_free);
+    CU_ASSERT_FALSE(check_host_size(tenth, "web1", 2, 12, 10, &w, NULL));
+}
+
+static void
 register_domain_info_suite(void)
 {
     static const CunitTest tests[] = {
@@ -637,6 +695,7 @@ register_policy_suite(void)
 {
     static const CunitTest tests[] = {
         { "load", test_policy },
+        { "max-vcpus-per-host-cpu", test_policy_ratio },
         { NULL, NULL },
     };
 
@@ -653,6 +712,7 @@ register_checks_suite(void)
         { "pins", test_check_pins },
         { "guest os", test_check_guest_os },
         { "policy", test_check_policy },
+        { "host size", test_check_host_size },
         { "live range shapes", test_live_range_shapes },
         { "live range refusals", test_check_live_range },
         { NULL, NULL },
