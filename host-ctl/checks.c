@@ -44,6 +44,11 @@ check_domain_running(const char *dom, int state, GError **error)
 {
     if (state == VIR_DOMAIN_RUNNING)
         return TRUE;
+    if (state == VIR_DOMAIN_SHUTOFF)
+        return refuse(error,
+                      "domain '%s' is not running (state: shut off); vCPU hot plug needs a "
+                      "running domain; to change its persistent definition, use --config",
+                      dom);
     return refuse(error,
                   "domain '%s' is not running (state: %s); vCPU hot plug needs a running domain",
                   dom, state_name(state));

@@ -20,7 +20,8 @@ typedef enum {
     CHECK_ERROR_REFUSED,
 } CheckError;
 
-/* libvirt's domain state (virDomainState) must be RUNNING. */
+/* libvirt's domain state (virDomainState) must be RUNNING; a shut-off
+ * domain's refusal names --config, which changes its definition. */
 gboolean check_domain_running(const char *dom, int state, GError **error);
 
 /* No job on the domain.  @control_state is virDomainControlState, or -1 when

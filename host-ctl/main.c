@@ -28,7 +28,8 @@ static const CmdOptDef opts_set[] = {
     { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
       "count is in sockets: count x cores x threads vCPUs, from the domain's <cpu><topology>" },
     { "config", OPT_BOOL, FALSE, FALSE, NULL,
-      "also update the persistent definition (after the live change succeeded)" },
+      "also update the persistent definition (after the live change succeeded); on a shut-off "
+      "domain, change only the persistent definition (no hooks)" },
     { "timeout", OPT_UINT, FALSE, FALSE, "seconds",
       "how long to wait for the guest and for an unplug to converge (default " G_STRINGIFY(
           CTL_DEFAULT_TIMEOUT_S) ")" },
@@ -55,11 +56,12 @@ CMD_OPTS_FIT(opts_guest_set);
 
 static const CmdDef commands[] = {
     { "set", cmd_set, opts_set, "hot plug or unplug vCPUs of a running domain",
-      "Checks the request (domain running and idle, limits, topology, guest OS, vCPU pins,\n"
-      "    host policy), runs the before hooks, changes the live vCPU count through\n"
-      "    libvirt, runs the after hooks, then waits up to --timeout seconds until the\n"
-      "    hotcpu agent in the guest reports COUNT CPUs present and online.  Every attempt\n"
-      "    is recorded in the audit log and in syslog." },
+      "Checks the request (domain running and idle, limits, topology, hot-pluggable vCPUs,\n"
+      "    guest OS, vCPU pins, host policy and size), runs the before hooks, changes the\n"
+      "    live vCPU count through libvirt, runs the after hooks, then waits up to --timeout\n"
+      "    seconds until the hotcpu agent in the guest reports COUNT CPUs present and\n"
+      "    online.  With --config on a shut-off domain, changes its persistent definition\n"
+      "    only, without hooks.  Every attempt is recorded in the audit log and in syslog." },
     { "get", cmd_get, opts_domain_only, "show the vCPU counts of a domain",
       "Shows the live and persistent current and maximum vCPU counts, and the\n"
       "    number of CPUs online in the guest when its hotcpu agent answers." },

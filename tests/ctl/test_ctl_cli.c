@@ -417,7 +417,10 @@ test_set_refusals_state(void)
     fx_run(fx, "set", "nosuch", "4");
     expect_refused(fx, "domain 'nosuch' not found", 1);
     fx_run(fx, "set", "off1", "4");
-    expect_refused(fx, "domain 'off1' is not running (state: shut off)", 2);
+    expect_refused(fx,
+                   "domain 'off1' is not running (state: shut off); vCPU hot plug needs a "
+                   "running domain; to change its persistent definition, use --config",
+                   2);
     fx_run(fx, "set", "paused1", "4");
     expect_refused(fx, "domain 'paused1' is not running (state: paused)", 3);
     fx_free(fx);
@@ -705,6 +708,59 @@ test_set_config(void)
     CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "config-updated"));
     CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
                                   "persistent definition could not be updated"));
+    fx_free(fx);
+}
+
+/* set --config on a shut-off domain: the persistent count only, no hooks. */
+static void
+test_set_config_offline(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "off1", .current = 4, .runstate = 5, .sockets = 4, .cores = 2, .threads = 1 };
+    g_autofree char *marker = g_build_filename(fx->dir, "hook-ran", NULL);
+    g_autofree char *hook = g_strdup_printf("#!/bin/sh\ntouch %s\n", marker);
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "10_mark", hook);
+    write_hook(fx, "after_set_num_of_cpus", "10_mark", hook);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "6", "--config"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'off1' is shut off: its persistent definition "
+                                           "now has 6 vCPUs (was 4); nothing live changed and no "
+                                           "hooks ran."));
+    CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+    CU_ASSERT_TRUE(json_object_get_boolean_member(rec, "config"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "previous"), 4);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 6);
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(rec, "hooks")), 0);
+    /* --json: one object, config-updated */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "off1", "1", "--sockets", "--config"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "config-updated"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 2);
+    /* the checks that apply: maximum, sockets, policy */
+    fx_run(fx, "set", "off1", "10", "--config");
+    expect_refused(fx,
+                   "requested 10 vCPUs with --config but the persistent definition of domain "
+                   "'off1' allows at most 8",
+                   3);
+    fx_run(fx, "set", "off1", "3", "--config");
+    expect_refused(fx, "domain 'off1' has 2 vCPUs per socket", 4);
+    g_file_set_contents(fx->policy, "[policy]\nallow-below-persistent=false\n", -1, NULL);
+    fx_run(fx, "set", "off1", "1", "--sockets", "--config");
+    expect_refused(fx, "forbids going below the persistent definition", 5);
+    /* allow-unplug=false does not apply: nothing is unplugged */
+    g_file_set_contents(fx->policy, "[policy]\nallow-unplug=false\n", -1, NULL);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "1", "--sockets", "--config"), 0);
+    CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    /* a hypervisor refusal changes nothing */
+    fx->mock = "fail-config";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "6", "--config"), 5);
+    CU_ASSERT_TRUE(err_has(fx, "libvirt could not set the persistent definition of domain 'off1' "
+                               "to 6 vCPUs"));
     fx_free(fx);
 }
 
@@ -1109,6 +1165,7 @@ register_set_suite(void)
         { "host policy", test_set_policy },
         { "lock held", test_set_lock },
         { "config", test_set_config },
+        { "config on a shut-off domain", test_set_config_offline },
         { "before hook veto", test_set_hook_veto },
         { "hooks ok, after hook failure", test_set_hooks_ok_and_after_failure },
         { "hypervisor failure", test_set_hypervisor_failure },
