@@ -284,10 +284,15 @@ live_range_compute(const DomainInfo *info, LiveRange *range)
     for (guint i = 0; i < info->vcpus->len; i++) {
         const VcpuSlot *s = &g_array_index(info->vcpus, VcpuSlot, i);
 
+        /* In a live XML an enabled vCPU without the attribute was plugged
+         * at run time into a slot that virDomainSetVcpusFlags(MAXIMUM) added
+         * (it leaves the attribute unset); libvirt unplugs it.  vCPU 0 never. */
+        gboolean removable = s->hotpluggable || s->hotpluggable_absent;
+
         if (!s->enabled)
             disabled++;
         else
-            cpulist_add(s->hotpluggable ? range->removable : range->fixed, s->id);
+            cpulist_add(removable && s->id != 0 ? range->removable : range->fixed, s->id);
     }
     range->current = cpulist_count(range->fixed) + cpulist_count(range->removable);
     range->min = MAX(1, cpulist_count(range->fixed));

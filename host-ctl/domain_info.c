@@ -145,10 +145,11 @@ read_vcpu_slots(xmlXPathContext *x, DomainInfo *info, GError **error)
         /* libvirt's default when the attribute is absent: a vCPU enabled at
          * boot is not hot-pluggable, a disabled one is (all disabled vCPUs
          * must be) */
-        if (select_nodes_any(x, n, "@hotpluggable"))
-            slot.hotpluggable = select_yes(x, n, "@hotpluggable");
-        else
+        slot.hotpluggable_absent = !select_nodes_any(x, n, "@hotpluggable");
+        if (slot.hotpluggable_absent)
             slot.hotpluggable = !slot.enabled;
+        else
+            slot.hotpluggable = select_yes(x, n, "@hotpluggable");
         g_array_append_val(info->vcpus, slot);
     }
     return TRUE;

@@ -550,12 +550,15 @@ test_live_range_shapes(void)
         = info_vcpus("qemu", 3, 6,
                      "<vcpus>" V(0, "yes", "no") V(1, "no", "yes") V(2, "yes", "yes")
                          V(3, "no", "yes") V(4, "no", "yes") V(5, "yes", "yes") "</vcpus>");
-    /* a fully disabled tail, hotpluggable left to libvirt's default */
+    /* a fully disabled tail without the attribute, as libvirt writes the
+     * slots virDomainSetVcpusFlags(MAXIMUM) added; vCPU 1 was plugged into
+     * one at run time (no attribute either) and can go */
     g_autoptr(DomainInfo) tail = info_vcpus("kvm", 2, 6,
-                                            "<vcpus><vcpu id='0' enabled='yes'/><vcpu id='1' "
-                                            "enabled='yes'/><vcpu id='2' enabled='no'/>"
-                                            "<vcpu id='3' enabled='no'/><vcpu id='4' enabled='no'/>"
-                                            "<vcpu id='5' enabled='no'/></vcpus>");
+                                            "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' "
+                                            "order='1'/><vcpu id='1' enabled='yes' order='2'/>"
+                                            "<vcpu id='2' enabled='no'/><vcpu id='3' enabled='no'/>"
+                                            "<vcpu id='4' enabled='no'/><vcpu id='5' enabled='no'/>"
+                                            "</vcpus>");
     /* a QEMU domain without <vcpus>: started that way, never plugged */
     g_autoptr(DomainInfo) implicit = info_vcpus("qemu", 4, 16, "");
     /* the test driver without <vcpus>: unknown, no check */
@@ -564,7 +567,7 @@ test_live_range_shapes(void)
     expect_range(boot, TRUE, 4, 8, "0-3");
     expect_range(order, TRUE, 1, 4, "0");
     expect_range(holes, TRUE, 1, 6, "0");
-    expect_range(tail, TRUE, 2, 6, "0-1");
+    expect_range(tail, TRUE, 1, 6, "0");
     expect_range(implicit, TRUE, 4, 16, "0-3");
     expect_range(test, FALSE, 0, 0, "");
 }
@@ -617,11 +620,12 @@ test_domain_info_vcpu_defaults(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(tail);
     CU_ASSERT_EQUAL_FATAL(tail->vcpus->len, 3);
     s = &g_array_index(tail->vcpus, VcpuSlot, 0);
-    CU_ASSERT_TRUE(s->enabled && !s->hotpluggable); /* enabled: not hotpluggable */
+    /* absent: enabled is not hotpluggable, disabled is (a definition's rule) */
+    CU_ASSERT_TRUE(s->enabled && !s->hotpluggable && s->hotpluggable_absent);
     s = &g_array_index(tail->vcpus, VcpuSlot, 1);
-    CU_ASSERT_TRUE(!s->enabled && s->hotpluggable); /* disabled: hotpluggable */
+    CU_ASSERT_TRUE(!s->enabled && s->hotpluggable && s->hotpluggable_absent);
     s = &g_array_index(tail->vcpus, VcpuSlot, 2);
-    CU_ASSERT_TRUE(s->enabled && s->hotpluggable && s->order == 2);
+    CU_ASSERT_TRUE(s->enabled && s->hotpluggable && !s->hotpluggable_absent && s->order == 2);
 }
 
 static void
