@@ -337,3 +337,39 @@ check_live_range(const LiveRange *range, const char *dom, guint count, guint pre
                   dom, range->min, S(range->min), n == 1 ? "" : "s", fixed, n == 1 ? "is" : "are",
                   way_out);
 }
+
+/* ---- prepare ---------------------------------------------------------------- */
+
+gboolean
+check_prepare_max(const DomainInfo *def, const char *dom, guint value, gboolean sockets,
+                  gint hv_max, const char *hv_type, guint *max, GError **error)
+{
+    guint per = domain_info_vcpus_per_socket(def);
+    guint n = value;
+
+    if (value == 0)
+        return refuse(error, "requested a maximum of 0 %s but domain '%s' needs at least 1",
+                      sockets ? "sockets" : "vCPUs", dom);
+    if (sockets && value > G_MAXINT / per)
+        return refuse(error, "requested a maximum of %u sockets for domain '%s': too many", value,
+                      dom);
+    if (sockets)
+        n = value * per;
+    else if (n % per != 0)
+        return refuse(error,
+                      "requested a maximum of %u vCPU%s but domain '%s' has %u vCPUs per socket; "
+                      "ask for a multiple of %u, or give sockets with --sockets",
+                      n, S(n), dom, per, per);
+    if (hv_max >= 0 && n > (guint)hv_max)
+        return refuse(error,
+                      "requested a maximum of %u vCPUs but the hypervisor (type '%s') allows at "
+                      "most %d for domain '%s'",
+                      n, hv_type ? hv_type : "default", hv_max, dom);
+    if (n < def->vcpu_current)
+        return refuse(error,
+                      "requested a maximum of %u vCPU%s but domain '%s' is defined with %u; the "
+                      "maximum cannot be below the current count",
+                      n, S(n), dom, def->vcpu_current);
+    *max = n;
+    return TRUE;
+}

@@ -102,3 +102,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LiveRange, live_range_clear)
  * transient and has no definition to prepare). */
 gboolean check_live_range(const LiveRange *range, const char *dom, guint count, guint prepare_max,
                           GError **error);
+
+/* prepare's maximum for the definition @def: @value vCPUs, or @value
+ * sockets with @sockets; a whole number of sockets, at least the defined
+ * current count, at most @hv_max (-1: unknown) for hypervisor type
+ * @hv_type.  Stores the vCPU count in *max. */
+gboolean check_prepare_max(const DomainInfo *def, const char *dom, guint value, gboolean sockets,
+                           gint hv_max, const char *hv_type, guint *max, GError **error);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_client.h"
 #include "audit.h"
 #include "cmd_args.h"
 #include "ctl.h"
@@ -54,6 +55,17 @@ static const CmdOptDef opts_guest_set[] = {
 };
 CMD_OPTS_FIT(opts_guest_set);
 
+static const CmdOptDef opts_prepare[] = {
+    DOMAIN_OPT,
+    { "max", OPT_UINT, FALSE, TRUE, "count",
+      "the maximum: number of vCPUs (or of sockets with --sockets)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "--max is in sockets: max x cores x threads vCPUs, from the domain's <cpu><topology>" },
+    { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the changes and change nothing" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_prepare);
+
 static const CmdDef commands[] = {
     { "set", cmd_set, opts_set, "hot plug or unplug vCPUs of a running domain",
       "Checks the request (domain running and idle, limits, topology, hot-pluggable vCPUs,\n"
@@ -70,6 +82,13 @@ static const CmdDef commands[] = {
       "    table like 'lscpu -e'." },
     { "guest-set", cmd_guest_set, opts_guest_set, "online or offline CPUs inside the guest",
       "Asks the hotcpu agent alone to have COUNT CPUs online; libvirt is not changed." },
+    { "prepare", cmd_prepare, opts_prepare, "make a domain's definition hot-plug ready",
+      "Edits the persistent definition so that the domain can be hot plugged from its\n"
+      "    next boot: a maximum of --max vCPUs (growing sockets in its <topology>), every\n"
+      "    vCPU but vCPU 0 hot-pluggable, and the " AGENT_CHANNEL_NAME " channel.  Prints\n"
+      "    each change; a running domain gets only its definition changed.  The changes\n"
+      "    take effect after a full shutdown and start (not a reboot from inside the\n"
+      "    guest).  A second run changes nothing.  Recorded in the audit log." },
     { NULL },
 };
 

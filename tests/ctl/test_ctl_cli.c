@@ -911,6 +911,221 @@ test_set_unplug_not_converged(void)
     fx_free(fx);
 }
 
+/* ---- prepare --------------------------------------------------------------- */
+
+#define PREPARED_VCPUS                                                                             \
+    "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"                                        \
+    "<vcpu id='1' enabled='yes' hotpluggable='yes'/><vcpu id='2' enabled='no' "                    \
+    "hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>"
+
+static JsonArray *
+json_changes(Fx *fx)
+{
+    return fx->json ? json_object_get_array_member(fx->json, "changes") : NULL;
+}
+
+/* A running domain as libvirt defines it by default: boot vCPUs fixed, maximum
+ * = current, 2 sockets.  The test driver has no virDomainAttachDeviceFlags
+ * (CONFIG), so this one has the channel already. */
+static void
+test_prepare_running(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 2,
+              .max = 2,
+              .sockets = 2,
+              .cores = 1,
+              .threads = 1,
+              .agent_socket = "/nonexistent/agent.sock" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    /* dry run: the changes, nothing done, nothing recorded */
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8", "--dry-run"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Dry run: prepare would change the persistent "
+                                           "definition of domain 'web1':\n"
+                                           "  maximum vCPUs: 2 -> 8\n"
+                                           "  topology: 2 sockets x 1 core x 1 thread -> 8 "
+                                           "sockets x 1 core x 1 thread\n"
+                                           "  hot-pluggable vCPUs: none -> 1-7\n"
+                                           "Nothing was changed (--dry-run).\n"));
+    CU_ASSERT_FALSE(g_file_test(fx->audit, G_FILE_TEST_EXISTS));
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "8", "--dry-run"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "dry-run"));
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_changes(fx)), 3);
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(fx->json, "applied")), 0);
+
+    /* for real: only the persistent definition of the running domain */
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Changed the persistent definition of domain 'web1':"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' is running: only its persistent "
+                                           "definition changed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "take effect after a full shutdown and start of the "
+                                           "domain (a reboot from inside the guest is not "
+                                           "enough)"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "command"), "prepare");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "previous"), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "requested"), 8);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 8);
+    /* --json: ready is what libvirt kept, read back */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4", "--sockets"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "running"));
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "dry-run"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "maximum"), 4);
+    CU_ASSERT_STRING_EQUAL(
+        json_array_get_string_element(json_object_get_array_member(fx->json, "applied"), 0),
+        "layout");
+    fx_free(fx);
+}
+
+/* A definition that is ready already: a second run changes nothing. */
+static void
+test_prepare_ready(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 2,
+              .max = 4,
+              .sockets = 4,
+              .cores = 1,
+              .threads = 1,
+              .vcpus = PREPARED_VCPUS,
+              .agent_socket = "/nonexistent/agent.sock" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "4"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' is ready for vCPU hot plug: its "
+                                           "persistent definition has a maximum of 4 vCPUs, "
+                                           "hot-pluggable vCPUs 1-3 and the agent channel; "
+                                           "nothing to change."));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4", "--dry-run"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_changes(fx)), 0);
+    fx_free(fx);
+}
+
+/* Shut off, no topology, one vCPU: the maximum through the API is all. */
+static void
+test_prepare_shut_off(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "off1",
+              .current = 1,
+              .max = 1,
+              .runstate = 5,
+              .agent_socket = "/nonexistent/agent.sock" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "off1", "--max", "6"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "running"));
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(fx->json, "applied")), 1);
+    CU_ASSERT_STRING_EQUAL(
+        json_array_get_string_element(json_object_get_array_member(fx->json, "applied"), 0),
+        "maximum");
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "off1", "--max", "6"), 0);
+    CU_ASSERT_PTR_NULL(strstr(fx->out, "is running"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "full shutdown and start"));
+    fx_free(fx);
+}
+
+/* Adding the channel is the test driver's missing call: a failure before
+ * anything changed is exit 5, after a step that worked exit 6. */
+static void
+test_prepare_channel_failure(void)
+{
+    Fx *fx = fx_new();
+    Dom ready = { .name = "web1",
+                  .current = 2,
+                  .max = 4,
+                  .sockets = 4,
+                  .cores = 1,
+                  .threads = 1,
+                  .vcpus = PREPARED_VCPUS };
+    Dom fresh = { .name = "web1", .current = 2, .max = 2 };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &ready);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4"), 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
+                                  "libvirt could not change the agent channel of domain 'web1'"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_object_get_string_member(fx->json, "error"), "nothing changed"));
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "ready"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "failed");
+
+    fx_domain(fx, &fresh);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8"), 6);
+    CU_ASSERT_TRUE(err_has(fx, "its persistent definition already has the new maximum, layout; "
+                               "run prepare again once the cause is fixed"));
+    json_object_unref(rec);
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "partial");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 8);
+    fx_free(fx);
+}
+
+static void
+test_prepare_refusals(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 4,
+              .max = 4,
+              .sockets = 2,
+              .cores = 2,
+              .threads = 1,
+              .agent_socket = "/nonexistent/agent.sock" };
+    Dom tr = { .name = "web1", .transient = TRUE };
+    g_autofree char *path = g_build_filename(fx->lock, UUID1 ".lock", NULL);
+    int fd;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1"), 2);
+    CU_ASSERT_TRUE(err_has(fx, "requires <count> option"));
+    fx_run(fx, "prepare", "web1", "--max", "7");
+    expect_refused(fx, "requested a maximum of 7 vCPUs but domain 'web1' has 2 vCPUs per socket",
+                   1);
+    fx_run(fx, "prepare", "web1", "--max", "1", "--sockets");
+    expect_refused(fx, "is defined with 4; the maximum cannot be below the current count", 2);
+    fx_run(fx, "prepare", "web1", "--max", "17", "--sockets");
+    expect_refused(fx, "the hypervisor (type 'test') allows at most 32 for domain 'web1'", 3);
+    fx_run(fx, "prepare", "nosuch", "--max", "8");
+    expect_refused(fx, "domain 'nosuch' not found", 4);
+    /* the host's size: a warning only (16 logical CPUs on the test node) */
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "20", "--dry-run"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "a maximum of 20 vCPUs for domain 'web1' is more than the host's 16 "
+                               "logical CPUs"));
+    /* one change at a time per domain, with set */
+    g_mkdir_with_parents(fx->lock, 0755);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(flock(fd, LOCK_EX | LOCK_NB), 0);
+    fx_run(fx, "prepare", "web1", "--max", "8");
+    expect_refused(fx, "another hotcpu-ctl command is already changing domain 'web1'", 5);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8", "--dry-run"), 0);
+    close(fd);
+    fx_domain(fx, &tr);
+    fx_run(fx, "prepare", "web1", "--max", "8");
+    expect_refused(fx, "domain 'web1' is transient: it has no persistent definition to prepare", 6);
+    fx_free(fx);
+}
+
 /* ---- audit log ----------------------------------------------------------- */
 
 static void
@@ -1178,6 +1393,21 @@ register_set_suite(void)
 }
 
 static void
+register_prepare_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "running domain, dry run, json", test_prepare_running },
+        { "ready: nothing to change", test_prepare_ready },
+        { "shut off: the maximum through the API", test_prepare_shut_off },
+        { "channel failure: nothing changed / partial", test_prepare_channel_failure },
+        { "refusals", test_prepare_refusals },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("prepare", tests);
+}
+
+static void
 register_audit_suite(void)
 {
     static const CunitTest tests[] = {
@@ -1205,11 +1435,9 @@ register_agent_suite(void)
 }
 
 static const CunitSuite suites[] = {
-    { "usage", register_usage_suite },
-    { "set", register_set_suite },
-    { "audit", register_audit_suite },
-    { "agent", register_agent_suite },
-    { NULL, NULL },
+    { "usage", register_usage_suite },     { "set", register_set_suite },
+    { "prepare", register_prepare_suite }, { "audit", register_audit_suite },
+    { "agent", register_agent_suite },     { NULL, NULL },
 };
 
 int

@@ -6,6 +6,7 @@
 
 #include "checks.h"
 #include "cunit_runner.h"
+#include "domain_edit.h"
 #include "domain_info.h"
 #include "policy.h"
 #include "support_matrix.h"
@@ -664,6 +665,256 @@ test_check_host_size(void)
     CU_ASSERT_FALSE(check_host_size(tenth, "web1", 2, 12, 10, &w, NULL));
 }
 
+/* ---- prepare: the plan and the XML edit ------------------------------------ */
+
+/* A definition as libvirt keeps it, with what must survive a redefinition:
+ * a VNC password, foreign metadata, devices, a <vcpupin>. */
+static char *
+definition_xml(const char *vcpu, const char *vcpus, const char *topology, gboolean channel)
+{
+    return g_strdup_printf(
+        "<domain type='kvm'>\n  <name>web1</name>\n"
+        "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
+        "  <metadata><app:x xmlns:app='urn:app'><app:keep a='1'>text &amp; more</app:keep>"
+        "</app:x></metadata>\n"
+        "  <memory unit='KiB'>1048576</memory>\n  %s\n%s"
+        "  <cputune><vcpupin vcpu='0' cpuset='1'/></cputune>\n"
+        "  <os><type arch='x86_64' machine='pc-q35-10.0'>hvm</type></os>\n"
+        "  %s\n"
+        "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+        "    <graphics type='vnc' port='-1' autoport='yes' passwd='s3cr&lt;t'/>\n%s"
+        "  </devices>\n</domain>\n",
+        vcpu, vcpus ? vcpus : "", topology ? topology : "<cpu mode='host-model'/>",
+        channel ? "    <channel type='unix'><target type='virtio' name='org.hotcpu.agent.0'/>"
+                  "</channel>\n"
+                : "");
+}
+
+static DomainInfo *
+parse_ok(const char *xml)
+{
+    g_autoptr(GError) error = NULL;
+    DomainInfo *info = domain_info_parse(xml, &error);
+
+    if (!info)
+        fprintf(stderr, "parse: %s\n", error->message);
+    return info;
+}
+
+static void
+expect_list(const CpuList *l, const char *want)
+{
+    g_autofree char *text = cpulist_format(l);
+
+    if (strcmp(text, want) != 0)
+        fprintf(stderr, "list: '%s', expected '%s'\n", text, want);
+    CU_ASSERT_STRING_EQUAL(text, want);
+}
+
+/* The text of the first element named @name in @xml, as written. */
+static char *
+element_text(const char *xml, const char *open, const char *close)
+{
+    const char *a = strstr(xml, open);
+    const char *b = a ? strstr(a, close) : NULL;
+
+    return b ? g_strndup(a, b + strlen(close) - a) : NULL;
+}
+
+static void
+test_plan_fresh_vm(void)
+{
+    /* libvirt's defaults: 2 of 2, boot vCPUs non-hotpluggable, 2 sockets, no channel */
+    g_autofree char *xml = definition_xml(
+        "<vcpu placement='static'>2</vcpu>", NULL,
+        "<cpu mode='custom'><topology sockets='2' dies='1' cores='1' threads='1'/></cpu>", FALSE);
+    g_autoptr(DomainInfo) def = parse_ok(xml);
+    g_auto(DomainEditPlan) plan = { 0 };
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(def);
+    domain_edit_plan(def, 8, &plan);
+    CU_ASSERT_FALSE(domain_edit_plan_ready(&plan));
+    CU_ASSERT_EQUAL(plan.current, 2);
+    CU_ASSERT_EQUAL(plan.max_before, 2);
+    CU_ASSERT_EQUAL(plan.max_after, 8);
+    CU_ASSERT_EQUAL(plan.sockets_before, 2);
+    CU_ASSERT_EQUAL(plan.sockets_after, 8);
+    expect_list(plan.hot_before, "");
+    expect_list(plan.hot_after, "1-7");
+    expect_list(plan.enabled_after, "0-1");
+    CU_ASSERT_TRUE(plan.add_channel);
+    /* the topology must change with the maximum: no API for that */
+    CU_ASSERT_FALSE(plan.max_by_api);
+    CU_ASSERT_TRUE(plan.redefine);
+    CU_ASSERT_PTR_NULL(plan.order);
+}
+
+static void
+test_plan_no_topology(void)
+{
+    g_autofree char *one = definition_xml("<vcpu>1</vcpu>", NULL, NULL, TRUE);
+    g_autofree char *two = definition_xml("<vcpu current='2'>4</vcpu>", NULL, NULL, TRUE);
+    g_autoptr(DomainInfo) d1 = parse_ok(one);
+    g_autoptr(DomainInfo) d2 = parse_ok(two);
+    g_auto(DomainEditPlan) p1 = { 0 };
+    g_auto(DomainEditPlan) p2 = { 0 };
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d2);
+    /* 1 vCPU: the maximum through the API is all it takes */
+    domain_edit_plan(d1, 4, &p1);
+    CU_ASSERT_TRUE(p1.max_by_api);
+    CU_ASSERT_FALSE(p1.redefine);
+    CU_ASSERT_FALSE(p1.add_channel);
+    expect_list(p1.hot_before, "");
+    /* 2 of 4: vCPU 1 is a boot vCPU, not hot-pluggable: the flags need the XML */
+    domain_edit_plan(d2, 8, &p2);
+    CU_ASSERT_TRUE(p2.max_by_api);
+    CU_ASSERT_TRUE(p2.redefine);
+    expect_list(p2.hot_before, "2-3");
+    expect_list(p2.hot_after, "1-7");
+}
+
+static void
+test_plan_ready_and_holes(void)
+{
+    g_autofree char *ready = definition_xml(
+        "<vcpu placement='static' current='2'>4</vcpu>",
+        "  <vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+        "<vcpu id='1' enabled='yes' hotpluggable='yes' order='2'/>"
+        "<vcpu id='2' enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no'/></vcpus>\n",
+        "<cpu><topology sockets='4' dies='1' cores='1' threads='1'/></cpu>", TRUE);
+    /* enabled 0, 2 and 3 (holes) with orders; vCPU 2 fixed */
+    g_autofree char *holes
+        = definition_xml("<vcpu current='3'>4</vcpu>",
+                         "  <vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+                         "<vcpu id='1' enabled='no' hotpluggable='yes'/>"
+                         "<vcpu id='2' enabled='yes' hotpluggable='no' order='2'/>"
+                         "<vcpu id='3' enabled='yes' hotpluggable='yes' order='3'/></vcpus>\n",
+                         NULL, TRUE);
+    g_autoptr(DomainInfo) dr = parse_ok(ready);
+    g_autoptr(DomainInfo) dh = parse_ok(holes);
+    g_auto(DomainEditPlan) pr = { 0 };
+    g_auto(DomainEditPlan) ph = { 0 };
+    g_auto(DomainEditPlan) shrink = { 0 };
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dh);
+    domain_edit_plan(dr, 4, &pr);
+    CU_ASSERT_TRUE(domain_edit_plan_ready(&pr));
+    /* the enabled set and its orders are kept; only vCPU 2's flag changes */
+    domain_edit_plan(dh, 4, &ph);
+    CU_ASSERT_FALSE(domain_edit_plan_ready(&ph));
+    CU_ASSERT_FALSE(ph.max_by_api);
+    CU_ASSERT_TRUE(ph.redefine);
+    expect_list(ph.enabled_after, "0,2-3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ph.order);
+    CU_ASSERT_TRUE(ph.order[0] == 1 && ph.order[2] == 2 && ph.order[3] == 3);
+    /* a lower maximum that cuts the enabled set: the first `current`, no orders */
+    domain_edit_plan(dh, 3, &shrink);
+    expect_list(shrink.enabled_after, "0-2");
+    CU_ASSERT_PTR_NULL(shrink.order);
+}
+
+static void
+test_edit_xml(void)
+{
+    g_autofree char *xml = definition_xml(
+        "<vcpu placement='static'>2</vcpu>", NULL,
+        "<cpu mode='custom'><topology sockets='2' dies='1' cores='1' threads='1'/></cpu>", FALSE);
+    g_autoptr(DomainInfo) def = parse_ok(xml);
+    g_auto(DomainEditPlan) plan = { 0 };
+    g_auto(DomainEditPlan) again = { 0 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SecretXml) out = NULL;
+    g_autoptr(DomainInfo) after = NULL;
+    g_autofree char *devices_in = NULL, *devices_out = NULL, *meta_in = NULL, *meta_out = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(def);
+    domain_edit_plan(def, 8, &plan);
+    out = domain_edit_xml(xml, &plan, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    after = parse_ok(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+    CU_ASSERT_EQUAL(after->vcpu_max, 8);
+    CU_ASSERT_EQUAL(after->vcpu_current, 2);
+    CU_ASSERT_EQUAL(after->sockets, 8);
+    CU_ASSERT_EQUAL(after->vcpus->len, 8);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpu id=\"0\" enabled=\"yes\" hotpluggable=\"no\"/>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpu id=\"1\" enabled=\"yes\" hotpluggable=\"yes\"/>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpu id=\"7\" enabled=\"no\" hotpluggable=\"yes\"/>"));
+    /* the rest stays as it was: the password, the devices, foreign metadata */
+    devices_in = element_text(xml, "<devices>", "</devices>");
+    devices_out = element_text(out, "<devices>", "</devices>");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(devices_out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(devices_out, "passwd=\"s3cr&lt;t\""));
+    /* libxml2 writes attributes in double quotes; nothing else differs */
+    CU_ASSERT_STRING_EQUAL(g_strdelimit(devices_in, "'", '"'), devices_out);
+    meta_in = element_text(xml, "<app:keep", "</app:keep>");
+    meta_out = element_text(out, "<app:keep", "</app:keep>");
+    CU_ASSERT_STRING_EQUAL(g_strdelimit(meta_in, "'", '"'), meta_out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpupin vcpu=\"0\" cpuset=\"1\"/>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<type arch=\"x86_64\" machine=\"pc-q35-10.0\">hvm</type>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<emulator>/usr/bin/qemu-system-x86_64</emulator>"));
+    /* the result needs nothing more but the channel (an API adds it) */
+    domain_edit_plan(after, 8, &again);
+    CU_ASSERT_FALSE(again.redefine);
+    CU_ASSERT_FALSE(again.max_by_api);
+    CU_ASSERT_TRUE(again.add_channel);
+}
+
+static void
+test_edit_xml_refusals(void)
+{
+    g_autofree char *xml = definition_xml("<vcpu current='2'>4</vcpu>", NULL, NULL, TRUE);
+    g_autoptr(DomainInfo) def = parse_ok(xml);
+    g_auto(DomainEditPlan) plan = { 0 };
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(def);
+    domain_edit_plan(def, 8, &plan);
+    /* the maximum goes through the API first: unchanged XML is refused */
+    CU_ASSERT_PTR_NULL(domain_edit_xml(xml, &plan, &e1));
+    CU_ASSERT_PTR_NOT_NULL(e1 && strstr(e1->message, "not the 8 vCPUs planned"));
+    /* no secret in an error about a broken document */
+    CU_ASSERT_PTR_NULL(domain_edit_xml("<domain><graphics passwd='s3cret'/><vcpu>4", &plan, &e2));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e2);
+    CU_ASSERT_PTR_NULL(strstr(e2->message, "s3cret"));
+    CU_ASSERT_PTR_NULL(domain_edit_xml("<network/>", &plan, &e3));
+}
+
+static void
+test_check_prepare_max(void)
+{
+    g_autofree char *xml
+        = definition_xml("<vcpu current='4'>4</vcpu>", NULL,
+                         "<cpu><topology sockets='2' dies='1' cores='2' threads='1'/></cpu>", TRUE);
+    g_autoptr(DomainInfo) def = parse_ok(xml);
+    g_autoptr(GError) e1 = NULL;
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(GError) e3 = NULL;
+    g_autoptr(GError) e4 = NULL;
+    guint max = 0;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(def);
+    CU_ASSERT_TRUE(check_prepare_max(def, "web1", 8, FALSE, 255, "kvm", &max, NULL));
+    CU_ASSERT_EQUAL(max, 8);
+    CU_ASSERT_TRUE(check_prepare_max(def, "web1", 6, TRUE, 255, "kvm", &max, NULL));
+    CU_ASSERT_EQUAL(max, 12);
+    CU_ASSERT_FALSE(check_prepare_max(def, "web1", 7, FALSE, 255, "kvm", &max, &e1));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "has 2 vCPUs per socket; ask for a multiple of 2"));
+    CU_ASSERT_FALSE(check_prepare_max(def, "web1", 2, FALSE, 255, "kvm", &max, &e2));
+    CU_ASSERT_STRING_EQUAL(e2->message, "requested a maximum of 2 vCPUs but domain 'web1' is "
+                                        "defined with 4; the maximum cannot be below the "
+                                        "current count");
+    CU_ASSERT_FALSE(check_prepare_max(def, "web1", 300, FALSE, 255, "kvm", &max, &e3));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "the hypervisor (type 'kvm') allows at most 255"));
+    CU_ASSERT_FALSE(check_prepare_max(def, "web1", 0, TRUE, 255, "kvm", &max, &e4));
+    CU_ASSERT_EQUAL(max, 12); /* untouched on failure */
+}
+
 static void
 register_domain_info_suite(void)
 {
@@ -725,8 +976,25 @@ register_checks_suite(void)
     cunit_add_suite("checks", tests);
 }
 
+static void
+register_prepare_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "plan: a fresh VM", test_plan_fresh_vm },
+        { "plan: no topology", test_plan_no_topology },
+        { "plan: ready, holes, orders", test_plan_ready_and_holes },
+        { "edit keeps the rest", test_edit_xml },
+        { "edit refusals", test_edit_xml_refusals },
+        { "maximum checks", test_check_prepare_max },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("prepare", tests);
+}
+
 static const CunitSuite suites[] = {
     { "domain_info", register_domain_info_suite },
+    { "prepare", register_prepare_suite },
     { "support_matrix", register_support_matrix_suite },
     { "policy", register_policy_suite },
     { "checks", register_checks_suite },
