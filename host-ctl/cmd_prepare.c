@@ -383,9 +383,9 @@ prepare_apply(PrepareRun *run)
     run->rec.actual = max >= 0 ? max : -1;
     done = join_applied(run->applied);
     return prepare_finish(run, CTL_EXIT_NOT_CONVERGED, "partial",
-                          g_strdup_printf("libvirt could not change %s of domain '%s': %s; its "
-                                          "persistent definition already has the new %s; run "
-                                          "prepare again once the cause is fixed",
+                          g_strdup_printf("libvirt could not change %s of domain '%s': %s; "
+                                          "already in its persistent definition: the new %s; "
+                                          "run prepare again once the cause is fixed",
                                           step, run->name, error->message, done));
 }
 

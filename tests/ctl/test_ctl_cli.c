@@ -1071,7 +1071,7 @@ test_prepare_channel_failure(void)
 
     fx_domain(fx, &fresh);
     CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8"), 6);
-    CU_ASSERT_TRUE(err_has(fx, "its persistent definition already has the new maximum, layout; "
+    CU_ASSERT_TRUE(err_has(fx, "already in its persistent definition: the new maximum, layout; "
                                "run prepare again once the cause is fixed"));
     json_object_unref(rec);
     rec = fx_audit_last(fx, 2);
