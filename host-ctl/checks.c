@@ -2,6 +2,7 @@
 #include "checks.h"
 
 #include <libvirt/libvirt.h>
+#include <string.h>
 
 /* clang-format off */
 G_DEFINE_QUARK(hotcpu-check-error-quark, check_error)
@@ -43,6 +44,11 @@ check_domain_running(const char *dom, int state, GError **error)
 {
     if (state == VIR_DOMAIN_RUNNING)
         return TRUE;
+    if (state == VIR_DOMAIN_SHUTOFF)
+        return refuse(error,
+                      "domain '%s' is not running (state: shut off); vCPU hot plug needs a "
+                      "running domain; to change its persistent definition, use --config",
+                      dom);
     return refuse(error,
                   "domain '%s' is not running (state: %s); vCPU hot plug needs a running domain",
                   dom, state_name(state));
@@ -128,9 +134,31 @@ check_count(const char *dom, guint count, guint dom_max, gint hv_max, const char
     return TRUE;
 }
 
+/* The refusal by a matrix row that says no. */
+static gboolean
+refuse_by_row(const SupportMatrix *matrix, const SupportVerdict *v, const char *os_id,
+              const char *dom, const char *what, GError **error)
+{
+    if (!os_id)
+        return refuse(error,
+                      "domain '%s' runs on architecture %s, where vCPU %s is not allowed "
+                      "(row '%s' of %s); use --force to do it anyway",
+                      dom, v->arch, what, v->row, support_matrix_origin(matrix));
+    if (v->arch)
+        return refuse(error,
+                      "domain '%s' runs guest OS %s, which does not allow vCPU %s on %s "
+                      "(row '%s' of %s); use --force to do it anyway",
+                      dom, os_id, what, v->arch, v->row, support_matrix_origin(matrix));
+    return refuse(error,
+                  "domain '%s' runs guest OS %s, which does not allow vCPU %s "
+                  "(row '%s' of %s); use --force to do it anyway",
+                  dom, os_id, what, v->row, support_matrix_origin(matrix));
+}
+
 gboolean
-check_guest_os(const SupportMatrix *matrix, const char *os_id, GuestAgentState agent,
-               const char *dom, guint current, guint count, gboolean force, GError **error)
+check_guest_os(const SupportMatrix *matrix, const char *os_id, const char *arch,
+               GuestAgentState agent, const char *dom, guint current, guint count, gboolean force,
+               GError **error)
 {
     gboolean unplug = count < current;
     const char *what = unplug ? "hot unplug" : "hot plug";
@@ -138,17 +166,12 @@ check_guest_os(const SupportMatrix *matrix, const char *os_id, GuestAgentState a
 
     if (count == current)
         return TRUE;
-    if (matrix && os_id)
-        v = support_matrix_lookup(matrix, os_id);
+    if (matrix)
+        v = support_matrix_lookup(matrix, os_id, arch);
     if (v.found) {
-        if (unplug ? v.unplug : v.plug)
+        if ((unplug ? v.unplug : v.plug) || force)
             return TRUE;
-        if (force)
-            return TRUE;
-        return refuse(error,
-                      "domain '%s' runs guest OS %s, which does not allow vCPU %s "
-                      "(row '%s' of %s); use --force to do it anyway",
-                      dom, os_id, what, v.row, support_matrix_origin(matrix));
+        return refuse_by_row(matrix, &v, os_id, dom, what, error);
     }
     if (!os_id && agent == GUEST_AGENT_ANSWERS)
         return TRUE; /* the agent runs only on Linux: plug and unplug */
@@ -205,5 +228,148 @@ check_policy(const Policy *policy, const char *dom, guint current, guint count,
                       "the host policy (%s) forbids going below the persistent definition: "
                       "requested %u vCPU%s but domain '%s' is defined with %u",
                       origin, count, S(count), dom, persistent_current);
+    return TRUE;
+}
+
+gboolean
+check_host_size(const Policy *policy, const char *dom, guint current, guint count, guint host_cpus,
+                char **warning, GError **error)
+{
+    double ratio = policy->max_vcpus_per_host_cpu;
+    /* truncation is floor here; the epsilon lets 1.1 x 10 host CPUs be 11 */
+    guint limit = ratio > 0 ? (guint)(ratio * host_cpus + 1e-9) : 0;
+
+    *warning = NULL;
+    if (count <= current || host_cpus == 0)
+        return TRUE;
+    if (ratio > 0 && count > limit)
+        return refuse(error,
+                      "the host policy (%s) allows at most %g vCPUs per host CPU, %u on this "
+                      "host of %u logical CPU%s: requested %u vCPUs for domain '%s'",
+                      policy->origin ? policy->origin : "defaults", ratio, limit, host_cpus,
+                      S(host_cpus), count, dom);
+    if (count > host_cpus)
+        *warning = g_strdup_printf("domain '%s' would have %u vCPUs, more than the host's %u "
+                                   "logical CPU%s: its vCPUs will compete for host CPUs",
+                                   dom, count, host_cpus, S(host_cpus));
+    return TRUE;
+}
+
+/* ---- hot-pluggable vCPUs ---------------------------------------------------- */
+
+static gboolean
+is_qemu_domain(const DomainInfo *info)
+{
+    return g_strcmp0(info->type, "qemu") == 0 || g_strcmp0(info->type, "kvm") == 0;
+}
+
+void
+live_range_compute(const DomainInfo *info, LiveRange *range)
+{
+    guint disabled = 0;
+
+    memset(range, 0, sizeof(*range));
+    range->fixed = cpulist_new();
+    range->removable = cpulist_new();
+    if (info->vcpus->len == 0 && !is_qemu_domain(info))
+        return; /* another driver: nothing to go by */
+    range->known = TRUE;
+    if (info->vcpus->len == 0) {
+        /* libvirt's QEMU driver without <vcpus>: the first `current` vCPUs
+         * are enabled and not hot-pluggable, the rest disabled */
+        for (guint id = 0; id < info->vcpu_current; id++)
+            cpulist_add(range->fixed, id);
+        disabled = info->vcpu_max - info->vcpu_current;
+    }
+    for (guint i = 0; i < info->vcpus->len; i++) {
+        const VcpuSlot *s = &g_array_index(info->vcpus, VcpuSlot, i);
+
+        /* In a live XML an enabled vCPU without the attribute was plugged
+         * at run time into a slot that virDomainSetVcpusFlags(MAXIMUM) added
+         * (it leaves the attribute unset); libvirt unplugs it.  vCPU 0 never. */
+        gboolean removable = s->hotpluggable || s->hotpluggable_absent;
+
+        if (!s->enabled)
+            disabled++;
+        else
+            cpulist_add(removable && s->id != 0 ? range->removable : range->fixed, s->id);
+    }
+    range->current = cpulist_count(range->fixed) + cpulist_count(range->removable);
+    range->min = MAX(1, cpulist_count(range->fixed));
+    range->max = range->current + disabled;
+}
+
+void
+live_range_clear(LiveRange *range)
+{
+    g_clear_pointer(&range->fixed, cpulist_free);
+    g_clear_pointer(&range->removable, cpulist_free);
+}
+
+gboolean
+check_live_range(const LiveRange *range, const char *dom, guint count, guint prepare_max,
+                 GError **error)
+{
+    g_autofree char *fixed = NULL;
+    g_autofree char *way_out = NULL;
+    guint n;
+
+    if (!range->known || count == range->current)
+        return TRUE;
+    if (count > range->current && count > range->max)
+        return refuse(error,
+                      "domain '%s' cannot go above %u vCPUs live: it has only %u disabled vCPU%s "
+                      "to enable",
+                      dom, range->max, range->max - range->current, S(range->max - range->current));
+    if (count >= range->min)
+        return TRUE;
+    fixed = cpulist_format(range->fixed);
+    n = cpulist_count(range->fixed);
+    way_out = prepare_max
+                  ? g_strdup_printf("run 'hotcpu-ctl prepare %s --max %u' and restart the domain "
+                                    "(shut down, then start)",
+                                    dom, prepare_max)
+                  : g_strdup("the domain is transient: define it with hot-pluggable vCPUs "
+                             "(<vcpus>) and start it again");
+    return refuse(error,
+                  "domain '%s' cannot go below %u vCPU%s live: vCPU%s %s %s not hot-pluggable "
+                  "(libvirt makes boot vCPUs non-hotpluggable); %s",
+                  dom, range->min, S(range->min), n == 1 ? "" : "s", fixed, n == 1 ? "is" : "are",
+                  way_out);
+}
+
+/* ---- prepare ---------------------------------------------------------------- */
+
+gboolean
+check_prepare_max(const DomainInfo *def, const char *dom, guint value, gboolean sockets,
+                  gint hv_max, const char *hv_type, guint *max, GError **error)
+{
+    guint per = domain_info_vcpus_per_socket(def);
+    guint n = value;
+
+    if (value == 0)
+        return refuse(error, "requested a maximum of 0 %s but domain '%s' needs at least 1",
+                      sockets ? "sockets" : "vCPUs", dom);
+    if (sockets && value > G_MAXINT / per)
+        return refuse(error, "requested a maximum of %u sockets for domain '%s': too many", value,
+                      dom);
+    if (sockets)
+        n = value * per;
+    else if (n % per != 0)
+        return refuse(error,
+                      "requested a maximum of %u vCPU%s but domain '%s' has %u vCPUs per socket; "
+                      "ask for a multiple of %u, or give sockets with --sockets",
+                      n, S(n), dom, per, per);
+    if (hv_max >= 0 && n > (guint)hv_max)
+        return refuse(error,
+                      "requested a maximum of %u vCPUs but the hypervisor (type '%s') allows at "
+                      "most %d for domain '%s'",
+                      n, hv_type ? hv_type : "default", hv_max, dom);
+    if (n < def->vcpu_current)
+        return refuse(error,
+                      "requested a maximum of %u vCPU%s but domain '%s' is defined with %u; the "
+                      "maximum cannot be below the current count",
+                      n, S(n), dom, def->vcpu_current);
+    *max = n;
     return TRUE;
 }

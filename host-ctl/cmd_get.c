@@ -1,5 +1,6 @@
 /* cmd_get.c: `hotcpu-ctl get DOMAIN`. */
 #include "agent_client.h"
+#include "checks.h"
 #include "ctl_util.h"
 
 static void
@@ -21,7 +22,26 @@ typedef struct {
     int live_cur, live_max, cfg_cur, cfg_max; /* -1: not there */
     gboolean persistent;
     Topology *guest; /* NULL: unknown */
+    LiveRange range; /* known only when running and the XML tells */
 } GetView;
+
+static void
+add_range(JsonObject *obj, const LiveRange *r)
+{
+    JsonObject *o;
+    g_autofree char *fixed = NULL;
+
+    if (!r->known) {
+        json_object_set_null_member(obj, "live-range");
+        return;
+    }
+    o = json_object_new();
+    fixed = cpulist_format(r->fixed);
+    json_object_set_int_member(o, "min", r->min);
+    json_object_set_int_member(o, "max", r->max);
+    json_object_set_string_member(o, "not-hotpluggable", fixed);
+    json_object_set_object_member(obj, "live-range", o);
+}
 
 static JsonObject *
 view_json(const CtlDomain *d, const GetView *v)
@@ -31,6 +51,7 @@ view_json(const CtlDomain *d, const GetView *v)
     json_object_set_string_member(obj, "domain", d->name);
     json_object_set_boolean_member(obj, "running", d->active);
     add_counts(obj, "live", v->live_cur, v->live_max);
+    add_range(obj, &v->range);
     if (v->persistent)
         add_counts(obj, "config", v->cfg_cur, v->cfg_max);
     else
@@ -59,6 +80,11 @@ view_text(Output *out, const CtlDomain *d, const GetView *v)
         output_text(out, "%-12s %-12s %3d\n", "current", "config", v->cfg_cur);
     if (d->active)
         output_text(out, "%-12s %-12s %3d\n", "current", "live", v->live_cur);
+    if (v->range.known) {
+        /* how far libvirt can go live: down to the non-hotpluggable vCPUs */
+        output_text(out, "%-12s %-12s %3u\n", "live-range", "minimum", v->range.min);
+        output_text(out, "%-12s %-12s %3u\n", "live-range", "maximum", v->range.max);
+    }
     if (v->guest) {
         output_text(out, "%-12s %-12s %3u\n", "guest", "online", cpulist_count(v->guest->online));
         output_text(out, "%-12s %-12s %3u\n", "guest", "present", cpulist_count(v->guest->present));
@@ -75,7 +101,7 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     g_auto(CtlDomain) d = { 0 };
     g_autoptr(GError) error = NULL;
     g_autoptr(Topology) guest = NULL;
-    GetView v = { -1, -1, -1, -1, FALSE, NULL };
+    GetView v = { -1, -1, -1, -1, FALSE, NULL, { 0 } };
     int rc;
 
     if ((rc = ctl_domain_open(ctx, args, NULL, &d)) != CTL_EXIT_OK)
@@ -84,10 +110,13 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     if ((d.active && !ctl_vcpu_counts(d.dom, TRUE, &v.live_cur, &v.live_max, &error))
         || (v.persistent && !ctl_vcpu_counts(d.dom, FALSE, &v.cfg_cur, &v.cfg_max, &error)))
         return output_fail_error(ctx->out, CTL_EXIT_HYPERVISOR, NULL, error);
-    if (d.active)
+    if (d.active) {
         v.guest = guest = guest_get_topology(d.guest, NULL);
+        live_range_compute(d.info, &v.range);
+    }
 
     view_text(ctx->out, &d, &v);
     output_result(ctx->out, view_json(&d, &v));
+    live_range_clear(&v.range);
     return CTL_EXIT_OK;
 }

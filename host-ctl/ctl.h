@@ -45,3 +45,4 @@ int cmd_set(CtlContext *ctx, const CmdArgs *args);
 int cmd_get(CtlContext *ctx, const CmdArgs *args);
 int cmd_topology(CtlContext *ctx, const CmdArgs *args);
 int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
+int cmd_prepare(CtlContext *ctx, const CmdArgs *args);

@@ -104,6 +104,14 @@ select_uint(xmlXPathContext *x, xmlNode *at, const char *expr, const char *what,
     return TRUE;
 }
 
+/* TRUE when @expr selects anything. */
+static gboolean
+select_nodes_any(xmlXPathContext *x, xmlNode *at, const char *expr)
+{
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, at, expr);
+    return obj != NULL;
+}
+
 static gboolean
 select_yes(xmlXPathContext *x, xmlNode *at, const char *expr)
 {
@@ -134,7 +142,14 @@ read_vcpu_slots(xmlXPathContext *x, DomainInfo *info, GError **error)
             || !select_uint(x, n, "@order", "<vcpus><vcpu order>", &slot.order, error))
             return FALSE;
         slot.enabled = select_yes(x, n, "@enabled");
-        slot.hotpluggable = select_yes(x, n, "@hotpluggable");
+        /* libvirt's default when the attribute is absent: a vCPU enabled at
+         * boot is not hot-pluggable, a disabled one is (all disabled vCPUs
+         * must be) */
+        slot.hotpluggable_absent = !select_nodes_any(x, n, "@hotpluggable");
+        if (slot.hotpluggable_absent)
+            slot.hotpluggable = !slot.enabled;
+        else
+            slot.hotpluggable = select_yes(x, n, "@hotpluggable");
         g_array_append_val(info->vcpus, slot);
     }
     return TRUE;

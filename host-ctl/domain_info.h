@@ -20,8 +20,11 @@
 typedef struct {
     guint id;
     gboolean enabled;
+    /* as written; when absent, libvirt's default for a definition: TRUE
+     * only when disabled (a boot vCPU is not hot-pluggable) */
     gboolean hotpluggable;
-    guint order; /* 0 when absent */
+    gboolean hotpluggable_absent; /* the attribute was not written */
+    guint order;                  /* 0 when absent */
 } VcpuSlot;
 
 typedef struct {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_client.h"
 #include "audit.h"
 #include "cmd_args.h"
 #include "ctl.h"
@@ -29,7 +30,8 @@ static const CmdOptDef opts_set[] = {
     { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
       "count is in sockets: count x cores x threads vCPUs, from the domain's <cpu><topology>" },
     { "config", OPT_BOOL, FALSE, FALSE, NULL,
-      "also update the persistent definition (after the live change succeeded)" },
+      "also update the persistent definition (after the live change succeeded); on a shut-off "
+      "domain, change only the persistent definition (no hooks)" },
     { "timeout", OPT_UINT, FALSE, FALSE, "seconds",
       "how long to wait for the guest and for an unplug to converge (default " G_STRINGIFY(
           CTL_DEFAULT_TIMEOUT_S) ")" },
@@ -54,13 +56,25 @@ static const CmdOptDef opts_guest_set[] = {
 };
 CMD_OPTS_FIT(opts_guest_set);
 
+static const CmdOptDef opts_prepare[] = {
+    DOMAIN_OPT,
+    { "max", OPT_UINT, FALSE, TRUE, "count",
+      "the maximum: number of vCPUs (or of sockets with --sockets)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "--max is in sockets: max x cores x threads vCPUs, from the domain's <cpu><topology>" },
+    { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the changes and change nothing" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_prepare);
+
 static const CmdDef commands[] = {
     { "set", cmd_set, opts_set, "hot plug or unplug vCPUs of a running domain",
-      "Checks the request (domain running and idle, limits, topology, guest OS, vCPU pins,\n"
-      "    host policy), runs the before hooks, changes the live vCPU count through\n"
-      "    libvirt, runs the after hooks, then waits up to --timeout seconds until the\n"
-      "    hotcpu agent in the guest reports COUNT CPUs present and online.  Every attempt\n"
-      "    is recorded in the audit log and in syslog." },
+      "Checks the request (domain running and idle, limits, topology, hot-pluggable vCPUs,\n"
+      "    guest OS, vCPU pins, host policy and size), runs the before hooks, changes the\n"
+      "    live vCPU count through libvirt, runs the after hooks, then waits up to --timeout\n"
+      "    seconds until the hotcpu agent in the guest reports COUNT CPUs present and\n"
+      "    online.  With --config on a shut-off domain, changes its persistent definition\n"
+      "    only, without hooks.  Every attempt is recorded in the audit log and in syslog." },
     { "get", cmd_get, opts_domain_only, "show the vCPU counts of a domain",
       "Shows the live and persistent current and maximum vCPU counts, and the\n"
       "    number of CPUs online in the guest when its hotcpu agent answers." },
@@ -69,6 +83,13 @@ static const CmdDef commands[] = {
       "    table like 'lscpu -e'." },
     { "guest-set", cmd_guest_set, opts_guest_set, "online or offline CPUs inside the guest",
       "Asks the hotcpu agent alone to have COUNT CPUs online; libvirt is not changed." },
+    { "prepare", cmd_prepare, opts_prepare, "make a domain's definition hot-plug ready",
+      "Edits the persistent definition so that the domain can be hot plugged from its\n"
+      "    next boot: a maximum of --max vCPUs (growing sockets in its <topology>), every\n"
+      "    vCPU but vCPU 0 hot-pluggable, and the " AGENT_CHANNEL_NAME " channel.  Prints\n"
+      "    each change; a running domain gets only its definition changed.  The changes\n"
+      "    take effect after a full shutdown and start (not a reboot from inside the\n"
+      "    guest).  A second run changes nothing.  Recorded in the audit log." },
     { NULL },
 };
 

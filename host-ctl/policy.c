@@ -2,6 +2,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <math.h>
 
 void
 policy_free(Policy *policy)
@@ -30,6 +31,25 @@ read_bool(GKeyFile *kf, const char *origin, const char *key, gboolean *out, GErr
     return TRUE;
 }
 
+static gboolean
+read_ratio(GKeyFile *kf, const char *origin, const char *key, double *out, GError **error)
+{
+    g_autoptr(GError) err = NULL;
+    double v;
+
+    if (!g_key_file_has_key(kf, "policy", key, NULL))
+        return TRUE;
+    /* g_ascii_strtod underneath: a decimal point whatever the locale */
+    v = g_key_file_get_double(kf, "policy", key, &err);
+    if (err || !isfinite(v) || v <= 0 || v > 1e6) {
+        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                    "policy file %s: %s must be a positive number (such as 1 or 1.5)", origin, key);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
 /* The policy of a host without a policy file: everything allowed. */
 static Policy *
 policy_new_default(void)
@@ -48,7 +68,8 @@ from_keyfile(GKeyFile *kf, const char *origin, GError **error)
 
     p->origin = g_strdup(origin);
     if (!read_bool(kf, origin, "allow-unplug", &p->allow_unplug, error)
-        || !read_bool(kf, origin, "allow-below-persistent", &p->allow_below_persistent, error))
+        || !read_bool(kf, origin, "allow-below-persistent", &p->allow_below_persistent, error)
+        || !read_ratio(kf, origin, "max-vcpus-per-host-cpu", &p->max_vcpus_per_host_cpu, error))
         return NULL;
     return g_steal_pointer(&p);
 }

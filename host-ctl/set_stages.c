@@ -83,6 +83,89 @@ job_type(virDomainPtr dom)
     return ji.type;
 }
 
+/* The host's logical CPUs, 0 when libvirt cannot tell. */
+static guint
+host_cpus(virConnectPtr conn)
+{
+    virNodeInfo ni;
+
+    if (virNodeGetInfo(conn, &ni) < 0) {
+        virResetLastError();
+        return 0;
+    }
+    return ni.cpus;
+}
+
+/* Growing past the host's size: a warning, or the policy's refusal. */
+static gboolean
+check_host(SetRun *run, const Policy *policy, int current, GError **error)
+{
+    g_autofree char *warning = NULL;
+
+    if (!check_host_size(policy, run->name, (guint)MAX(current, 0), run->count,
+                         host_cpus(run->conn), &warning, error))
+        return FALSE;
+    if (warning)
+        output_warning(run->ctx->out, "%s", warning);
+    return TRUE;
+}
+
+/* The checks that apply to a shut-off domain's definition: sockets, the
+ * maximum, the policy (going below the defined count, the host's size; not
+ * allow-unplug: nothing is unplugged). */
+static gboolean
+check_config_offline(SetRun *run, GError **error)
+{
+    g_autoptr(Policy) policy = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!check_sockets(run->info, run->name, run->value, run->sockets, &run->count, error))
+        return FALSE;
+    run->rec.requested = run->count;
+    /* no live maximum: the persistent one is the limit (and says so) */
+    if (!check_count(run->name, run->count, G_MAXINT, run->hv_max, run->info->type, TRUE,
+                     run->cfg_max, error))
+        return FALSE;
+    if (!(policy = policy_load(run->ctx->policy, !run->ctx->policy_explicit, &err))) {
+        g_set_error(error, CHECK_ERROR, CHECK_ERROR_REFUSED, "%s; nothing changed", err->message);
+        return FALSE;
+    }
+    return check_policy(policy, run->name, run->count, run->count, run->cfg_cur, error)
+           && check_host(run, policy, run->cfg_cur, error);
+}
+
+/* `set --config` on a shut-off domain: the persistent count alone, as
+ * `virsh setvcpus --config` does; no hooks, no guest.  Ends the run. */
+static gboolean
+set_config_offline(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!(run->info = ctl_domain_info(run->dom, &run->xml, &error))
+        || !ctl_vcpu_counts(run->dom, FALSE, &run->cfg_cur, &run->cfg_max, &error))
+        return fail_error(run, error);
+    /* the record's counts are the persistent definition's here */
+    run->rec.previous = run->rec.actual = run->cfg_cur;
+    run->hv_max = virConnectGetMaxVcpus(run->conn, run->info->type);
+    if (run->hv_max < 0)
+        virResetLastError();
+    if (!check_config_offline(run, &error))
+        return refuse_error(run, error);
+    if ((int)run->count != run->cfg_cur
+        && virDomainSetVcpusFlags(run->dom, run->count, VIR_DOMAIN_AFFECT_CONFIG) < 0)
+        return set_finish(run, CTL_EXIT_HYPERVISOR, "failed",
+                          g_strdup_printf("libvirt could not set the persistent definition of "
+                                          "domain '%s' to %u vCPUs: %s; nothing changed",
+                                          run->name, run->count, virt_last_error()));
+    run->rec.actual = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_CONFIG);
+    run->config_done = TRUE;
+    output_text(run->ctx->out,
+                "Domain '%s' is shut off: its persistent definition now has %u vCPUs (was %d); "
+                "nothing live changed and no hooks ran.\n",
+                run->name, run->count, run->cfg_cur);
+    return set_finish(run, CTL_EXIT_OK, "done", NULL);
+}
+
 gboolean
 set_read_domain(SetRun *run)
 {
@@ -93,6 +176,8 @@ set_read_domain(SetRun *run)
         return set_finish(run, CTL_EXIT_HYPERVISOR, "failed",
                           g_strdup_printf("cannot read the state of domain '%s': %s", run->name,
                                           virt_last_error()));
+    if (state == VIR_DOMAIN_SHUTOFF && run->config)
+        return set_config_offline(run);
     if (!check_domain_running(run->name, state, &error)
         || !check_no_job(run->name, control_state(run->dom), job_type(run->dom), &error))
         return refuse_error(run, error);
@@ -121,10 +206,20 @@ check_guest(SetRun *run, GError **error)
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
     run->agent = guest_probe(run->guest, NULL);
-    return check_guest_os(matrix, run->info->os_id,
+    return check_guest_os(matrix, run->info->os_id, run->info->arch,
                           run->agent == GUEST_AGENT_HOTCPU ? GUEST_AGENT_ANSWERS
                                                            : GUEST_AGENT_UNKNOWN,
                           run->name, run->live_cur, run->count, run->force, error);
+}
+
+/* What libvirt can reach live, before any hook could touch the guest. */
+static gboolean
+check_hotpluggable(SetRun *run, GError **error)
+{
+    g_auto(LiveRange) range = { 0 };
+
+    live_range_compute(run->info, &range);
+    return check_live_range(&range, run->name, run->count, (guint)MAX(run->cfg_max, 0), error);
 }
 
 gboolean
@@ -137,14 +232,16 @@ set_check(SetRun *run)
         return refuse_error(run, error);
     run->rec.requested = run->count;
     if (!check_count(run->name, run->count, run->live_max, run->hv_max, run->info->type,
-                     run->config, run->cfg_max, &error))
+                     run->config, run->cfg_max, &error)
+        || !check_hotpluggable(run, &error))
         return refuse_error(run, error);
     /* read before the guest checks: a broken policy refuses everything */
     if (!(policy = policy_load(run->ctx->policy, !run->ctx->policy_explicit, &error)))
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_guest(run, &error)
         || !check_pins(run->info, run->name, run->live_cur, run->count, run->force, &error)
-        || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error))
+        || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error)
+        || !check_host(run, policy, run->live_cur, &error))
         return refuse_error(run, error);
     return TRUE;
 }

@@ -7,6 +7,7 @@ typedef struct {
     char *name;
     char **ids;
     char **prefixes;
+    char **arches; /* NULL: any */
     gboolean plug, unplug, is_linux;
 } Row;
 
@@ -22,6 +23,7 @@ row_free(gpointer p)
     g_free(r->name);
     g_strfreev(r->ids);
     g_strfreev(r->prefixes);
+    g_strfreev(r->arches);
     g_free(r);
 }
 
@@ -72,9 +74,11 @@ from_keyfile(GKeyFile *kf, const char *origin, GError **error)
         r->name = g_strdup(groups[i]);
         r->ids = g_key_file_get_string_list(kf, groups[i], "ids", NULL, NULL);
         r->prefixes = g_key_file_get_string_list(kf, groups[i], "id-prefixes", NULL, NULL);
-        if (!r->ids && !r->prefixes) {
+        r->arches = g_key_file_get_string_list(kf, groups[i], "arches", NULL, NULL);
+        if (!r->ids && !r->prefixes && !r->arches) {
             g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-                        "%s: row [%s] has neither ids= nor id-prefixes=", origin, groups[i]);
+                        "%s: row [%s] has none of ids=, id-prefixes= and arches=", origin,
+                        groups[i]);
             return NULL;
         }
         if (!get_bool(kf, origin, groups[i], "plug", &r->plug, error)
@@ -114,33 +118,46 @@ support_matrix_load(const char *path, GError **error)
     return support_matrix_load_data(data, path, error);
 }
 
+/* How well @r matches: -1 not at all, else higher is better (see
+ * support_matrix.h): the architecture first, then exact id, longest
+ * prefix, architecture alone. */
+static gint64
+row_score(const Row *r, const char *os_id, const char *arch)
+{
+    gint64 kind = -1;
+    gboolean by_arch = FALSE;
+
+    if (r->arches && arch) {
+        if (!g_strv_contains((const char *const *)r->arches, arch))
+            return -1;
+        by_arch = TRUE;
+    }
+    if (!r->ids && !r->prefixes)
+        kind = by_arch ? 0 : -1; /* every OS on these architectures */
+    else if (os_id && r->ids && g_strv_contains((const char *const *)r->ids, os_id))
+        kind = G_MAXINT;
+    for (guint j = 0; os_id && kind < G_MAXINT && r->prefixes && r->prefixes[j]; j++)
+        if (g_str_has_prefix(os_id, r->prefixes[j]))
+            kind = MAX(kind, (gint64)strlen(r->prefixes[j]) + 1);
+    if (kind < 0)
+        return -1;
+    return (by_arch ? (G_GINT64_CONSTANT(1) << 40) : 0) + kind;
+}
+
 SupportVerdict
-support_matrix_lookup(const SupportMatrix *matrix, const char *os_id)
+support_matrix_lookup(const SupportMatrix *matrix, const char *os_id, const char *arch)
 {
     SupportVerdict v = { 0 };
     const Row *best = NULL;
-    gsize best_len = 0;
+    gint64 best_score = -1;
 
-    if (!os_id)
-        return v;
-    for (guint i = 0; i < matrix->rows->len && !best; i++) {
+    for (guint i = 0; i < matrix->rows->len; i++) {
         const Row *r = matrix->rows->pdata[i];
-        for (guint j = 0; r->ids && r->ids[j]; j++)
-            if (strcmp(r->ids[j], os_id) == 0) {
-                best = r;
-                break;
-            }
-    }
-    if (!best) {
-        for (guint i = 0; i < matrix->rows->len; i++) {
-            const Row *r = matrix->rows->pdata[i];
-            for (guint j = 0; r->prefixes && r->prefixes[j]; j++) {
-                gsize len = strlen(r->prefixes[j]);
-                if (len > best_len && g_str_has_prefix(os_id, r->prefixes[j])) {
-                    best = r;
-                    best_len = len;
-                }
-            }
+        gint64 score = row_score(r, os_id, arch);
+
+        if (score > best_score) {
+            best = r;
+            best_score = score;
         }
     }
     if (!best)
@@ -150,5 +167,6 @@ support_matrix_lookup(const SupportMatrix *matrix, const char *os_id)
     v.unplug = best->unplug;
     v.is_linux = best->is_linux;
     v.row = best->name;
+    v.arch = best->arches && arch ? arch : NULL;
     return v;
 }

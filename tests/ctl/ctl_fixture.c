@@ -76,6 +76,8 @@ dom_xml(const Dom *d)
                                d->os_id);
     g_string_append_printf(s, "  <memory>1048576</memory>\n  <vcpu current='%u'>%u</vcpu>\n",
                            d->current ? d->current : 2, d->max ? d->max : 8);
+    if (d->vcpus)
+        g_string_append_printf(s, "  %s\n", d->vcpus);
     if (d->pins) {
         g_auto(GStrv) ids = g_strsplit(d->pins, ",", -1);
         g_string_append(s, "  <cputune>\n");
@@ -87,7 +89,8 @@ dom_xml(const Dom *d)
         g_string_append_printf(
             s, "  <cpu><topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n",
             d->sockets, d->cores, d->threads);
-    g_string_append(s, "  <os><type arch='x86_64'>hvm</type></os>\n  <devices>\n");
+    g_string_append_printf(s, "  <os><type arch='%s'>hvm</type></os>\n  <devices>\n",
+                           d->arch ? d->arch : "x86_64");
     if (d->agent_socket)
         g_string_append_printf(
             s,

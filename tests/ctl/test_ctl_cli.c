@@ -162,7 +162,10 @@ test_set_refusals_state(void)
     fx_run(fx, "set", "nosuch", "4");
     expect_refused(fx, "domain 'nosuch' not found", 1);
     fx_run(fx, "set", "off1", "4");
-    expect_refused(fx, "domain 'off1' is not running (state: shut off)", 2);
+    expect_refused(fx,
+                   "domain 'off1' is not running (state: shut off); vCPU hot plug needs a "
+                   "running domain; to change its persistent definition, use --config",
+                   2);
     fx_run(fx, "set", "paused1", "4");
     expect_refused(fx, "domain 'paused1' is not running (state: paused)", 3);
     fx_free(fx);
@@ -225,6 +228,9 @@ test_set_guest_os(void)
     Dom w2k3 = { .name = "web1", .current = 2, .os_id = "http://microsoft.com/win/2k3" };
     Dom w2k12 = { .name = "web1", .current = 4, .os_id = "http://microsoft.com/win/2k12" };
     Dom bare = { .name = "web1", .current = 4 };
+    Dom power = {
+        .name = "web1", .current = 4, .os_id = "http://debian.org/debian/12", .arch = "ppc64le"
+    };
     guint n = 0;
 
     fx_domain(fx, &rhel63);
@@ -252,6 +258,14 @@ test_set_guest_os(void)
     fx_run(fx, "set", "web1", "2");
     n++;
     expect_refused(fx, "hot unplug", n);
+
+    /* POWER: the architecture's row refuses plug for every guest OS */
+    fx_domain(fx, &power);
+    fx_run(fx, "set", "web1", "6");
+    n++;
+    expect_refused(fx, "which does not allow vCPU hot plug on ppc64le", n);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "6", "--force"), 0);
+    n++;
 
     /* no metadata, no agent: plug yes, unplug only with --force */
     fx_domain(fx, &bare);
@@ -281,6 +295,76 @@ test_set_pins(void)
     fx_free(fx);
 }
 
+/* Boot vCPUs libvirt made non-hotpluggable: an unplug below them is refused
+ * before any hook runs (issue 8: the shipped hook had already offlined the
+ * guest's CPUs when libvirt refused). */
+static void
+test_set_hotpluggable(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 6,
+              .os_id = "http://fedoraproject.org/fedora/39",
+              .vcpus = "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no' order='1'/>"
+                       "<vcpu id='1' enabled='yes' hotpluggable='no' order='2'/>"
+                       "<vcpu id='2' enabled='yes' hotpluggable='no' order='3'/>"
+                       "<vcpu id='3' enabled='yes' hotpluggable='no' order='4'/>"
+                       "<vcpu id='4' enabled='yes' hotpluggable='yes' order='5'/>"
+                       "<vcpu id='5' enabled='yes' hotpluggable='yes' order='6'/>"
+                       "<vcpu id='6' enabled='no' hotpluggable='yes'/>"
+                       "<vcpu id='7' enabled='no' hotpluggable='yes'/></vcpus>" };
+    g_autofree char *marker = g_build_filename(fx->dir, "hook-ran", NULL);
+    g_autofree char *hook = g_strdup_printf("#!/bin/sh\ntouch %s\n", marker);
+    JsonObject *range;
+
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "10_mark", hook);
+    fx_run(fx, "set", "web1", "2");
+    expect_refused(fx,
+                   "domain 'web1' cannot go below 4 vCPUs live: vCPUs 0-3 are not hot-pluggable "
+                   "(libvirt makes boot vCPUs non-hotpluggable); run 'hotcpu-ctl prepare web1 "
+                   "--max 8' and restart the domain (shut down, then start)",
+                   1);
+    CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    /* down to the boot vCPUs and up to the maximum is fine */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
+    CU_ASSERT_TRUE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "8"), 0);
+    /* get shows the range */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    range = json_object_get_object_member(fx->json, "live-range");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(range);
+    CU_ASSERT_EQUAL(json_object_get_int_member(range, "min"), 4);
+    CU_ASSERT_EQUAL(json_object_get_int_member(range, "max"), 8);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(range, "not-hotpluggable"), "0-3");
+    CU_ASSERT_EQUAL(fx_run(fx, "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "live-range   minimum        4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "live-range   maximum        8"));
+
+    /* a transient domain has no definition to prepare: the way out differs */
+    d.transient = TRUE;
+    fx_domain(fx, &d);
+    fx_run(fx, "set", "web1", "3");
+    expect_refused(fx, "the domain is transient", 4);
+    fx_free(fx);
+}
+
+/* Without <vcpus> the test driver tells nothing: no range, as before. */
+static void
+test_set_no_vcpus_element(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 6, .os_id = "http://fedoraproject.org/fedora/39" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "1"), 0);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_null_member(fx->json, "live-range"));
+    fx_free(fx);
+}
+
 static void
 test_set_policy(void)
 {
@@ -301,10 +385,27 @@ test_set_policy(void)
                    "'web1' is defined with 4",
                    3);
 
+    /* the host's size: the test driver's node has 16 logical CPUs */
+    d.max = 40;
+    d.current = 2;
+    fx_domain(fx, &d);
+    g_file_set_contents(fx->policy, "# defaults\n", -1, NULL);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "17"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "domain 'web1' would have 17 vCPUs, more than the host's 16 "
+                               "logical CPUs"));
+    g_file_set_contents(fx->policy, "[policy]\nmax-vcpus-per-host-cpu=1.5\n", -1, NULL);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "24"), 0);
+    fx_run(fx, "set", "web1", "25");
+    expect_refused(fx, "allows at most 1.5 vCPUs per host CPU, 24 on this host of 16 logical CPUs",
+                   6);
+    g_file_set_contents(fx->policy, "[policy]\nmax-vcpus-per-host-cpu=none\n", -1, NULL);
+    fx_run(fx, "set", "web1", "4");
+    expect_refused(fx, "max-vcpus-per-host-cpu must be a positive number", 7);
+
     /* a policy that cannot be read refuses */
     g_file_set_contents(fx->policy, "[policy]\nallow-unplug=sometimes\n", -1, NULL);
     fx_run(fx, "set", "web1", "6");
-    expect_refused(fx, "allow-unplug must be true or false", 4);
+    expect_refused(fx, "allow-unplug must be true or false", 8);
     fx_free(fx);
 }
 
@@ -352,6 +453,59 @@ test_set_config(void)
     CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "config-updated"));
     CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
                                   "persistent definition could not be updated"));
+    fx_free(fx);
+}
+
+/* set --config on a shut-off domain: the persistent count only, no hooks. */
+static void
+test_set_config_offline(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "off1", .current = 4, .runstate = 5, .sockets = 4, .cores = 2, .threads = 1 };
+    g_autofree char *marker = g_build_filename(fx->dir, "hook-ran", NULL);
+    g_autofree char *hook = g_strdup_printf("#!/bin/sh\ntouch %s\n", marker);
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    write_hook(fx, "before_set_num_of_cpus", "10_mark", hook);
+    write_hook(fx, "after_set_num_of_cpus", "10_mark", hook);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "6", "--config"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'off1' is shut off: its persistent definition "
+                                           "now has 6 vCPUs (was 4); nothing live changed and no "
+                                           "hooks ran."));
+    CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+    CU_ASSERT_TRUE(json_object_get_boolean_member(rec, "config"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "previous"), 4);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 6);
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(rec, "hooks")), 0);
+    /* --json: one object, config-updated */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "off1", "1", "--sockets", "--config"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "config-updated"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 2);
+    /* the checks that apply: maximum, sockets, policy */
+    fx_run(fx, "set", "off1", "10", "--config");
+    expect_refused(fx,
+                   "requested 10 vCPUs with --config but the persistent definition of domain "
+                   "'off1' allows at most 8",
+                   3);
+    fx_run(fx, "set", "off1", "3", "--config");
+    expect_refused(fx, "domain 'off1' has 2 vCPUs per socket", 4);
+    g_file_set_contents(fx->policy, "[policy]\nallow-below-persistent=false\n", -1, NULL);
+    fx_run(fx, "set", "off1", "1", "--sockets", "--config");
+    expect_refused(fx, "forbids going below the persistent definition", 5);
+    /* allow-unplug=false does not apply: nothing is unplugged */
+    g_file_set_contents(fx->policy, "[policy]\nallow-unplug=false\n", -1, NULL);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "1", "--sockets", "--config"), 0);
+    CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
+    /* a hypervisor refusal changes nothing */
+    fx->mock = "fail-config";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "6", "--config"), 5);
+    CU_ASSERT_TRUE(err_has(fx, "libvirt could not set the persistent definition of domain 'off1' "
+                               "to 6 vCPUs"));
     fx_free(fx);
 }
 
@@ -499,6 +653,221 @@ test_set_unplug_not_converged(void)
     json_object_unref(rec);
     rec = fx_audit_last(fx, 2);
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 3);
+    fx_free(fx);
+}
+
+/* ---- prepare --------------------------------------------------------------- */
+
+#define PREPARED_VCPUS                                                                             \
+    "<vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/>"                                        \
+    "<vcpu id='1' enabled='yes' hotpluggable='yes'/><vcpu id='2' enabled='no' "                    \
+    "hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/></vcpus>"
+
+static JsonArray *
+json_changes(Fx *fx)
+{
+    return fx->json ? json_object_get_array_member(fx->json, "changes") : NULL;
+}
+
+/* A running domain as libvirt defines it by default: boot vCPUs fixed, maximum
+ * = current, 2 sockets.  The test driver has no virDomainAttachDeviceFlags
+ * (CONFIG), so this one has the channel already. */
+static void
+test_prepare_running(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 2,
+              .max = 2,
+              .sockets = 2,
+              .cores = 1,
+              .threads = 1,
+              .agent_socket = "/nonexistent/agent.sock" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    /* dry run: the changes, nothing done, nothing recorded */
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8", "--dry-run"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Dry run: prepare would change the persistent "
+                                           "definition of domain 'web1':\n"
+                                           "  maximum vCPUs: 2 -> 8\n"
+                                           "  topology: 2 sockets x 1 core x 1 thread -> 8 "
+                                           "sockets x 1 core x 1 thread\n"
+                                           "  hot-pluggable vCPUs: none -> 1-7\n"
+                                           "Nothing was changed (--dry-run).\n"));
+    CU_ASSERT_FALSE(g_file_test(fx->audit, G_FILE_TEST_EXISTS));
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "8", "--dry-run"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "dry-run"));
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_changes(fx)), 3);
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(fx->json, "applied")), 0);
+
+    /* for real: only the persistent definition of the running domain */
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Changed the persistent definition of domain 'web1':"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' is running: only its persistent "
+                                           "definition changed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "take effect after a full shutdown and start of the "
+                                           "domain (a reboot from inside the guest is not "
+                                           "enough)"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "command"), "prepare");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "previous"), 2);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "requested"), 8);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 8);
+    /* --json: ready is what libvirt kept, read back */
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4", "--sockets"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "running"));
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "dry-run"));
+    CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "maximum"), 4);
+    CU_ASSERT_STRING_EQUAL(
+        json_array_get_string_element(json_object_get_array_member(fx->json, "applied"), 0),
+        "layout");
+    fx_free(fx);
+}
+
+/* A definition that is ready already: a second run changes nothing. */
+static void
+test_prepare_ready(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 2,
+              .max = 4,
+              .sockets = 4,
+              .cores = 1,
+              .threads = 1,
+              .vcpus = PREPARED_VCPUS,
+              .agent_socket = "/nonexistent/agent.sock" };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "4"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' is ready for vCPU hot plug: its "
+                                           "persistent definition has a maximum of 4 vCPUs, "
+                                           "hot-pluggable vCPUs 1-3 and the agent channel; "
+                                           "nothing to change."));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4", "--dry-run"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_changes(fx)), 0);
+    fx_free(fx);
+}
+
+/* Shut off, no topology, one vCPU: the maximum through the API is all. */
+static void
+test_prepare_shut_off(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "off1",
+              .current = 1,
+              .max = 1,
+              .runstate = 5,
+              .agent_socket = "/nonexistent/agent.sock" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "off1", "--max", "6"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "running"));
+    CU_ASSERT_TRUE(json_object_get_boolean_member(fx->json, "ready"));
+    CU_ASSERT_EQUAL(json_array_get_length(json_object_get_array_member(fx->json, "applied")), 1);
+    CU_ASSERT_STRING_EQUAL(
+        json_array_get_string_element(json_object_get_array_member(fx->json, "applied"), 0),
+        "maximum");
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "off1", "--max", "6"), 0);
+    CU_ASSERT_PTR_NULL(strstr(fx->out, "is running"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "full shutdown and start"));
+    fx_free(fx);
+}
+
+/* Adding the channel is the test driver's missing call: a failure before
+ * anything changed is exit 5, after a step that worked exit 6. */
+static void
+test_prepare_channel_failure(void)
+{
+    Fx *fx = fx_new();
+    Dom ready = { .name = "web1",
+                  .current = 2,
+                  .max = 4,
+                  .sockets = 4,
+                  .cores = 1,
+                  .threads = 1,
+                  .vcpus = PREPARED_VCPUS };
+    Dom fresh = { .name = "web1", .current = 2, .max = 2 };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &ready);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4"), 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
+                                  "libvirt could not change the agent channel of domain 'web1'"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(json_object_get_string_member(fx->json, "error"), "nothing changed"));
+    CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "ready"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "failed");
+
+    fx_domain(fx, &fresh);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8"), 6);
+    CU_ASSERT_TRUE(err_has(fx, "already in its persistent definition: the new maximum, layout; "
+                               "run prepare again once the cause is fixed"));
+    json_object_unref(rec);
+    rec = fx_audit_last(fx, 2);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "partial");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 8);
+    fx_free(fx);
+}
+
+static void
+test_prepare_refusals(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1",
+              .current = 4,
+              .max = 4,
+              .sockets = 2,
+              .cores = 2,
+              .threads = 1,
+              .agent_socket = "/nonexistent/agent.sock" };
+    Dom tr = { .name = "web1", .transient = TRUE };
+    g_autofree char *path = g_build_filename(fx->lock, UUID1 ".lock", NULL);
+    int fd;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1"), 2);
+    CU_ASSERT_TRUE(err_has(fx, "requires <count> option"));
+    fx_run(fx, "prepare", "web1", "--max", "7");
+    expect_refused(fx, "requested a maximum of 7 vCPUs but domain 'web1' has 2 vCPUs per socket",
+                   1);
+    fx_run(fx, "prepare", "web1", "--max", "1", "--sockets");
+    expect_refused(fx, "is defined with 4; the maximum cannot be below the current count", 2);
+    fx_run(fx, "prepare", "web1", "--max", "17", "--sockets");
+    expect_refused(fx, "the hypervisor (type 'test') allows at most 32 for domain 'web1'", 3);
+    fx_run(fx, "prepare", "nosuch", "--max", "8");
+    expect_refused(fx, "domain 'nosuch' not found", 4);
+    /* the host's size: a warning only (16 logical CPUs on the test node) */
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "20", "--dry-run"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "a maximum of 20 vCPUs for domain 'web1' is more than the host's 16 "
+                               "logical CPUs"));
+    /* one change at a time per domain, with set */
+    g_mkdir_with_parents(fx->lock, 0755);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(flock(fd, LOCK_EX | LOCK_NB), 0);
+    fx_run(fx, "prepare", "web1", "--max", "8");
+    expect_refused(fx, "another hotcpu-ctl command is already changing domain 'web1'", 5);
+    CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8", "--dry-run"), 0);
+    close(fd);
+    fx_domain(fx, &tr);
+    fx_run(fx, "prepare", "web1", "--max", "8");
+    expect_refused(fx, "domain 'web1' is transient: it has no persistent definition to prepare", 6);
     fx_free(fx);
 }
 
@@ -722,9 +1091,12 @@ register_set_suite(void)
         { "sockets", test_set_sockets },
         { "guest os matrix", test_set_guest_os },
         { "vcpupin", test_set_pins },
+        { "hot-pluggable vCPUs", test_set_hotpluggable },
+        { "no <vcpus>: as before", test_set_no_vcpus_element },
         { "host policy", test_set_policy },
         { "lock held", test_set_lock },
         { "config", test_set_config },
+        { "config on a shut-off domain", test_set_config_offline },
         { "before hook veto", test_set_hook_veto },
         { "hooks ok, after hook failure", test_set_hooks_ok_and_after_failure },
         { "hypervisor failure", test_set_hypervisor_failure },
@@ -734,6 +1106,21 @@ register_set_suite(void)
     };
 
     cunit_add_suite("set", tests);
+}
+
+static void
+register_prepare_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "running domain, dry run, json", test_prepare_running },
+        { "ready: nothing to change", test_prepare_ready },
+        { "shut off: the maximum through the API", test_prepare_shut_off },
+        { "channel failure: nothing changed / partial", test_prepare_channel_failure },
+        { "refusals", test_prepare_refusals },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite("prepare", tests);
 }
 
 static void
@@ -764,11 +1151,9 @@ register_agent_suite(void)
 }
 
 static const CunitSuite suites[] = {
-    { "usage", register_usage_suite },
-    { "set", register_set_suite },
-    { "audit", register_audit_suite },
-    { "agent", register_agent_suite },
-    { NULL, NULL },
+    { "usage", register_usage_suite },     { "set", register_set_suite },
+    { "prepare", register_prepare_suite }, { "audit", register_audit_suite },
+    { "agent", register_agent_suite },     { NULL, NULL },
 };
 
 int

@@ -595,16 +595,20 @@ static char *domain_xml(const E2eGuest *g)
     g_string_append_printf(x, "  <vcpu placement='static' current='%u'>%u</vcpu>\n", t->current,
                            t->maximum);
     /* vCPU 0 is the boot CPU; the other enabled ones are hot-pluggable, as if
-     * they had been plugged at run time, so that they can be unplugged. */
-    g_string_append(x, "  <vcpus>\n");
-    for (guint i = 0; i < t->maximum; i++) {
-        g_string_append_printf(x, "    <vcpu id='%u' enabled='%s' hotpluggable='%s'", i,
-                               i < t->current ? "yes" : "no", i == 0 ? "no" : "yes");
-        if (i < t->current)
-            g_string_append_printf(x, " order='%u'", i + 1);
-        g_string_append(x, "/>\n");
+     * they had been plugged at run time, so that they can be unplugged.
+     * boot_default leaves <vcpus> out: libvirt then makes every vCPU enabled
+     * at boot non-hotpluggable, as for most existing VMs. */
+    if (!t->boot_default) {
+        g_string_append(x, "  <vcpus>\n");
+        for (guint i = 0; i < t->maximum; i++) {
+            g_string_append_printf(x, "    <vcpu id='%u' enabled='%s' hotpluggable='%s'", i,
+                                   i < t->current ? "yes" : "no", i == 0 ? "no" : "yes");
+            if (i < t->current)
+                g_string_append_printf(x, " order='%u'", i + 1);
+            g_string_append(x, "/>\n");
+        }
+        g_string_append(x, "  </vcpus>\n");
     }
-    g_string_append(x, "  </vcpus>\n");
     if (t->pinned) {
         g_string_append(x, "  <cputune>\n");
         for (guint i = 0; i < t->pinned; i++)
@@ -624,10 +628,15 @@ static char *domain_xml(const E2eGuest *g)
         "<on_crash>destroy</on_crash>\n"
         "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
         "    <serial type='file'><source path='%s/console.log'/><target port='0'/></serial>\n"
-        "    <serial type='unix'><source mode='bind' path='%s/%s'/><target port='1'/></serial>\n"
-        "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT "'/></channel>\n",
+        "    <serial type='unix'><source mode='bind' path='%s/%s'/><target port='1'/></serial>\n",
         e2e.image_dir, e2e.image_dir, t->no_agent ? " hotcpu.noagent" : "", t->sockets, t->cores,
         t->threads, g->rundir, g->rundir, g->shell_sock);
+    if (!t->no_channel)
+        g_string_append(x, "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT
+                           "'/></channel>\n");
+    if (t->vnc_passwd)
+        g_string_append_printf(x, "    <graphics type='vnc' autoport='yes' listen='127.0.0.1' "
+                                  "passwd='%s'/>\n", t->vnc_passwd);
     if (t->qga_port) {
         /* libvirtd itself stays connected to org.qemu.guest_agent.0; the
          * second port has nobody on the host, for idle measurements. */
@@ -879,20 +888,16 @@ int e2e_libvirt_vcpus(E2eGuest *g, gboolean live)
     return virDomainGetVcpusFlags(g->dom, live ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG);
 }
 
-E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
+E2eGuest *e2e_guest_define(const E2eTopology *topo, GError **error)
 {
-    return e2e_guest_boot_on(e2e.conn, NULL, topo, error);
+    return e2e_guest_define_on(e2e.conn, NULL, topo, error);
 }
 
-E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
-                            GError **error)
+E2eGuest *e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
+                              GError **error)
 {
     g_autoptr(E2eGuest) g = g_new0(E2eGuest, 1);
     g_autofree char *xml = NULL;
-    g_autofree char *live = NULL;
-    g_autofree char *ch = NULL;
-    double t0 = e2e_now();
-    gboolean answered = FALSE;
 
     g->topo = *topo;
     g->conn = conn;
@@ -915,13 +920,26 @@ E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopolo
         return NULL;
     }
     g_ptr_array_add(live_guests, g);
+    return g_steal_pointer(&g);
+}
+
+gboolean e2e_guest_start(E2eGuest *g, GError **error)
+{
+    g_autofree char *live = NULL;
+    g_autofree char *ch = NULL;
+    double t0 = e2e_now();
+    gboolean answered = FALSE;
+
     if (virDomainCreate(g->dom) < 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot start %s: %s", g->name,
                     virt_msg());
-        return NULL;
+        return FALSE;
     }
+    g_clear_object(&g->shell_conn);
+    g->shell = NULL;
+    g_string_truncate(g->rbuf, 0);
     if (!shell_connect(g, error))
-        return NULL;
+        return FALSE;
     /* The guest's shell starts a few seconds after boot; ask until it answers. */
     while (!answered && e2e_now() - t0 < 90) {
         g_autoptr(GError) e = NULL;
@@ -931,21 +949,37 @@ E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopolo
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                     "guest %s did not boot to its shell within 90 s (see %s/console.log)", g->name,
                     g->rundir);
-        return NULL;
+        return FALSE;
     }
-    if (topo->no_agent)
+    if (g->topo.no_agent)
         e2e_guest_agent_stop(g);
     live = e2e_guest_xml(g);
     ch = live ? channel_element(live, E2E_AGENT_PORT) : NULL;
+    g_free(g->agent_socket);
     g->agent_socket = ch ? attr_value(ch, "path") : NULL;
-    if (e2e.agent && !topo->no_agent && !e2e_guest_wait_agent_port(g, 30000)) {
+    if (e2e.agent && ch && !g->topo.no_agent && !e2e_guest_wait_agent_port(g, 30000)) {
         g_autofree char *log = e2e_guest_read(g, "/run/agent.log");
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                     "hotcpu-agent in %s did not open its port within 30 s; its log: %s", g->name,
                     log ? log : "(none)");
-        return NULL;
+        return FALSE;
     }
     g->boot_seconds = e2e_now() - t0;
+    return TRUE;
+}
+
+E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
+{
+    return e2e_guest_boot_on(e2e.conn, NULL, topo, error);
+}
+
+E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
+                            GError **error)
+{
+    g_autoptr(E2eGuest) g = e2e_guest_define_on(conn, uri, topo, error);
+
+    if (!g || !e2e_guest_start(g, error))
+        return NULL;
     return g_steal_pointer(&g);
 }
 

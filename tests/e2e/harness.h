@@ -58,6 +58,9 @@ typedef struct {
     gboolean qga_port;    /* add org.qemu.guest_agent.0 and org.hotcpu.bench.qga too */
     gboolean no_agent;    /* keep hotcpu-agent stopped from boot on */
     guint memory_mib;     /* 0: 256 */
+    gboolean boot_default; /* no <vcpus>: libvirt's default, boot vCPUs not hot-pluggable */
+    gboolean no_channel;  /* no org.hotcpu.agent.0 channel (a VM not built for hotcpu) */
+    const char *vnc_passwd; /* a <graphics type='vnc'> with this password (127.0.0.1) */
 } E2eTopology;
 
 typedef struct {
@@ -101,6 +104,14 @@ E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopolo
  * @g then names the domain there. */
 gboolean e2e_guest_migrate(E2eGuest *g, virConnectPtr dst, const char *dst_uri,
                            const char *migrate_uri, GError **error);
+/* e2e_guest_boot in two steps: define the persistent domain (shut off), and
+ * start it; start waits for the shell and, when the live XML has the agent
+ * channel (and the agent is wanted), for the agent's port.  A guest that
+ * failed to start stays defined (e2e_guest_free removes it). */
+E2eGuest *e2e_guest_define(const E2eTopology *topo, GError **error);
+E2eGuest *e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
+                              GError **error);
+gboolean e2e_guest_start(E2eGuest *g, GError **error);
 void e2e_guest_free(E2eGuest *g);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(E2eGuest, e2e_guest_free)
 

@@ -31,8 +31,8 @@
 #include "harness.h"
 
 static char *env_error;          /* why the environment is unusable */
-static E2eGuest *guest_a, *guest_b, *guest_c, *guest_d;
-static char *boot_error_a, *boot_error_b, *boot_error_c, *boot_error_d;
+static E2eGuest *guest_a, *guest_b, *guest_c, *guest_d, *guest_e, *guest_f;
+static char *boot_error_a, *boot_error_b, *boot_error_c, *boot_error_d, *boot_error_e, *boot_error_f;
 
 #define CHECK(cond, ...)                                                            \
     do {                                                                            \
@@ -755,6 +755,201 @@ static void test_threads(void)
     check_all_agree(g, 4, 10000, "after set 1 --sockets");
 }
 
+/* ---- suite E: boot vCPUs as libvirt makes them ---------------------------- */
+
+static int suite_e_init(void)
+{
+    /* no <vcpus>: libvirt makes the 2 boot vCPUs hotpluggable='no' */
+    E2eTopology t = { .sockets = 4, .cores = 1, .threads = 1, .current = 2, .maximum = 4,
+                      .osinfo = TRUE, .boot_default = TRUE };
+
+    boot_guest(&t, &guest_e, &boot_error_e);
+    return 0;
+}
+
+static int suite_e_clean(void)
+{
+    g_clear_pointer(&guest_e, e2e_guest_free);
+    return 0;
+}
+
+/* A string member of @text's top-level object, or "" (caller frees). */
+static char *json_str(const char *text, const char *key)
+{
+    g_autoptr(JsonNode) n = parse_json(text);
+    JsonObject *o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+
+    return g_strdup(o ? json_object_get_string_member_with_default(o, key, "") : "");
+}
+
+/* set @n below the non-hotpluggable boot vCPUs: exit 3 before any hook ran,
+ * the guest keeps every CPU (the shipped before hook would have offlined
+ * them: issue 8). */
+static void expect_boot_vcpus_refusal(E2eGuest *g, guint n, int online, const char *fixed)
+{
+    g_autofree char *log = NULL;
+    g_autofree char *want = g_strdup_printf("vCPUs %s are not hot-pluggable", fixed);
+    g_autoptr(E2eRun) r = NULL;
+
+    g_unlink(e2e.hook_log);
+    r = ctl_set(g, n);
+    g_printerr("    set %u below the boot vCPUs: exit %d in %.2f s\n", n, r->status, r->seconds);
+    CHECK(r->status == 3, "set %u exited %d, expected 3: %s%s", n, r->status, r->out, r->err);
+    CHECK(strstr(r->out, want) && strstr(r->out, "hotcpu-ctl prepare"),
+          "the refusal does not name vCPUs %s and prepare: %s", fixed, r->out);
+    g_file_get_contents(e2e.hook_log, &log, NULL, NULL);
+    CHECK(!log || !strstr(log, "hook=before"), "a before hook ran: %s", log ? log : "");
+    check_all_agree(g, online, 1000, "after the refused unplug");
+}
+
+/* 13 (issue 8, e2e a). Boot vCPUs not hot-pluggable: an unplug below them is
+ * refused with exit 3 before any hook, the guest keeps all its CPUs; above
+ * them it works.  prepare on the running domain changes only its
+ * definition. */
+static void test_boot_vcpus(void)
+{
+    E2eGuest *g = guest_e;
+
+    NEED_GUEST(guest_e, boot_error_e);
+    {
+        /* no <vcpus> in the live XML yet: libvirt's implicit layout */
+        g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
+        g_autoptr(JsonNode) j = parse_json(get->out);
+        JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
+        JsonNode *range = o ? json_object_get_member(o, "live-range") : NULL;
+        gint64 min = -1, max = -1;
+        json_find_int(range, "min", &min);
+        json_find_int(range, "max", &max);
+        CHECK(min == 2 && max == 4, "get: live-range %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
+              ", expected 2-4: %s", min, max, get->out);
+    }
+    expect_boot_vcpus_refusal(g, 1, 2, "0-1");
+    check_set(g, 3, 0);
+    check_all_agree(g, 3, 5000, "after set 3");
+    /* now the live XML lists <vcpus>: boot vCPUs 0-1 'no', 2 'yes' */
+    expect_boot_vcpus_refusal(g, 1, 3, "0-1");
+    check_set(g, 2, 0);
+    check_all_agree(g, 2, 5000, "after set 2 (the plugged vCPU removed)");
+
+    /* prepare while it runs: the definition only */
+    {
+        g_autoptr(E2eRun) p = e2e_ctlv("prepare", g->name, "--max", "4", NULL);
+        g_autofree char *def = NULL, *live = NULL;
+        char *x;
+
+        g_printerr("    prepare (running): exit %d in %.2f s\n%s", p->status, p->seconds, p->out);
+        CHECK(p->status == 0, "prepare exited %d: %s", p->status, p->err);
+        CHECK(strstr(p->out, "hot-pluggable vCPUs: 2-3 -> 1-3")
+              && strstr(p->out, "is running: only its persistent definition changed"),
+              "prepare did not say what it changed: %s", p->out);
+        x = virDomainGetXMLDesc(g->dom, VIR_DOMAIN_XML_INACTIVE);
+        def = g_strdup(x);
+        free(x);
+        live = e2e_guest_xml(g);
+        CHECK(def && strstr(def, "<vcpu id='1' enabled='yes' hotpluggable='yes'/>"),
+              "the definition does not have vCPU 1 hot-pluggable: %s", def ? def : "?");
+        CHECK(live && strstr(live, "<vcpu id='1' enabled='yes' hotpluggable='no'"),
+              "the running domain changed: %s", live ? live : "?");
+    }
+    expect_boot_vcpus_refusal(g, 1, 2, "0-1");
+}
+
+/* ---- suite F: an existing VM made ready ----------------------------------- */
+
+static int suite_f_init(void)
+{
+    /* as many VMs are: maximum = current, boot vCPUs as libvirt makes them,
+     * no agent channel; and a VNC password a redefinition must keep */
+    E2eTopology t = { .sockets = 2, .cores = 1, .threads = 1, .current = 2, .maximum = 2,
+                      .osinfo = TRUE, .boot_default = TRUE, .no_channel = TRUE,
+                      .vnc_passwd = "e2eS3crt" };
+    g_autoptr(GError) error = NULL;
+
+    if (env_error)
+        return 0;
+    if (!(guest_f = e2e_guest_define(&t, &error)))
+        boot_error_f = g_strdup(error->message);
+    return 0;
+}
+
+static int suite_f_clean(void)
+{
+    g_clear_pointer(&guest_f, e2e_guest_free);
+    return 0;
+}
+
+/* One --json set: exit 0 and "guest": "confirmed". */
+static void check_set_confirmed(E2eGuest *g, guint n, const char *timeout)
+{
+    g_autofree char *s = g_strdup_printf("%u", n);
+    g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, s, "--timeout", timeout, NULL);
+    g_autofree char *guest = json_str(r->out, "guest");
+
+    g_printerr("    set %u: exit %d in %.2f s, guest %s\n", n, r->status, r->seconds, guest);
+    CHECK(r->status == 0 && g_str_equal(guest, "confirmed"),
+          "set %u: exit %d, guest '%s': %s%s", n, r->status, guest, r->out, r->err);
+}
+
+/* 15 (issue 8, e2e c). A persistent domain without the channel, maximum =
+ * current: prepare --max 8 (changes printed; a second run says ready), set
+ * --config while it is shut off, start, plug to 6 and unplug to 1, each
+ * confirmed by the guest. */
+static void test_prepare_existing_vm(void)
+{
+    E2eGuest *g = guest_f;
+    g_autofree char *def = NULL;
+    g_autoptr(GError) error = NULL;
+    char *x;
+
+    NEED_GUEST(guest_f, boot_error_f);
+    {
+        g_autoptr(E2eRun) p = e2e_ctlv("prepare", g->name, "--max", "8", NULL);
+        g_printerr("    prepare --max 8: exit %d in %.2f s\n%s", p->status, p->seconds, p->out);
+        CHECK_FATAL(p->status == 0, "prepare exited %d: %s", p->status, p->err);
+        CHECK(strstr(p->out, "  maximum vCPUs: 2 -> 8\n")
+              && strstr(p->out, "  topology: 2 sockets x 1 core x 1 thread -> 8 sockets x 1 core "
+                                "x 1 thread\n")
+              && strstr(p->out, "  hot-pluggable vCPUs: none -> 1-7\n")
+              && strstr(p->out, "  agent channel: none -> " E2E_AGENT_PORT "\n")
+              && strstr(p->out, "after a full shutdown and start"),
+              "prepare's changes are not as expected: %s", p->out);
+    }
+    x = virDomainGetXMLDesc(g->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+    def = g_strdup(x);
+    free(x);
+    CHECK(def && strstr(def, "passwd='e2eS3crt'"), "the redefinition lost the VNC password");
+    CHECK(def && strstr(def, "<controller type='virtio-serial'") && strstr(def, E2E_AGENT_PORT),
+          "the definition lacks the channel or its controller");
+    {
+        g_autoptr(E2eRun) again = e2e_ctlv("--json", "prepare", g->name, "--max", "8", NULL);
+        g_autoptr(JsonNode) j = parse_json(again->out);
+        JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
+        CHECK(again->status == 0 && o && json_object_get_boolean_member(o, "ready")
+              && json_array_get_length(json_object_get_array_member(o, "changes")) == 0,
+              "a second prepare is not a ready no-op: %s%s", again->out, again->err);
+    }
+    {
+        g_autoptr(E2eRun) off = ctl_set(g, 3);
+        g_autoptr(E2eRun) cfg = e2e_ctlv("set", g->name, "3", "--config", NULL);
+        CHECK(off->status == 3 && strstr(off->out, "--config"),
+              "set on a shut-off domain without --config: exit %d: %s", off->status, off->out);
+        CHECK(cfg->status == 0 && strstr(cfg->out, "is shut off: its persistent definition now "
+                                                   "has 3 vCPUs (was 2)"),
+              "set --config while shut off: exit %d: %s%s", cfg->status, cfg->out, cfg->err);
+        CHECK(e2e_libvirt_vcpus(g, FALSE) == 3, "libvirt's definition has %d vCPUs, not 3",
+              e2e_libvirt_vcpus(g, FALSE));
+    }
+    CHECK_FATAL(e2e_guest_start(g, &error), "the prepared guest did not start: %s",
+                error ? error->message : "?");
+    g_printerr("  guest %s started in %.1f s\n", g->name, g->boot_seconds);
+    check_all_agree(g, 3, 5000, "after the start");
+    check_set_confirmed(g, 6, "30");
+    check_all_agree(g, 6, 5000, "after set 6");
+    /* 5 vCPUs under TCG: about 5 s each (libvirt's unplug timeout) */
+    check_set_confirmed(g, 1, "60");
+    check_all_agree(g, 1, 5000, "after set 1");
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static void test_environment(void)
@@ -866,12 +1061,34 @@ static void register_guest_c_suite(void)
     add_guest_suite("guest-c-threads", suite_c_init, suite_c_clean, tests);
 }
 
+static void register_guest_e_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "13-boot-vcpus-not-hotpluggable", test_boot_vcpus },
+        { NULL, NULL },
+    };
+
+    add_guest_suite("guest-e-boot-vcpus", suite_e_init, suite_e_clean, tests);
+}
+
+static void register_guest_f_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "15-prepare-existing-vm", test_prepare_existing_vm },
+        { NULL, NULL },
+    };
+
+    add_guest_suite("guest-f-prepare", suite_f_init, suite_f_clean, tests);
+}
+
 static const CunitSuite suites[] = {
     { "environment", register_environment_suite },
     { "guest-a", register_guest_a_suite },
     { "guest-d-single", register_guest_d_suite },
     { "guest-b-pinning", register_guest_b_suite },
     { "guest-c-threads", register_guest_c_suite },
+    { "guest-e-boot-vcpus", register_guest_e_suite },
+    { "guest-f-prepare", register_guest_f_suite },
     { NULL, NULL },
 };
 
