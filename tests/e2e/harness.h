@@ -58,6 +58,12 @@ typedef struct {
     gboolean qga_port;    /* add org.qemu.guest_agent.0 and org.hotcpu.bench.qga too */
     gboolean no_agent;    /* keep hotcpu-agent stopped from boot on */
     guint memory_mib;     /* 0: 256 */
+    /* Boot from a disk instead of the busybox initramfs: DIR/vmlinuz,
+     * DIR/initrd.img and a qcow2 overlay of DIR/rootfs.img (in the guest's
+     * run folder, so tests may change the guest) as /dev/vda, root=/dev/vda
+     * (build-systemd-image.sh makes them).  The image must run the tests'
+     * shell on ttyS1 (guest-shell.sh).  NULL: the busybox guest. */
+    const char *disk_image_dir;
 } E2eTopology;
 
 typedef struct {
