@@ -415,8 +415,12 @@ static gboolean build_image(GError **error)
                     r->out, r->err);
         return FALSE;
     }
-    g_printerr("  %s", r->out);
-    g_printerr("  systemd guest image step took %.1f s\n", r->seconds);
+    {
+        /* Its last line says built (and how long) or up to date. */
+        g_autofree char *out = g_strstrip(g_strdup(r->out));
+        const char *last = strrchr(out, '\n');
+        g_printerr("  %s (%.1f s)\n", last ? last + 1 : out, r->seconds);
+    }
     return TRUE;
 }
 
