@@ -594,10 +594,10 @@ static char *domain_xml(const E2eGuest *g)
         g_string_append(x, "  </cputune>\n");
     }
     if (t->disk_image_dir)
-        boot = g_strdup_printf("    <kernel>%s/vmlinuz</kernel>\n    <initrd>%s/initrd.img</initrd>\n"
-                               "    <cmdline>root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4"
-                               "</cmdline>\n",
-                               t->disk_image_dir, t->disk_image_dir);
+        boot = g_strdup_printf(
+            "    <kernel>%s/vmlinuz</kernel>\n    <initrd>%s/initrd.img</initrd>\n"
+            "    <cmdline>root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4</cmdline>\n",
+            t->disk_image_dir, t->disk_image_dir);
     else
         boot = g_strdup_printf("    <kernel>%s/vmlinuz</kernel>\n"
                                "    <initrd>%s/initramfs.cpio.gz</initrd>\n"
@@ -617,10 +617,11 @@ static char *domain_xml(const E2eGuest *g)
         "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT "'/></channel>\n",
         boot, t->sockets, t->cores, t->threads, g->rundir, g->rundir);
     if (t->disk_image_dir)
-        g_string_append_printf(x, "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-                                  "<source file='%s/disk.qcow2'/><target dev='vda' bus='virtio'/>"
-                                  "</disk>\n",
-                               g->rundir);
+        g_string_append_printf(
+            x,
+            "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            "<source file='%s/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>\n",
+            g->rundir);
     if (t->qga_port) {
         /* libvirtd itself stays connected to org.qemu.guest_agent.0; the
          * second port has nobody on the host, for idle measurements. */
@@ -892,8 +893,8 @@ E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
         /* A copy-on-write overlay: the image stays as built. */
         g_autofree char *base = g_build_filename(topo->disk_image_dir, "rootfs.img", NULL);
         g_autofree char *overlay = g_build_filename(g->rundir, "disk.qcow2", NULL);
-        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-                               base, overlay, NULL };
+        const char *argv[]
+            = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, overlay, NULL };
         g_autoptr(E2eRun) r = e2e_host_run(argv);
         if (r->status != 0) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s: %s%s", overlay,

@@ -77,8 +77,8 @@ static unsigned test_failures0;
 
 #define NEED_GUEST()                                                                               \
     do {                                                                                           \
-        CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);                \
-        CHECK_FATAL(guest != NULL, "the systemd guest did not boot: %s",                          \
+        CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);                 \
+        CHECK_FATAL(guest != NULL, "the systemd guest did not boot: %s",                           \
                     boot_error ? boot_error : "?");                                                \
     } while (0)
 
@@ -87,7 +87,8 @@ static unsigned test_failures0;
 /* Runs @cmd in the guest; its output (trailing whitespace removed) or "" in
  * *out when @out is given; returns the exit status, -1 on timeout. */
 static int gsh(guint timeout_ms, char **out, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static int gsh(guint timeout_ms, char **out, const char *fmt, ...)
+static int
+gsh(guint timeout_ms, char **out, const char *fmt, ...)
 {
     g_autofree char *cmd = NULL;
     g_autoptr(GError) error = NULL;
@@ -111,7 +112,8 @@ static int gsh(guint timeout_ms, char **out, const char *fmt, ...)
 }
 
 /* systemctl show -p @prop --value hotcpu-agent.service */
-static char *unit_prop(const char *prop)
+static char *
+unit_prop(const char *prop)
 {
     char *out = NULL;
 
@@ -119,7 +121,8 @@ static char *unit_prop(const char *prop)
     return out;
 }
 
-static char *unit_active_state(void)
+static char *
+unit_active_state(void)
 {
     char *out = NULL;
 
@@ -129,7 +132,8 @@ static char *unit_active_state(void)
 
 /* Waits up to @timeout_ms until `systemctl is-active` says @state (and, for
  * "active", the agent holds the port: state='connected' in the live XML). */
-static gboolean wait_unit(const char *state, guint timeout_ms)
+static gboolean
+wait_unit(const char *state, guint timeout_ms)
 {
     double until = e2e_now() + timeout_ms / 1000.0;
 
@@ -142,7 +146,8 @@ static gboolean wait_unit(const char *state, guint timeout_ms)
     return FALSE;
 }
 
-static JsonObject *parse_object(const char *text, JsonNode **root_out)
+static JsonObject *
+parse_object(const char *text, JsonNode **root_out)
 {
     g_autoptr(JsonParser) p = json_parser_new();
     JsonNode *root;
@@ -157,7 +162,8 @@ static JsonObject *parse_object(const char *text, JsonNode **root_out)
     return json_node_get_object(*root_out);
 }
 
-static const char *obj_str(JsonObject *o, const char *key)
+static const char *
+obj_str(JsonObject *o, const char *key)
 {
     JsonNode *m = o ? json_object_get_member(o, key) : NULL;
     return m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_STRING
@@ -165,7 +171,8 @@ static const char *obj_str(JsonObject *o, const char *key)
                : NULL;
 }
 
-static gint64 obj_int(JsonObject *o, const char *key)
+static gint64
+obj_int(JsonObject *o, const char *key)
 {
     JsonNode *m = o ? json_object_get_member(o, key) : NULL;
     return m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64
@@ -175,7 +182,8 @@ static gint64 obj_int(JsonObject *o, const char *key)
 
 /* What a `set --json` result says: its "guest" and, when the ctl reports
  * it (CONTRACT), its "guest-agent" must name hotcpu-agent. */
-static void check_set_result(const E2eRun *r, const char *what, guint n)
+static void
+check_set_result(const E2eRun *r, const char *what, guint n)
 {
     g_autoptr(JsonNode) root = NULL;
     JsonObject *o = parse_object(r->out, &root);
@@ -187,25 +195,29 @@ static void check_set_result(const E2eRun *r, const char *what, guint n)
           "%s: \"guest\" is %s, not \"confirmed\": %s", what, obj_str(o, "guest"), r->out);
     CHECK(agent == NULL || g_str_equal(agent, "hotcpu"), "%s: \"guest-agent\" is %s: %s", what,
           agent, r->out);
-    CHECK(obj_int(o, "guest-online") == n, "%s: \"guest-online\" is %" G_GINT64_FORMAT ": %s",
-          what, obj_int(o, "guest-online"), r->out);
+    CHECK(obj_int(o, "guest-online") == n, "%s: \"guest-online\" is %" G_GINT64_FORMAT ": %s", what,
+          obj_int(o, "guest-online"), r->out);
 }
 
-static void ctl_set_confirmed(guint n)
+static void
+ctl_set_confirmed(guint n)
 {
     g_autofree char *count = g_strdup_printf("%u", n);
     g_autofree char *what = g_strdup_printf("hotcpu-ctl set %s %u", guest->name, n);
     g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", guest->name, count, NULL);
 
     check_set_result(r, what, n);
-    CHECK(e2e_guest_wait_cpus(guest, n, n, 5000), "after %s the guest does not show %u CPUs "
-          "online and present", what, n);
+    CHECK(e2e_guest_wait_cpus(guest, n, n, 5000),
+          "after %s the guest does not show %u CPUs "
+          "online and present",
+          what, n);
     CHECK(e2e_libvirt_vcpus(guest, TRUE) == (int)n, "after %s libvirt says %d live vCPUs", what,
           e2e_libvirt_vcpus(guest, TRUE));
 }
 
 /* hotcpu-ctl topology answers (through the agent) with @n CPUs online. */
-static gboolean topology_answers(guint n, guint timeout_ms)
+static gboolean
+topology_answers(guint n, guint timeout_ms)
 {
     double until = e2e_now() + timeout_ms / 1000.0;
 
@@ -224,7 +236,8 @@ static gboolean topology_answers(guint n, guint timeout_ms)
 }
 
 /* The agent's journal of this boot, for failure messages. */
-static char *agent_journal(void)
+static char *
+agent_journal(void)
 {
     char *out = NULL;
 
@@ -233,7 +246,8 @@ static char *agent_journal(void)
 }
 
 /* The live <channel> element of the agent's port, or NULL. */
-static char *agent_channel_xml(void)
+static char *
+agent_channel_xml(void)
 {
     g_autofree char *xml = e2e_guest_xml(guest);
     const char *hit = xml ? strstr(xml, "name='" E2E_AGENT_PORT "'") : NULL;
@@ -249,7 +263,8 @@ static char *agent_channel_xml(void)
 }
 
 /* virsh -c qemu:///system @verb DOMAIN FILE --live, FILE holding @xml. */
-static E2eRun *virsh_device(const char *verb, const char *xml)
+static E2eRun *
+virsh_device(const char *verb, const char *xml)
 {
     g_autofree char *path = g_build_filename(guest->rundir, "channel.xml", NULL);
     const char *argv[] = { "virsh", "-c", E2E_URI, verb, guest->name, path, "--live", NULL };
@@ -269,10 +284,11 @@ static const char *const clean_env[] = {
 
 /* Runs @argv with only PATH, LIBVIRT_DEFAULT_URI and LC_ALL: nothing of the
  * build tree (no HOTCPU_* variables) reaches the installed programs. */
-static E2eRun *run_clean(const char *const *argv)
+static E2eRun *
+run_clean(const char *const *argv)
 {
-    g_autoptr(GSubprocessLauncher) l =
-        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                 | G_SUBPROCESS_FLAGS_STDERR_PIPE);
     g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocess) p = NULL;
     E2eRun *run = g_new0(E2eRun, 1);
@@ -298,7 +314,8 @@ static E2eRun *run_clean(const char *const *argv)
     return run;
 }
 
-static gboolean dpkg_installed(const char *pkg)
+static gboolean
+dpkg_installed(const char *pkg)
 {
     const char *argv[] = { "dpkg-query", "-W", "-f=${db:Status-Status}", pkg, NULL };
     g_autoptr(E2eRun) r = run_clean(argv);
@@ -309,10 +326,11 @@ static gboolean dpkg_installed(const char *pkg)
 /* Purges the host package this program installed (or an earlier run left,
  * see HOST_PKG_MARKER).  Safe to call more than once, and from a signal
  * handler's cleanup path. */
-static gboolean host_pkg_remove(void)
+static gboolean
+host_pkg_remove(void)
 {
-    const char *argv[] = { "apt-get", "purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=300",
-                           "hotcpu", NULL };
+    const char *argv[]
+        = { "apt-get", "purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "hotcpu", NULL };
     g_autoptr(E2eRun) r = NULL;
 
     if (!host_pkg_installed)
@@ -327,12 +345,14 @@ static gboolean host_pkg_remove(void)
     return TRUE;
 }
 
-static void at_exit(void)
+static void
+at_exit(void)
 {
     host_pkg_remove();
 }
 
-static void on_signal(int sig)
+static void
+on_signal(int sig)
 {
     host_pkg_remove();
     e2e_env_cleanup();
@@ -343,7 +363,8 @@ static void on_signal(int sig)
 /* Installs BUILD/debs/hotcpu_*.deb with apt-get (its dependencies are
  * libvirt's and glib's, already here; no download).  Refuses when hotcpu is
  * installed and not by an earlier run of this test. */
-static gboolean host_pkg_install(GError **error)
+static gboolean
+host_pkg_install(GError **error)
 {
     g_autofree char *pattern = g_build_filename(deb_dir, "hotcpu_*.deb", NULL);
     g_autofree char *marker = NULL;
@@ -384,8 +405,15 @@ static gboolean host_pkg_install(GError **error)
         return FALSE;
     host_pkg_installed = TRUE;
     {
-        const char *argv[] = { "apt-get", "install", "-y", "-q", "--no-install-recommends",
-                               "-o", "DPkg::Lock::Timeout=300", deb, NULL };
+        const char *argv[] = { "apt-get",
+                               "install",
+                               "-y",
+                               "-q",
+                               "--no-install-recommends",
+                               "-o",
+                               "DPkg::Lock::Timeout=300",
+                               deb,
+                               NULL };
         g_autoptr(E2eRun) r = run_clean(argv);
         g_printerr("    apt-get install %s: exit %d in %.1f s\n", deb, r->status, r->seconds);
         if (r->status != 0 || !dpkg_installed("hotcpu")) {
@@ -399,7 +427,8 @@ static gboolean host_pkg_install(GError **error)
 
 /* ---- the guest -------------------------------------------------------------- */
 
-static gboolean build_image(GError **error)
+static gboolean
+build_image(GError **error)
 {
     g_autofree char *script = g_strdup(g_getenv("HOTCPU_SYSTEMD_IMAGE_SCRIPT"));
     g_autoptr(E2eRun) r = NULL;
@@ -424,11 +453,17 @@ static gboolean build_image(GError **error)
     return TRUE;
 }
 
-static int suite_init(void)
+static int
+suite_init(void)
 {
     g_autoptr(GError) error = NULL;
-    E2eTopology t = { .sockets = 32, .cores = 1, .threads = 1, .current = 2, .maximum = 32,
-                      .osinfo = TRUE, .memory_mib = 512 };
+    E2eTopology t = { .sockets = 32,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 2,
+                      .maximum = 32,
+                      .osinfo = TRUE,
+                      .memory_mib = 512 };
 
     if (env_error)
         return 0;
@@ -446,7 +481,8 @@ static int suite_init(void)
     return 0;
 }
 
-static int suite_clean(void)
+static int
+suite_clean(void)
 {
     host_pkg_remove();
     g_clear_pointer(&guest, e2e_guest_free);
@@ -456,7 +492,8 @@ static int suite_clean(void)
 /* ---- tests ------------------------------------------------------------------ */
 
 /* Nothing enabled the unit: udev's rule pulled it in when the port appeared. */
-static void test_autostart(void)
+static void
+test_autostart(void)
 {
     g_autofree char *enabled = NULL;
     g_autofree char *wanted_by = NULL;
@@ -490,28 +527,32 @@ static void test_autostart(void)
           "hotcpu-agent.service is not wanted by the port's device unit (WantedBy=%s, its "
           "names: %s)",
           wanted_by, names);
-    CHECK(gsh(10000, NULL, "udevadm info /dev/virtio-ports/" E2E_AGENT_PORT
-                           " | grep -qx 'E: SYSTEMD_WANTS=hotcpu-agent.service'")
+    CHECK(gsh(10000, NULL,
+              "udevadm info /dev/virtio-ports/" E2E_AGENT_PORT
+              " | grep -qx 'E: SYSTEMD_WANTS=hotcpu-agent.service'")
               == 0,
           "udev did not set SYSTEMD_WANTS=hotcpu-agent.service on the port");
     CHECK(gsh(10000, NULL, "test -L /dev/virtio-ports/" E2E_AGENT_PORT) == 0,
           "udev made no /dev/virtio-ports/" E2E_AGENT_PORT);
-    CHECK(gsh(10000, NULL, "journalctl -b -u " AGENT_UNIT " -q --no-pager | grep -q 'serving "
-                           "/dev/virtio-ports/" E2E_AGENT_PORT "'")
+    CHECK(gsh(10000, NULL,
+              "journalctl -b -u " AGENT_UNIT " -q --no-pager | grep -q 'serving "
+              "/dev/virtio-ports/" E2E_AGENT_PORT "'")
               == 0,
           "the agent's journal does not say it serves the port:\n%s",
           journal ? journal : (journal = agent_journal()));
     CHECK(topology_answers(2, 10000), "hotcpu-ctl topology does not answer 2 CPUs online");
 }
 
-static void test_plug_unplug(void)
+static void
+test_plug_unplug(void)
 {
     NEED_GUEST();
     ctl_set_confirmed(4);
     ctl_set_confirmed(2);
 }
 
-static void test_kill_restart(void)
+static void
+test_kill_restart(void)
 {
     g_autofree char *pid1 = NULL, *pid2 = NULL, *restarts = NULL;
     gboolean restarted = FALSE;
@@ -539,7 +580,8 @@ static void test_kill_restart(void)
           "the restarted agent does not answer hotcpu-ctl topology");
 }
 
-static void test_detach_attach(void)
+static void
+test_detach_attach(void)
 {
     g_autofree char *channel = NULL;
     g_autoptr(E2eRun) det = NULL;
@@ -551,12 +593,15 @@ static void test_detach_attach(void)
     CHECK_FATAL(channel != NULL, "the live XML has no channel " E2E_AGENT_PORT);
     det = virsh_device("detach-device", channel);
     CHECK_FATAL(det->status == 0, "virsh detach-device --live failed: %s%s", det->out, det->err);
-    CHECK(wait_unit("inactive", 20000), "hotcpu-agent.service did not stop when the port went "
-          "away (BindsTo=); it is %s", unit_active_state());
+    CHECK(wait_unit("inactive", 20000),
+          "hotcpu-agent.service did not stop when the port went "
+          "away (BindsTo=); it is %s",
+          unit_active_state());
     {
         g_autofree char *result = NULL;
-        gsh(15000, &result, "systemctl show -p ActiveState,SubState,Result,ExecMainStatus,NRestarts "
-                            AGENT_UNIT " | tr '\\n' ' '");
+        gsh(15000, &result,
+            "systemctl show -p ActiveState,SubState,Result,ExecMainStatus,NRestarts " AGENT_UNIT
+            " | tr '\\n' ' '");
         g_printerr("    after the detach: %s\n", result);
     }
     CHECK(gsh(10000, NULL, "test ! -e /dev/virtio-ports/" E2E_AGENT_PORT) == 0,
@@ -567,13 +612,16 @@ static void test_detach_attach(void)
                        "<channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT
                        "'/></channel>");
     CHECK_FATAL(att->status == 0, "virsh attach-device --live failed: %s%s", att->out, att->err);
-    CHECK(wait_unit("active", 30000), "hotcpu-agent.service did not start when the port came "
-          "back; it is %s", unit_active_state());
+    CHECK(wait_unit("active", 30000),
+          "hotcpu-agent.service did not start when the port came "
+          "back; it is %s",
+          unit_active_state());
     CHECK(topology_answers(2, 15000), "the agent on the re-attached port does not answer");
 }
 
 /* A RHEL/SUSE-style rule onlines hot-added CPUs too: both race for each CPU. */
-static void test_udev_cpu_rule(void)
+static void
+test_udev_cpu_rule(void)
 {
     g_autofree char *since = NULL;
     g_autofree char *warnings = NULL;
@@ -599,12 +647,16 @@ static void test_udev_cpu_rule(void)
     ctl_set_confirmed(6);
     ctl_set_confirmed(2);
 
-    gsh(15000, &warnings, "journalctl -b -q --no-pager --since @%s -p warning -u " AGENT_UNIT
-                          " -u systemd-udevd.service", since);
+    gsh(15000, &warnings,
+        "journalctl -b -q --no-pager --since @%s -p warning -u " AGENT_UNIT
+        " -u systemd-udevd.service",
+        since);
     CHECK(warnings && *warnings == '\0',
           "the agent or udev logged warnings or errors with the rule installed:\n%s", warnings);
-    gsh(15000, &udev_fail, "journalctl -b -q --no-pager --since @%s -u systemd-udevd.service"
-                           " | grep -i -e fail -e error", since);
+    gsh(15000, &udev_fail,
+        "journalctl -b -q --no-pager --since @%s -u systemd-udevd.service"
+        " | grep -i -e fail -e error",
+        since);
     CHECK(udev_fail && *udev_fail == '\0', "udev logged a failure:\n%s", udev_fail);
     gsh(15000, &agent_log, "journalctl -b -q --no-pager --since @%s -o cat -u " AGENT_UNIT, since);
     g_printerr("    the agent's journal meanwhile:\n%s\n", agent_log);
@@ -613,7 +665,8 @@ static void test_udev_cpu_rule(void)
 
 /* The installed layout: /usr/bin/hotcpu-ctl, hooks from /usr/libexec/hotcpu/hooks,
  * the support matrix from /usr/share/hotcpu, the audit log in /var/log/hotcpu. */
-static void test_host_package(void)
+static void
+test_host_package(void)
 {
     g_autoptr(GError) error = NULL;
     static const char *const files[] = {
@@ -646,8 +699,8 @@ static void test_host_package(void)
         JsonNode *hooks = o ? json_object_get_member(o, "hooks") : NULL;
         JsonArray *ha = hooks && JSON_NODE_HOLDS_ARRAY(hooks) ? json_node_get_array(hooks) : NULL;
         const char *phase = n == 4 ? "after_set_num_of_cpus" : "before_set_num_of_cpus";
-        g_autofree char *want = g_strdup_printf("/usr/libexec/hotcpu/hooks/%s/50_hotcpu_agent",
-                                                phase);
+        g_autofree char *want
+            = g_strdup_printf("/usr/libexec/hotcpu/hooks/%s/50_hotcpu_agent", phase);
         gboolean ran = FALSE;
 
         check_set_result(r, what, n);
@@ -681,7 +734,8 @@ static void test_host_package(void)
 /* The hardening took nothing the agent needs: nothing in the journal, and
  * with the seccomp filter's action turned from EPERM into a kill (a runtime
  * drop-in), the agent survives every command. */
-static void test_hardening(void)
+static void
+test_hardening(void)
 {
     g_autofree char *warnings = NULL;
     g_autofree char *denials = NULL;
@@ -696,29 +750,31 @@ static void test_hardening(void)
      * one warning expected: the read error when detach-attach removed the
      * port under it (the agent then exits with status 1; BindsTo= stops
      * the unit anyway). */
-    gsh(15000, &warnings, "journalctl -b -q --no-pager -o cat -p warning -t hotcpu-agent | "
-                          "grep -v -F 'cannot read from /dev/virtio-ports/" E2E_AGENT_PORT
-                          ": No such device'");
+    gsh(15000, &warnings,
+        "journalctl -b -q --no-pager -o cat -p warning -t hotcpu-agent | "
+        "grep -v -F 'cannot read from /dev/virtio-ports/" E2E_AGENT_PORT ": No such device'");
     CHECK(warnings && *warnings == '\0', "the agent logged warnings or errors:\n%s", warnings);
     gsh(15000, &denials,
         "journalctl -b -q --no-pager -u " AGENT_UNIT " | grep -i -e 'permission denied' "
         "-e 'operation not permitted' -e 'read-only file system' -e 'bad system call' "
         "-e 'status=31/SYS'");
     CHECK(denials && *denials == '\0', "the agent's journal shows a denial:\n%s", denials);
-    gsh(15000, &audit, "journalctl -b -k -q --no-pager | grep -e 'type=1326' -e 'seccomp' "
-                       "-e 'apparmor=\"DENIED\"'");
+    gsh(15000, &audit,
+        "journalctl -b -k -q --no-pager | grep -e 'type=1326' -e 'seccomp' "
+        "-e 'apparmor=\"DENIED\"'");
     CHECK(audit && *audit == '\0', "the kernel logged a denial:\n%s", audit);
 
-    CHECK_FATAL(gsh(30000, NULL,
-                    "mkdir -p /run/systemd/system/" AGENT_UNIT ".d && printf '[Service]\\n"
-                    "SystemCallErrorNumber=\\n' > /run/systemd/system/" AGENT_UNIT
-                    ".d/50-e2e-kill.conf && systemctl daemon-reload && systemctl restart "
-                    AGENT_UNIT)
-                    == 0,
-                "cannot restart the agent with the seccomp action set to kill");
+    CHECK_FATAL(
+        gsh(30000, NULL,
+            "mkdir -p /run/systemd/system/" AGENT_UNIT ".d && printf '[Service]\\n"
+            "SystemCallErrorNumber=\\n' > /run/systemd/system/" AGENT_UNIT
+            ".d/50-e2e-kill.conf && systemctl daemon-reload && systemctl restart " AGENT_UNIT)
+            == 0,
+        "cannot restart the agent with the seccomp action set to kill");
     errno_action = unit_prop("SystemCallErrorNumber");
     /* systemd shows "kill" as SECCOMP_ERROR_NUMBER_KILL, INT_MAX - 1. */
-    CHECK(errno_action && (g_str_equal(errno_action, "2147483646") || g_str_equal(errno_action, "kill")),
+    CHECK(errno_action
+              && (g_str_equal(errno_action, "2147483646") || g_str_equal(errno_action, "kill")),
           "the drop-in did not reset SystemCallErrorNumber (it is '%s')", errno_action);
     CHECK(wait_unit("active", 20000), "the agent did not start with the fatal seccomp filter");
     pid0 = unit_prop("MainPID");
@@ -740,15 +796,18 @@ static void test_hardening(void)
           "the agent died under the fatal seccomp filter (MainPID %s -> %s, NRestarts %s -> %s)",
           pid0, pid1, restarts0, restarts1);
     g_clear_pointer(&audit, g_free);
-    gsh(15000, &audit, "journalctl -b -k -q --no-pager | grep -e 'type=1326' -e 'seccomp'; "
-                       "journalctl -b -q --no-pager -u " AGENT_UNIT " | grep -e 'SYS'");
+    gsh(15000, &audit,
+        "journalctl -b -k -q --no-pager | grep -e 'type=1326' -e 'seccomp'; "
+        "journalctl -b -q --no-pager -u " AGENT_UNIT " | grep -e 'SYS'");
     CHECK(audit && *audit == '\0', "a system call was refused:\n%s", audit);
-    gsh(30000, NULL, "rm -rf /run/systemd/system/" AGENT_UNIT ".d && systemctl daemon-reload && "
-                     "systemctl restart " AGENT_UNIT);
+    gsh(30000, NULL,
+        "rm -rf /run/systemd/system/" AGENT_UNIT ".d && systemctl daemon-reload && "
+        "systemctl restart " AGENT_UNIT);
     CHECK(wait_unit("active", 20000), "the agent did not come back as shipped");
 }
 
-static void test_remove_reinstall(void)
+static void
+test_remove_reinstall(void)
 {
     g_autofree char *out = NULL;
     g_autofree char *state = NULL;
@@ -763,8 +822,9 @@ static void test_remove_reinstall(void)
     CHECK(g_strcmp0(state, "active") != 0 && g_strcmp0(state, "failed") != 0,
           "after apt-get remove the unit is %s", state);
     CHECK(gsh(10000, &procs, AGENT_PROCS) == 1, "after apt-get remove these run: %s", procs);
-    gsh(10000, &units, "systemctl list-units --all --plain --no-legend 'hotcpu-agent*' | grep -v "
-                       "-e not-found -e ' inactive '");
+    gsh(10000, &units,
+        "systemctl list-units --all --plain --no-legend 'hotcpu-agent*' | grep -v "
+        "-e not-found -e ' inactive '");
     CHECK(units && *units == '\0', "after apt-get remove systemd still has: %s", units);
     CHECK(gsh(10000, NULL, "test ! -e /usr/sbin/hotcpu-agent") == 0,
           "/usr/sbin/hotcpu-agent is still there after apt-get remove");
@@ -786,22 +846,24 @@ static void test_remove_reinstall(void)
 
 /* ---- main ------------------------------------------------------------------- */
 
-static void on_test_start(void)
+static void
+on_test_start(void)
 {
     test_t0 = e2e_now();
     test_failures0 = CU_get_number_of_failure_records();
     g_printerr("  [%s] %s ...\n", CU_get_current_suite()->pName, CU_get_current_test()->pName);
 }
 
-static void on_test_done(void)
+static void
+on_test_done(void)
 {
-    g_printerr("  [%s] %s: %s in %.1f s\n", CU_get_current_suite()->pName,
-               CU_get_current_test()->pName,
-               CU_get_number_of_failure_records() > test_failures0 ? "FAILED" : "ok",
-               e2e_now() - test_t0);
+    g_printerr(
+        "  [%s] %s: %s in %.1f s\n", CU_get_current_suite()->pName, CU_get_current_test()->pName,
+        CU_get_number_of_failure_records() > test_failures0 ? "FAILED" : "ok", e2e_now() - test_t0);
 }
 
-static void register_systemd_suite(void)
+static void
+register_systemd_suite(void)
 {
     static const CunitTest tests[] = {
         { "autostart", test_autostart },
@@ -824,7 +886,8 @@ static const CunitSuite suites[] = {
     { NULL, NULL },
 };
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     int status;
@@ -833,9 +896,9 @@ int main(int argc, char **argv)
     run_t0 = e2e_now();
     deb_dir = g_strdup(g_getenv("HOTCPU_DEB_DIR") ? g_getenv("HOTCPU_DEB_DIR")
                                                   : E2E_BUILD_ROOT "/debs");
-    image_dir = g_strdup(g_getenv("HOTCPU_SYSTEMD_IMAGE_DIR")
-                             ? g_getenv("HOTCPU_SYSTEMD_IMAGE_DIR")
-                             : E2E_BUILD_ROOT "/tests/e2e/guest-systemd");
+    image_dir = g_strdup(g_getenv("HOTCPU_SYSTEMD_IMAGE_DIR") ? g_getenv("HOTCPU_SYSTEMD_IMAGE_DIR")
+                                                              : E2E_BUILD_ROOT
+                             "/tests/e2e/guest-systemd");
     if (!e2e_env_init(&error)) {
         env_error = g_strdup(error->message);
     } else if (!g_file_test(deb_dir, G_FILE_TEST_IS_DIR)) {
