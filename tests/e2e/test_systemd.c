@@ -703,9 +703,9 @@ test_udev_cpu_rule(void)
     /* The agent writes 1 to each added CPU too; on one that udev brought
      * online first the write succeeds as well (the kernel's online_store
      * returns at once for an online device), so neither side fails. */
-    g_printerr("    the rule wrote online=1 for: %s(the others were online when udev's turn "
+    g_printerr("    the rule wrote online=1 for: %s (the others were online when udev's turn "
                "came)\n",
-               udev_wrote && *udev_wrote ? udev_wrote : "none ");
+               udev_wrote && *udev_wrote ? udev_wrote : "none");
     /* And through hotcpu-ctl, with its hooks, plug and unplug. */
     ctl_set_confirmed(6);
     ctl_set_confirmed(2);
