@@ -13,6 +13,8 @@
 #   unitdir, udevrulesdir
 #                 absolute install directories of the unit and the udev rule
 #   host          true when the host side (hotcpu-ctl, hooks) was built
+#   mandir, man   meson's mandir; true when the man pages were built
+#   bashcompletiondir  absolute install directory of the bash completion
 # It never writes outside its temporary directory (and meson's own log in the
 # build directory), so it is safe while other tests use the same build.
 set -u
@@ -21,6 +23,7 @@ build_dir=${MESON_BUILD_ROOT:-}
 prefix=/usr/local bindir=bin sbindir=sbin libexecdir=libexec
 sysconfdir=etc datadir=share
 unitdir=/lib/systemd/system udevrulesdir=/lib/udev/rules.d host=true
+mandir=share/man man=true bashcompletiondir=/usr/share/bash-completion/completions
 
 for arg in "$@"; do
     case $arg in
@@ -34,6 +37,9 @@ for arg in "$@"; do
         unitdir=*) unitdir=${arg#*=} ;;
         udevrulesdir=*) udevrulesdir=${arg#*=} ;;
         host=*) host=${arg#*=} ;;
+        mandir=*) mandir=${arg#*=} ;;
+        man=*) man=${arg#*=} ;;
+        bashcompletiondir=*) bashcompletiondir=${arg#*=} ;;
         *) echo "check-install.sh: unknown argument '$arg'" >&2; exit 2 ;;
     esac
 done
@@ -114,6 +120,7 @@ bin=$(abs "$bindir")
 libexec=$(abs "$libexecdir")
 etc=$(abs "$sysconfdir")
 data=$(abs "$datadir")
+man_dir=$(abs "$mandir")
 
 # Guest side: always built.
 check "$sbin/hotcpu-agent" f 755
@@ -123,6 +130,13 @@ contains "$unitdir/hotcpu-agent.service" 'BindsTo=dev-virtio\x2dports-org.hotcpu
 check "$udevrulesdir/60-hotcpu-agent.rules" f 644
 check "$etc/hotcpu" d 755
 check "$etc/hotcpu/agent.conf" f 644
+if [ "$man" = true ]; then
+    check "$man_dir/man8/hotcpu-agent.8" f 644
+    check "$man_dir/man5/agent.conf.5" f 644
+    check "$man_dir/man5/hotcpu.conf.5" f 644
+else
+    echo "skip: man pages not built (no scdoc)"
+fi
 
 # Host side.
 check "$etc/hotcpu/hotcpu.conf" f 644
@@ -135,6 +149,8 @@ if [ "$host" = true ]; then
         check "$hooks/${phase}_set_num_of_cpus" d 755
         check "$hooks/${phase}_set_num_of_cpus/50_hotcpu_agent" f 755
     done
+    check "$bashcompletiondir/hotcpu-ctl" f 644
+    [ "$man" != true ] || check "$man_dir/man1/hotcpu-ctl.1" f 644
 else
     echo "skip: host side not built (no libvirt): hotcpu-ctl and hooks not checked"
 fi

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what hotcpu needs to build, test and run its demo on Debian 12, as
-# root: the build chain and libraries from bookworm, and the virtualization
-# stack (libvirt 11.3, QEMU 10.0) from bookworm-backports, whose libvirt
-# recovers from vCPU unplug timeouts where 9.0 cannot.  Idempotent.
+# Installs what hotcpu needs to build, package, test and run its demo on
+# Debian 12, as root: the build chain, libraries and packaging tools from
+# bookworm, and the virtualization stack (libvirt 11.3, QEMU 10.0) from
+# bookworm-backports, whose libvirt recovers from vCPU unplug timeouts where
+# 9.0 cannot.  Idempotent.
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -11,12 +12,18 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt_opts=(-y -q -o Dpkg::Options::=--force-confold)
+apt_opts=(-y -q -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300)
 
 build_pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
             libcunit1-dev)
-guest_pkgs=(linux-image-cloud-amd64 busybox-static cpio)
-virt_pkgs=(qemu-system-x86 libvirt-daemon libvirt-daemon-driver-qemu
+# Man pages (scdoc, checked with man-db's man and col) and bash completion.
+doc_pkgs=(scdoc man-db bsdextrautils bash-completion)
+# The .debs (packaging/build-deb.sh), lintian, the RPM spec (rpmbuild).
+pkg_pkgs=(dpkg-dev debhelper lintian rpm xz-utils)
+# The e2e guests: busybox initramfs, and the Debian systemd guest on an
+# ext4 disk (mmdebstrap, mkfs.ext4 -d).
+guest_pkgs=(linux-image-cloud-amd64 busybox-static cpio mmdebstrap e2fsprogs)
+virt_pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
            libvirt-clients libvirt-dev)
 
 missing() {
@@ -39,7 +46,7 @@ SRC
     need_update=1
 fi
 
-todo_main=$(missing "${build_pkgs[@]}" "${guest_pkgs[@]}")
+todo_main=$(missing "${build_pkgs[@]}" "${doc_pkgs[@]}" "${pkg_pkgs[@]}" "${guest_pkgs[@]}")
 # The virt stack must come from backports: an installed 9.0 libvirt counts as missing.
 todo_virt=$(missing "${virt_pkgs[@]}")
 if command -v libvirtd >/dev/null && libvirtd --version | grep -q ' 9\.'; then

@@ -583,6 +583,7 @@ static char *domain_xml(const E2eGuest *g)
 {
     const E2eTopology *t = &g->topo;
     GString *x = g_string_new(NULL);
+    g_autofree char *boot = NULL;
 
     g_string_append_printf(x, "<domain type='qemu'>\n  <name>%s</name>\n", g->name);
     if (t->osinfo)
@@ -616,10 +617,18 @@ static char *domain_xml(const E2eGuest *g)
                                    MAX(0L, sysconf(_SC_NPROCESSORS_ONLN) - 1));
         g_string_append(x, "  </cputune>\n");
     }
+    if (t->disk_image_dir)
+        boot = g_strdup_printf(
+            "    <kernel>%s/vmlinuz</kernel>\n    <initrd>%s/initrd.img</initrd>\n"
+            "    <cmdline>root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4</cmdline>\n",
+            t->disk_image_dir, t->disk_image_dir);
+    else
+        boot = g_strdup_printf("    <kernel>%s/vmlinuz</kernel>\n"
+                               "    <initrd>%s/initramfs.cpio.gz</initrd>\n"
+                               "    <cmdline>console=ttyS0 panic=-1 loglevel=4%s</cmdline>\n",
+                               e2e.image_dir, e2e.image_dir, t->no_agent ? " hotcpu.noagent" : "");
     g_string_append_printf(x,
-        "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n"
-        "    <kernel>%s/vmlinuz</kernel>\n    <initrd>%s/initramfs.cpio.gz</initrd>\n"
-        "    <cmdline>console=ttyS0 panic=-1 loglevel=4%s</cmdline>\n  </os>\n"
+        "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n%s  </os>\n"
         "  <features><acpi/><apic/></features>\n"
         "  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model>"
         "<topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n"
@@ -629,14 +638,19 @@ static char *domain_xml(const E2eGuest *g)
         "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
         "    <serial type='file'><source path='%s/console.log'/><target port='0'/></serial>\n"
         "    <serial type='unix'><source mode='bind' path='%s/%s'/><target port='1'/></serial>\n",
-        e2e.image_dir, e2e.image_dir, t->no_agent ? " hotcpu.noagent" : "", t->sockets, t->cores,
-        t->threads, g->rundir, g->rundir, g->shell_sock);
+        boot, t->sockets, t->cores, t->threads, g->rundir, g->rundir, g->shell_sock);
     if (!t->no_channel)
         g_string_append(x, "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT
                            "'/></channel>\n");
     if (t->vnc_passwd)
         g_string_append_printf(x, "    <graphics type='vnc' autoport='yes' listen='127.0.0.1' "
                                   "passwd='%s'/>\n", t->vnc_passwd);
+    if (t->disk_image_dir)
+        g_string_append_printf(
+            x,
+            "    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            "<source file='%s/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>\n",
+            g->rundir);
     if (t->qga_port) {
         /* libvirtd itself stays connected to org.qemu.guest_agent.0; the
          * second port has nobody on the host, for idle measurements. */
@@ -908,6 +922,19 @@ E2eGuest *e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopo
     g->rundir = g_build_filename(e2e.rundir, g->name + strlen(E2E_PREFIX), NULL);
     g_mkdir_with_parents(g->rundir, 0755);
     chmod(g->rundir, 0755);
+    if (topo->disk_image_dir) {
+        /* A copy-on-write overlay: the image stays as built. */
+        g_autofree char *base = g_build_filename(topo->disk_image_dir, "rootfs.img", NULL);
+        g_autofree char *overlay = g_build_filename(g->rundir, "disk.qcow2", NULL);
+        const char *argv[]
+            = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, overlay, NULL };
+        g_autoptr(E2eRun) r = e2e_host_run(argv);
+        if (r->status != 0) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create %s: %s%s", overlay,
+                        r->out, r->err);
+            return NULL;
+        }
+    }
     xml = domain_xml(g);
     {
         g_autofree char *p = g_build_filename(g->rundir, "domain.xml", NULL);
@@ -928,6 +955,7 @@ gboolean e2e_guest_start(E2eGuest *g, GError **error)
     g_autofree char *live = NULL;
     g_autofree char *ch = NULL;
     double t0 = e2e_now();
+    double boot_limit = g->topo.disk_image_dir ? 240 : 90;
     gboolean answered = FALSE;
 
     if (virDomainCreate(g->dom) < 0) {
@@ -940,15 +968,16 @@ gboolean e2e_guest_start(E2eGuest *g, GError **error)
     g_string_truncate(g->rbuf, 0);
     if (!shell_connect(g, error))
         return FALSE;
-    /* The guest's shell starts a few seconds after boot; ask until it answers. */
-    while (!answered && e2e_now() - t0 < 90) {
+    /* The guest's shell starts a few seconds after boot (a systemd guest
+     * takes longer); ask until it answers. */
+    while (!answered && e2e_now() - t0 < boot_limit) {
         g_autoptr(GError) e = NULL;
         answered = e2e_guest_sh(g, 2000, NULL, &e, "true") == 0;
     }
     if (!answered) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                    "guest %s did not boot to its shell within 90 s (see %s/console.log)", g->name,
-                    g->rundir);
+                    "guest %s did not boot to its shell within %.0f s (see %s/console.log)", g->name,
+                    boot_limit, g->rundir);
         return FALSE;
     }
     if (g->topo.no_agent)
@@ -958,7 +987,11 @@ gboolean e2e_guest_start(E2eGuest *g, GError **error)
     g_free(g->agent_socket);
     g->agent_socket = ch ? attr_value(ch, "path") : NULL;
     if (e2e.agent && ch && !g->topo.no_agent && !e2e_guest_wait_agent_port(g, 30000)) {
-        g_autofree char *log = e2e_guest_read(g, "/run/agent.log");
+        g_autofree char *log = NULL;
+        if (g->topo.disk_image_dir)
+            e2e_guest_sh(g, 10000, &log, NULL, "journalctl -b -u hotcpu-agent --no-pager -n 30");
+        else
+            log = e2e_guest_read(g, "/run/agent.log");
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                     "hotcpu-agent in %s did not open its port within 30 s; its log: %s", g->name,
                     log ? log : "(none)");

@@ -61,6 +61,12 @@ typedef struct {
     gboolean boot_default; /* no <vcpus>: libvirt's default, boot vCPUs not hot-pluggable */
     gboolean no_channel;  /* no org.hotcpu.agent.0 channel (a VM not built for hotcpu) */
     const char *vnc_passwd; /* a <graphics type='vnc'> with this password (127.0.0.1) */
+    /* Boot from a disk instead of the busybox initramfs: DIR/vmlinuz,
+     * DIR/initrd.img and a qcow2 overlay of DIR/rootfs.img (in the guest's
+     * run folder, so tests may change the guest) as /dev/vda, root=/dev/vda
+     * (build-systemd-image.sh makes them).  The image must run the tests'
+     * shell on ttyS1 (guest-shell.sh).  NULL: the busybox guest. */
+    const char *disk_image_dir;
 } E2eTopology;
 
 typedef struct {
