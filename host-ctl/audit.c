@@ -125,6 +125,8 @@ audit_record_to_json(const AuditRecord *rec)
     json_object_set_string_member(obj, "guest", rec->guest ? rec->guest : "not-checked");
     set_int_or_null(obj, "guest-online", rec->guest_online);
     set_int_or_null(obj, "guest-present", rec->guest_present);
+    if (rec->reconnected)
+        json_object_set_boolean_member(obj, "libvirtd-reconnected", TRUE);
     if (rec->guest_restore)
         json_object_set_string_member(obj, "guest-restore", rec->guest_restore);
     if (rec->hooks)

@@ -46,7 +46,8 @@ typedef struct {
      * CPUs it had before the first hook again), "failed", or NULL (not
      * needed). */
     const char *guest_restore;
-    GPtrArray *hooks; /* HookResult *, before then after; NULL: none ran */
+    gboolean reconnected; /* libvirtd's connection broke and was opened again */
+    GPtrArray *hooks;     /* HookResult *, before then after; NULL: none ran */
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "virt_channel.h"
+#include "virt_events.h"
 
 /* Finds DOMAIN as virsh does: by id, by UUID, by name.  NULL (libvirt's
  * error cleared) when none. */
@@ -47,6 +48,15 @@ ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only, virConnec
     }
     *conn_out = g_steal_pointer(&conn);
     return dom;
+}
+
+virDomainPtr
+ctl_reopen_domain(CtlContext *ctx, const char *uuid, virConnectPtr *conn_out, GError **error)
+{
+    int rc = 0;
+
+    virt_events_start();
+    return ctl_open_domain(ctx, uuid, FALSE, conn_out, &rc, error);
 }
 
 gboolean

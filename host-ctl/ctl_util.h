@@ -19,6 +19,11 @@
 virDomainPtr ctl_open_domain(CtlContext *ctx, const char *name, gboolean read_only,
                              virConnectPtr *conn_out, int *exit_code, GError **error);
 
+/* Opens the connection again and finds the domain by @uuid: after libvirtd
+ * restarted.  NULL with @error; on success *conn_out is the new connection. */
+virDomainPtr ctl_reopen_domain(CtlContext *ctx, const char *uuid, virConnectPtr *conn_out,
+                               GError **error);
+
 /* The current and maximum vCPU counts of @dom, live (@live) or persistent.
  * FALSE with @error ("cannot read the [persistent ]vCPU counts of domain
  * ...") when libvirt cannot tell; the outputs are set only on success. */

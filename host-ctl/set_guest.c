@@ -120,22 +120,47 @@ unconfirmed(SetRun *run, const GError *error)
     return set_finish(run, CTL_EXIT_OK, "done", NULL);
 }
 
+/* Waits for the guest to reach the count.  When it does not, asks whether
+ * the domain or the connection went away meanwhile: *fault says so (after
+ * one reconnect, the wait goes on over the new connection). */
+static GuestWaitResult
+wait_guest(SetRun *run, Topology **seen, VirtFault *fault, GError **error)
+{
+    for (;;) {
+        virDomainPtr before = run->dom;
+        GuestWaitResult r;
+
+        g_clear_pointer(seen, topology_free);
+        g_clear_error(error);
+        r = guest_wait_count(run->guest, run->count, run->deadline, seen, error);
+        *fault = VIRT_FAULT_NONE;
+        if (r == GUEST_WAIT_REACHED || cancel_requested())
+            return r;
+        *fault = set_recover(run, virt_fault_check(run->dom));
+        if (run->dom == before || *fault != VIRT_FAULT_NONE)
+            return r;
+    }
+}
+
 gboolean
 set_confirm_guest(SetRun *run)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(Topology) seen = NULL;
     GuestWaitResult r;
+    VirtFault fault;
 
     if (!run->info->has_agent_channel)
         return unconfirmed(run, NULL);
-    r = guest_wait_count(run->guest, run->count, run->deadline, &seen, &error);
+    r = wait_guest(run, &seen, &fault, &error);
     if (seen) {
         run->rec.guest_online = cpulist_count(seen->online);
         run->rec.guest_present = cpulist_count(seen->present);
     }
     if (cancel_requested())
         return set_interrupted(run);
+    if (fault == VIRT_FAULT_DOMAIN_STOPPED || fault == VIRT_FAULT_CONNECTION_LOST)
+        return set_finish_fault(run, fault, "while its guest was confirming the change", NULL);
     if (r == GUEST_WAIT_REACHED) {
         run->rec.guest = "confirmed";
         output_text(run->ctx->out, "The guest confirmed %u CPUs present and online.\n", run->count);

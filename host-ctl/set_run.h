@@ -16,6 +16,7 @@
 #include "ctl_util.h"
 #include "domain_lock.h"
 #include "hook_runner.h"
+#include "virt_fault.h"
 
 typedef struct {
     CtlContext *ctx;
@@ -56,7 +57,9 @@ typedef struct {
     GPtrArray *hooks; /* HookResult *, before then after */
     char *error;      /* the last libvirt failure while converging */
     gboolean config_done;
-    gboolean applied; /* setVcpus was called: the domain may have changed */
+    gboolean applied;          /* setVcpus was called: the domain may have changed */
+    gboolean after_hooks_done; /* they ran (they run once, whatever happens) */
+    gboolean reconnected;      /* libvirt's connection was opened again once */
     int exit_code;
 } SetRun;
 
@@ -83,6 +86,19 @@ gboolean set_confirm_guest(SetRun *run);
  * the first hook, and @msg says so.  When it cannot, the exit code is no
  * longer "nothing changed" and @msg says what the guest has instead. */
 gboolean set_finish_unchanged(SetRun *run, int exit_code, const char *outcome, char *msg);
+
+/* Runs the after hooks (once), with HOTCPU_OUTCOME from run->env.outcome. */
+void set_run_after_hooks(SetRun *run);
+
+/* After a libvirt failure classified as @fault: when the connection was
+ * lost, opens it again once (libvirtd restarted) and returns what remains
+ * (NONE when the domain runs on); else returns @fault. (set_fault.c) */
+VirtFault set_recover(SetRun *run, VirtFault fault);
+
+/* Ends a run whose domain stopped or whose connection stays lost @when
+ * ("during the change"): the after hooks run with the outcome, exit 6, the
+ * count unknown (null), @why libvirt's words or NULL. */
+gboolean set_finish_fault(SetRun *run, VirtFault fault, const char *when, const char *why);
 
 /* Ends a run that got SIGINT, SIGTERM or SIGHUP: exit 128 + the signal,
  * outcome "interrupted", the state as far as it is known. */

@@ -278,11 +278,12 @@ set_before_hooks(SetRun *run)
                                                 run->name, run->count, why));
 }
 
-gboolean
-set_after_hooks(SetRun *run)
+void
+set_run_after_hooks(SetRun *run)
 {
-    g_autofree char *guest = NULL;
-
+    if (run->after_hooks_done)
+        return;
+    run->after_hooks_done = TRUE;
     /* reported, not fatal */
     if (!hooks_run(run->roots, HOOK_PHASE_AFTER, &run->env, run->ctx->hook_timeout, run->hooks,
                    NULL)) {
@@ -291,8 +292,17 @@ set_after_hooks(SetRun *run)
     }
     hook_domxml_remove(run->domxml_path);
     g_clear_pointer(&run->domxml_path, g_free);
+}
 
-    if (run->converged && run->rec.actual == (int)run->count) {
+gboolean
+set_after_hooks(SetRun *run)
+{
+    gboolean done = run->converged && run->rec.actual == (int)run->count;
+    g_autofree char *guest = NULL;
+
+    run->env.outcome = done ? "done" : "not-converged";
+    set_run_after_hooks(run);
+    if (done) {
         g_clear_pointer(&run->error, g_free);
         return TRUE;
     }

@@ -47,6 +47,14 @@ guest_new(virDomainPtr dom, gboolean has_channel, const char *socket_path, Guest
 }
 
 void
+guest_set_domain(Guest *guest, virDomainPtr dom)
+{
+    if (guest->dom)
+        virDomainFree(guest->dom);
+    guest->dom = dom && virDomainRef(dom) == 0 ? dom : NULL;
+}
+
+void
 guest_free(Guest *guest)
 {
     if (!guest)

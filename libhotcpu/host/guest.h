@@ -52,6 +52,8 @@ typedef struct Guest Guest;
 Guest *guest_new(virDomainPtr dom, gboolean has_channel, const char *socket_path,
                  GuestAgentKind choice);
 void guest_free(Guest *guest);
+/* The same domain on a new connection (libvirtd restarted). */
+void guest_set_domain(Guest *guest, virDomainPtr dom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Guest, guest_free)
 
 /* Which agent answers (a ping), asked once and remembered: the chosen one,

@@ -12,6 +12,8 @@
  *                  timeout unless that reached the target
  *   partial        the first live unplug removes one vCPU and fails with a
  *                  plain error; later unplugs fail without change
+ *   die            a live change destroys the domain (QEMU killed mid-way)
+ *                  and fails as libvirt then does
  * unset: the real function.
  *
  * The error is raised with libvirt's virReportErrorHelper, an exported
@@ -61,6 +63,12 @@ virDomainSetVcpusFlags(virDomainPtr dom, unsigned int nvcpus, unsigned int flags
     }
     if (!(flags & VIR_DOMAIN_AFFECT_LIVE))
         return real(dom, nvcpus, flags);
+    if (strcmp(mode, "die") == 0) {
+        virDomainDestroy(dom);
+        report(VIR_ERR_OPERATION_FAILED, "mock: Unable to read from monitor: Connection reset "
+                                         "by peer");
+        return -1;
+    }
     cur = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE);
     if (cur < 0 || nvcpus >= (unsigned int)cur)
         return real(dom, nvcpus, flags);
