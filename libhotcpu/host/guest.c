@@ -2,6 +2,7 @@
 #include "guest.h"
 
 #include "agent_client.h"
+#include "cancel.h"
 #include "deadline.h"
 #include "protocol.h"
 #include "virt_channel.h"
@@ -236,11 +237,22 @@ guest_get_topology(Guest *guest, GError **error)
     return reply ? topology_from_json(reply, error) : NULL;
 }
 
+/* Worth asking again: the agent is busy with another set-num-cpus, or went
+ * away mid-call (restarted: it reads the kernel's state at start, so the
+ * same request to the new instance is safe). */
+static gboolean
+retry_set_num_cpus(const GError *err)
+{
+    return g_error_matches(err, PROTO_ERROR, PROTO_ERROR_BUSY)
+           || g_error_matches(err, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO)
+           || g_error_matches(err, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT);
+}
+
 Topology *
 guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 {
     g_autoptr(AgentClient) client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, error);
-    gint64 busy_until = deadline_after_ms(GUEST_CALL_TIMEOUT_MS);
+    gint64 retry_until = deadline_after_ms(GUEST_NO_ANSWER_GRACE_MS);
 
     while (client) {
         g_autoptr(GError) err = NULL;
@@ -248,13 +260,21 @@ guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 
         if (topo)
             return topo;
-        if (!g_error_matches(err, PROTO_ERROR, PROTO_ERROR_BUSY)
-            || deadline_ms_left(busy_until) == 0) {
+        if (!retry_set_num_cpus(err) || deadline_ms_left(retry_until) == 0
+            || !cancel_sleep_ms(100)) {
             g_propagate_error(error, g_steal_pointer(&err));
             return NULL;
         }
-        g_debug("the hotcpu agent is busy with another set-num-cpus; asking again");
-        g_usleep(100 * 1000);
+        g_debug("set-num-cpus: %s; asking again", err->message);
+        if (err->domain == AGENT_CLIENT_ERROR) {
+            /* a new connection, to the agent's new instance */
+            g_clear_pointer(&client, agent_client_free);
+            while (!(client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, NULL))
+                   && deadline_ms_left(retry_until) > 0 && cancel_sleep_ms(200))
+                ;
+            if (!client)
+                g_propagate_error(error, g_steal_pointer(&err));
+        }
     }
     return NULL;
 }
@@ -341,7 +361,8 @@ guest_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last,
                 client, "topology-changed", MIN(deadline_ms_left(deadline_us), 1000), NULL);
         } else {
             /* Nothing to wake on while the agent is away: retry shortly. */
-            g_usleep(MIN(deadline_ms_left(deadline_us), 500) * 1000);
+            if (!cancel_sleep_ms(MIN(deadline_ms_left(deadline_us), 500)))
+                break;
         }
     }
     result = !seen                       ? GUEST_WAIT_NO_AGENT

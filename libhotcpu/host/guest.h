@@ -68,8 +68,9 @@ char *guest_unreachable_message(const Guest *guest, const char *dom_name, const 
 Topology *guest_get_topology(Guest *guest, GError **error);
 
 /* set-num-cpus: @count CPUs online, waiting up to @wait_s for a hot add in
- * flight; all or nothing.  A Busy agent (another set-num-cpus waiting) is
- * asked again for up to GUEST_CALL_TIMEOUT_MS.  Returns the topology after. */
+ * flight; all or nothing.  A Busy agent (another set-num-cpus waiting), or
+ * one that went away mid-call (restarted), is asked again for up to
+ * GUEST_NO_ANSWER_GRACE_MS.  Returns the topology after. */
 Topology *guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error);
 
 /* Puts the guest back to exactly @online (a set recorded earlier).  Returns

@@ -395,7 +395,7 @@ static const char recording_hook[] =
     "{\n"
     "  echo \"hook=%s vmName=$vmName vmId=$vmId numberOfCpus=$numberOfCpus "
     "previousNumberOfCpus=$previousNumberOfCpus HOTCPU_AGENT_SOCKET=$HOTCPU_AGENT_SOCKET "
-    "LIBVIRT_DEFAULT_URI=$LIBVIRT_DEFAULT_URI "
+    "LIBVIRT_DEFAULT_URI=$LIBVIRT_DEFAULT_URI HOTCPU_OUTCOME=$HOTCPU_OUTCOME "
     "domxml=$( [ -r \"$_hook_domxml\" ] && grep -q \"<name>$vmName</name>\" \"$_hook_domxml\" "
     "&& echo ok || echo bad:$_hook_domxml ) "
     "agent_socket_exists=$( [ -S \"$HOTCPU_AGENT_SOCKET\" ] && echo yes || echo no )\"\n"
@@ -895,6 +895,29 @@ char *e2e_guest_channel_path(E2eGuest *g, const char *port)
     g_autofree char *xml = e2e_guest_xml(g);
     g_autofree char *ch = xml ? channel_element(xml, port) : NULL;
     return ch ? attr_value(ch, "path") : NULL;
+}
+
+pid_t e2e_guest_qemu_pid(E2eGuest *g)
+{
+    g_autofree char *path = g_strdup_printf("/run/libvirt/qemu/%s.pid", g->name);
+    g_autofree char *text = NULL;
+
+    if (g->uri || !g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    return (pid_t) strtol(text, NULL, 10);
+}
+
+gboolean e2e_guest_reattach(E2eGuest *g, virConnectPtr conn)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, g->name);
+
+    if (!dom)
+        return FALSE;
+    if (g->dom)
+        virDomainFree(g->dom);
+    g->dom = dom;
+    g->conn = conn;
+    return TRUE;
 }
 
 int e2e_libvirt_vcpus(E2eGuest *g, gboolean live)

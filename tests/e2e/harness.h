@@ -146,6 +146,11 @@ gboolean e2e_guest_wait_agent_port(E2eGuest *g, guint timeout_ms);
 /* The host socket of the guest's virtio channel @port, from the live XML. */
 char *e2e_guest_channel_path(E2eGuest *g, const char *port);
 
+/* The QEMU process of a guest on the default libvirtd, 0 if unknown. */
+pid_t e2e_guest_qemu_pid(E2eGuest *g);
+/* Finds @g again on @conn (its libvirtd restarted: a new connection). */
+gboolean e2e_guest_reattach(E2eGuest *g, virConnectPtr conn);
+
 /* libvirt's view: current vCPUs (live or persistent config); -1 on error. */
 int e2e_libvirt_vcpus(E2eGuest *g, gboolean live);
 /* The live domain XML (caller frees). */

@@ -60,17 +60,17 @@ rewrite_conf(const char *path, const char *const *keys, const char *extra, GErro
 static gboolean
 write_config(E2eLibvirtd *d, const char *etc, GError **error)
 {
-    static const char *const daemon_keys[] = { "listen_tcp", "listen_tls", "listen_addr",
-                                               "tcp_port", "auth_tcp", "host_uuid",
-                                               "log_outputs", NULL };
-    static const char *const qemu_keys[] = { "migration_port_min", "migration_port_max",
-                                             "migration_address", NULL };
+    static const char *const daemon_keys[]
+        = { "listen_tcp", "listen_tls", "listen_addr", "tcp_port",
+            "auth_tcp",   "host_uuid",  "log_outputs", NULL };
+    static const char *const qemu_keys[]
+        = { "migration_port_min", "migration_port_max", "migration_address", NULL };
     g_autofree char *uuid = g_uuid_string_random();
-    g_autofree char *daemon = g_strdup_printf(
-        "# hotcpu e2e: the second libvirtd\nlisten_tcp = 1\nlisten_tls = 0\n"
-        "listen_addr = \"127.0.0.1\"\ntcp_port = \"%u\"\nauth_tcp = \"none\"\n"
-        "host_uuid = \"%s\"\nlog_outputs = \"3:file:%s/libvirtd.log\"\n",
-        d->tcp_port, uuid, d->dir);
+    g_autofree char *daemon
+        = g_strdup_printf("# hotcpu e2e: the second libvirtd\nlisten_tcp = 1\nlisten_tls = 0\n"
+                          "listen_addr = \"127.0.0.1\"\ntcp_port = \"%u\"\nauth_tcp = \"none\"\n"
+                          "host_uuid = \"%s\"\nlog_outputs = \"3:file:%s/libvirtd.log\"\n",
+                          d->tcp_port, uuid, d->dir);
     g_autofree char *qemu = g_strdup_printf(
         "# hotcpu e2e: the second libvirtd\nmigration_port_min = %u\nmigration_port_max = %u\n",
         d->mig_port, d->mig_port + 9); /* libvirt wants min < max */
@@ -81,16 +81,16 @@ write_config(E2eLibvirtd *d, const char *etc, GError **error)
     /* The copy, without the first libvirtd's domains, networks and pools:
      * the second one must start empty and must not touch the host's
      * bridges. */
-    g_autofree char *clean = g_strdup_printf(
-        "rm -rf '%s'/qemu/*.xml '%s'/qemu/autostart '%s'/qemu/networks/autostart "
-        "'%s'/storage/autostart",
-        etc, etc, etc, etc);
+    g_autofree char *clean
+        = g_strdup_printf("rm -rf '%s'/qemu/*.xml '%s'/qemu/autostart '%s'/qemu/networks/autostart "
+                          "'%s'/storage/autostart",
+                          etc, etc, etc, etc);
     const char *rm[] = { "sh", "-c", clean, NULL };
 
     if (!g_spawn_sync(NULL, (char **)cp, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
                       error)
-        || !g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
-                         NULL, error))
+        || !g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                         error))
         return FALSE;
     return rewrite_conf(dconf, daemon_keys, daemon, error)
            && rewrite_conf(qconf, qemu_keys, qemu, error);
@@ -164,8 +164,7 @@ e2e_libvirtd2_start(const char *rundir, GError **error)
     }
     d->uri = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", d->tcp_port);
     d->migrate_uri = g_strdup_printf("tcp://127.0.0.1:%u", d->mig_port);
-    if (!write_config(d, etc, error) || !spawn_daemons(d, etc, error)
-        || !connect_daemon(d, error))
+    if (!write_config(d, etc, error) || !spawn_daemons(d, etc, error) || !connect_daemon(d, error))
         return NULL;
     return g_steal_pointer(&d);
 }
@@ -250,6 +249,38 @@ e2e_libvirtd2_stop(E2eLibvirtd *d)
     g_free(d->uri);
     g_free(d->migrate_uri);
     g_free(d);
+}
+
+gboolean
+e2e_libvirtd2_restart(E2eLibvirtd *d, guint pause_ms, GError **error)
+{
+    pid_t libvirtd = read_pid(d->dir, "libvirtd.pid");
+    pid_t virtlogd = read_pid(d->dir, "virtlogd.pid");
+    g_autofree char *ns = g_strdup_printf("%d", (int)virtlogd);
+    g_autofree char *pidfile = g_build_filename(d->dir, "libvirtd.pid", NULL);
+    const char *argv[]
+        = { "nsenter", "-m", "-t", ns, "libvirtd", "-d", "--listen", "-p", pidfile, NULL };
+    int status = 0;
+
+    if (libvirtd <= 0 || virtlogd <= 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no pid files in %s", d->dir);
+        return FALSE;
+    }
+    kill(libvirtd, SIGKILL);
+    for (int i = 0; i < 50 && kill(libvirtd, 0) == 0; i++)
+        g_usleep(100 * 1000);
+    g_usleep((gulong)pause_ms * 1000);
+    if (d->conn) {
+        virConnectClose(d->conn);
+        d->conn = NULL;
+    }
+    /* virtlogd holds the namespace: the new libvirtd finds the old mounts. */
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                      &status, error))
+        return FALSE;
+    if (!g_spawn_check_wait_status(status, error))
+        return FALSE;
+    return connect_daemon(d, error);
 }
 
 void

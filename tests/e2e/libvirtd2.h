@@ -32,5 +32,10 @@ E2eLibvirtd *e2e_libvirtd2_start(const char *rundir, GError **error);
 void e2e_libvirtd2_stop(E2eLibvirtd *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(E2eLibvirtd, e2e_libvirtd2_stop)
 
+/* Kills the second libvirtd (SIGKILL, as a crash would) and starts it again
+ * in the same namespace (its QEMUs run on), then connects anew: d->conn is
+ * a new connection.  With @pause_ms, waits that long between the two. */
+gboolean e2e_libvirtd2_restart(E2eLibvirtd *d, guint pause_ms, GError **error);
+
 /* Stops the second libvirtd a dead run left in @rundir, if any. */
 void e2e_libvirtd2_reap(const char *rundir);

@@ -321,11 +321,13 @@ static void test_hooks(void)
     for (int step = 0; step < 2; step++) {
         int to = step == 0 ? 4 : 2, from = step == 0 ? 2 : 4;
         for (int phase = 0; phase < 2; phase++) {
+            /* the URI hotcpu-ctl used, and the outcome for the after hooks */
             g_autofree char *want = g_strdup_printf(
-                "hook=%s %s numberOfCpus=%d previousNumberOfCpus=%d HOTCPU_AGENT_SOCKET=%s domxml=ok "
+                "hook=%s %s numberOfCpus=%d previousNumberOfCpus=%d HOTCPU_AGENT_SOCKET=%s "
+                "LIBVIRT_DEFAULT_URI=" E2E_URI " HOTCPU_OUTCOME=%s domxml=ok "
                 "agent_socket_exists=yes",
                 phase == 0 ? "before" : "after", want_common, to, from,
-                g->agent_socket ? g->agent_socket : "?");
+                g->agent_socket ? g->agent_socket : "?", phase == 0 ? "" : "done");
             CHECK(log && strstr(log, want), "no hook run recorded as: %s", want);
         }
     }

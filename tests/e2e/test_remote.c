@@ -8,6 +8,9 @@
  * through qemu+tcp:// only: every guest-side step must go through libvirt
  * (virDomainOpenChannel), for hotcpu-ctl and for the shipped hooks alike.
  *
+ * Last, libvirtd (the second one) is killed and started again while `set`
+ * waits for an unplug (issue 14).
+ *
  * Under TCG a live migration after a vCPU unplug hangs (as a live dump
  * does; tests/e2e/README.md): the guest migrates after plugs only.
  */
@@ -130,6 +133,50 @@ test_remote_commands(void)
     e2e_check_all_agree(guest, 2, 5000, "after the unplug on the other host");
 }
 
+static gboolean
+below_four(void)
+{
+    int online = e2e_guest_online(guest);
+    return online >= 0 && online < 4;
+}
+
+/* libvirtd restarts (killed, as a crash would) while set waits for an
+ * unplug: hotcpu-ctl opens the connection again once, finishes the change
+ * and says that libvirtd restarted. */
+static void
+test_libvirtd_restart_while_set_waits(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) plug = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    const char *argv[] = { "--connect", NULL, "--json", "set", NULL, "2", NULL };
+    double t0;
+
+    NEED_SETUP();
+    plug = e2e_check_set(guest, 4, 0);
+    argv[1] = guest->uri;
+    argv[4] = guest->name;
+    t0 = e2e_now();
+    p = e2e_ctl_spawn(argv, NULL);
+    for (int i = 0; i < 300 && !below_four(); i++)
+        g_usleep(50 * 1000);
+    g_usleep(1500 * 1000); /* libvirt waits for the unplug now */
+    CHECK_FATAL(e2e_libvirtd2_restart(remote, 0, &error), "cannot restart libvirtd: %s",
+                error ? error->message : "?");
+    CHECK_FATAL(e2e_guest_reattach(guest, remote->conn), "the guest is gone after the restart");
+    r = e2e_ctl_finish(g_steal_pointer(&p), t0);
+    g_printerr("    set 2 across a libvirtd restart: exit %d in %.1f s\n", r->status, r->seconds);
+    CHECK(r->status == 0 && strstr(r->out, "\"guest\":\"confirmed\""), "set exited %d: %s%s",
+          r->status, r->out, r->err);
+    CHECK(strstr(r->err, "the connection to libvirtd broke") != NULL,
+          "it does not say that libvirtd restarted: %s", r->err); /* warnings: stderr too */
+    CHECK(strstr(r->out, "\"libvirtd-reconnected\":true") != NULL,
+          "the record does not say it reconnected: %s", r->out);
+    CHECK(!strstr(r->out, "-1 vCPUs") && !strstr(r->out, "\"actual\":-1"), "a -1: %s", r->out);
+    e2e_check_all_agree(guest, 2, 5000, "after the libvirtd restart");
+}
+
 static void
 test_environment(void)
 {
@@ -144,6 +191,7 @@ register_remote_suite(void)
         { "environment", test_environment },
         { "migrate-after-plug", test_migrate_after_plug },
         { "remote-commands", test_remote_commands },
+        { "libvirtd-restart-while-set-waits", test_libvirtd_restart_while_set_waits },
         { NULL, NULL },
     };
 
