@@ -24,7 +24,7 @@ struct PendingSetCpus {
 
 static void pending_try(Agent *agent, gboolean final);
 
-void
+static void
 agent_send(Agent *agent, guint64 peer, const char *line)
 {
     channel_send(agent->channel, peer, line, strlen(line));
@@ -52,12 +52,17 @@ on_check(gpointer user_data)
     if (topo == NULL) {
         g_warning("Cannot read the CPU topology: %s", error->message);
     } else if (agent->announced == NULL || !topology_same_sets(agent->announced, topo)) {
-        g_autofree char *line = format_topology_event(topo);
         g_autofree char *online = cpulist_format(topo->online);
         g_autofree char *present = cpulist_format(topo->present);
 
         g_message("CPUs online: %s of present %s.", online, present);
-        channel_broadcast(agent->channel, line, strlen(line));
+        /* An event nobody receives need not be written (a big one is not
+         * cheap); a host that connects later gets the state anyway. */
+        if (channel_peer_count(agent->channel) > 0) {
+            g_autofree char *line = format_topology_event(topo);
+
+            channel_broadcast(agent->channel, line, strlen(line));
+        }
         topology_free(agent->announced);
         agent->announced = g_steal_pointer(&topo);
     }
@@ -195,8 +200,8 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
             return FALSE;
         if (wait_s > 0)
             command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
-                              "requested %u CPUs but only %u are present after waiting %u s",
-                              count, present, wait_s);
+                              "requested %u CPUs but only %u are present after waiting %u s", count,
+                              present, wait_s);
         else
             command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
                               "requested %u CPUs but only %u are present", count, present);
@@ -224,8 +229,7 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
     after = topology_read(agent->config->sysfs_root, &error);
     if (after == NULL) {
         command_call_fail(call, PROTO_ERROR_OPERATION_FAILED,
-                          "CPUs were changed, but the topology cannot be read: %s",
-                          error->message);
+                          "CPUs were changed, but the topology cannot be read: %s", error->message);
         return TRUE;
     }
     result = json_object_new();
@@ -261,7 +265,9 @@ on_pending_deadline(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-void
+/* set-num-cpus after argument checks: answers @call (taken over) now, or
+ * later when @wait_s > 0 and fewer than @count CPUs are present yet. */
+static void
 agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
 {
     PendingSetCpus *pending;
@@ -288,18 +294,41 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
     agent->pending = pending;
 }
 
+/* ---- what the commands reach of the agent ------------------------------ */
+
+static void
+op_send(gpointer owner, guint64 peer, const char *line)
+{
+    agent_send(owner, peer, line);
+}
+
+static void
+op_set_num_cpus(gpointer owner, CommandCall *call, guint count, guint wait_s)
+{
+    agent_set_num_cpus(owner, call, count, wait_s);
+}
+
+static const CommandOps command_ops = {
+    .send = op_send,
+    .set_num_cpus = op_set_num_cpus,
+};
+
 /* ---- channel callbacks ------------------------------------------------- */
 
 static void
 on_line(Channel *channel, guint64 peer, const char *line, gsize len, gpointer user_data)
 {
-    commands_dispatch(user_data, peer, line, len);
+    Agent *agent = user_data;
+
+    commands_dispatch(&agent->commands, peer, line, len);
 }
 
 static void
 on_line_too_long(Channel *channel, guint64 peer, gpointer user_data)
 {
-    commands_reply_line_too_long(user_data, peer);
+    Agent *agent = user_data;
+
+    commands_reply_line_too_long(&agent->commands, peer);
 }
 
 static void
@@ -333,8 +362,7 @@ on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
     g_debug("Peer %" G_GUINT64_FORMAT " left.", peer);
     if (agent->pending != NULL && agent->pending->call->peer == peer) {
         /* Nobody is left to answer; nothing was changed yet. */
-        g_message("Dropping the waiting set-num-cpus %u: its client left.",
-                  agent->pending->count);
+        g_message("Dropping the waiting set-num-cpus %u: its client left.", agent->pending->count);
         pending_free(g_steal_pointer(&agent->pending));
     }
 }
@@ -363,6 +391,9 @@ agent_new(AgentConfig *config, GError **error)
     g_autoptr(GError) local = NULL;
 
     agent->config = config;
+    agent->commands.ops = &command_ops;
+    agent->commands.owner = agent;
+    agent->commands.sysfs_root = config->sysfs_root;
     agent->loop = g_main_loop_new(NULL, FALSE);
     agent->online_retries = g_hash_table_new_full(NULL, NULL, NULL, online_retry_free);
 
@@ -370,8 +401,8 @@ agent_new(AgentConfig *config, GError **error)
      * in between is not missed), then serve (a client, or a test driving
      * --uevent-socket, may act as soon as it can connect). */
     if (config->uevent_socket != NULL)
-        agent->uevents =
-            uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
+        agent->uevents
+            = uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
     else
         agent->uevents = uevent_monitor_new_netlink("cpu", on_uevent, agent, &local);
     if (agent->uevents == NULL && config->uevent_socket != NULL)

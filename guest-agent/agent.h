@@ -15,6 +15,7 @@
 
 #include "agent_config.h"
 #include "channel.h"
+#include "commands.h"
 #include "topology.h"
 #include "uevent.h"
 
@@ -25,14 +26,14 @@
 #define AGENT_ONLINE_ATTEMPTS 6
 #define AGENT_ONLINE_RETRY_MS 25
 
-typedef struct CommandCall CommandCall;
 typedef struct PendingSetCpus PendingSetCpus;
 
 typedef struct {
     AgentConfig *config;
     Channel *channel;
+    CommandContext commands; /* what the commands reach of us */
     UeventMonitor *uevents;
-    Topology *announced;        /* the state last sent as topology-changed */
+    Topology *announced; /* the state last sent as topology-changed */
     guint check_timer;
     GHashTable *online_retries; /* GUINT_TO_POINTER(cpu) -> OnlineRetry */
     PendingSetCpus *pending;    /* the one set-num-cpus that waits, or NULL */
@@ -52,12 +53,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Agent, agent_free)
 int agent_run(Agent *agent);
 void agent_quit(Agent *agent, int status);
 
-/* Sends one formatted line to @peer. */
-void agent_send(Agent *agent, guint64 peer, const char *line);
-
 /* Arms the coalescing timer of the topology check. */
 void agent_schedule_check(Agent *agent);
-
-/* set-num-cpus after argument checks: answers @call (taken over) now, or
- * later when @wait_s > 0 and fewer than @count CPUs are present yet. */
-void agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s);

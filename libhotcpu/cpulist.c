@@ -21,12 +21,6 @@ cpulist_new(void)
     return g_new0(CpuList, 1);
 }
 
-CpuList *
-cpulist_copy(const CpuList *list)
-{
-    return g_memdup2(list, sizeof(*list));
-}
-
 void
 cpulist_free(CpuList *list)
 {
@@ -47,14 +41,6 @@ cpulist_add(CpuList *list, guint cpu)
     if (cpu >= CPULIST_MAX_CPUS)
         return;
     list->words[cpu / WORD_BITS] |= G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS);
-}
-
-void
-cpulist_remove(CpuList *list, guint cpu)
-{
-    if (cpu >= CPULIST_MAX_CPUS)
-        return;
-    list->words[cpu / WORD_BITS] &= ~(G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS));
 }
 
 guint
@@ -85,16 +71,6 @@ cpulist_next(const CpuList *list, gint after)
             bits &= ~G_GUINT64_CONSTANT(0) << (start % WORD_BITS);
         if (bits != 0)
             return (gint)(w * WORD_BITS + (guint)__builtin_ctzll(bits));
-    }
-    return -1;
-}
-
-gint
-cpulist_last(const CpuList *list)
-{
-    for (guint w = N_WORDS; w-- > 0;) {
-        if (list->words[w] != 0)
-            return (gint)(w * WORD_BITS + 63 - (guint)__builtin_clzll(list->words[w]));
     }
     return -1;
 }

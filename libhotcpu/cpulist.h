@@ -15,7 +15,6 @@ typedef struct CpuList CpuList;
 
 /* A new, empty set.  Never NULL. */
 CpuList *cpulist_new(void);
-CpuList *cpulist_copy(const CpuList *list);
 /* Accepts NULL. */
 void cpulist_free(CpuList *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuList, cpulist_free)
@@ -33,12 +32,9 @@ char *cpulist_format(const CpuList *list);
 gboolean cpulist_contains(const CpuList *list, guint cpu);
 /* Ids >= CPULIST_MAX_CPUS are ignored by add. */
 void cpulist_add(CpuList *list, guint cpu);
-void cpulist_remove(CpuList *list, guint cpu);
 guint cpulist_count(const CpuList *list);
 gboolean cpulist_equal(const CpuList *a, const CpuList *b);
 
 /* Iteration in ascending order: first id > @after, or -1.  Start with -1:
  *   for (gint c = cpulist_next(l, -1); c >= 0; c = cpulist_next(l, c)) */
 gint cpulist_next(const CpuList *list, gint after);
-/* Highest id, or -1 when empty. */
-gint cpulist_last(const CpuList *list);

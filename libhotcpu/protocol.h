@@ -20,6 +20,8 @@
 /* Deepest nesting of arrays/objects accepted in one message. */
 #define PROTO_MAX_DEPTH 16
 #define PROTO_RESYNC_BYTE 0xFF
+/* The longest "wait" (seconds) set-num-cpus takes: a hot add still in flight. */
+#define PROTO_SET_NUM_CPUS_MAX_WAIT_S 60
 
 /* Error classes of the contract.  Used as GError codes in PROTO_ERROR, both
  * for parse failures here and for errors a peer sent us. */
@@ -60,8 +62,6 @@ void proto_line_reader_feed(ProtoLineReader *reader, const void *data, gsize len
 /* Takes the next event out of the buffer.  On PROTO_LINE_OK, *line is newly
  * allocated (g_free) and *len its length; otherwise they are untouched. */
 ProtoLineStatus proto_line_reader_next(ProtoLineReader *reader, char **line, gsize *len);
-/* Drops any partial line (the peer went away mid-line). */
-void proto_line_reader_reset(ProtoLineReader *reader);
 
 /* ---- requests (agent side) --------------------------------------------- */
 
@@ -84,8 +84,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
  * PROTO_ERROR_PARSE too.
  * On failure *id_out (if not NULL) receives the request's "id" when it could
  * be read, so the error reply can echo it; caller frees with json_node_unref. */
-ProtoRequest *proto_parse_request(const char *line, gsize len, JsonNode **id_out,
-                                  GError **error);
+ProtoRequest *proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **error);
 
 /* ---- encoding ---------------------------------------------------------- */
 /* Each returns one line WITH the trailing '\n'; caller g_free()s.
@@ -105,11 +104,11 @@ typedef enum {
 
 typedef struct {
     ProtoMessageKind kind;
-    JsonNode *id;       /* return/error: NULL when absent */
-    JsonNode *value;    /* return: the value; event: the data (may be NULL) */
-    char *event;        /* event: its name */
+    JsonNode *id;                /* return/error: NULL when absent */
+    JsonNode *value;             /* return: the value; event: the data (may be NULL) */
+    char *event;                 /* event: its name */
     ProtoErrorClass error_class; /* error */
-    char *error_desc;   /* error */
+    char *error_desc;            /* error */
 } ProtoMessage;
 
 void proto_message_free(ProtoMessage *msg);
