@@ -24,6 +24,7 @@ typedef struct {
     guint depth;
     guint max_depth;
     CheckState state;
+    gboolean at_watched_key; /* the value now checked is report->watch_key's */
     JsonStrictReport *report;
     GError **error;
 } Checker;
@@ -36,38 +37,107 @@ syntax_fail(Checker *c, const char *what)
     return FALSE;
 }
 
-/* *p is on the opening quote; leaves *p after the closing one. */
-static gboolean
-check_string(const char **p, const char *end)
+/* The code unit of the four hex digits at @s, or -1. */
+static gint
+hex4(const char *s, const char *end)
 {
-    const char *s = *p + 1;
+    gint value = 0;
 
-    while (s < end) {
-        guchar c = (guchar)*s;
+    if (end - s < 4)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        gint digit = g_ascii_xdigit_value(s[i]);
 
-        if (c == '"') {
-            *p = s + 1;
+        if (digit < 0)
+            return -1;
+        value = value * 16 + digit;
+    }
+    return value;
+}
+
+/* Appends the character of the (valid) escape whose letter is at @e. */
+static void
+append_escape(GString *out, const char *e)
+{
+    static const char from[] = "\"\\/bfnrt";
+    static const char to[] = "\"\\/\b\f\n\r\t";
+    gunichar ch;
+
+    if (*e != 'u') {
+        g_string_append_c(out, to[strchr(from, *e) - from]);
+        return;
+    }
+    ch = (gunichar)hex4(e + 1, e + 5);
+    if (ch >= 0xD800 && ch <= 0xDBFF)
+        ch = 0x10000 + ((ch - 0xD800) << 10) + ((gunichar)hex4(e + 7, e + 11) - 0xDC00);
+    g_string_append_unichar(out, ch);
+}
+
+/* One escape; *s is on the character after the backslash and is left on
+ * the escape's last character.  A \u escape must decode to a character
+ * other than NUL: a surrogate only as the first half of a pair.  Sets *why
+ * on failure. */
+static gboolean
+check_escape(const char **s, const char *end, const char **why)
+{
+    gint unit, low;
+
+    if (**s != 'u') {
+        *why = "malformed escape in a string";
+        return strchr("\"\\/bfnrt", **s) != NULL && **s != '\0';
+    }
+    unit = hex4(*s + 1, end);
+    *why = "malformed \\u escape";
+    if (unit < 0)
+        return FALSE;
+    *s += 4;
+    *why = "\\u0000 in a string";
+    if (unit == 0)
+        return FALSE;
+    *why = "a \\u escape of a lone surrogate";
+    if (unit >= 0xDC00 && unit <= 0xDFFF)
+        return FALSE;
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+        if (end - *s < 3 || (*s)[1] != '\\' || (*s)[2] != 'u')
+            return FALSE;
+        low = hex4(*s + 3, end);
+        if (low < 0xDC00 || low > 0xDFFF)
+            return FALSE;
+        *s += 6;
+    }
+    return TRUE;
+}
+
+/* c->p is on the opening quote; leaves it after the closing one.  When
+ * @decoded is given, appends the string's text (escapes decoded). */
+static gboolean
+check_string(Checker *c, GString *decoded)
+{
+    const char *s = c->p + 1;
+    const char *why = "malformed string";
+
+    for (; s < c->end; s++) {
+        const char *escape;
+        guchar ch = (guchar)*s;
+
+        if (ch == '"') {
+            c->p = s + 1;
             return TRUE;
         }
-        if (c < 0x20)
-            return FALSE;
-        if (c == '\\') {
-            s++;
-            if (s >= end)
-                return FALSE;
-            if (*s == 'u') {
-                for (int i = 1; i <= 4; i++) {
-                    if (s + i >= end || !g_ascii_isxdigit(s[i]))
-                        return FALSE;
-                }
-                s += 4;
-            } else if (strchr("\"\\/bfnrt", *s) == NULL || *s == '\0') {
-                return FALSE;
-            }
+        if (ch < 0x20)
+            break;
+        if (ch != '\\') {
+            if (decoded != NULL)
+                g_string_append_c(decoded, (char)ch);
+            continue;
         }
-        s++;
+        escape = ++s;
+        if (s >= c->end || !check_escape(&s, c->end, &why))
+            break;
+        if (decoded != NULL)
+            append_escape(decoded, escape);
     }
-    return FALSE;
+    return syntax_fail(c, why);
 }
 
 /* Leaves *s after a run of digits; FALSE when there is none. */
@@ -131,6 +201,8 @@ check_number(Checker *c)
             if (c->report == NULL)
                 return syntax_fail(c, "number out of range");
             c->report->huge_int = TRUE;
+            if (c->depth == 1 && c->at_watched_key)
+                c->report->huge_int_at_key = TRUE;
         }
     }
     c->p = s;
@@ -167,6 +239,22 @@ close_container(Checker *c)
     after_value(c);
 }
 
+/* A member's name; notes whether it is the top-level key the report
+ * watches. */
+static gboolean
+check_key(Checker *c)
+{
+    g_autoptr(GString) name = NULL;
+
+    if (c->depth == 1 && c->report != NULL && c->report->watch_key != NULL)
+        name = g_string_new(NULL);
+    if (!check_string(c, name))
+        return FALSE;
+    c->at_watched_key = name != NULL && strcmp(name->str, c->report->watch_key) == 0;
+    c->state = ST_COLON;
+    return TRUE;
+}
+
 /* A value starts at c->p (holding @ch). */
 static gboolean
 check_value(Checker *c, char ch)
@@ -183,8 +271,8 @@ check_value(Checker *c, char ch)
         return TRUE;
     }
     if (ch == '"') {
-        if (!check_string(&c->p, c->end))
-            return syntax_fail(c, "malformed string");
+        if (!check_string(c, NULL))
+            return FALSE;
     } else if (ch == '-' || g_ascii_isdigit(ch)) {
         if (!check_number(c))
             return FALSE;
@@ -226,10 +314,9 @@ check_token(Checker *c, char ch)
             close_container(c);
             return TRUE;
         }
-        if (ch != '"' || !check_string(&c->p, c->end))
+        if (ch != '"')
             return syntax_fail(c, "expected a string key");
-        c->state = ST_COLON;
-        return TRUE;
+        return check_key(c);
     case ST_VALUE_OR_CLOSE:
         if (ch == ']') {
             close_container(c);

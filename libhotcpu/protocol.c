@@ -209,10 +209,28 @@ proto_request_free(ProtoRequest *req)
     g_free(req);
 }
 
+/* The contract: an id is a string or an integer.  Anything else could not
+ * be echoed faithfully (json-glib prints 1e18 back as 1e+18.0, which is not
+ * JSON, and wraps integers beyond 64 bits), so it is refused, unechoed. */
+static gboolean
+check_id(JsonNode *id, const JsonStrictReport *report, GError **error)
+{
+    GType type;
+
+    if (id == NULL)
+        return TRUE;
+    type = JSON_NODE_HOLDS_VALUE(id) ? json_node_get_value_type(id) : G_TYPE_INVALID;
+    if ((type == G_TYPE_STRING || type == G_TYPE_INT64) && !report->huge_int_at_key)
+        return TRUE;
+    g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                        "'id' must be a string or an integer of at most 64 bits");
+    return FALSE;
+}
+
 ProtoRequest *
 proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **error)
 {
-    JsonStrictReport report = { 0 };
+    JsonStrictReport report = { .watch_key = "id" };
     g_autoptr(JsonObject) obj = parse_object(line, len, &report, error);
     g_autoptr(ProtoRequest) req = NULL;
     JsonNode *execute, *arguments, *id;
@@ -222,6 +240,8 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
         return NULL;
 
     id = json_object_get_member(obj, "id");
+    if (!check_id(id, &report, error))
+        return NULL;
     if (id_out != NULL && id != NULL)
         *id_out = json_node_copy(id);
 

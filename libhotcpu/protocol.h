@@ -76,7 +76,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
 
 /* Decodes one line.  Fails with PROTO_ERROR_PARSE for invalid UTF-8, not JSON,
  * not an object, nesting deeper than PROTO_MAX_DEPTH, a line longer than
- * PROTO_MAX_LINE; with PROTO_ERROR_INVALID_PARAMETER for a missing or
+ * PROTO_MAX_LINE, a \u escape of a lone surrogate or of NUL; with
+ * PROTO_ERROR_INVALID_PARAMETER for an "id" that is not a string or an
+ * integer of at most 64 bits (then *id_out stays NULL), a missing or
  * non-string "execute", non-object "arguments", unknown top-level keys, or
  * an integer beyond gint64 anywhere (valid JSON, but json-glib would wrap
  * it).  JSON is strict RFC 8259: json-glib's extensions (comments, single
