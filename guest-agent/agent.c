@@ -17,6 +17,7 @@ typedef struct {
 
 struct PendingSetCpus {
     CommandCall *call;
+    guint64 peer; /* held in the channel until answered (a half close) */
     guint count;
     guint wait_s;
     guint deadline;
@@ -168,11 +169,12 @@ on_uevent(const Uevent *event, gpointer user_data)
 /* ---- set-num-cpus ------------------------------------------------------ */
 
 static void
-pending_free(PendingSetCpus *pending)
+pending_free(Agent *agent, PendingSetCpus *pending)
 {
     if (pending->deadline != 0)
         g_source_remove(pending->deadline);
     command_call_free(pending->call);
+    channel_release(agent->channel, pending->peer);
     g_free(pending);
 }
 
@@ -252,7 +254,7 @@ pending_try(Agent *agent, gboolean final)
         return;
     pending->call = NULL; /* answered and freed */
     agent->pending = NULL;
-    pending_free(pending);
+    pending_free(agent, pending);
 }
 
 static gboolean
@@ -286,6 +288,8 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
     g_debug("set-num-cpus %u: waiting up to %u s for CPUs to be hot added.", count, wait_s);
     pending = g_new0(PendingSetCpus, 1);
     pending->call = call;
+    pending->peer = call->peer;
+    channel_hold(agent->channel, call->peer);
     pending->count = count;
     pending->wait_s = wait_s;
     /* Not g_timeout_add_seconds: it rounds to glib's second ticks and may
@@ -363,7 +367,7 @@ on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
     if (agent->pending != NULL && agent->pending->call->peer == peer) {
         /* Nobody is left to answer; nothing was changed yet. */
         g_message("Dropping the waiting set-num-cpus %u: its client left.", agent->pending->count);
-        pending_free(g_steal_pointer(&agent->pending));
+        pending_free(agent, g_steal_pointer(&agent->pending));
     }
 }
 
@@ -435,7 +439,7 @@ agent_free(Agent *agent)
 
         command_call_fail(g_steal_pointer(&pending->call), PROTO_ERROR_OPERATION_FAILED,
                           "the agent is shutting down; nothing was changed");
-        pending_free(pending);
+        pending_free(agent, pending);
     }
     if (agent->check_timer != 0)
         g_source_remove(agent->check_timer);

@@ -25,6 +25,20 @@ channel_broadcast(Channel *channel, const char *data, gsize len)
     channel->ops->broadcast(channel, data, len);
 }
 
+void
+channel_hold(Channel *channel, guint64 peer)
+{
+    if (channel->ops->hold != NULL)
+        channel->ops->hold(channel, peer, TRUE);
+}
+
+void
+channel_release(Channel *channel, guint64 peer)
+{
+    if (channel->ops->hold != NULL)
+        channel->ops->hold(channel, peer, FALSE);
+}
+
 guint
 channel_peer_count(Channel *channel)
 {
@@ -48,6 +62,7 @@ channel_peer_new(guint64 id, int fd)
     peer->fd = fd;
     peer->reader = proto_line_reader_new(PROTO_MAX_LINE);
     peer->out = g_byte_array_new();
+    peer->last_active = g_get_monotonic_time();
     return peer;
 }
 
@@ -141,7 +156,9 @@ channel_peer_flush(ChannelPeer *peer, ssize_t (*write_fn)(int fd, const void *bu
         }
         break;
     }
-    if (done > 0)
+    if (done > 0) {
         g_byte_array_remove_range(peer->out, 0, (guint)done);
+        peer->last_active = g_get_monotonic_time();
+    }
     return result;
 }

@@ -15,6 +15,8 @@ typedef struct {
     void (*send)(Channel *channel, guint64 peer, const char *data, gsize len);
     void (*broadcast)(Channel *channel, const char *data, gsize len);
     guint (*peer_count)(Channel *channel);
+    /* channel_hold/channel_release (may be NULL: the peer never goes). */
+    void (*hold)(Channel *channel, guint64 peer, gboolean hold);
     void (*free)(Channel *channel);
 } ChannelOps;
 
@@ -29,7 +31,9 @@ typedef struct {
     int fd;
     ProtoLineReader *reader;
     GByteArray *out;
-    gboolean dead; /* to be closed from an idle; ignore from now on */
+    gboolean dead;       /* to be closed from an idle; ignore from now on */
+    guint holds;         /* answers still owed to this peer (channel_hold) */
+    gint64 last_active;  /* monotonic time of the last byte in or out */
     gboolean delivering; /* inside channel_peer_deliver (no re-entry) */
 } ChannelPeer;
 
