@@ -2,11 +2,15 @@
 #include "agent.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "commands.h"
 #include "cpu_control.h"
 #include "protocol.h"
+#include "topology_writer.h"
 
 typedef struct {
     Agent *agent;
@@ -25,10 +29,29 @@ struct PendingSetCpus {
 
 static void pending_try(Agent *agent, gboolean final);
 
+static gboolean
+on_trim(gpointer user_data)
+{
+    Agent *agent = user_data;
+
+    agent->trim_idle = 0;
+#ifdef __GLIBC__
+    /* The big reply's transient memory (topologies, its text) is free by
+     * now; give the pages back instead of keeping them for the next one. */
+    malloc_trim(0);
+#endif
+    return G_SOURCE_REMOVE;
+}
+
 static void
 agent_send(Agent *agent, guint64 peer, const char *line)
 {
-    channel_send(agent->channel, peer, line, strlen(line));
+    gsize len = strlen(line);
+
+    channel_send(agent->channel, peer, line, len);
+    /* Once, from an idle: only after a big line, so the idle cost stays nil. */
+    if (len > AGENT_TRIM_AFTER_BYTES && agent->trim_idle == 0)
+        agent->trim_idle = g_idle_add(on_trim, agent);
 }
 
 /* ---- topology-changed -------------------------------------------------- */
@@ -36,9 +59,28 @@ agent_send(Agent *agent, guint64 peer, const char *line)
 static char *
 format_topology_event(const Topology *topo)
 {
-    g_autoptr(JsonNode) data = topology_to_json(topo);
+    GString *line = proto_event_begin("topology-changed");
 
-    return proto_format_event("topology-changed", data);
+    topology_write_json(topo, line);
+    return proto_event_end(line);
+}
+
+/* What a topology-changed reports: only the two sets are kept, not the
+ * whole topology (8192 CPUs' details would stay in the heap for good). */
+static void
+remember_announced(Agent *agent, const Topology *topo)
+{
+    cpulist_free(agent->announced_online);
+    cpulist_free(agent->announced_present);
+    agent->announced_online = cpulist_copy(topo->online);
+    agent->announced_present = cpulist_copy(topo->present);
+}
+
+static gboolean
+announced_same(Agent *agent, const Topology *topo)
+{
+    return agent->announced_online != NULL && cpulist_equal(agent->announced_online, topo->online)
+           && cpulist_equal(agent->announced_present, topo->present);
 }
 
 static gboolean
@@ -52,7 +94,7 @@ on_check(gpointer user_data)
     topo = topology_read(agent->config->sysfs_root, &error);
     if (topo == NULL) {
         g_warning("Cannot read the CPU topology: %s", error->message);
-    } else if (agent->announced == NULL || !topology_same_sets(agent->announced, topo)) {
+    } else if (!announced_same(agent, topo)) {
         g_autofree char *online = cpulist_format(topo->online);
         g_autofree char *present = cpulist_format(topo->present);
 
@@ -64,8 +106,7 @@ on_check(gpointer user_data)
 
             channel_broadcast(agent->channel, line, strlen(line));
         }
-        topology_free(agent->announced);
-        agent->announced = g_steal_pointer(&topo);
+        remember_announced(agent, topo);
     }
     pending_try(agent, FALSE);
     return G_SOURCE_REMOVE;
@@ -187,7 +228,6 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
     g_autoptr(Topology) topo = topology_read(agent->config->sysfs_root, &error);
     g_autoptr(Topology) after = NULL;
     g_autoptr(CpuPlan) plan = NULL;
-    g_autoptr(JsonObject) result = NULL;
     guint present;
 
     if (topo == NULL) {
@@ -234,9 +274,7 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
                           "CPUs were changed, but the topology cannot be read: %s", error->message);
         return TRUE;
     }
-    result = json_object_new();
-    json_object_set_member(result, "topology", topology_to_json(after));
-    command_call_return(call, json_node_init_object(json_node_alloc(), result));
+    command_call_return_topology(call, after, "topology");
     return TRUE;
 }
 
@@ -354,8 +392,7 @@ on_connected(Channel *channel, guint64 peer, gboolean announce, gpointer user_da
     }
     line = format_topology_event(topo);
     agent_send(agent, peer, line);
-    topology_free(agent->announced);
-    agent->announced = g_steal_pointer(&topo);
+    remember_announced(agent, topo);
 }
 
 static void
@@ -393,6 +430,7 @@ agent_new(AgentConfig *config, GError **error)
 {
     g_autoptr(Agent) agent = g_new0(Agent, 1);
     g_autoptr(GError) local = NULL;
+    g_autoptr(Topology) topo = NULL;
 
     agent->config = config;
     agent->commands.ops = &command_ops;
@@ -415,9 +453,10 @@ agent_new(AgentConfig *config, GError **error)
         /* Commands still work; only hot plug goes unnoticed. */
         g_warning("Hot-added CPUs will not be noticed: %s", local->message);
 
-    agent->announced = topology_read(config->sysfs_root, error);
-    if (agent->announced == NULL)
+    topo = topology_read(config->sysfs_root, error);
+    if (topo == NULL)
         return NULL;
+    remember_announced(agent, topo);
 
     if (config->listen != NULL)
         agent->channel = channel_unix_new(config->listen, &channel_callbacks, agent, error);
@@ -443,11 +482,13 @@ agent_free(Agent *agent)
     }
     if (agent->check_timer != 0)
         g_source_remove(agent->check_timer);
+    if (agent->trim_idle != 0)
+        g_source_remove(agent->trim_idle);
     g_hash_table_unref(agent->online_retries);
     uevent_monitor_free(agent->uevents);
     channel_free(agent->channel);
-    if (agent->announced != NULL)
-        topology_free(agent->announced);
+    cpulist_free(agent->announced_online);
+    cpulist_free(agent->announced_present);
     g_main_loop_unref(agent->loop);
     agent_config_free(agent->config);
     g_free(agent);

@@ -25,6 +25,9 @@
 /* Auto-online: attempts and first retry delay (doubling each time). */
 #define AGENT_ONLINE_ATTEMPTS 6
 #define AGENT_ONLINE_RETRY_MS 25
+/* A line longer than this (a topology of a few thousand CPUs) is followed
+ * by a malloc_trim, so the agent shrinks back to its idle size. */
+#define AGENT_TRIM_AFTER_BYTES (64 * 1024)
 
 typedef struct PendingSetCpus PendingSetCpus;
 
@@ -33,8 +36,10 @@ typedef struct {
     Channel *channel;
     CommandContext commands; /* what the commands reach of us */
     UeventMonitor *uevents;
-    Topology *announced; /* the state last sent as topology-changed */
+    CpuList *announced_online; /* the sets last sent as topology-changed */
+    CpuList *announced_present;
     guint check_timer;
+    guint trim_idle;            /* malloc_trim after a big line */
     GHashTable *online_retries; /* GUINT_TO_POINTER(cpu) -> OnlineRetry */
     PendingSetCpus *pending;    /* the one set-num-cpus that waits, or NULL */
     GMainLoop *loop;

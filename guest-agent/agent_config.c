@@ -121,11 +121,11 @@ agent_config_load(AgentConfig *config, const char *path, gboolean required, GErr
     tmp->sysfs_root = g_strdup(config->sysfs_root);
     tmp->auto_online = config->auto_online;
     tmp->verbose = config->verbose;
-    if (!get_string(kf, path, "channel", &tmp->channel, error) ||
-        !get_string(kf, path, "listen", &tmp->listen, error) ||
-        !get_string(kf, path, "sysfs-root", &tmp->sysfs_root, error) ||
-        !get_bool(kf, path, "auto-online", &tmp->auto_online, error) ||
-        !get_bool(kf, path, "verbose", &tmp->verbose, error))
+    if (!get_string(kf, path, "channel", &tmp->channel, error)
+        || !get_string(kf, path, "listen", &tmp->listen, error)
+        || !get_string(kf, path, "sysfs-root", &tmp->sysfs_root, error)
+        || !get_bool(kf, path, "auto-online", &tmp->auto_online, error)
+        || !get_bool(kf, path, "verbose", &tmp->verbose, error))
         return FALSE;
 
     g_free(config->channel);

@@ -129,6 +129,8 @@ channel_peer_queue(ChannelPeer *peer, const char *data, gsize len)
     if (len > CHANNEL_MAX_OUTPUT || peer->out->len > CHANNEL_MAX_OUTPUT - len)
         return FALSE;
     g_byte_array_append(peer->out, (const guint8 *)data, len);
+    if (peer->out->len > CHANNEL_SMALL_OUTPUT)
+        peer->out_big = TRUE;
     return TRUE;
 }
 
@@ -159,6 +161,12 @@ channel_peer_flush(ChannelPeer *peer, ssize_t (*write_fn)(int fd, const void *bu
     if (done > 0) {
         g_byte_array_remove_range(peer->out, 0, (guint)done);
         peer->last_active = g_get_monotonic_time();
+    }
+    if (peer->out->len == 0 && peer->out_big) {
+        /* remove_range keeps the capacity: drop the big buffer itself. */
+        g_byte_array_unref(peer->out);
+        peer->out = g_byte_array_new();
+        peer->out_big = FALSE;
     }
     return result;
 }

@@ -6,7 +6,7 @@
 
 #include "config.h"
 #include "cpulist.h"
-#include "topology.h"
+#include "topology_writer.h"
 
 #define COMMAND_MAX_ARGS 4
 
@@ -63,6 +63,22 @@ command_call_return(CommandCall *call, JsonNode *value)
 
     call->ctx->ops->send(call->ctx->owner, call->peer, line);
     json_node_unref(value);
+    command_call_free(call);
+}
+
+void
+command_call_return_topology(CommandCall *call, const Topology *topo, const char *member)
+{
+    GString *line = proto_return_begin();
+    g_autofree char *text = NULL;
+
+    if (member != NULL)
+        g_string_append_printf(line, "{\"%s\":", member);
+    topology_write_json(topo, line);
+    if (member != NULL)
+        g_string_append_c(line, '}');
+    text = proto_return_end(line, call->id);
+    call->ctx->ops->send(call->ctx->owner, call->peer, text);
     command_call_free(call);
 }
 
@@ -143,7 +159,7 @@ cmd_get_topology(CommandCall *call, const gint64 *values)
                           error->message);
         return;
     }
-    command_call_return(call, topology_to_json(topo));
+    command_call_return_topology(call, topo, NULL);
 }
 
 static void

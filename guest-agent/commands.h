@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "protocol.h"
+#include "topology.h"
 
 typedef struct CommandCall CommandCall;
 
@@ -46,6 +47,10 @@ void commands_reply_line_too_long(const CommandContext *ctx, guint64 peer);
 
 /* Answers {"return": @value} (consumed) and frees @call. */
 void command_call_return(CommandCall *call, JsonNode *value);
+/* Answers {"return": T}, or {"return": {@member: T}} when @member is not
+ * NULL, with T the topology @topo, written as text (no JSON tree: see
+ * topology_writer.h), and frees @call. */
+void command_call_return_topology(CommandCall *call, const Topology *topo, const char *member);
 /* Answers {"error": ...} and frees @call. */
 void command_call_fail(CommandCall *call, ProtoErrorClass cls, const char *format, ...)
     G_GNUC_PRINTF(3, 4);

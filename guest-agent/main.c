@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +184,12 @@ main(int argc, char **argv)
     int status;
 
     setlocale(LC_ALL, "");
+#ifdef __GLIBC__
+    /* A fixed threshold (the default one rises after each big free) keeps
+     * big buffers (a topology of thousands of CPUs) in mappings of their
+     * own, returned to the kernel when freed rather than kept in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     /* Messages go to stderr (journald picks them up under systemd). */
     g_log_writer_default_set_use_stderr(TRUE);
 

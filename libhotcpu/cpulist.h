@@ -15,6 +15,7 @@ typedef struct CpuList CpuList;
 
 /* A new, empty set.  Never NULL. */
 CpuList *cpulist_new(void);
+CpuList *cpulist_copy(const CpuList *list);
 /* Accepts NULL. */
 void cpulist_free(CpuList *list);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuList, cpulist_free)

@@ -293,73 +293,119 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
 
 /* ---- encoding ---------------------------------------------------------- */
 
-/* One line: json-glib's generator without pretty-printing escapes control
- * characters in strings, so the only '\n' is the one appended here. */
-static char *
-to_line(JsonObject *obj)
+/* Lines are written as text around json-glib's generator, which without
+ * pretty-printing escapes control characters in strings, so the only '\n'
+ * is the one finish_line appends.  No tree is copied: a topology of 8192
+ * CPUs is most of a megabyte of JSON. */
+static void
+append_node(GString *out, JsonNode *node)
 {
     g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_node_init_object(json_node_alloc(), obj);
-    g_autofree char *text = NULL;
 
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    return g_strconcat(text, "\n", NULL);
+    json_generator_set_root(gen, node);
+    json_generator_to_gstring(gen, out);
 }
 
 static void
-set_node(JsonObject *obj, const char *name, JsonNode *node)
+append_string(GString *out, const char *text)
 {
-    if (node != NULL)
-        json_object_set_member(obj, name, json_node_copy(node));
+    g_autoptr(JsonNode) node = json_node_init_string(json_node_alloc(), text);
+
+    append_node(out, node);
+}
+
+/* Ends a message opened with '{': the id when there is one, '}' and '\n'. */
+static char *
+finish_line(GString *out, JsonNode *id)
+{
+    if (id != NULL) {
+        g_string_append(out, ",\"id\":");
+        append_node(out, id);
+    }
+    g_string_append(out, "}\n");
+    return g_string_free(out, FALSE);
 }
 
 char *
 proto_format_request(const char *execute, JsonObject *arguments, JsonNode *id)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
+    GString *out = g_string_new("{\"execute\":");
 
-    json_object_set_string_member(obj, "execute", execute);
-    if (arguments != NULL)
-        json_object_set_object_member(obj, "arguments", json_object_ref(arguments));
-    set_node(obj, "id", id);
-    return to_line(obj);
+    append_string(out, execute);
+    if (arguments != NULL) {
+        g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), arguments);
+
+        g_string_append(out, ",\"arguments\":");
+        append_node(out, node);
+    }
+    return finish_line(out, id);
+}
+
+GString *
+proto_return_begin(void)
+{
+    return g_string_new("{\"return\":");
+}
+
+char *
+proto_return_end(GString *line, JsonNode *id)
+{
+    return finish_line(line, id);
 }
 
 char *
 proto_format_return(JsonNode *value, JsonNode *id)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
+    GString *out = proto_return_begin();
 
     if (value != NULL)
-        set_node(obj, "return", value);
+        append_node(out, value);
     else
-        json_object_set_object_member(obj, "return", json_object_new());
-    set_node(obj, "id", id);
-    return to_line(obj);
+        g_string_append(out, "{}");
+    return proto_return_end(out, id);
 }
 
 char *
 proto_format_error(ProtoErrorClass cls, const char *desc, JsonNode *id)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
-    JsonObject *err = json_object_new();
+    GString *out = g_string_new("{\"error\":{\"class\":");
 
-    json_object_set_string_member(err, "class", proto_error_class_name(cls));
-    json_object_set_string_member(err, "desc", desc != NULL ? desc : "");
-    json_object_set_object_member(obj, "error", err);
-    set_node(obj, "id", id);
-    return to_line(obj);
+    append_string(out, proto_error_class_name(cls));
+    g_string_append(out, ",\"desc\":");
+    append_string(out, desc != NULL ? desc : "");
+    g_string_append_c(out, '}');
+    return finish_line(out, id);
+}
+
+GString *
+proto_event_begin(const char *name)
+{
+    GString *out = g_string_new("{\"event\":");
+
+    append_string(out, name);
+    g_string_append(out, ",\"data\":");
+    return out;
+}
+
+char *
+proto_event_end(GString *line)
+{
+    return finish_line(line, NULL);
 }
 
 char *
 proto_format_event(const char *name, JsonNode *data)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
+    GString *out;
 
-    json_object_set_string_member(obj, "event", name);
-    set_node(obj, "data", data);
-    return to_line(obj);
+    if (data == NULL) {
+        out = g_string_new("{\"event\":");
+        append_string(out, name);
+        return finish_line(out, NULL);
+    }
+    out = proto_event_begin(name);
+    append_node(out, data);
+    return proto_event_end(out);
 }
 
 /* ---- messages ---------------------------------------------------------- */

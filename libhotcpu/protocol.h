@@ -96,6 +96,16 @@ char *proto_format_return(JsonNode *value, JsonNode *id);
 char *proto_format_error(ProtoErrorClass cls, const char *desc, JsonNode *id);
 char *proto_format_event(const char *name, JsonNode *data);
 
+/* For values too big to build as a JsonNode tree first (a topology of
+ * thousands of CPUs): *_begin returns a line open up to the value, the
+ * caller appends the value's JSON text (it must be valid JSON: no check is
+ * made), *_end closes the line (consuming @line) and returns it like the
+ * functions above. */
+GString *proto_return_begin(void);
+char *proto_return_end(GString *line, JsonNode *id);
+GString *proto_event_begin(const char *name);
+char *proto_event_end(GString *line);
+
 /* ---- messages (host side) --------------------------------------------- */
 
 typedef enum {

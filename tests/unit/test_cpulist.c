@@ -190,6 +190,45 @@ test_set_operations(void)
     cpulist_add(b, 64);
     CU_ASSERT_TRUE(cpulist_equal(a, b));
 
+    /* A copy is independent, also of a single-word list. */
+    {
+        g_autoptr(CpuList) one = cpulist_parse("8000", NULL);
+        g_autoptr(CpuList) copy = cpulist_copy(one);
+        g_autoptr(CpuList) wide = cpulist_copy(a);
+
+        CU_ASSERT_TRUE(cpulist_equal(one, copy));
+        cpulist_add(copy, 3);
+        CU_ASSERT_FALSE(cpulist_contains(one, 3));
+        CU_ASSERT_EQUAL(cpulist_count(copy), 2);
+        CU_ASSERT_TRUE(cpulist_equal(wide, a));
+        cpulist_add(wide, 8191);
+        CU_ASSERT_FALSE(cpulist_contains(a, 8191));
+    }
+    /* The bitmap holds only the words between its lowest and highest id:
+     * growing it either way keeps every id, and equality ignores how. */
+    {
+        g_autoptr(CpuList) grown = cpulist_new();
+        g_autoptr(CpuList) parsed = cpulist_parse("3,64,4000,8191", NULL);
+
+        cpulist_add(grown, 4000);
+        cpulist_add(grown, 64);
+        cpulist_add(grown, 8191);
+        cpulist_add(grown, 3);
+        CU_ASSERT_TRUE(cpulist_equal(grown, parsed));
+        CU_ASSERT_TRUE(cpulist_equal(parsed, grown));
+        CU_ASSERT_EQUAL(cpulist_next(grown, 4), 64);
+        CU_ASSERT_EQUAL(cpulist_next(grown, 4000), 8191);
+        CU_ASSERT_FALSE(cpulist_contains(grown, 65));
+        CU_ASSERT_FALSE(cpulist_equal(grown, a));
+        {
+            g_autoptr(CpuList) empty = cpulist_new();
+            g_autoptr(CpuList) empty2 = cpulist_parse("", NULL);
+
+            CU_ASSERT_TRUE(cpulist_equal(empty, empty2));
+            CU_ASSERT_FALSE(cpulist_equal(empty, grown));
+            CU_ASSERT_EQUAL(cpulist_count(empty), 0);
+        }
+    }
     cpulist_free(NULL);
 }
 
