@@ -7,6 +7,7 @@
 #endif
 #include <string.h>
 
+#include "agent_load.h"
 #include "commands.h"
 #include "cpu_control.h"
 #include "protocol.h"
@@ -350,9 +351,23 @@ op_set_num_cpus(gpointer owner, CommandCall *call, guint count, guint wait_s)
     agent_set_num_cpus(owner, call, count, wait_s);
 }
 
+static void
+op_get_load(gpointer owner, CommandCall *call)
+{
+    agent_load_get(owner, call);
+}
+
+static void
+op_watch_load(gpointer owner, CommandCall *call, guint interval_s)
+{
+    agent_load_watch(owner, call, interval_s);
+}
+
 static const CommandOps command_ops = {
     .send = op_send,
     .set_num_cpus = op_set_num_cpus,
+    .get_load = op_get_load,
+    .watch_load = op_watch_load,
 };
 
 /* ---- channel callbacks ------------------------------------------------- */
@@ -401,6 +416,7 @@ on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
     Agent *agent = user_data;
 
     g_debug("Peer %" G_GUINT64_FORMAT " left.", peer);
+    agent_load_forget(agent, peer);
     if (agent->pending != NULL && agent->pending->call->peer == peer) {
         /* Nobody is left to answer; nothing was changed yet. */
         g_message("Dropping the waiting set-num-cpus %u: its client left.", agent->pending->count);
@@ -438,6 +454,7 @@ agent_new(AgentConfig *config, GError **error)
     agent->commands.sysfs_root = config->sysfs_root;
     agent->loop = g_main_loop_new(NULL, FALSE);
     agent->online_retries = g_hash_table_new_full(NULL, NULL, NULL, online_retry_free);
+    agent_load_init(agent);
 
     /* Order matters: subscribe to uevents, then read the state (a hot add
      * in between is not missed), then serve (a client, or a test driving
@@ -484,6 +501,7 @@ agent_free(Agent *agent)
         g_source_remove(agent->check_timer);
     if (agent->trim_idle != 0)
         g_source_remove(agent->trim_idle);
+    agent_load_clear(agent);
     g_hash_table_unref(agent->online_retries);
     uevent_monitor_free(agent->uevents);
     channel_free(agent->channel);

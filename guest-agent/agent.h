@@ -16,6 +16,7 @@
 #include "agent_config.h"
 #include "channel.h"
 #include "commands.h"
+#include "load.h"
 #include "topology.h"
 #include "uevent.h"
 
@@ -42,6 +43,9 @@ typedef struct {
     guint trim_idle;            /* malloc_trim after a big line */
     GHashTable *online_retries; /* GUINT_TO_POINTER(cpu) -> OnlineRetry */
     PendingSetCpus *pending;    /* the one set-num-cpus that waits, or NULL */
+    LoadSample *load_start;     /* /proc/stat at start (agent_load.c) */
+    GHashTable *load_baselines; /* &peer -> LoadSample of its last get-load */
+    GHashTable *load_watches;   /* &peer -> its watch-load timer */
     GMainLoop *loop;
     int exit_status;
 } Agent;

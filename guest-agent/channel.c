@@ -39,6 +39,12 @@ channel_release(Channel *channel, guint64 peer)
         channel->ops->hold(channel, peer, FALSE);
 }
 
+gboolean
+channel_peer_connected(Channel *channel, guint64 peer)
+{
+    return channel->ops->peer_connected(channel, peer);
+}
+
 guint
 channel_peer_count(Channel *channel)
 {

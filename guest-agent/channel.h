@@ -68,6 +68,9 @@ void channel_broadcast(Channel *channel, const char *data, gsize len);
  * peer that closes entirely is still dropped at once.  Holds nest. */
 void channel_hold(Channel *channel, guint64 peer);
 void channel_release(Channel *channel, guint64 peer);
+/* TRUE while @peer is there: a unix client that has not left; the virtio
+ * port's one peer while a host holds the port. */
+gboolean channel_peer_connected(Channel *channel, guint64 peer);
 /* Number of peers connected now. */
 guint channel_peer_count(Channel *channel);
 

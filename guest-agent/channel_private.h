@@ -15,6 +15,7 @@ typedef struct {
     void (*send)(Channel *channel, guint64 peer, const char *data, gsize len);
     void (*broadcast)(Channel *channel, const char *data, gsize len);
     guint (*peer_count)(Channel *channel);
+    gboolean (*peer_connected)(Channel *channel, guint64 peer);
     /* channel_hold/channel_release (may be NULL: the peer never goes). */
     void (*hold)(Channel *channel, guint64 peer, gboolean hold);
     void (*free)(Channel *channel);

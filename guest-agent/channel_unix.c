@@ -338,6 +338,15 @@ unix_hold(Channel *channel, guint64 peer, gboolean hold)
         client_kill(c);
 }
 
+static gboolean
+unix_peer_connected(Channel *channel, guint64 peer)
+{
+    ChannelUnix *cu = (ChannelUnix *)channel;
+    UnixClient *c = g_hash_table_lookup(cu->clients, &peer);
+
+    return c != NULL && !c->peer->dead;
+}
+
 static guint
 unix_peer_count(Channel *channel)
 {
@@ -383,6 +392,7 @@ static const ChannelOps unix_ops = {
     .send = unix_send,
     .broadcast = unix_broadcast,
     .peer_count = unix_peer_count,
+    .peer_connected = unix_peer_connected,
     .hold = unix_hold,
     .free = unix_free,
 };

@@ -214,6 +214,14 @@ virtio_peer_count(Channel *channel)
     return cv->host_connected ? 1 : 0;
 }
 
+static gboolean
+virtio_peer_connected(Channel *channel, guint64 peer)
+{
+    ChannelVirtio *cv = (ChannelVirtio *)channel;
+
+    return cv->host_connected && peer == cv->peer->id;
+}
+
 static void
 virtio_free(Channel *channel)
 {
@@ -234,6 +242,7 @@ static const ChannelOps virtio_ops = {
     .send = virtio_send,
     .broadcast = virtio_broadcast,
     .peer_count = virtio_peer_count,
+    .peer_connected = virtio_peer_connected,
     .free = virtio_free,
 };
 

@@ -31,10 +31,16 @@ static void cmd_ping(CommandCall *call, const gint64 *values);
 static void cmd_info(CommandCall *call, const gint64 *values);
 static void cmd_get_topology(CommandCall *call, const gint64 *values);
 static void cmd_set_num_cpus(CommandCall *call, const gint64 *values);
+static void cmd_get_load(CommandCall *call, const gint64 *values);
+static void cmd_watch_load(CommandCall *call, const gint64 *values);
 
 static const CommandArg set_num_cpus_args[] = {
     { "count", TRUE, 1, CPULIST_MAX_CPUS, 0 },
     { "wait", FALSE, 0, PROTO_SET_NUM_CPUS_MAX_WAIT_S, 0 },
+};
+
+static const CommandArg watch_load_args[] = {
+    { "interval", TRUE, 1, 3600, 0 },
 };
 
 static const CommandDef command_table[] = {
@@ -42,6 +48,8 @@ static const CommandDef command_table[] = {
     { "info", cmd_info, NULL, 0 },
     { "get-topology", cmd_get_topology, NULL, 0 },
     { "set-num-cpus", cmd_set_num_cpus, set_num_cpus_args, G_N_ELEMENTS(set_num_cpus_args) },
+    { "get-load", cmd_get_load, NULL, 0 },
+    { "watch-load", cmd_watch_load, watch_load_args, G_N_ELEMENTS(watch_load_args) },
 };
 
 /* ---- answering ---------------------------------------------------------- */
@@ -62,24 +70,41 @@ command_call_return(CommandCall *call, JsonNode *value)
     g_autofree char *line = proto_format_return(value, call->id);
 
     call->ctx->ops->send(call->ctx->owner, call->peer, line);
-    json_node_unref(value);
+    if (value != NULL)
+        json_node_unref(value);
     command_call_free(call);
+}
+
+/* Sends the line opened by proto_return_begin, and frees @call. */
+static void
+return_line(CommandCall *call, GString *line)
+{
+    g_autofree char *text = proto_return_end(line, call->id);
+
+    call->ctx->ops->send(call->ctx->owner, call->peer, text);
+    command_call_free(call);
+}
+
+void
+command_call_return_json(CommandCall *call, const char *json)
+{
+    GString *line = proto_return_begin();
+
+    g_string_append(line, json);
+    return_line(call, line);
 }
 
 void
 command_call_return_topology(CommandCall *call, const Topology *topo, const char *member)
 {
     GString *line = proto_return_begin();
-    g_autofree char *text = NULL;
 
     if (member != NULL)
         g_string_append_printf(line, "{\"%s\":", member);
     topology_write_json(topo, line);
     if (member != NULL)
         g_string_append_c(line, '}');
-    text = proto_return_end(line, call->id);
-    call->ctx->ops->send(call->ctx->owner, call->peer, text);
-    command_call_free(call);
+    return_line(call, line);
 }
 
 static void
@@ -166,6 +191,18 @@ static void
 cmd_set_num_cpus(CommandCall *call, const gint64 *values)
 {
     call->ctx->ops->set_num_cpus(call->ctx->owner, call, (guint)values[0], (guint)values[1]);
+}
+
+static void
+cmd_get_load(CommandCall *call, const gint64 *values)
+{
+    call->ctx->ops->get_load(call->ctx->owner, call);
+}
+
+static void
+cmd_watch_load(CommandCall *call, const gint64 *values)
+{
+    call->ctx->ops->watch_load(call->ctx->owner, call, (guint)values[0]);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

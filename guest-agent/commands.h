@@ -27,6 +27,12 @@ typedef struct {
     /* set-num-cpus after its argument checks: answers @call (taken over)
      * now, or later when @wait_s > 0 and fewer than @count CPUs are present. */
     void (*set_num_cpus)(gpointer owner, CommandCall *call, guint count, guint wait_s);
+    /* get-load: answers @call (taken over) with the load since the peer's
+     * previous get-load. */
+    void (*get_load)(gpointer owner, CommandCall *call);
+    /* watch-load: answers @call (taken over) and sends the peer a "load"
+     * event every @interval_s seconds until it leaves. */
+    void (*watch_load)(gpointer owner, CommandCall *call, guint interval_s);
 } CommandOps;
 
 typedef struct {
@@ -45,8 +51,11 @@ void commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line
 /* For lines the channel discarded (over PROTO_MAX_LINE): a ParseError. */
 void commands_reply_line_too_long(const CommandContext *ctx, guint64 peer);
 
-/* Answers {"return": @value} (consumed) and frees @call. */
+/* Answers {"return": @value} (consumed; NULL: {}) and frees @call. */
 void command_call_return(CommandCall *call, JsonNode *value);
+/* Answers {"return": @json}, @json being the JSON text of an object (not
+ * checked: our own writers make it), and frees @call. */
+void command_call_return_json(CommandCall *call, const char *json);
 /* Answers {"return": T}, or {"return": {@member: T}} when @member is not
  * NULL, with T the topology @topo, written as text (no JSON tree: see
  * topology_writer.h), and frees @call. */

@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "config.h"
+#include "load.h"
 #include "topology.h"
 
 #define DEFAULT_CONFIG_FILE HOTCPU_SYSCONFDIR "/hotcpu/agent.conf"
@@ -22,6 +23,7 @@ typedef struct {
     char *channel;
     char *listen;
     char *sysfs_root;
+    char *proc_root;
     char *uevent_socket;
     gboolean no_auto_online;
     gboolean verbose;
@@ -43,6 +45,7 @@ options_clear(Options *options)
     g_free(options->channel);
     g_free(options->listen);
     g_free(options->sysfs_root);
+    g_free(options->proc_root);
     g_free(options->uevent_socket);
 }
 
@@ -68,6 +71,10 @@ build_config(const Options *options, GError **error)
     if (options->sysfs_root != NULL) {
         g_free(config->sysfs_root);
         config->sysfs_root = g_strdup(options->sysfs_root);
+    }
+    if (options->proc_root != NULL) {
+        g_free(config->proc_root);
+        config->proc_root = g_strdup(options->proc_root);
     }
     config->uevent_socket = g_strdup(options->uevent_socket);
     if (options->no_auto_online)
@@ -121,6 +128,9 @@ parse_options(int *argc, char ***argv, Options *options)
           "Serve a unix socket at PATH instead of the port", "PATH" },
         { "sysfs-root", 0, 0, G_OPTION_ARG_FILENAME, &options->sysfs_root,
           "The CPU sysfs folder (default " TOPOLOGY_DEFAULT_SYSFS_ROOT ")", "DIR" },
+        { "proc-root", 0, 0, G_OPTION_ARG_FILENAME, &options->proc_root,
+          "Where stat and pressure/cpu are read for get-load (default " LOAD_DEFAULT_PROC_ROOT ")",
+          "DIR" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &options->config_file,
           "Read settings from FILE (default " DEFAULT_CONFIG_FILE ")", "FILE" },
         { "no-auto-online", 0, 0, G_OPTION_ARG_NONE, &options->no_auto_online,

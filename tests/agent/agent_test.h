@@ -13,6 +13,7 @@ void register_uevent_suite(void);
 void register_channel_suite(void);
 void register_config_suite(void);
 void register_writer_suite(void);
+void register_load_suite(void);
 /* Suites (integration: spawn the real agent). */
 void register_commands_suite(void);
 void register_badinput_suite(void);
@@ -20,6 +21,7 @@ void register_stream_suite(void);
 void register_hotplug_suite(void);
 void register_idle_suite(void);
 void register_memory_suite(void);
+void register_load_agent_suite(void);
 
 /* ---- the real agent on fake trees ------------------------------------- */
 

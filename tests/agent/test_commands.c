@@ -36,11 +36,13 @@ test_ping_info(void)
     CUNIT_ASSERT_STR(json_object_get_string_member(ret, "version"), HOTCPU_VERSION);
     CU_ASSERT_EQUAL(json_object_get_int_member(ret, "protocol"), 1);
     names = json_object_get_array_member(ret, "commands");
-    CU_ASSERT_EQUAL_FATAL(json_array_get_length(names), 4);
+    CU_ASSERT_EQUAL_FATAL(json_array_get_length(names), 6);
     CUNIT_ASSERT_STR(json_array_get_string_element(names, 0), "ping");
     CUNIT_ASSERT_STR(json_array_get_string_element(names, 1), "info");
     CUNIT_ASSERT_STR(json_array_get_string_element(names, 2), "get-topology");
     CUNIT_ASSERT_STR(json_array_get_string_element(names, 3), "set-num-cpus");
+    CUNIT_ASSERT_STR(json_array_get_string_element(names, 4), "get-load");
+    CUNIT_ASSERT_STR(json_array_get_string_element(names, 5), "watch-load");
     CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(info), "id"), "i");
 
     raw_free(c);

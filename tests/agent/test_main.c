@@ -10,12 +10,14 @@ static const CunitSuite suites[] = {
     { "channel", register_channel_suite },
     { "config", register_config_suite },
     { "writer", register_writer_suite },
+    { "load", register_load_suite },
     { "commands", register_commands_suite },
     { "badinput", register_badinput_suite },
     { "stream", register_stream_suite },
     { "hotplug", register_hotplug_suite },
     { "idle", register_idle_suite },
     { "memory", register_memory_suite },
+    { "load-agent", register_load_agent_suite },
     { NULL, NULL },
 };
 
