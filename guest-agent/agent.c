@@ -442,7 +442,7 @@ static const ChannelCallbacks channel_callbacks = {
 /* ---- life cycle -------------------------------------------------------- */
 
 Agent *
-agent_new(AgentConfig *config, GError **error)
+agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **error)
 {
     g_autoptr(Agent) agent = g_new0(Agent, 1);
     g_autoptr(GError) local = NULL;
@@ -475,14 +475,27 @@ agent_new(AgentConfig *config, GError **error)
         return NULL;
     remember_announced(agent, topo);
 
-    if (config->listen != NULL)
-        agent->channel = channel_unix_new(config->listen, &channel_callbacks, agent, error);
-    else
-        agent->channel = channel_virtio_new(config->channel, &channel_callbacks, agent, error);
+    agent->channel = open_channel(config, &channel_callbacks, agent, error);
     if (agent->channel == NULL)
         return NULL;
 
     return g_steal_pointer(&agent);
+}
+
+/* The transport the configuration names: --listen, or the virtio port. */
+static Channel *
+open_configured_channel(const AgentConfig *config, const ChannelCallbacks *callbacks,
+                        gpointer user_data, GError **error)
+{
+    if (config->listen != NULL)
+        return channel_unix_new(config->listen, callbacks, user_data, error);
+    return channel_virtio_new(config->channel, callbacks, user_data, error);
+}
+
+Agent *
+agent_new(AgentConfig *config, GError **error)
+{
+    return agent_new_full(config, open_configured_channel, error);
 }
 
 void

@@ -54,6 +54,11 @@ typedef struct {
  * @config (taken over).  Fails when the channel cannot be opened or the
  * CPU sysfs cannot be read: the agent would be useless. */
 Agent *agent_new(AgentConfig *config, GError **error);
+/* The same over the transport @open_channel makes (the fuzzer's in-memory
+ * channel); agent_new opens the one @config names. */
+typedef Channel *(*AgentChannelOpen)(const AgentConfig *config, const ChannelCallbacks *callbacks,
+                                     gpointer user_data, GError **error);
+Agent *agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **error);
 /* Answers a waiting set-num-cpus (the agent is going away), then frees. */
 void agent_free(Agent *agent);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Agent, agent_free)

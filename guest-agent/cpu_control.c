@@ -77,6 +77,16 @@ cpu_plan_new(const Topology *topo, guint count, GError **error)
     return g_steal_pointer(&plan);
 }
 
+static CpuControlWriteHook write_hook;
+static gpointer write_hook_data;
+
+void
+cpu_control_set_write_hook(CpuControlWriteHook hook, gpointer user_data)
+{
+    write_hook = hook;
+    write_hook_data = user_data;
+}
+
 int
 cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online)
 {
@@ -84,8 +94,15 @@ cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online)
     g_autofree char *path = g_build_filename(sysfs_root, name, "online", NULL);
     const char *value = online ? "1" : "0";
     ssize_t n;
-    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd;
 
+    if (write_hook != NULL) {
+        int injected = write_hook(cpu, online, write_hook_data);
+
+        if (injected < 0)
+            return injected;
+    }
+    fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
     do {
