@@ -140,6 +140,17 @@ cpulist_next(const CpuList *list, gint after)
     return -1;
 }
 
+gint
+cpulist_last(const CpuList *list)
+{
+    for (guint i = list->n; i-- > 0;) {
+        if (list->words[i] != 0)
+            return (gint)((list->first + i) * WORD_BITS + 63
+                          - (guint)__builtin_clzll(list->words[i]));
+    }
+    return -1;
+}
+
 /* Parses one decimal id at *p, advancing it.  Only digits: no sign, no
  * spaces, no hex, so "1,-2" or "0x3" are garbage, not surprises. */
 static gboolean

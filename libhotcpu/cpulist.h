@@ -39,3 +39,5 @@ gboolean cpulist_equal(const CpuList *a, const CpuList *b);
 /* Iteration in ascending order: first id > @after, or -1.  Start with -1:
  *   for (gint c = cpulist_next(l, -1); c >= 0; c = cpulist_next(l, c)) */
 gint cpulist_next(const CpuList *list, gint after);
+/* Highest id, or -1 when empty. */
+gint cpulist_last(const CpuList *list);

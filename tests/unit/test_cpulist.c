@@ -5,17 +5,6 @@
 #include "unit.h"
 
 /* Parses @text, which must succeed, and checks its canonical form. */
-/* The highest id, or -1 when empty (the library has no use for it). */
-static gint
-last_of(const CpuList *list)
-{
-    gint last = -1;
-
-    for (gint c = cpulist_next(list, -1); c >= 0; c = cpulist_next(list, c))
-        last = c;
-    return last;
-}
-
 static void
 check_roundtrip(const char *text, const char *canonical, guint count)
 {
@@ -71,7 +60,7 @@ test_parse_empty(void)
     g_autoptr(CpuList) list = cpulist_parse("\n", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(list);
     CU_ASSERT_EQUAL(cpulist_next(list, -1), -1);
-    CU_ASSERT_EQUAL(last_of(list), -1);
+    CU_ASSERT_EQUAL(cpulist_last(list), -1);
 }
 
 static void
@@ -83,7 +72,7 @@ test_parse_single(void)
     CU_ASSERT_EQUAL(cpulist_count(list), 1);
     CU_ASSERT_TRUE(cpulist_contains(list, 5));
     CU_ASSERT_EQUAL(cpulist_next(list, -1), 5);
-    CU_ASSERT_EQUAL(last_of(list), 5);
+    CU_ASSERT_EQUAL(cpulist_last(list), 5);
     check_roundtrip("0", "0", 1);
     /* A one-element range is a single id. */
     check_roundtrip("7-7", "7", 1);
@@ -150,7 +139,7 @@ test_max_id(void)
     CU_ASSERT_EQUAL(CPULIST_MAX_CPUS, 8192);
     CU_ASSERT_PTR_NOT_NULL_FATAL(top);
     CU_ASSERT_TRUE(cpulist_contains(top, 8191));
-    CU_ASSERT_EQUAL(last_of(top), 8191);
+    CU_ASSERT_EQUAL(cpulist_last(top), 8191);
     CU_ASSERT_EQUAL(cpulist_next(top, 8191), -1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(all);
     CU_ASSERT_EQUAL(cpulist_count(all), 8192);
@@ -181,7 +170,7 @@ test_set_operations(void)
     CU_ASSERT_EQUAL(cpulist_next(a, 1), 5);
     CU_ASSERT_EQUAL(cpulist_next(a, 63), 64);
     CU_ASSERT_EQUAL(cpulist_next(a, 64), 200);
-    CU_ASSERT_EQUAL(last_of(a), 200);
+    CU_ASSERT_EQUAL(cpulist_last(a), 200);
 
     b = cpulist_parse("1,5,200", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
@@ -218,6 +207,7 @@ test_set_operations(void)
         CU_ASSERT_TRUE(cpulist_equal(parsed, grown));
         CU_ASSERT_EQUAL(cpulist_next(grown, 4), 64);
         CU_ASSERT_EQUAL(cpulist_next(grown, 4000), 8191);
+        CU_ASSERT_EQUAL(cpulist_last(grown), 8191);
         CU_ASSERT_FALSE(cpulist_contains(grown, 65));
         CU_ASSERT_FALSE(cpulist_equal(grown, a));
         {
