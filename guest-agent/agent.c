@@ -2,11 +2,16 @@
 #include "agent.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
+#include "agent_load.h"
 #include "commands.h"
 #include "cpu_control.h"
 #include "protocol.h"
+#include "topology_writer.h"
 
 typedef struct {
     Agent *agent;
@@ -17,6 +22,7 @@ typedef struct {
 
 struct PendingSetCpus {
     CommandCall *call;
+    guint64 peer; /* held in the channel until answered (a half close) */
     guint count;
     guint wait_s;
     guint deadline;
@@ -24,10 +30,29 @@ struct PendingSetCpus {
 
 static void pending_try(Agent *agent, gboolean final);
 
-void
+static gboolean
+on_trim(gpointer user_data)
+{
+    Agent *agent = user_data;
+
+    agent->trim_idle = 0;
+#ifdef __GLIBC__
+    /* The big reply's transient memory (topologies, its text) is free by
+     * now; give the pages back instead of keeping them for the next one. */
+    malloc_trim(0);
+#endif
+    return G_SOURCE_REMOVE;
+}
+
+static void
 agent_send(Agent *agent, guint64 peer, const char *line)
 {
-    channel_send(agent->channel, peer, line, strlen(line));
+    gsize len = strlen(line);
+
+    channel_send(agent->channel, peer, line, len);
+    /* Once, from an idle: only after a big line, so the idle cost stays nil. */
+    if (len > AGENT_TRIM_AFTER_BYTES && agent->trim_idle == 0)
+        agent->trim_idle = g_idle_add(on_trim, agent);
 }
 
 /* ---- topology-changed -------------------------------------------------- */
@@ -35,9 +60,28 @@ agent_send(Agent *agent, guint64 peer, const char *line)
 static char *
 format_topology_event(const Topology *topo)
 {
-    g_autoptr(JsonNode) data = topology_to_json(topo);
+    GString *line = proto_event_begin("topology-changed");
 
-    return proto_format_event("topology-changed", data);
+    topology_write_json(topo, line);
+    return proto_event_end(line);
+}
+
+/* What a topology-changed reports: only the two sets are kept, not the
+ * whole topology (8192 CPUs' details would stay in the heap for good). */
+static void
+remember_announced(Agent *agent, const Topology *topo)
+{
+    cpulist_free(agent->announced_online);
+    cpulist_free(agent->announced_present);
+    agent->announced_online = cpulist_copy(topo->online);
+    agent->announced_present = cpulist_copy(topo->present);
+}
+
+static gboolean
+announced_same(Agent *agent, const Topology *topo)
+{
+    return agent->announced_online != NULL && cpulist_equal(agent->announced_online, topo->online)
+           && cpulist_equal(agent->announced_present, topo->present);
 }
 
 static gboolean
@@ -51,15 +95,19 @@ on_check(gpointer user_data)
     topo = topology_read(agent->config->sysfs_root, &error);
     if (topo == NULL) {
         g_warning("Cannot read the CPU topology: %s", error->message);
-    } else if (agent->announced == NULL || !topology_same_sets(agent->announced, topo)) {
-        g_autofree char *line = format_topology_event(topo);
+    } else if (!announced_same(agent, topo)) {
         g_autofree char *online = cpulist_format(topo->online);
         g_autofree char *present = cpulist_format(topo->present);
 
         g_message("CPUs online: %s of present %s.", online, present);
-        channel_broadcast(agent->channel, line, strlen(line));
-        topology_free(agent->announced);
-        agent->announced = g_steal_pointer(&topo);
+        /* An event nobody receives need not be written (a big one is not
+         * cheap); a host that connects later gets the state anyway. */
+        if (channel_peer_count(agent->channel) > 0) {
+            g_autofree char *line = format_topology_event(topo);
+
+            channel_broadcast(agent->channel, line, strlen(line));
+        }
+        remember_announced(agent, topo);
     }
     pending_try(agent, FALSE);
     return G_SOURCE_REMOVE;
@@ -163,11 +211,12 @@ on_uevent(const Uevent *event, gpointer user_data)
 /* ---- set-num-cpus ------------------------------------------------------ */
 
 static void
-pending_free(PendingSetCpus *pending)
+pending_free(Agent *agent, PendingSetCpus *pending)
 {
     if (pending->deadline != 0)
         g_source_remove(pending->deadline);
     command_call_free(pending->call);
+    channel_release(agent->channel, pending->peer);
     g_free(pending);
 }
 
@@ -180,7 +229,6 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
     g_autoptr(Topology) topo = topology_read(agent->config->sysfs_root, &error);
     g_autoptr(Topology) after = NULL;
     g_autoptr(CpuPlan) plan = NULL;
-    g_autoptr(JsonObject) result = NULL;
     guint present;
 
     if (topo == NULL) {
@@ -195,8 +243,8 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
             return FALSE;
         if (wait_s > 0)
             command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
-                              "requested %u CPUs but only %u are present after waiting %u s",
-                              count, present, wait_s);
+                              "requested %u CPUs but only %u are present after waiting %u s", count,
+                              present, wait_s);
         else
             command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
                               "requested %u CPUs but only %u are present", count, present);
@@ -224,13 +272,10 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
     after = topology_read(agent->config->sysfs_root, &error);
     if (after == NULL) {
         command_call_fail(call, PROTO_ERROR_OPERATION_FAILED,
-                          "CPUs were changed, but the topology cannot be read: %s",
-                          error->message);
+                          "CPUs were changed, but the topology cannot be read: %s", error->message);
         return TRUE;
     }
-    result = json_object_new();
-    json_object_set_member(result, "topology", topology_to_json(after));
-    command_call_return(call, json_node_init_object(json_node_alloc(), result));
+    command_call_return_topology(call, after, "topology");
     return TRUE;
 }
 
@@ -248,7 +293,7 @@ pending_try(Agent *agent, gboolean final)
         return;
     pending->call = NULL; /* answered and freed */
     agent->pending = NULL;
-    pending_free(pending);
+    pending_free(agent, pending);
 }
 
 static gboolean
@@ -261,7 +306,9 @@ on_pending_deadline(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-void
+/* set-num-cpus after argument checks: answers @call (taken over) now, or
+ * later when @wait_s > 0 and fewer than @count CPUs are present yet. */
+static void
 agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
 {
     PendingSetCpus *pending;
@@ -280,6 +327,8 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
     g_debug("set-num-cpus %u: waiting up to %u s for CPUs to be hot added.", count, wait_s);
     pending = g_new0(PendingSetCpus, 1);
     pending->call = call;
+    pending->peer = call->peer;
+    channel_hold(agent->channel, call->peer);
     pending->count = count;
     pending->wait_s = wait_s;
     /* Not g_timeout_add_seconds: it rounds to glib's second ticks and may
@@ -288,18 +337,55 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
     agent->pending = pending;
 }
 
+/* ---- what the commands reach of the agent ------------------------------ */
+
+static void
+op_send(gpointer owner, guint64 peer, const char *line)
+{
+    agent_send(owner, peer, line);
+}
+
+static void
+op_set_num_cpus(gpointer owner, CommandCall *call, guint count, guint wait_s)
+{
+    agent_set_num_cpus(owner, call, count, wait_s);
+}
+
+static void
+op_get_load(gpointer owner, CommandCall *call)
+{
+    agent_load_get(owner, call);
+}
+
+static void
+op_watch_load(gpointer owner, CommandCall *call, guint interval_s)
+{
+    agent_load_watch(owner, call, interval_s);
+}
+
+static const CommandOps command_ops = {
+    .send = op_send,
+    .set_num_cpus = op_set_num_cpus,
+    .get_load = op_get_load,
+    .watch_load = op_watch_load,
+};
+
 /* ---- channel callbacks ------------------------------------------------- */
 
 static void
 on_line(Channel *channel, guint64 peer, const char *line, gsize len, gpointer user_data)
 {
-    commands_dispatch(user_data, peer, line, len);
+    Agent *agent = user_data;
+
+    commands_dispatch(&agent->commands, peer, line, len);
 }
 
 static void
 on_line_too_long(Channel *channel, guint64 peer, gpointer user_data)
 {
-    commands_reply_line_too_long(user_data, peer);
+    Agent *agent = user_data;
+
+    commands_reply_line_too_long(&agent->commands, peer);
 }
 
 static void
@@ -321,8 +407,7 @@ on_connected(Channel *channel, guint64 peer, gboolean announce, gpointer user_da
     }
     line = format_topology_event(topo);
     agent_send(agent, peer, line);
-    topology_free(agent->announced);
-    agent->announced = g_steal_pointer(&topo);
+    remember_announced(agent, topo);
 }
 
 static void
@@ -331,11 +416,11 @@ on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
     Agent *agent = user_data;
 
     g_debug("Peer %" G_GUINT64_FORMAT " left.", peer);
+    agent_load_forget(agent, peer);
     if (agent->pending != NULL && agent->pending->call->peer == peer) {
         /* Nobody is left to answer; nothing was changed yet. */
-        g_message("Dropping the waiting set-num-cpus %u: its client left.",
-                  agent->pending->count);
-        pending_free(g_steal_pointer(&agent->pending));
+        g_message("Dropping the waiting set-num-cpus %u: its client left.", agent->pending->count);
+        pending_free(agent, g_steal_pointer(&agent->pending));
     }
 }
 
@@ -357,21 +442,26 @@ static const ChannelCallbacks channel_callbacks = {
 /* ---- life cycle -------------------------------------------------------- */
 
 Agent *
-agent_new(AgentConfig *config, GError **error)
+agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **error)
 {
     g_autoptr(Agent) agent = g_new0(Agent, 1);
     g_autoptr(GError) local = NULL;
+    g_autoptr(Topology) topo = NULL;
 
     agent->config = config;
+    agent->commands.ops = &command_ops;
+    agent->commands.owner = agent;
+    agent->commands.sysfs_root = config->sysfs_root;
     agent->loop = g_main_loop_new(NULL, FALSE);
     agent->online_retries = g_hash_table_new_full(NULL, NULL, NULL, online_retry_free);
+    agent_load_init(agent);
 
     /* Order matters: subscribe to uevents, then read the state (a hot add
      * in between is not missed), then serve (a client, or a test driving
      * --uevent-socket, may act as soon as it can connect). */
     if (config->uevent_socket != NULL)
-        agent->uevents =
-            uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
+        agent->uevents
+            = uevent_monitor_new_socket(config->uevent_socket, "cpu", on_uevent, agent, error);
     else
         agent->uevents = uevent_monitor_new_netlink("cpu", on_uevent, agent, &local);
     if (agent->uevents == NULL && config->uevent_socket != NULL)
@@ -380,18 +470,32 @@ agent_new(AgentConfig *config, GError **error)
         /* Commands still work; only hot plug goes unnoticed. */
         g_warning("Hot-added CPUs will not be noticed: %s", local->message);
 
-    agent->announced = topology_read(config->sysfs_root, error);
-    if (agent->announced == NULL)
+    topo = topology_read(config->sysfs_root, error);
+    if (topo == NULL)
         return NULL;
+    remember_announced(agent, topo);
 
-    if (config->listen != NULL)
-        agent->channel = channel_unix_new(config->listen, &channel_callbacks, agent, error);
-    else
-        agent->channel = channel_virtio_new(config->channel, &channel_callbacks, agent, error);
+    agent->channel = open_channel(config, &channel_callbacks, agent, error);
     if (agent->channel == NULL)
         return NULL;
 
     return g_steal_pointer(&agent);
+}
+
+/* The transport the configuration names: --listen, or the virtio port. */
+static Channel *
+open_configured_channel(const AgentConfig *config, const ChannelCallbacks *callbacks,
+                        gpointer user_data, GError **error)
+{
+    if (config->listen != NULL)
+        return channel_unix_new(config->listen, callbacks, user_data, error);
+    return channel_virtio_new(config->channel, callbacks, user_data, error);
+}
+
+Agent *
+agent_new(AgentConfig *config, GError **error)
+{
+    return agent_new_full(config, open_configured_channel, error);
 }
 
 void
@@ -404,15 +508,18 @@ agent_free(Agent *agent)
 
         command_call_fail(g_steal_pointer(&pending->call), PROTO_ERROR_OPERATION_FAILED,
                           "the agent is shutting down; nothing was changed");
-        pending_free(pending);
+        pending_free(agent, pending);
     }
     if (agent->check_timer != 0)
         g_source_remove(agent->check_timer);
+    if (agent->trim_idle != 0)
+        g_source_remove(agent->trim_idle);
+    agent_load_clear(agent);
     g_hash_table_unref(agent->online_retries);
     uevent_monitor_free(agent->uevents);
     channel_free(agent->channel);
-    if (agent->announced != NULL)
-        topology_free(agent->announced);
+    cpulist_free(agent->announced_online);
+    cpulist_free(agent->announced_present);
     g_main_loop_unref(agent->loop);
     agent_config_free(agent->config);
     g_free(agent);

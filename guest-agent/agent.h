@@ -15,6 +15,8 @@
 
 #include "agent_config.h"
 #include "channel.h"
+#include "commands.h"
+#include "load.h"
 #include "topology.h"
 #include "uevent.h"
 
@@ -24,18 +26,26 @@
 /* Auto-online: attempts and first retry delay (doubling each time). */
 #define AGENT_ONLINE_ATTEMPTS 6
 #define AGENT_ONLINE_RETRY_MS 25
+/* A line longer than this (a topology of a few thousand CPUs) is followed
+ * by a malloc_trim, so the agent shrinks back to its idle size. */
+#define AGENT_TRIM_AFTER_BYTES (64 * 1024)
 
-typedef struct CommandCall CommandCall;
 typedef struct PendingSetCpus PendingSetCpus;
 
 typedef struct {
     AgentConfig *config;
     Channel *channel;
+    CommandContext commands; /* what the commands reach of us */
     UeventMonitor *uevents;
-    Topology *announced;        /* the state last sent as topology-changed */
+    CpuList *announced_online; /* the sets last sent as topology-changed */
+    CpuList *announced_present;
     guint check_timer;
+    guint trim_idle;            /* malloc_trim after a big line */
     GHashTable *online_retries; /* GUINT_TO_POINTER(cpu) -> OnlineRetry */
     PendingSetCpus *pending;    /* the one set-num-cpus that waits, or NULL */
+    LoadSample *load_start;     /* /proc/stat at start (agent_load.c) */
+    GHashTable *load_baselines; /* &peer -> LoadSample of its last get-load */
+    GHashTable *load_watches;   /* &peer -> its watch-load timer */
     GMainLoop *loop;
     int exit_status;
 } Agent;
@@ -44,6 +54,11 @@ typedef struct {
  * @config (taken over).  Fails when the channel cannot be opened or the
  * CPU sysfs cannot be read: the agent would be useless. */
 Agent *agent_new(AgentConfig *config, GError **error);
+/* The same over the transport @open_channel makes (the fuzzer's in-memory
+ * channel); agent_new opens the one @config names. */
+typedef Channel *(*AgentChannelOpen)(const AgentConfig *config, const ChannelCallbacks *callbacks,
+                                     gpointer user_data, GError **error);
+Agent *agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **error);
 /* Answers a waiting set-num-cpus (the agent is going away), then frees. */
 void agent_free(Agent *agent);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Agent, agent_free)
@@ -52,12 +67,5 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Agent, agent_free)
 int agent_run(Agent *agent);
 void agent_quit(Agent *agent, int status);
 
-/* Sends one formatted line to @peer. */
-void agent_send(Agent *agent, guint64 peer, const char *line);
-
 /* Arms the coalescing timer of the topology check. */
 void agent_schedule_check(Agent *agent);
-
-/* set-num-cpus after argument checks: answers @call (taken over) now, or
- * later when @wait_s > 0 and fewer than @count CPUs are present yet. */
-void agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s);

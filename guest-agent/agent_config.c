@@ -3,10 +3,11 @@
 
 #include <string.h>
 
+#include "load.h"
 #include "topology.h"
 
 static const char *const known_keys[] = {
-    "channel", "listen", "sysfs-root", "auto-online", "verbose",
+    "channel", "listen", "sysfs-root", "proc-root", "auto-online", "verbose",
 };
 
 AgentConfig *
@@ -16,6 +17,7 @@ agent_config_new(void)
 
     config->channel = g_strdup(AGENT_DEFAULT_CHANNEL);
     config->sysfs_root = g_strdup(TOPOLOGY_DEFAULT_SYSFS_ROOT);
+    config->proc_root = g_strdup(LOAD_DEFAULT_PROC_ROOT);
     config->auto_online = TRUE;
     return config;
 }
@@ -28,6 +30,7 @@ agent_config_free(AgentConfig *config)
     g_free(config->channel);
     g_free(config->listen);
     g_free(config->sysfs_root);
+    g_free(config->proc_root);
     g_free(config->uevent_socket);
     g_free(config);
 }
@@ -119,13 +122,15 @@ agent_config_load(AgentConfig *config, const char *path, gboolean required, GErr
     tmp->channel = g_strdup(config->channel);
     tmp->listen = g_strdup(config->listen);
     tmp->sysfs_root = g_strdup(config->sysfs_root);
+    tmp->proc_root = g_strdup(config->proc_root);
     tmp->auto_online = config->auto_online;
     tmp->verbose = config->verbose;
-    if (!get_string(kf, path, "channel", &tmp->channel, error) ||
-        !get_string(kf, path, "listen", &tmp->listen, error) ||
-        !get_string(kf, path, "sysfs-root", &tmp->sysfs_root, error) ||
-        !get_bool(kf, path, "auto-online", &tmp->auto_online, error) ||
-        !get_bool(kf, path, "verbose", &tmp->verbose, error))
+    if (!get_string(kf, path, "channel", &tmp->channel, error)
+        || !get_string(kf, path, "listen", &tmp->listen, error)
+        || !get_string(kf, path, "sysfs-root", &tmp->sysfs_root, error)
+        || !get_string(kf, path, "proc-root", &tmp->proc_root, error)
+        || !get_bool(kf, path, "auto-online", &tmp->auto_online, error)
+        || !get_bool(kf, path, "verbose", &tmp->verbose, error))
         return FALSE;
 
     g_free(config->channel);
@@ -134,6 +139,8 @@ agent_config_load(AgentConfig *config, const char *path, gboolean required, GErr
     config->listen = g_steal_pointer(&tmp->listen);
     g_free(config->sysfs_root);
     config->sysfs_root = g_steal_pointer(&tmp->sysfs_root);
+    g_free(config->proc_root);
+    config->proc_root = g_steal_pointer(&tmp->proc_root);
     config->auto_online = tmp->auto_online;
     config->verbose = tmp->verbose;
     return TRUE;

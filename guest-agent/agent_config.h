@@ -4,6 +4,7 @@
  *   channel      path of the virtio-serial port (default below)
  *   listen       serve a unix socket at this path instead of the port
  *   sysfs-root   CPU sysfs folder (default /sys/devices/system/cpu)
+ *   proc-root    where stat and pressure/cpu are read (default /proc)
  *   auto-online  bring hot-added CPUs online (default true)
  *   verbose      debug logging (default false)
  * Options given on the command line win over the file (main.c merges).
@@ -19,6 +20,7 @@ typedef struct {
     char *channel;       /* never NULL */
     char *listen;        /* NULL: use channel */
     char *sysfs_root;    /* never NULL */
+    char *proc_root;     /* never NULL; /proc/stat and /proc/pressure/cpu */
     char *uevent_socket; /* test injection; NULL: netlink.  Not in the file. */
     gboolean auto_online;
     gboolean verbose;

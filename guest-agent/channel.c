@@ -25,6 +25,26 @@ channel_broadcast(Channel *channel, const char *data, gsize len)
     channel->ops->broadcast(channel, data, len);
 }
 
+void
+channel_hold(Channel *channel, guint64 peer)
+{
+    if (channel->ops->hold != NULL)
+        channel->ops->hold(channel, peer, TRUE);
+}
+
+void
+channel_release(Channel *channel, guint64 peer)
+{
+    if (channel->ops->hold != NULL)
+        channel->ops->hold(channel, peer, FALSE);
+}
+
+gboolean
+channel_peer_connected(Channel *channel, guint64 peer)
+{
+    return channel->ops->peer_connected(channel, peer);
+}
+
 guint
 channel_peer_count(Channel *channel)
 {
@@ -48,6 +68,7 @@ channel_peer_new(guint64 id, int fd)
     peer->fd = fd;
     peer->reader = proto_line_reader_new(PROTO_MAX_LINE);
     peer->out = g_byte_array_new();
+    peer->last_active = g_get_monotonic_time();
     return peer;
 }
 
@@ -114,6 +135,8 @@ channel_peer_queue(ChannelPeer *peer, const char *data, gsize len)
     if (len > CHANNEL_MAX_OUTPUT || peer->out->len > CHANNEL_MAX_OUTPUT - len)
         return FALSE;
     g_byte_array_append(peer->out, (const guint8 *)data, len);
+    if (peer->out->len > CHANNEL_SMALL_OUTPUT)
+        peer->out_big = TRUE;
     return TRUE;
 }
 
@@ -141,7 +164,15 @@ channel_peer_flush(ChannelPeer *peer, ssize_t (*write_fn)(int fd, const void *bu
         }
         break;
     }
-    if (done > 0)
+    if (done > 0) {
         g_byte_array_remove_range(peer->out, 0, (guint)done);
+        peer->last_active = g_get_monotonic_time();
+    }
+    if (peer->out->len == 0 && peer->out_big) {
+        /* remove_range keeps the capacity: drop the big buffer itself. */
+        g_byte_array_unref(peer->out);
+        peer->out = g_byte_array_new();
+        peer->out_big = FALSE;
+    }
     return result;
 }

@@ -27,15 +27,15 @@
  * reads (replies are small), low enough to bound memory. */
 #define CHANNEL_HIGH_WATER (1024 * 1024)
 #define CHANNEL_MAX_OUTPUT (4 * 1024 * 1024)
-/* Unix-socket clients served at once; more wait in the listen backlog. */
+/* Unix-socket clients served at once.  A newcomer beyond them is served
+ * too: the client idle the longest (and owed no answer) is closed. */
 #define CHANNEL_MAX_CLIENTS 16
 
 typedef struct Channel Channel;
 
 typedef struct {
     /* One complete line, without its '\n', NUL-terminated. */
-    void (*line)(Channel *channel, guint64 peer, const char *line, gsize len,
-                 gpointer user_data);
+    void (*line)(Channel *channel, guint64 peer, const char *line, gsize len, gpointer user_data);
     /* The peer sent a line longer than PROTO_MAX_LINE; it was discarded. */
     void (*line_too_long)(Channel *channel, guint64 peer, gpointer user_data);
     /* A peer came (may be NULL).  @announce: the transport dropped what we
@@ -51,17 +51,26 @@ typedef struct {
 
 /* Opens the virtio-serial port at @path (O_NONBLOCK) and waits for the host
  * without polling: see channel_virtio.c. */
-Channel *channel_virtio_new(const char *path, const ChannelCallbacks *callbacks,
-                            gpointer user_data, GError **error);
+Channel *channel_virtio_new(const char *path, const ChannelCallbacks *callbacks, gpointer user_data,
+                            GError **error);
 /* Listens on a unix stream socket at @path (an old socket file there is
  * replaced; the file is removed again by channel_free). */
-Channel *channel_unix_new(const char *path, const ChannelCallbacks *callbacks,
-                          gpointer user_data, GError **error);
+Channel *channel_unix_new(const char *path, const ChannelCallbacks *callbacks, gpointer user_data,
+                          GError **error);
 
 /* Queues @data (whole lines) for @peer; dropped when @peer is gone. */
 void channel_send(Channel *channel, guint64 peer, const char *data, gsize len);
 /* Queues @data for every connected peer; dropped when there is none. */
 void channel_broadcast(Channel *channel, const char *data, gsize len);
+/* A peer owes us nothing once it stops sending, unless the agent still owes
+ * it an answer: between channel_hold and channel_release a peer that
+ * half-closes (shutdown(SHUT_WR)) is kept until the answer is written.  A
+ * peer that closes entirely is still dropped at once.  Holds nest. */
+void channel_hold(Channel *channel, guint64 peer);
+void channel_release(Channel *channel, guint64 peer);
+/* TRUE while @peer is there: a unix client that has not left; the virtio
+ * port's one peer while a host holds the port. */
+gboolean channel_peer_connected(Channel *channel, guint64 peer);
 /* Number of peers connected now. */
 guint channel_peer_count(Channel *channel);
 

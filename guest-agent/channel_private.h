@@ -15,6 +15,9 @@ typedef struct {
     void (*send)(Channel *channel, guint64 peer, const char *data, gsize len);
     void (*broadcast)(Channel *channel, const char *data, gsize len);
     guint (*peer_count)(Channel *channel);
+    gboolean (*peer_connected)(Channel *channel, guint64 peer);
+    /* channel_hold/channel_release (may be NULL: the peer never goes). */
+    void (*hold)(Channel *channel, guint64 peer, gboolean hold);
     void (*free)(Channel *channel);
 } ChannelOps;
 
@@ -24,12 +27,19 @@ struct Channel {
     gpointer user_data;
 };
 
+/* Output queues that grew past this are given back once they drain, so a
+ * big reply's buffer does not stay with the peer for its life. */
+#define CHANNEL_SMALL_OUTPUT (64 * 1024)
+
 typedef struct {
     guint64 id;
     int fd;
     ProtoLineReader *reader;
     GByteArray *out;
-    gboolean dead; /* to be closed from an idle; ignore from now on */
+    gboolean dead;       /* to be closed from an idle; ignore from now on */
+    guint holds;         /* answers still owed to this peer (channel_hold) */
+    gboolean out_big;    /* out grew past CHANNEL_SMALL_OUTPUT since it was new */
+    gint64 last_active;  /* monotonic time of the last byte in or out */
     gboolean delivering; /* inside channel_peer_deliver (no re-entry) */
 } ChannelPeer;
 

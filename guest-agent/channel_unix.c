@@ -26,6 +26,7 @@ typedef struct {
     ChannelPeer *peer;
     guint in_watch;  /* 0 while throttled, after EOF, or dead */
     guint out_watch; /* only while output waits for the socket */
+    guint hup_watch; /* after EOF while an answer is owed: the full close */
     gboolean eof;    /* the client closed its sending side */
 } UnixClient;
 
@@ -42,6 +43,7 @@ struct ChannelUnix {
 static gboolean on_client_in(int fd, GIOCondition condition, gpointer user_data);
 static gboolean on_client_out(int fd, GIOCondition condition, gpointer user_data);
 static gboolean on_listen_ready(int fd, GIOCondition condition, gpointer user_data);
+static void client_kill(UnixClient *c);
 
 static ssize_t
 send_nosignal(int fd, const void *buf, size_t len)
@@ -50,12 +52,21 @@ send_nosignal(int fd, const void *buf, size_t len)
 }
 
 static void
+client_remove_watches(UnixClient *c)
+{
+    guint *watches[] = { &c->in_watch, &c->out_watch, &c->hup_watch };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(watches); i++) {
+        if (*watches[i] != 0)
+            g_source_remove(*watches[i]);
+        *watches[i] = 0;
+    }
+}
+
+static void
 client_destroy(UnixClient *c)
 {
-    if (c->in_watch != 0)
-        g_source_remove(c->in_watch);
-    if (c->out_watch != 0)
-        g_source_remove(c->out_watch);
+    client_remove_watches(c);
     close(c->peer->fd);
     channel_peer_free(c->peer);
     g_free(c);
@@ -80,8 +91,6 @@ reap_dead(gpointer user_data)
         g_hash_table_iter_steal(&iter);
         client_destroy(c);
     }
-    if (cu->listen_watch == 0 && g_hash_table_size(cu->clients) < CHANNEL_MAX_CLIENTS)
-        cu->listen_watch = g_unix_fd_add(cu->listen_fd, G_IO_IN, on_listen_ready, cu);
     /* After the table is consistent: the callback may send to others. */
     for (guint i = 0; i < gone->len; i++) {
         if (cu->base.callbacks.disconnected != NULL)
@@ -99,14 +108,7 @@ client_kill(UnixClient *c)
     if (c->peer->dead)
         return;
     c->peer->dead = TRUE;
-    if (c->in_watch != 0) {
-        g_source_remove(c->in_watch);
-        c->in_watch = 0;
-    }
-    if (c->out_watch != 0) {
-        g_source_remove(c->out_watch);
-        c->out_watch = 0;
-    }
+    client_remove_watches(c);
     if (c->owner->reap_idle == 0)
         c->owner->reap_idle = g_idle_add(reap_dead, c->owner);
 }
@@ -115,8 +117,8 @@ client_kill(UnixClient *c)
 static void
 client_resume(UnixClient *c)
 {
-    if (c->peer->dead || c->eof || c->in_watch != 0 || c->peer->delivering ||
-        channel_peer_throttled(c->peer))
+    if (c->peer->dead || c->eof || c->in_watch != 0 || c->peer->delivering
+        || channel_peer_throttled(c->peer))
         return;
     if (channel_peer_deliver(&c->owner->base, c->peer) || c->peer->dead)
         return;
@@ -134,7 +136,7 @@ client_flush(UnixClient *c)
             g_source_remove(c->out_watch);
             c->out_watch = 0;
         }
-        if (c->eof) {
+        if (c->eof && c->peer->holds == 0) {
             /* Answered everything it asked before it hung up: done. */
             client_kill(c);
             return;
@@ -162,6 +164,33 @@ on_client_out(int fd, GIOCondition condition, gpointer user_data)
 }
 
 static gboolean
+on_client_hup(int fd, GIOCondition condition, gpointer user_data)
+{
+    UnixClient *c = user_data;
+
+    g_debug("Client %" G_GUINT64_FORMAT " closed before its answer was ready.", c->peer->id);
+    c->hup_watch = 0;
+    client_kill(c);
+    return G_SOURCE_REMOVE;
+}
+
+/* The client sent its last byte.  A half close (shutdown(SHUT_WR)) still
+ * reads: it stays while we owe it output or an answer.  A full close shows
+ * as POLLHUP, at once or later, and drops it. */
+static void
+client_eof(UnixClient *c)
+{
+    /* A partial line left in the reader is dropped with the client. */
+    c->eof = TRUE;
+    c->in_watch = 0;
+    if (c->peer->out->len == 0 && c->peer->holds == 0) {
+        client_kill(c);
+        return;
+    }
+    c->hup_watch = g_unix_fd_add(c->peer->fd, G_IO_HUP | G_IO_ERR, on_client_hup, c);
+}
+
+static gboolean
 on_client_in(int fd, GIOCondition condition, gpointer user_data)
 {
     UnixClient *c = user_data;
@@ -176,13 +205,10 @@ on_client_in(int fd, GIOCondition condition, gpointer user_data)
         return G_SOURCE_REMOVE;
     }
     if (n == 0) {
-        /* A partial line left in the reader is dropped with the client. */
-        c->eof = TRUE;
-        c->in_watch = 0;
-        if (c->peer->out->len == 0)
-            client_kill(c);
+        client_eof(c);
         return G_SOURCE_REMOVE;
     }
+    c->peer->last_active = g_get_monotonic_time();
     proto_line_reader_feed(c->peer->reader, buf, (gsize)n);
     if (channel_peer_deliver(&c->owner->base, c->peer)) {
         /* Over the high-water mark: stop reading until it drains. */
@@ -194,6 +220,39 @@ on_client_in(int fd, GIOCondition condition, gpointer user_data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Over CHANNEL_MAX_CLIENTS: closes the client idle the longest that is owed
+ * no answer, so that a newcomer (@fresh) is always served and idle clients
+ * cannot lock everyone out.  No timers: an idle agent stays idle. */
+static void
+make_room(ChannelUnix *cu, UnixClient *fresh)
+{
+    GHashTableIter iter;
+    gpointer value;
+    UnixClient *victim = NULL;
+    guint live = 0;
+
+    g_hash_table_iter_init(&iter, cu->clients);
+    while (g_hash_table_iter_next(&iter, NULL, &value)) {
+        UnixClient *c = value;
+
+        if (c->peer->dead)
+            continue;
+        live++;
+        if (c == fresh || c->peer->holds > 0)
+            continue;
+        if (victim == NULL || c->peer->last_active < victim->peer->last_active)
+            victim = c;
+    }
+    if (live <= CHANNEL_MAX_CLIENTS || victim == NULL)
+        return;
+    g_message("Closing client %" G_GUINT64_FORMAT ", idle for %.1f s, to serve a new one "
+              "(%d clients at most).",
+              victim->peer->id,
+              (double)(g_get_monotonic_time() - victim->peer->last_active) / G_USEC_PER_SEC,
+              CHANNEL_MAX_CLIENTS);
+    client_kill(victim);
+}
+
 static gboolean
 on_listen_ready(int fd, GIOCondition condition, gpointer user_data)
 {
@@ -201,16 +260,7 @@ on_listen_ready(int fd, GIOCondition condition, gpointer user_data)
 
     for (;;) {
         UnixClient *c;
-        int cfd;
-
-        /* Full: leave newcomers in the listen backlog (they wait, they are
-         * not refused) until reap_dead makes room. */
-        if (g_hash_table_size(cu->clients) >= CHANNEL_MAX_CLIENTS) {
-            g_debug("%d clients connected; not accepting more for now.", CHANNEL_MAX_CLIENTS);
-            cu->listen_watch = 0;
-            return G_SOURCE_REMOVE;
-        }
-        cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (cfd < 0) {
             if (errno == EINTR)
@@ -225,6 +275,7 @@ on_listen_ready(int fd, GIOCondition condition, gpointer user_data)
         c->in_watch = g_unix_fd_add(cfd, G_IO_IN, on_client_in, c);
         g_hash_table_insert(cu->clients, &c->peer->id, c);
         g_debug("Client %" G_GUINT64_FORMAT " connected.", c->peer->id);
+        make_room(cu, c);
         if (cu->base.callbacks.connected != NULL)
             cu->base.callbacks.connected(&cu->base, c->peer->id, FALSE, cu->base.user_data);
     }
@@ -236,8 +287,7 @@ client_send(UnixClient *c, const char *data, gsize len)
     if (c->peer->dead)
         return;
     if (!channel_peer_queue(c->peer, data, len)) {
-        g_warning("Dropping client %" G_GUINT64_FORMAT
-                  ": it does not read (%u bytes wait for it).",
+        g_warning("Dropping client %" G_GUINT64_FORMAT ": it does not read (%u bytes wait for it).",
                   c->peer->id, c->peer->out->len);
         client_kill(c);
         return;
@@ -267,6 +317,34 @@ unix_broadcast(Channel *channel, const char *data, gsize len)
     g_hash_table_iter_init(&iter, cu->clients);
     while (g_hash_table_iter_next(&iter, NULL, &value))
         client_send(value, data, len);
+}
+
+static void
+unix_hold(Channel *channel, guint64 peer, gboolean hold)
+{
+    ChannelUnix *cu = (ChannelUnix *)channel;
+    UnixClient *c = g_hash_table_lookup(cu->clients, &peer);
+
+    if (c == NULL || c->peer->dead)
+        return;
+    if (hold) {
+        c->peer->holds++;
+        return;
+    }
+    g_return_if_fail(c->peer->holds > 0);
+    c->peer->holds--;
+    /* Half-closed and nothing left to write: done. */
+    if (c->eof && c->peer->holds == 0 && c->peer->out->len == 0)
+        client_kill(c);
+}
+
+static gboolean
+unix_peer_connected(Channel *channel, guint64 peer)
+{
+    ChannelUnix *cu = (ChannelUnix *)channel;
+    UnixClient *c = g_hash_table_lookup(cu->clients, &peer);
+
+    return c != NULL && !c->peer->dead;
 }
 
 static guint
@@ -314,6 +392,8 @@ static const ChannelOps unix_ops = {
     .send = unix_send,
     .broadcast = unix_broadcast,
     .peer_count = unix_peer_count,
+    .peer_connected = unix_peer_connected,
+    .hold = unix_hold,
     .free = unix_free,
 };
 
@@ -321,7 +401,7 @@ Channel *
 channel_unix_new(const char *path, const ChannelCallbacks *callbacks, gpointer user_data,
                  GError **error)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
     struct stat st;
     ChannelUnix *cu;
     mode_t old_mask;
@@ -357,8 +437,8 @@ channel_unix_new(const char *path, const ChannelCallbacks *callbacks, gpointer u
         int err = errno;
         umask(old_mask);
         close(fd);
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot listen on %s: %s",
-                    path, g_strerror(err));
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot listen on %s: %s", path,
+                    g_strerror(err));
         return NULL;
     }
     umask(old_mask);

@@ -64,8 +64,8 @@ virtio_fail(ChannelVirtio *cv, int err, const char *what)
         g_source_remove(cv->watch);
         cv->watch = 0;
     }
-    error = g_error_new(G_IO_ERROR, g_io_error_from_errno(err), "cannot %s %s: %s", what,
-                        cv->path, g_strerror(err));
+    error = g_error_new(G_IO_ERROR, g_io_error_from_errno(err), "cannot %s %s: %s", what, cv->path,
+                        g_strerror(err));
     if (cv->base.callbacks.failed != NULL)
         cv->base.callbacks.failed(&cv->base, error, cv->base.user_data);
 }
@@ -185,8 +185,8 @@ virtio_send(Channel *channel, guint64 peer, const char *data, gsize len)
          * come for a long time.  We cannot hang up on it, so drop what it
          * has not taken: bounded memory beats completeness; it can ask
          * again. */
-        g_warning("The host does not read from %s; dropping %u bytes of queued output.",
-                  cv->path, cv->peer->out->len);
+        g_warning("The host does not read from %s; dropping %u bytes of queued output.", cv->path,
+                  cv->peer->out->len);
         g_byte_array_set_size(cv->peer->out, 0);
         if (!channel_peer_queue(cv->peer, data, len))
             return;
@@ -214,6 +214,14 @@ virtio_peer_count(Channel *channel)
     return cv->host_connected ? 1 : 0;
 }
 
+static gboolean
+virtio_peer_connected(Channel *channel, guint64 peer)
+{
+    ChannelVirtio *cv = (ChannelVirtio *)channel;
+
+    return cv->host_connected && peer == cv->peer->id;
+}
+
 static void
 virtio_free(Channel *channel)
 {
@@ -234,6 +242,7 @@ static const ChannelOps virtio_ops = {
     .send = virtio_send,
     .broadcast = virtio_broadcast,
     .peer_count = virtio_peer_count,
+    .peer_connected = virtio_peer_connected,
     .free = virtio_free,
 };
 
@@ -257,16 +266,16 @@ channel_virtio_new_fd(int fd, const char *name, const ChannelCallbacks *callback
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) {
         int err = errno;
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
-                    "cannot create an epoll set: %s", g_strerror(err));
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot create an epoll set: %s",
+                    g_strerror(err));
         return NULL;
     }
     ev.data.fd = fd;
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         int err = errno;
         close(epfd);
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err),
-                    "cannot watch %s with epoll: %s", name, g_strerror(err));
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot watch %s with epoll: %s",
+                    name, g_strerror(err));
         return NULL;
     }
 

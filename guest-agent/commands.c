@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "cpulist.h"
+#include "topology_writer.h"
 
 #define COMMAND_MAX_ARGS 4
 
@@ -30,30 +31,26 @@ static void cmd_ping(CommandCall *call, const gint64 *values);
 static void cmd_info(CommandCall *call, const gint64 *values);
 static void cmd_get_topology(CommandCall *call, const gint64 *values);
 static void cmd_set_num_cpus(CommandCall *call, const gint64 *values);
+static void cmd_get_load(CommandCall *call, const gint64 *values);
+static void cmd_watch_load(CommandCall *call, const gint64 *values);
 
 static const CommandArg set_num_cpus_args[] = {
-    {"count", TRUE, 1, CPULIST_MAX_CPUS, 0},
-    {"wait", FALSE, 0, 60, 0},
+    { "count", TRUE, 1, CPULIST_MAX_CPUS, 0 },
+    { "wait", FALSE, 0, PROTO_SET_NUM_CPUS_MAX_WAIT_S, 0 },
+};
+
+static const CommandArg watch_load_args[] = {
+    { "interval", TRUE, 1, 3600, 0 },
 };
 
 static const CommandDef command_table[] = {
-    {"ping", cmd_ping, NULL, 0},
-    {"info", cmd_info, NULL, 0},
-    {"get-topology", cmd_get_topology, NULL, 0},
-    {"set-num-cpus", cmd_set_num_cpus, set_num_cpus_args, G_N_ELEMENTS(set_num_cpus_args)},
+    { "ping", cmd_ping, NULL, 0 },
+    { "info", cmd_info, NULL, 0 },
+    { "get-topology", cmd_get_topology, NULL, 0 },
+    { "set-num-cpus", cmd_set_num_cpus, set_num_cpus_args, G_N_ELEMENTS(set_num_cpus_args) },
+    { "get-load", cmd_get_load, NULL, 0 },
+    { "watch-load", cmd_watch_load, watch_load_args, G_N_ELEMENTS(watch_load_args) },
 };
-
-static const char *const command_names[] = {
-    "ping", "info", "get-topology", "set-num-cpus", NULL,
-};
-
-G_STATIC_ASSERT(G_N_ELEMENTS(command_names) == G_N_ELEMENTS(command_table) + 1);
-
-const char *const *
-commands_names(void)
-{
-    return command_names;
-}
 
 /* ---- answering ---------------------------------------------------------- */
 
@@ -72,18 +69,52 @@ command_call_return(CommandCall *call, JsonNode *value)
 {
     g_autofree char *line = proto_format_return(value, call->id);
 
-    agent_send(call->agent, call->peer, line);
-    json_node_unref(value);
+    call->ctx->ops->send(call->ctx->owner, call->peer, line);
+    if (value != NULL)
+        json_node_unref(value);
     command_call_free(call);
 }
 
+/* Sends the line opened by proto_return_begin, and frees @call. */
 static void
-send_error(Agent *agent, guint64 peer, JsonNode *id, ProtoErrorClass cls, const char *desc)
+return_line(CommandCall *call, GString *line)
+{
+    g_autofree char *text = proto_return_end(line, call->id);
+
+    call->ctx->ops->send(call->ctx->owner, call->peer, text);
+    command_call_free(call);
+}
+
+void
+command_call_return_json(CommandCall *call, const char *json)
+{
+    GString *line = proto_return_begin();
+
+    g_string_append(line, json);
+    return_line(call, line);
+}
+
+void
+command_call_return_topology(CommandCall *call, const Topology *topo, const char *member)
+{
+    GString *line = proto_return_begin();
+
+    if (member != NULL)
+        g_string_append_printf(line, "{\"%s\":", member);
+    topology_write_json(topo, line);
+    if (member != NULL)
+        g_string_append_c(line, '}');
+    return_line(call, line);
+}
+
+static void
+send_error(const CommandContext *ctx, guint64 peer, JsonNode *id, ProtoErrorClass cls,
+           const char *desc)
 {
     g_autofree char *line = proto_format_error(cls, desc, id);
 
     g_debug("Answering %s: %s", proto_error_class_name(cls), desc);
-    agent_send(agent, peer, line);
+    ctx->ops->send(ctx->owner, peer, line);
 }
 
 void
@@ -95,7 +126,7 @@ command_call_fail(CommandCall *call, ProtoErrorClass cls, const char *format, ..
     va_start(ap, format);
     desc = g_strdup_vprintf(format, ap);
     va_end(ap);
-    send_error(call->agent, call->peer, call->id, cls, desc);
+    send_error(call->ctx, call->peer, call->id, cls, desc);
     command_call_free(call);
 }
 
@@ -109,12 +140,12 @@ command_call_fail_error(CommandCall *call, const GError *error)
 }
 
 void
-commands_reply_line_too_long(Agent *agent, guint64 peer)
+commands_reply_line_too_long(const CommandContext *ctx, guint64 peer)
 {
-    g_autofree char *desc =
-        g_strdup_printf("the line is longer than %d bytes; it was discarded", PROTO_MAX_LINE);
+    g_autofree char *desc
+        = g_strdup_printf("the line is longer than %d bytes; it was discarded", PROTO_MAX_LINE);
 
-    send_error(agent, peer, NULL, PROTO_ERROR_PARSE, desc);
+    send_error(ctx, peer, NULL, PROTO_ERROR_PARSE, desc);
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -133,8 +164,8 @@ cmd_info(CommandCall *call, const gint64 *values)
     g_autoptr(JsonObject) obj = json_object_new();
     JsonArray *names = json_array_new();
 
-    for (gsize i = 0; command_names[i] != NULL; i++)
-        json_array_add_string_element(names, command_names[i]);
+    for (gsize i = 0; i < G_N_ELEMENTS(command_table); i++)
+        json_array_add_string_element(names, command_table[i].name);
     json_object_set_string_member(obj, "version", HOTCPU_VERSION);
     json_object_set_int_member(obj, "protocol", PROTO_VERSION);
     json_object_set_array_member(obj, "commands", names);
@@ -145,7 +176,7 @@ static void
 cmd_get_topology(CommandCall *call, const gint64 *values)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(Topology) topo = topology_read(call->agent->config->sysfs_root, &error);
+    g_autoptr(Topology) topo = topology_read(call->ctx->sysfs_root, &error);
 
     if (topo == NULL) {
         g_warning("Cannot read the CPU topology: %s", error->message);
@@ -153,13 +184,25 @@ cmd_get_topology(CommandCall *call, const gint64 *values)
                           error->message);
         return;
     }
-    command_call_return(call, topology_to_json(topo));
+    command_call_return_topology(call, topo, NULL);
 }
 
 static void
 cmd_set_num_cpus(CommandCall *call, const gint64 *values)
 {
-    agent_set_num_cpus(call->agent, call, (guint)values[0], (guint)values[1]);
+    call->ctx->ops->set_num_cpus(call->ctx->owner, call, (guint)values[0], (guint)values[1]);
+}
+
+static void
+cmd_get_load(CommandCall *call, const gint64 *values)
+{
+    call->ctx->ops->get_load(call->ctx->owner, call);
+}
+
+static void
+cmd_watch_load(CommandCall *call, const gint64 *values)
+{
+    call->ctx->ops->watch_load(call->ctx->owner, call, (guint)values[0]);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -239,13 +282,13 @@ check_arguments(const CommandDef *def, JsonObject *arguments, gint64 *values, GE
 }
 
 void
-commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
+commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line, gsize len)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) bad_id = NULL;
     g_autoptr(ProtoRequest) req = NULL;
     const CommandDef *def;
-    gint64 values[COMMAND_MAX_ARGS] = {0};
+    gint64 values[COMMAND_MAX_ARGS] = { 0 };
     CommandCall *call;
 
     /* Blank lines separate nothing; ignore them like a JSON stream parser
@@ -257,15 +300,15 @@ commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
     if (req == NULL) {
         /* Integers beyond 64 bits come back as InvalidParameter, with the
          * id: valid JSON, but no argument can be that big. */
-        ProtoErrorClass cls = error->domain == PROTO_ERROR ? (ProtoErrorClass)error->code
-                                                           : PROTO_ERROR_PARSE;
+        ProtoErrorClass cls
+            = error->domain == PROTO_ERROR ? (ProtoErrorClass)error->code : PROTO_ERROR_PARSE;
 
-        send_error(agent, peer, bad_id, cls, error->message);
+        send_error(ctx, peer, bad_id, cls, error->message);
         return;
     }
 
     call = g_new0(CommandCall, 1);
-    call->agent = agent;
+    call->ctx = ctx;
     call->peer = peer;
     call->id = req->id != NULL ? json_node_ref(req->id) : NULL;
 
@@ -275,7 +318,6 @@ commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
         command_call_fail(call, PROTO_ERROR_COMMAND_NOT_FOUND, "no command '%s'", shown);
         return;
     }
-    call->name = def->name;
     G_STATIC_ASSERT(G_N_ELEMENTS(set_num_cpus_args) <= COMMAND_MAX_ARGS);
     if (!check_arguments(def, req->arguments, values, &error)) {
         command_call_fail_error(call, error);

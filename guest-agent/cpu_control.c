@@ -40,8 +40,7 @@ cpu_plan_new(const Topology *topo, guint count, GError **error)
     }
 
     if (count == 0) {
-        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                    "count must be at least 1");
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER, "count must be at least 1");
         return NULL;
     }
     if (count > present) {
@@ -51,8 +50,7 @@ cpu_plan_new(const Topology *topo, guint count, GError **error)
     }
     if (count < fixed) {
         g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                    "requested %u CPUs but %u online CPUs cannot be taken offline", count,
-                    fixed);
+                    "requested %u CPUs but %u online CPUs cannot be taken offline", count, fixed);
         return NULL;
     }
 
@@ -79,6 +77,16 @@ cpu_plan_new(const Topology *topo, guint count, GError **error)
     return g_steal_pointer(&plan);
 }
 
+static CpuControlWriteHook write_hook;
+static gpointer write_hook_data;
+
+void
+cpu_control_set_write_hook(CpuControlWriteHook hook, gpointer user_data)
+{
+    write_hook = hook;
+    write_hook_data = user_data;
+}
+
 int
 cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online)
 {
@@ -86,8 +94,15 @@ cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online)
     g_autofree char *path = g_build_filename(sysfs_root, name, "online", NULL);
     const char *value = online ? "1" : "0";
     ssize_t n;
-    int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    int fd;
 
+    if (write_hook != NULL) {
+        int injected = write_hook(cpu, online, write_hook_data);
+
+        if (injected < 0)
+            return injected;
+    }
+    fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
     do {
@@ -117,8 +132,8 @@ cpu_plan_apply(const char *sysfs_root, const CpuPlan *plan, guint *changed_out, 
         GArray *cpus;
         gboolean online;
     } steps[] = {
-        {plan->offline, FALSE},
-        {plan->online, TRUE},
+        { plan->offline, FALSE },
+        { plan->online, TRUE },
     };
 
     for (guint s = 0; s < G_N_ELEMENTS(steps); s++) {
@@ -146,19 +161,21 @@ cpu_plan_apply(const char *sysfs_root, const CpuPlan *plan, guint *changed_out, 
                     g_string_append_printf(restore_failures,
                                            " Putting CPU %u back %s failed too (%s); it "
                                            "stays %s.",
-                                           back, was_online ? "online" : "offline",
-                                           g_strerror(-rr), was_online ? "offline" : "online");
+                                           back, was_online ? "online" : "offline", g_strerror(-rr),
+                                           was_online ? "offline" : "online");
                 }
             }
             restored_text = cpulist_format(restored);
             if (changed->len == 0)
                 g_string_prepend(restore_failures, " Nothing else had been changed.");
             else if (cpulist_count(restored) > 0)
-                g_string_prepend(restore_failures,
-                                 cpulist_count(restored) == 1 ? " was put back." : " were put back.");
+                g_string_prepend(restore_failures, cpulist_count(restored) == 1
+                                                       ? " was put back."
+                                                       : " were put back.");
             if (cpulist_count(restored) > 0) {
                 g_string_prepend(restore_failures, restored_text);
-                g_string_prepend(restore_failures, cpulist_count(restored) == 1 ? " CPU " : " CPUs ");
+                g_string_prepend(restore_failures,
+                                 cpulist_count(restored) == 1 ? " CPU " : " CPUs ");
             }
             g_set_error(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED,
                         "Cannot %s CPU %u: %s (writing %s/cpu%u/online).%s",

@@ -28,6 +28,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuPlan, cpu_plan_free)
  * file is opened O_NONBLOCK so that nothing in the tree can hang the agent. */
 int cpu_control_write_online(const char *sysfs_root, guint cpu, gboolean online);
 
+/* Fault injection for tests and fuzzers: when set, @hook runs before each
+ * write of cpu_control_write_online; a negative errno it returns is the
+ * write's result (nothing is written), 0 lets the write happen.  NULL
+ * removes it.  Not thread-safe; the agent has one thread. */
+typedef int (*CpuControlWriteHook)(guint cpu, gboolean online, gpointer user_data);
+void cpu_control_set_write_hook(CpuControlWriteHook hook, gpointer user_data);
+
 /* Applies @plan.  If a write fails, every CPU already changed is put back
  * (in reverse order) and the result is PROTO_ERROR_OPERATION_FAILED with a
  * message naming the failed CPU, the errno text, and what was restored (or

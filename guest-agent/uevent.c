@@ -11,6 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cpulist.h"
+
 #define DEVPATH_CPU_PREFIX "/devices/system/cpu/cpu"
 
 struct UeventMonitor {
@@ -97,9 +99,9 @@ uevent_parse(const char *buf, gsize len, GError **error)
 
     if (event->action == NULL || event->devpath == NULL)
         return invalid(error, "ACTION or DEVPATH missing");
-    if (strcmp(event->action, head_action) != 0 ||
-        strncmp(event->devpath, head_devpath, (gsize)(buf + head_len - head_devpath)) != 0 ||
-        strlen(event->devpath) != (gsize)(buf + head_len - head_devpath))
+    if (strcmp(event->action, head_action) != 0
+        || strncmp(event->devpath, head_devpath, (gsize)(buf + head_len - head_devpath)) != 0
+        || strlen(event->devpath) != (gsize)(buf + head_len - head_devpath))
         return invalid(error, "the header does not match ACTION and DEVPATH");
     return g_steal_pointer(&event);
 }
@@ -117,7 +119,7 @@ uevent_cpu_id(const Uevent *event)
      * leading zeros ("cpu01") are not the kernel's names. */
     if (digits[0] == '0' && digits[1] != '\0')
         return -1;
-    if (!g_ascii_string_to_unsigned(digits, 10, 0, 8191, &id, NULL))
+    if (!g_ascii_string_to_unsigned(digits, 10, 0, CPULIST_MAX_CPUS - 1, &id, NULL))
         return -1;
     return (gint)id;
 }
@@ -130,8 +132,8 @@ on_uevent_ready(int fd, GIOCondition condition, gpointer user_data)
     /* Drain: a hot plug of several CPUs comes as a burst. */
     for (;;) {
         char buf[UEVENT_MAX_SIZE + 1];
-        struct sockaddr_nl nl = {0};
-        struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+        struct sockaddr_nl nl = { 0 };
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
         struct msghdr msg = {
             .msg_name = &nl,
             .msg_namelen = sizeof(nl),
@@ -179,8 +181,7 @@ on_uevent_ready(int fd, GIOCondition condition, gpointer user_data)
 }
 
 static UeventMonitor *
-monitor_new(int fd, gboolean netlink, const char *subsystem, UeventFunc func,
-            gpointer user_data)
+monitor_new(int fd, gboolean netlink, const char *subsystem, UeventFunc func, gpointer user_data)
 {
     UeventMonitor *mon = g_new0(UeventMonitor, 1);
 
@@ -198,12 +199,10 @@ uevent_monitor_new_netlink(const char *subsystem, UeventFunc func, gpointer user
                            GError **error)
 {
     struct sockaddr_nl addr = {
-        .nl_family = AF_NETLINK,
-        .nl_groups = 1, /* the kernel's own uevents */
+        .nl_family = AF_NETLINK, .nl_groups = 1, /* the kernel's own uevents */
     };
     int size = 1024 * 1024;
-    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    NETLINK_KOBJECT_UEVENT);
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
 
     if (fd < 0) {
         int err = errno;
@@ -229,14 +228,14 @@ UeventMonitor *
 uevent_monitor_new_socket(const char *path, const char *subsystem, UeventFunc func,
                           gpointer user_data, GError **error)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
     struct stat st;
     UeventMonitor *mon;
     int fd;
 
     if (strlen(path) >= sizeof(addr.sun_path)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
-                    "socket path %s is too long", path);
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG, "socket path %s is too long",
+                    path);
         return NULL;
     }
     strcpy(addr.sun_path, path);

@@ -41,8 +41,8 @@ typedef struct UeventMonitor UeventMonitor;
 UeventMonitor *uevent_monitor_new_netlink(const char *subsystem, UeventFunc func,
                                           gpointer user_data, GError **error);
 /* Binds a unix datagram socket at @path (replacing a stale socket there). */
-UeventMonitor *uevent_monitor_new_socket(const char *path, const char *subsystem,
-                                         UeventFunc func, gpointer user_data, GError **error);
+UeventMonitor *uevent_monitor_new_socket(const char *path, const char *subsystem, UeventFunc func,
+                                         gpointer user_data, GError **error);
 /* Accepts NULL.  Removes a socket file it created. */
 void uevent_monitor_free(UeventMonitor *monitor);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(UeventMonitor, uevent_monitor_free)

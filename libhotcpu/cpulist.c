@@ -1,4 +1,4 @@
-/* cpulist.c: CPU sets as fixed-size bitmaps, in the kernel's range syntax. */
+/* cpulist.c: CPU sets as compact bitmaps, in the kernel's range syntax. */
 #include "cpulist.h"
 
 #include <gio/gio.h>
@@ -9,28 +9,79 @@
 
 G_STATIC_ASSERT(CPULIST_MAX_CPUS % WORD_BITS == 0);
 
-/* A fixed 1 KiB bitmap: small enough to copy freely, and no input can make
- * it grow. */
+/* A bitmap of only the words between the lowest and the highest id, so that
+ * a topology's per-CPU sibling lists ("5", "8000-8001") take a few bytes
+ * each, not 1 KiB: a guest of 8192 CPUs would otherwise spend 8 MiB on
+ * them.  No input can make it grow past N_WORDS words. */
 struct CpuList {
-    guint64 words[N_WORDS];
+    guint first;    /* the word index of words[0] */
+    guint n;        /* words held; 0 when empty */
+    guint64 *words; /* &one while n <= 1 */
+    guint64 one;
 };
 
 CpuList *
 cpulist_new(void)
 {
-    return g_new0(CpuList, 1);
+    CpuList *list = g_new0(CpuList, 1);
+
+    list->words = &list->one;
+    return list;
 }
 
 CpuList *
 cpulist_copy(const CpuList *list)
 {
-    return g_memdup2(list, sizeof(*list));
+    CpuList *copy = g_memdup2(list, sizeof(*list));
+
+    if (list->words == &list->one)
+        copy->words = &copy->one;
+    else
+        copy->words = g_memdup2(list->words, list->n * sizeof(guint64));
+    return copy;
 }
 
 void
 cpulist_free(CpuList *list)
 {
+    if (list == NULL)
+        return;
+    if (list->words != &list->one)
+        g_free(list->words);
     g_free(list);
+}
+
+/* Word @w of the whole bitmap (0 outside what is held). */
+static guint64
+word_at(const CpuList *list, guint w)
+{
+    if (w < list->first || w - list->first >= list->n)
+        return 0;
+    return list->words[w - list->first];
+}
+
+/* Makes words @lo..@hi (inclusive, < N_WORDS) part of what is held. */
+static void
+hold_words(CpuList *list, guint lo, guint hi)
+{
+    guint first, end;
+    guint64 *words;
+
+    if (list->n == 0) {
+        list->first = lo;
+        list->n = 1;
+    }
+    first = MIN(list->first, lo);
+    end = MAX(list->first + list->n, hi + 1);
+    if (first == list->first && end == list->first + list->n)
+        return;
+    words = g_new0(guint64, end - first);
+    memcpy(words + (list->first - first), list->words, list->n * sizeof(guint64));
+    if (list->words != &list->one)
+        g_free(list->words);
+    list->words = words;
+    list->first = first;
+    list->n = end - first;
 }
 
 gboolean
@@ -38,7 +89,7 @@ cpulist_contains(const CpuList *list, guint cpu)
 {
     if (cpu >= CPULIST_MAX_CPUS)
         return FALSE;
-    return (list->words[cpu / WORD_BITS] >> (cpu % WORD_BITS)) & 1;
+    return (word_at(list, cpu / WORD_BITS) >> (cpu % WORD_BITS)) & 1;
 }
 
 void
@@ -46,15 +97,8 @@ cpulist_add(CpuList *list, guint cpu)
 {
     if (cpu >= CPULIST_MAX_CPUS)
         return;
-    list->words[cpu / WORD_BITS] |= G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS);
-}
-
-void
-cpulist_remove(CpuList *list, guint cpu)
-{
-    if (cpu >= CPULIST_MAX_CPUS)
-        return;
-    list->words[cpu / WORD_BITS] &= ~(G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS));
+    hold_words(list, cpu / WORD_BITS, cpu / WORD_BITS);
+    list->words[cpu / WORD_BITS - list->first] |= G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS);
 }
 
 guint
@@ -62,7 +106,7 @@ cpulist_count(const CpuList *list)
 {
     guint n = 0;
 
-    for (guint i = 0; i < N_WORDS; i++)
+    for (guint i = 0; i < list->n; i++)
         n += (guint)__builtin_popcountll(list->words[i]);
     return n;
 }
@@ -70,7 +114,14 @@ cpulist_count(const CpuList *list)
 gboolean
 cpulist_equal(const CpuList *a, const CpuList *b)
 {
-    return memcmp(a->words, b->words, sizeof(a->words)) == 0;
+    guint lo = MIN(a->first, b->first);
+    guint hi = MAX(a->first + a->n, b->first + b->n);
+
+    for (guint w = lo; w < hi; w++) {
+        if (word_at(a, w) != word_at(b, w))
+            return FALSE;
+    }
+    return TRUE;
 }
 
 gint
@@ -78,8 +129,8 @@ cpulist_next(const CpuList *list, gint after)
 {
     guint start = after < 0 ? 0 : (guint)after + 1;
 
-    for (guint w = start / WORD_BITS; w < N_WORDS; w++) {
-        guint64 bits = list->words[w];
+    for (guint w = MAX(start / WORD_BITS, list->first); w < list->first + list->n; w++) {
+        guint64 bits = word_at(list, w);
 
         if (w == start / WORD_BITS)
             bits &= ~G_GUINT64_CONSTANT(0) << (start % WORD_BITS);
@@ -92,9 +143,10 @@ cpulist_next(const CpuList *list, gint after)
 gint
 cpulist_last(const CpuList *list)
 {
-    for (guint w = N_WORDS; w-- > 0;) {
-        if (list->words[w] != 0)
-            return (gint)(w * WORD_BITS + 63 - (guint)__builtin_clzll(list->words[w]));
+    for (guint i = list->n; i-- > 0;) {
+        if (list->words[i] != 0)
+            return (gint)((list->first + i) * WORD_BITS + 63
+                          - (guint)__builtin_clzll(list->words[i]));
     }
     return -1;
 }
@@ -152,6 +204,7 @@ parse_item(CpuList *list, const char *item, gsize len, GError **error)
                     (int)len, item);
         return FALSE;
     }
+    hold_words(list, first / WORD_BITS, last / WORD_BITS);
     for (guint c = first; c <= last; c++)
         cpulist_add(list, c);
     return TRUE;

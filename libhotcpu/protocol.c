@@ -1,12 +1,13 @@
 /* protocol.c: encode and decode the hotcpu wire protocol, version 1. */
 #include "protocol.h"
 
-#include <errno.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(proto - error - quark, proto_error)
+#include "json_strict.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(proto-error-quark, proto_error)
+/* clang-format on */
 
 static const char *const class_names[] = {
     [PROTO_ERROR_PARSE] = "ParseError",
@@ -154,253 +155,11 @@ proto_line_reader_next(ProtoLineReader *reader, char **line, gsize *len)
     return status;
 }
 
-void
-proto_line_reader_reset(ProtoLineReader *reader)
-{
-    g_byte_array_set_size(reader->partial, 0);
-    reader->discarding = FALSE;
-}
-
-/* ---- strict syntax check ----------------------------------------------- */
-
-/* json-glib 1.6 is lenient where a protocol must not be: it accepts
- * comments, single-quoted strings, hex numbers and trailing data ("{} {}"),
- * silently wraps integers beyond 64 bits, turns 1e999 into inf (which its
- * generator then prints as invalid JSON), and recurses once per nesting
- * level.  So each line first goes through this iterative RFC 8259 checker,
- * which also bounds the depth.  json-glib only builds the tree afterwards. */
-
-typedef enum {
-    ST_VALUE,          /* a value must come */
-    ST_VALUE_OR_CLOSE, /* just after '[' */
-    ST_KEY,            /* after ',' in an object */
-    ST_KEY_OR_CLOSE,   /* just after '{' */
-    ST_COLON,          /* after a key */
-    ST_COMMA_OR_CLOSE, /* after a value inside a container */
-    ST_DONE,           /* the top-level value is complete */
-} CheckState;
-
-static gboolean
-syntax_fail(GError **error, const char *start, const char *at, const char *what)
-{
-    g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
-                "invalid JSON at byte %" G_GSIZE_FORMAT ": %s", (gsize)(at - start), what);
-    return FALSE;
-}
-
-/* *p is on the opening quote; leaves *p after the closing one. */
-static gboolean
-check_string(const char **p, const char *end)
-{
-    const char *s = *p + 1;
-
-    while (s < end) {
-        guchar c = (guchar)*s;
-
-        if (c == '"') {
-            *p = s + 1;
-            return TRUE;
-        }
-        if (c < 0x20)
-            return FALSE;
-        if (c == '\\') {
-            s++;
-            if (s >= end)
-                return FALSE;
-            if (*s == 'u') {
-                for (int i = 1; i <= 4; i++) {
-                    if (s + i >= end || !g_ascii_isxdigit(s[i]))
-                        return FALSE;
-                }
-                s += 4;
-            } else if (strchr("\"\\/bfnrt", *s) == NULL || *s == '\0') {
-                return FALSE;
-            }
-        }
-        s++;
-    }
-    return FALSE;
-}
-
-/* *p is on '-' or a digit; leaves *p after the number.  Rejects numbers no
- * finite double can hold, and integers beyond 64 bits unless @huge_int is
- * given: then those are valid syntax and *huge_int is set (json-glib would
- * silently wrap them, so the caller must not use the tree's value). */
-static gboolean
-check_number(const char **p, const char *end, const char **why, gboolean *huge_int)
-{
-    const char *s = *p;
-    const char *start = s;
-    gboolean is_float = FALSE;
-    g_autofree char *token = NULL;
-
-    *why = "malformed number";
-    if (s < end && *s == '-')
-        s++;
-    if (s >= end || !g_ascii_isdigit(*s))
-        return FALSE;
-    if (*s == '0') {
-        s++;
-    } else {
-        while (s < end && g_ascii_isdigit(*s))
-            s++;
-    }
-    if (s < end && *s == '.') {
-        is_float = TRUE;
-        s++;
-        if (s >= end || !g_ascii_isdigit(*s))
-            return FALSE;
-        while (s < end && g_ascii_isdigit(*s))
-            s++;
-    }
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        is_float = TRUE;
-        s++;
-        if (s < end && (*s == '+' || *s == '-'))
-            s++;
-        if (s >= end || !g_ascii_isdigit(*s))
-            return FALSE;
-        while (s < end && g_ascii_isdigit(*s))
-            s++;
-    }
-
-    *why = "number out of range";
-    token = g_strndup(start, (gsize)(s - start));
-    errno = 0;
-    if (is_float) {
-        double d = g_ascii_strtod(token, NULL);
-
-        if (!isfinite(d))
-            return FALSE;
-    } else {
-        g_ascii_strtoll(token, NULL, 10);
-        if (errno == ERANGE) {
-            if (huge_int == NULL)
-                return FALSE;
-            *huge_int = TRUE;
-        }
-    }
-    *p = s;
-    return TRUE;
-}
-
-static gboolean
-check_literal(const char **p, const char *end)
-{
-    static const char *const literals[] = { "true", "false", "null" };
-
-    for (guint i = 0; i < G_N_ELEMENTS(literals); i++) {
-        gsize n = strlen(literals[i]);
-
-        if ((gsize)(end - *p) >= n && memcmp(*p, literals[i], n) == 0) {
-            *p += n;
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
-static gboolean
-check_json(const char *text, gsize len, gboolean *huge_int, GError **error)
-{
-    const char *p = text;
-    const char *end = text + len;
-    char stack[PROTO_MAX_DEPTH];
-    guint depth = 0;
-    CheckState state = ST_VALUE;
-
-    for (;;) {
-        const char *why = NULL;
-        char c;
-
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-            p++;
-        if (p >= end)
-            break;
-        c = *p;
-
-        switch (state) {
-        case ST_DONE:
-            return syntax_fail(error, text, p, "data after the end of the message");
-        case ST_COLON:
-            if (c != ':')
-                return syntax_fail(error, text, p, "expected ':'");
-            p++;
-            state = ST_VALUE;
-            continue;
-        case ST_COMMA_OR_CLOSE:
-            if (c == ',') {
-                p++;
-                state = stack[depth - 1] == '{' ? ST_KEY : ST_VALUE;
-                continue;
-            }
-            if ((c == '}' && stack[depth - 1] == '{') || (c == ']' && stack[depth - 1] == '[')) {
-                p++;
-                depth--;
-                state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
-                continue;
-            }
-            return syntax_fail(error, text, p, "expected ',' or a closing bracket");
-        case ST_KEY_OR_CLOSE:
-            if (c == '}') {
-                p++;
-                depth--;
-                state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
-                continue;
-            }
-            G_GNUC_FALLTHROUGH;
-        case ST_KEY:
-            if (c != '"' || !check_string(&p, end))
-                return syntax_fail(error, text, p, "expected a string key");
-            state = ST_COLON;
-            continue;
-        case ST_VALUE_OR_CLOSE:
-            if (c == ']') {
-                p++;
-                depth--;
-                state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
-                continue;
-            }
-            G_GNUC_FALLTHROUGH;
-        case ST_VALUE:
-            break;
-        }
-
-        /* A value. */
-        if (c == '{' || c == '[') {
-            if (depth >= PROTO_MAX_DEPTH) {
-                g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
-                            "JSON nested deeper than %d levels", PROTO_MAX_DEPTH);
-                return FALSE;
-            }
-            stack[depth++] = c;
-            p++;
-            state = c == '{' ? ST_KEY_OR_CLOSE : ST_VALUE_OR_CLOSE;
-            continue;
-        }
-        if (c == '"') {
-            if (!check_string(&p, end))
-                return syntax_fail(error, text, p, "malformed string");
-        } else if (c == '-' || g_ascii_isdigit(c)) {
-            if (!check_number(&p, end, &why, huge_int))
-                return syntax_fail(error, text, p, why);
-        } else if (!check_literal(&p, end)) {
-            return syntax_fail(error, text, p, "expected a value");
-        }
-        state = depth == 0 ? ST_DONE : ST_COMMA_OR_CLOSE;
-    }
-
-    if (state != ST_DONE)
-        return syntax_fail(error, text, p,
-                           state == ST_VALUE && depth == 0 && p == text ? "empty message"
-                                                                        : "message ends too early");
-    return TRUE;
-}
-
-/* Checks what json-glib must never see, then parses.  Returns the root
- * object, or NULL with PROTO_ERROR_PARSE.  @huge_int: see check_number. */
+/* Checks what json-glib must never see (json_strict.h), then parses.
+ * Returns the root object, or NULL with PROTO_ERROR_PARSE.  @report: see
+ * json_strict_check. */
 static JsonObject *
-parse_object(const char *line, gsize len, gboolean *huge_int, GError **error)
+parse_object(const char *line, gsize len, JsonStrictReport *report, GError **error)
 {
     g_autoptr(JsonParser) parser = NULL;
     g_autoptr(GError) local = NULL;
@@ -417,8 +176,10 @@ parse_object(const char *line, gsize len, gboolean *huge_int, GError **error)
         g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "line is not valid UTF-8");
         return NULL;
     }
-    if (!check_json(line, len, huge_int, error))
+    if (!json_strict_check(line, len, PROTO_MAX_DEPTH, report, &local)) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, local->message);
         return NULL;
+    }
 
     parser = json_parser_new();
     if (!json_parser_load_from_data(parser, line, (gssize)len, &local)) {
@@ -448,11 +209,29 @@ proto_request_free(ProtoRequest *req)
     g_free(req);
 }
 
+/* The contract: an id is a string or an integer.  Anything else could not
+ * be echoed faithfully (json-glib prints 1e18 back as 1e+18.0, which is not
+ * JSON, and wraps integers beyond 64 bits), so it is refused, unechoed. */
+static gboolean
+check_id(JsonNode *id, const JsonStrictReport *report, GError **error)
+{
+    GType type;
+
+    if (id == NULL)
+        return TRUE;
+    type = JSON_NODE_HOLDS_VALUE(id) ? json_node_get_value_type(id) : G_TYPE_INVALID;
+    if ((type == G_TYPE_STRING || type == G_TYPE_INT64) && !report->huge_int_at_key)
+        return TRUE;
+    g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                        "'id' must be a string or an integer of at most 64 bits");
+    return FALSE;
+}
+
 ProtoRequest *
 proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **error)
 {
-    gboolean huge_int = FALSE;
-    g_autoptr(JsonObject) obj = parse_object(line, len, &huge_int, error);
+    JsonStrictReport report = { .watch_key = "id" };
+    g_autoptr(JsonObject) obj = parse_object(line, len, &report, error);
     g_autoptr(ProtoRequest) req = NULL;
     JsonNode *execute, *arguments, *id;
     g_autoptr(GList) keys = NULL;
@@ -461,12 +240,14 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
         return NULL;
 
     id = json_object_get_member(obj, "id");
+    if (!check_id(id, &report, error))
+        return NULL;
     if (id_out != NULL && id != NULL)
         *id_out = json_node_copy(id);
 
     /* Valid JSON, so not a ParseError; but no argument can be that big, and
      * json-glib wrapped the value, so nothing of it may be used. */
-    if (huge_int) {
+    if (report.huge_int) {
         g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
                             "the request holds an integer beyond 64 bits");
         return NULL;
@@ -512,73 +293,119 @@ proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **err
 
 /* ---- encoding ---------------------------------------------------------- */
 
-/* One line: json-glib's generator without pretty-printing escapes control
- * characters in strings, so the only '\n' is the one appended here. */
-static char *
-to_line(JsonObject *obj)
+/* Lines are written as text around json-glib's generator, which without
+ * pretty-printing escapes control characters in strings, so the only '\n'
+ * is the one finish_line appends.  No tree is copied: a topology of 8192
+ * CPUs is most of a megabyte of JSON. */
+static void
+append_node(GString *out, JsonNode *node)
 {
     g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_node_init_object(json_node_alloc(), obj);
-    g_autofree char *text = NULL;
 
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    return g_strconcat(text, "\n", NULL);
+    json_generator_set_root(gen, node);
+    json_generator_to_gstring(gen, out);
 }
 
 static void
-set_node(JsonObject *obj, const char *name, JsonNode *node)
+append_string(GString *out, const char *text)
 {
-    if (node != NULL)
-        json_object_set_member(obj, name, json_node_copy(node));
+    g_autoptr(JsonNode) node = json_node_init_string(json_node_alloc(), text);
+
+    append_node(out, node);
+}
+
+/* Ends a message opened with '{': the id when there is one, '}' and '\n'. */
+static char *
+finish_line(GString *out, JsonNode *id)
+{
+    if (id != NULL) {
+        g_string_append(out, ",\"id\":");
+        append_node(out, id);
+    }
+    g_string_append(out, "}\n");
+    return g_string_free(out, FALSE);
 }
 
 char *
 proto_format_request(const char *execute, JsonObject *arguments, JsonNode *id)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
+    GString *out = g_string_new("{\"execute\":");
 
-    json_object_set_string_member(obj, "execute", execute);
-    if (arguments != NULL)
-        json_object_set_object_member(obj, "arguments", json_object_ref(arguments));
-    set_node(obj, "id", id);
-    return to_line(obj);
+    append_string(out, execute);
+    if (arguments != NULL) {
+        g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), arguments);
+
+        g_string_append(out, ",\"arguments\":");
+        append_node(out, node);
+    }
+    return finish_line(out, id);
+}
+
+GString *
+proto_return_begin(void)
+{
+    return g_string_new("{\"return\":");
+}
+
+char *
+proto_return_end(GString *line, JsonNode *id)
+{
+    return finish_line(line, id);
 }
 
 char *
 proto_format_return(JsonNode *value, JsonNode *id)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
+    GString *out = proto_return_begin();
 
     if (value != NULL)
-        set_node(obj, "return", value);
+        append_node(out, value);
     else
-        json_object_set_object_member(obj, "return", json_object_new());
-    set_node(obj, "id", id);
-    return to_line(obj);
+        g_string_append(out, "{}");
+    return proto_return_end(out, id);
 }
 
 char *
 proto_format_error(ProtoErrorClass cls, const char *desc, JsonNode *id)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
-    JsonObject *err = json_object_new();
+    GString *out = g_string_new("{\"error\":{\"class\":");
 
-    json_object_set_string_member(err, "class", proto_error_class_name(cls));
-    json_object_set_string_member(err, "desc", desc != NULL ? desc : "");
-    json_object_set_object_member(obj, "error", err);
-    set_node(obj, "id", id);
-    return to_line(obj);
+    append_string(out, proto_error_class_name(cls));
+    g_string_append(out, ",\"desc\":");
+    append_string(out, desc != NULL ? desc : "");
+    g_string_append_c(out, '}');
+    return finish_line(out, id);
+}
+
+GString *
+proto_event_begin(const char *name)
+{
+    GString *out = g_string_new("{\"event\":");
+
+    append_string(out, name);
+    g_string_append(out, ",\"data\":");
+    return out;
+}
+
+char *
+proto_event_end(GString *line)
+{
+    return finish_line(line, NULL);
 }
 
 char *
 proto_format_event(const char *name, JsonNode *data)
 {
-    g_autoptr(JsonObject) obj = json_object_new();
+    GString *out;
 
-    json_object_set_string_member(obj, "event", name);
-    set_node(obj, "data", data);
-    return to_line(obj);
+    if (data == NULL) {
+        out = g_string_new("{\"event\":");
+        append_string(out, name);
+        return finish_line(out, NULL);
+    }
+    out = proto_event_begin(name);
+    append_node(out, data);
+    return proto_event_end(out);
 }
 
 /* ---- messages ---------------------------------------------------------- */

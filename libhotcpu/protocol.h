@@ -20,7 +20,7 @@
 /* Deepest nesting of arrays/objects accepted in one message. */
 #define PROTO_MAX_DEPTH 16
 #define PROTO_RESYNC_BYTE 0xFF
-/* The longest "wait" set-num-cpus accepts, in seconds. */
+/* The longest "wait" (seconds) set-num-cpus takes: a hot add still in flight. */
 #define PROTO_SET_NUM_CPUS_MAX_WAIT_S 60
 
 /* Error classes of the contract.  Used as GError codes in PROTO_ERROR, both
@@ -62,8 +62,6 @@ void proto_line_reader_feed(ProtoLineReader *reader, const void *data, gsize len
 /* Takes the next event out of the buffer.  On PROTO_LINE_OK, *line is newly
  * allocated (g_free) and *len its length; otherwise they are untouched. */
 ProtoLineStatus proto_line_reader_next(ProtoLineReader *reader, char **line, gsize *len);
-/* Drops any partial line (the peer went away mid-line). */
-void proto_line_reader_reset(ProtoLineReader *reader);
 
 /* ---- requests (agent side) --------------------------------------------- */
 
@@ -78,7 +76,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
 
 /* Decodes one line.  Fails with PROTO_ERROR_PARSE for invalid UTF-8, not JSON,
  * not an object, nesting deeper than PROTO_MAX_DEPTH, a line longer than
- * PROTO_MAX_LINE; with PROTO_ERROR_INVALID_PARAMETER for a missing or
+ * PROTO_MAX_LINE, a \u escape of a lone surrogate or of NUL; with
+ * PROTO_ERROR_INVALID_PARAMETER for an "id" that is not a string or an
+ * integer of at most 64 bits (then *id_out stays NULL), a missing or
  * non-string "execute", non-object "arguments", unknown top-level keys, or
  * an integer beyond gint64 anywhere (valid JSON, but json-glib would wrap
  * it).  JSON is strict RFC 8259: json-glib's extensions (comments, single
@@ -86,8 +86,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoRequest, proto_request_free)
  * PROTO_ERROR_PARSE too.
  * On failure *id_out (if not NULL) receives the request's "id" when it could
  * be read, so the error reply can echo it; caller frees with json_node_unref. */
-ProtoRequest *proto_parse_request(const char *line, gsize len, JsonNode **id_out,
-                                  GError **error);
+ProtoRequest *proto_parse_request(const char *line, gsize len, JsonNode **id_out, GError **error);
 
 /* ---- encoding ---------------------------------------------------------- */
 /* Each returns one line WITH the trailing '\n'; caller g_free()s.
@@ -96,6 +95,16 @@ char *proto_format_request(const char *execute, JsonObject *arguments, JsonNode 
 char *proto_format_return(JsonNode *value, JsonNode *id);
 char *proto_format_error(ProtoErrorClass cls, const char *desc, JsonNode *id);
 char *proto_format_event(const char *name, JsonNode *data);
+
+/* For values too big to build as a JsonNode tree first (a topology of
+ * thousands of CPUs): *_begin returns a line open up to the value, the
+ * caller appends the value's JSON text (it must be valid JSON: no check is
+ * made), *_end closes the line (consuming @line) and returns it like the
+ * functions above. */
+GString *proto_return_begin(void);
+char *proto_return_end(GString *line, JsonNode *id);
+GString *proto_event_begin(const char *name);
+char *proto_event_end(GString *line);
 
 /* ---- messages (host side) --------------------------------------------- */
 
@@ -107,11 +116,11 @@ typedef enum {
 
 typedef struct {
     ProtoMessageKind kind;
-    JsonNode *id;       /* return/error: NULL when absent */
-    JsonNode *value;    /* return: the value; event: the data (may be NULL) */
-    char *event;        /* event: its name */
+    JsonNode *id;                /* return/error: NULL when absent */
+    JsonNode *value;             /* return: the value; event: the data (may be NULL) */
+    char *event;                 /* event: its name */
     ProtoErrorClass error_class; /* error */
-    char *error_desc;   /* error */
+    char *error_desc;            /* error */
 } ProtoMessage;
 
 void proto_message_free(ProtoMessage *msg);

@@ -16,6 +16,8 @@ apt_opts=(-y -q -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300)
 
 build_pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
             libcunit1-dev)
+# The fuzz targets (tests/fuzz): clang and its libFuzzer/sanitizer runtimes.
+fuzz_pkgs=(clang libclang-rt-14-dev)
 # Man pages (scdoc, checked with man-db's man and col) and bash completion.
 doc_pkgs=(scdoc man-db bsdextrautils bash-completion)
 # The .debs (packaging/build-deb.sh), lintian, the RPM spec (rpmbuild).
@@ -46,21 +48,40 @@ SRC
     need_update=1
 fi
 
-todo_main=$(missing "${build_pkgs[@]}" "${doc_pkgs[@]}" "${pkg_pkgs[@]}" "${guest_pkgs[@]}")
+todo_main=$(missing "${build_pkgs[@]}" "${doc_pkgs[@]}" "${pkg_pkgs[@]}" "${guest_pkgs[@]}" \
+    "${fuzz_pkgs[@]}")
 # The virt stack must come from backports: an installed 9.0 libvirt counts as missing.
 todo_virt=$(missing "${virt_pkgs[@]}")
 if command -v libvirtd >/dev/null && libvirtd --version | grep -q ' 9\.'; then
     todo_virt="${virt_pkgs[*]}"
 fi
 
+# Another install may hold dpkg's lock for a while: wait and retry on that
+# (and only that) instead of failing.
+apt_retry() {
+    local try out
+    for try in 1 2 3 4 5 6; do
+        if out=$(apt-get "$@" 2>&1); then
+            printf '%s\n' "$out"
+            return 0
+        fi
+        printf '%s\n' "$out" >&2
+        grep -qiE 'could not get lock|unable to acquire|lock-frontend|is another process using it' \
+            <<<"$out" || return 1
+        echo "scripts/deps.sh: apt is locked by another process; retrying in 20 s ($try/6)" >&2
+        sleep 20
+    done
+    return 1
+}
+
 if [ -n "$todo_main$todo_virt" ] || [ "$need_update" = 1 ]; then
-    apt-get update -q
+    apt_retry update -q
 fi
 if [ -n "$todo_main" ]; then
     # shellcheck disable=SC2086
-    apt-get install "${apt_opts[@]}" $todo_main
+    apt_retry install "${apt_opts[@]}" $todo_main
 fi
 if [ -n "$todo_virt" ]; then
     # shellcheck disable=SC2086
-    apt-get install "${apt_opts[@]}" -t bookworm-backports $todo_virt
+    apt_retry install "${apt_opts[@]}" -t bookworm-backports $todo_virt
 fi

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent_test.h"
+#include "protocol.h"
 
 void
 write_text(const char *dir, const char *name, const char *contents)
@@ -24,7 +26,7 @@ write_text(const char *dir, const char *name, const char *contents)
 static int
 connect_unix(const char *path)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     g_assert(fd >= 0);
@@ -89,7 +91,8 @@ test_agent_start(const char *sysfs, const char *config_text, const char *const *
     g_ptr_array_add(argv, NULL);
 
     /* stderr inherited: meson keeps the agent's log with the test's. */
-    if (!g_spawn_async(NULL, (char **)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, die_with_parent, NULL,
+    if (!g_spawn_async(NULL, (char **)argv->pdata, NULL,
+                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, die_with_parent, NULL,
                        &agent->pid, &error))
         g_error("cannot start %s: %s", binary, error->message);
 
@@ -120,8 +123,7 @@ test_agent_stop(TestAgent *agent)
     pid_t r;
 
     kill(agent->pid, SIGTERM);
-    while ((r = waitpid(agent->pid, &status, WNOHANG)) == 0 &&
-           g_get_monotonic_time() < deadline)
+    while ((r = waitpid(agent->pid, &status, WNOHANG)) == 0 && g_get_monotonic_time() < deadline)
         g_usleep(10 * 1000);
     if (r == 0) {
         g_printerr("the agent did not exit on SIGTERM; killing it\n");
@@ -153,7 +155,7 @@ test_agent_stop(TestAgent *agent)
 void
 test_agent_uevent(TestAgent *agent, const char *action, guint cpu, guint64 seqnum)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
     g_autoptr(GByteArray) msg = g_byte_array_new();
     g_autofree char *devpath = g_strdup_printf("/devices/system/cpu/cpu%u", cpu);
     char *items[] = {
@@ -225,6 +227,25 @@ raw_send_str(RawClient *client, const char *line)
     raw_send(client, line, strlen(line));
 }
 
+/* Every line the agent sends must parse with the host's own parser (what
+ * hotcpu-ctl and the hooks use): json-glib alone is more lenient. */
+gboolean raw_allow_long_lines = FALSE;
+
+static void
+check_host_parses(const char *line, gsize len)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ProtoMessage) msg = NULL;
+
+    if (len > PROTO_MAX_LINE && raw_allow_long_lines)
+        return;
+    msg = proto_parse_message(line, len, &error);
+    if (msg == NULL)
+        fprintf(stderr, "\nthe host's parser rejects the agent's line %.*s: %s\n",
+                (int)MIN(len, 200), line, error->message);
+    CU_ASSERT_PTR_NOT_NULL(msg);
+}
+
 /* Reads one more message into the queues.  FALSE on timeout or EOF. */
 static gboolean
 raw_read_message(RawClient *client, gint64 deadline)
@@ -239,8 +260,8 @@ raw_read_message(RawClient *client, gint64 deadline)
             JsonNode *node;
 
             if (!json_parser_load_from_data(parser, client->buf->str, (gssize)len, &error))
-                g_error("the agent sent a line that is not JSON: %.*s", (int)len,
-                        client->buf->str);
+                g_error("the agent sent a line that is not JSON: %.*s", (int)len, client->buf->str);
+            check_host_parses(client->buf->str, len);
             node = json_node_ref(json_parser_get_root(parser));
             g_string_erase(client->buf, 0, (gssize)len + 1);
             g_assert(JSON_NODE_HOLDS_OBJECT(node));
@@ -250,7 +271,7 @@ raw_read_message(RawClient *client, gint64 deadline)
                 g_queue_push_tail(&client->replies, node);
             return TRUE;
         } else {
-            struct pollfd pfd = {.fd = client->fd, .events = POLLIN};
+            struct pollfd pfd = { .fd = client->fd, .events = POLLIN };
             gint64 left = (deadline - g_get_monotonic_time()) / 1000;
             char chunk[65536];
             ssize_t n;

@@ -118,7 +118,7 @@ read_some(int fd)
 static void
 test_virtio_lines_and_hangup(void)
 {
-    Recorder rec = {.lines = g_ptr_array_new_with_free_func(g_free)};
+    Recorder rec = { .lines = g_ptr_array_new_with_free_func(g_free) };
     g_autoptr(GError) error = NULL;
     g_autofree char *reply = NULL;
     g_autofree char *long_line = NULL;
@@ -135,9 +135,16 @@ test_virtio_lines_and_hangup(void)
     g_assert(write(sv[1], "{\"a\":1}\n", 8) == 8);
     reply = read_some(sv[1]);
     CUNIT_ASSERT_STR(reply, "got {\"a\":1}\n");
+    /* What a watch-load timer asks at each tick. */
+    CU_ASSERT_TRUE(channel_peer_connected(rec.channel, rec.peer));
+    CU_ASSERT_FALSE(channel_peer_connected(rec.channel, rec.peer + 1));
 
     /* 0xFF drops a half line; a line over the limit is reported once. */
-    g_assert(write(sv[1], "half\xff" "whole\n", 11) == 11);
+    g_assert(write(sv[1],
+                   "half\xff"
+                   "whole\n",
+                   11)
+             == 11);
     g_free(reply);
     reply = read_some(sv[1]);
     CUNIT_ASSERT_STR(reply, "got whole\n");
@@ -170,6 +177,7 @@ test_virtio_lines_and_hangup(void)
         g_usleep(1000);
     }
     CU_ASSERT_EQUAL(channel_peer_count(rec.channel), 0);
+    CU_ASSERT_FALSE(channel_peer_connected(rec.channel, rec.peer));
     CU_ASSERT_EQUAL(rec.disconnected, 0);
     {
         guint busy = run_for(500);
@@ -192,7 +200,7 @@ test_virtio_lines_and_hangup(void)
 static void
 test_virtio_request_before_open(void)
 {
-    Recorder rec = {.lines = g_ptr_array_new_with_free_func(g_free)};
+    Recorder rec = { .lines = g_ptr_array_new_with_free_func(g_free) };
     g_autoptr(GError) error = NULL;
     int sv[2];
 
@@ -217,9 +225,10 @@ test_virtio_request_before_open(void)
 }
 
 static const CunitTest tests[] = {
-    {"virtio: lines, resync, hang-up without spinning", test_virtio_lines_and_hangup},
-    {"virtio: a request read just before the host's open is run", test_virtio_request_before_open},
-    {NULL, NULL},
+    { "virtio: lines, resync, hang-up without spinning", test_virtio_lines_and_hangup },
+    { "virtio: a request read just before the host's open is run",
+      test_virtio_request_before_open },
+    { NULL, NULL },
 };
 
 void

@@ -4,17 +4,21 @@
 #include "agent_test.h"
 
 static const CunitSuite suites[] = {
-    {"plan", register_plan_suite},
-    {"apply", register_apply_suite},
-    {"uevent", register_uevent_suite},
-    {"channel", register_channel_suite},
-    {"config", register_config_suite},
-    {"commands", register_commands_suite},
-    {"badinput", register_badinput_suite},
-    {"stream", register_stream_suite},
-    {"hotplug", register_hotplug_suite},
-    {"idle", register_idle_suite},
-    {NULL, NULL},
+    { "plan", register_plan_suite },
+    { "apply", register_apply_suite },
+    { "uevent", register_uevent_suite },
+    { "channel", register_channel_suite },
+    { "config", register_config_suite },
+    { "writer", register_writer_suite },
+    { "load", register_load_suite },
+    { "commands", register_commands_suite },
+    { "badinput", register_badinput_suite },
+    { "stream", register_stream_suite },
+    { "hotplug", register_hotplug_suite },
+    { "idle", register_idle_suite },
+    { "memory", register_memory_suite },
+    { "load-agent", register_load_agent_suite },
+    { NULL, NULL },
 };
 
 int

@@ -1,6 +1,7 @@
 /* test_stream.c: floods, half lines, hang-ups, clients that never read. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -199,30 +200,108 @@ test_many_clients(void)
     }
     /* A change made through one client is announced to all. */
     {
-        g_autoptr(JsonNode) r = raw_call(clients[0],
-            "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 3}}");
+        g_autoptr(JsonNode) r = raw_call(
+            clients[0], "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 3}}");
         CU_ASSERT_PTR_NOT_NULL(reply_return(r));
     }
     for (gsize i = 0; i < G_N_ELEMENTS(clients); i++) {
         g_autoptr(JsonNode) ev = raw_event(clients[i], 3000);
 
         CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
-        CUNIT_ASSERT_STR(json_object_get_string_member(
-                       json_object_get_object_member(json_node_get_object(ev), "data"), "online"),
-                   "0-2");
+        CUNIT_ASSERT_STR(
+            json_object_get_string_member(
+                json_object_get_object_member(json_node_get_object(ev), "data"), "online"),
+            "0-2");
         raw_free(clients[i]);
     }
     CU_ASSERT_EQUAL(test_agent_stop(agent), 0);
     fake_sysfs_destroy(tree);
 }
 
+/* recv(2) of one byte, or -1 when nothing comes within @timeout_ms. */
+static ssize_t
+recv_within(int fd, char *byte, int timeout_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return -1;
+    return recv(fd, byte, 1, 0);
+}
+
+/* Issue 12, item 11: sixteen idle clients must not lock out a seventeenth;
+ * the one idle the longest makes room. */
+static void
+test_idle_clients_do_not_lock_out(void)
+{
+    char *tree = fake_sysfs_new_simple(4, 2, 8);
+    TestAgent *agent = test_agent_start(tree, NULL, NULL);
+    RawClient *idle[16];
+    RawClient *late = NULL;
+    g_autoptr(JsonNode) pong = NULL;
+    char byte;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(idle); i++) {
+        g_autoptr(JsonNode) r = NULL;
+
+        idle[i] = raw_connect(agent);
+        r = raw_call(idle[i], "{\"execute\": \"ping\"}");
+        CU_ASSERT_PTR_NOT_NULL(reply_return(r));
+    }
+    late = raw_connect(agent);
+    raw_send_str(late, "{\"execute\": \"ping\", \"id\": 17}\n");
+    pong = raw_reply(late, 3000);
+    CU_ASSERT_PTR_NOT_NULL(reply_return(pong));
+    /* The first one, idle the longest, was closed; the second still works. */
+    CU_ASSERT_EQUAL(recv_within(idle[0]->fd, &byte, 2000), 0);
+    {
+        g_autoptr(JsonNode) r = raw_call(idle[1], "{\"execute\": \"ping\"}");
+        CU_ASSERT_PTR_NOT_NULL(reply_return(r));
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(idle); i++)
+        raw_free(idle[i]);
+    raw_free(late);
+    CU_ASSERT_EQUAL(test_agent_stop(agent), 0);
+    fake_sysfs_destroy(tree);
+}
+
+/* Issue 12, item 12: a client that half-closes after a waiting
+ * set-num-cpus still gets its reply. */
+static void
+test_half_close_keeps_waiting_reply(void)
+{
+    char *tree = fake_sysfs_new_simple(2, 2, 4);
+    TestAgent *agent = test_agent_start(tree, NULL, NULL);
+    RawClient *c = raw_connect(agent);
+    FakeCpu cpu2 = { .id = 2, .has_online_file = TRUE, .online = FALSE, .node = 0 };
+    g_autoptr(JsonNode) reply = NULL;
+
+    raw_send_str(c, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 3, "
+                    "\"wait\": 10}, \"id\": \"half\"}\n");
+    g_assert(shutdown(c->fd, SHUT_WR) == 0);
+    g_usleep(200 * 1000);
+    fake_sysfs_add_cpu(tree, &cpu2);
+    fake_sysfs_set_masks(tree, NULL, "0-2", NULL);
+    test_agent_uevent(agent, "add", 2, 5001);
+    reply = raw_reply(c, 5000);
+    CU_ASSERT_PTR_NOT_NULL(reply_return(reply));
+    if (reply != NULL)
+        CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(reply), "id"), "half");
+    CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 2), 1);
+    raw_free(c);
+    CU_ASSERT_EQUAL(test_agent_stop(agent), 0);
+    fake_sysfs_destroy(tree);
+}
+
 static const CunitTest tests[] = {
-    {"flood of 10000 requests", test_flood},
-    {"hang-up mid-line", test_hangup_mid_line},
-    {"0xFF drops a half line", test_resync_byte},
-    {"client that never reads", test_client_that_never_reads},
-    {"several clients, events to all", test_many_clients},
-    {NULL, NULL},
+    { "16 idle clients do not lock out a 17th", test_idle_clients_do_not_lock_out },
+    { "a half-closed client gets its waiting reply", test_half_close_keeps_waiting_reply },
+    { "flood of 10000 requests", test_flood },
+    { "hang-up mid-line", test_hangup_mid_line },
+    { "0xFF drops a half line", test_resync_byte },
+    { "client that never reads", test_client_that_never_reads },
+    { "several clients, events to all", test_many_clients },
+    { NULL, NULL },
 };
 
 void

@@ -28,7 +28,7 @@
  * log line, a bell, C1 CSI, a bidi override and a lone surrogate (which the
  * JSON parser turns into invalid UTF-8), as JSON string content. */
 #define HOSTILE_TEXT                                                                               \
-    "\\u001b[2J\\u001b[31mOWNED\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x"
+    "\\u001b[2J\\u001b[31mOWNED\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x"
 
 /* A valid topology with @n CPUs present and online (cpu0 fixed). */
 #define TOPOLOGY_4                                                                                 \
@@ -251,7 +251,7 @@ test_guest_topology_escaped(void)
 {
     /* a CPU list the parser quotes in its error; a string JSON rejects */
     check_topology_reply("\\u001b[2J\\r\\nerror: forged line");
-    check_topology_reply("\\u001b[2J\\r\\nerror: forged line\\udc00x");
+    check_topology_reply("\\u001b[2J\\r\\nerror: forged line\\ud83d\\ude00x");
 }
 
 /* ---- 7, 3: what a hook gets ------------------------------------------------- */

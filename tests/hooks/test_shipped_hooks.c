@@ -532,7 +532,7 @@ test_hostile_text(void)
     g_autofree char *tail = g_strnfill(3000, 'A');
     g_autofree char *reply = g_strdup_printf(
         "{\"error\": {\"class\": \"OperationFailed\", \"desc\": \"\\u001b[2J\\u001b[31mOWNED"
-        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x%s\"}, \"id\": @ID@}",
+        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x%s\"}, \"id\": @ID@}",
         tail);
     const char *hooks[] = { before_hook, after_hook };
     const guint counts[][2] = { { 2, 4 }, { 4, 2 } };

@@ -227,7 +227,7 @@ script_error_reply(FakeAgent *agent, int fd)
  * a forged log line, a bell, C1 CSI, a bidi override, a lone surrogate
  * (which the JSON parser turns into invalid UTF-8), and 2000 more bytes. */
 #define HOSTILE_TEXT                                                                               \
-    "\\u001b[2J\\u001b[31mOWNED\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\udc00x"
+    "\\u001b[2J\\u001b[31mOWNED\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x"
 
 static void
 script_hostile_error(FakeAgent *agent, int fd)

@@ -1,0 +1,145 @@
+/* agent_load.c: get-load baselines per peer and watch-load timers. */
+#include "agent_load.h"
+
+#include <string.h>
+
+#include "load.h"
+
+typedef struct {
+    Agent *agent;
+    guint64 peer;
+    guint interval_s;
+    guint timer;
+    LoadSample *prev;
+} LoadWatch;
+
+static void
+load_watch_free(gpointer data)
+{
+    LoadWatch *watch = data;
+
+    if (watch->timer != 0)
+        g_source_remove(watch->timer);
+    load_sample_free(watch->prev);
+    g_free(watch);
+}
+
+void
+agent_load_init(Agent *agent)
+{
+    g_autoptr(GError) error = NULL;
+
+    agent->load_baselines = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                                  (GDestroyNotify)load_sample_free);
+    agent->load_watches = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, load_watch_free);
+    /* One read at start, so that a first get-load covers something. */
+    agent->load_start = load_sample_read(agent->config->proc_root, &error);
+    if (agent->load_start == NULL)
+        g_debug("No CPU load baseline at start: %s", error->message);
+}
+
+void
+agent_load_clear(Agent *agent)
+{
+    g_clear_pointer(&agent->load_watches, g_hash_table_unref);
+    g_clear_pointer(&agent->load_baselines, g_hash_table_unref);
+    g_clear_pointer(&agent->load_start, load_sample_free);
+}
+
+/* Appends the load from @prev to now and returns the new sample (NULL with
+ * @error when /proc/stat cannot be read). */
+static LoadSample *
+write_load(Agent *agent, const LoadSample *prev, GString *out, GError **error)
+{
+    LoadPressure pressure;
+    gboolean has_pressure = load_pressure_read(agent->config->proc_root, &pressure);
+    LoadSample *cur = load_sample_read(agent->config->proc_root, error);
+
+    if (cur != NULL)
+        load_write_json(prev, cur, has_pressure ? &pressure : NULL, out);
+    return cur;
+}
+
+void
+agent_load_get(Agent *agent, CommandCall *call)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) text = g_string_new(NULL);
+    const LoadSample *prev = g_hash_table_lookup(agent->load_baselines, &call->peer);
+    LoadSample *cur = write_load(agent, prev != NULL ? prev : agent->load_start, text, &error);
+
+    if (cur == NULL) {
+        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED, "cannot read the CPU load: %s",
+                          error->message);
+        return;
+    }
+    g_hash_table_replace(agent->load_baselines, g_memdup2(&call->peer, sizeof(guint64)), cur);
+    command_call_return_json(call, text->str);
+}
+
+static gboolean
+on_watch_tick(gpointer user_data)
+{
+    LoadWatch *watch = user_data;
+    Agent *agent = watch->agent;
+    g_autoptr(GError) error = NULL;
+    GString *line;
+    LoadSample *cur;
+    g_autofree char *text = NULL;
+
+    if (!channel_peer_connected(agent->channel, watch->peer)) {
+        g_debug("Load watch of peer %" G_GUINT64_FORMAT " ends: it left.", watch->peer);
+        watch->timer = 0;
+        g_hash_table_remove(agent->load_watches, &watch->peer);
+        return G_SOURCE_REMOVE;
+    }
+    line = proto_event_begin("load");
+    cur = write_load(agent, watch->prev, line, &error);
+    if (cur == NULL) {
+        g_warning("Cannot read the CPU load: %s", error->message);
+        g_string_free(line, TRUE);
+        return G_SOURCE_CONTINUE;
+    }
+    text = proto_event_end(line);
+    channel_send(agent->channel, watch->peer, text, strlen(text));
+    load_sample_free(watch->prev);
+    watch->prev = cur;
+    return G_SOURCE_CONTINUE;
+}
+
+void
+agent_load_watch(Agent *agent, CommandCall *call, guint interval_s)
+{
+    g_autoptr(GError) error = NULL;
+    LoadSample *start = load_sample_read(agent->config->proc_root, &error);
+    LoadWatch *watch;
+
+    if (start == NULL) {
+        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED, "cannot read the CPU load: %s",
+                          error->message);
+        return;
+    }
+    watch = g_hash_table_lookup(agent->load_watches, &call->peer);
+    if (watch == NULL) {
+        watch = g_new0(LoadWatch, 1);
+        watch->agent = agent;
+        watch->peer = call->peer;
+        g_hash_table_insert(agent->load_watches, &watch->peer, watch);
+    } else {
+        g_source_remove(watch->timer);
+        load_sample_free(watch->prev);
+    }
+    watch->prev = start;
+    watch->interval_s = interval_s;
+    /* Not g_timeout_add_seconds: it may fire up to a second early. */
+    watch->timer = g_timeout_add(interval_s * 1000, on_watch_tick, watch);
+    g_debug("Peer %" G_GUINT64_FORMAT " watches the load every %u s.", call->peer, interval_s);
+    command_call_return(call, NULL);
+}
+
+void
+agent_load_forget(Agent *agent, guint64 peer)
+{
+    g_hash_table_remove(agent->load_baselines, &peer);
+    g_hash_table_remove(agent->load_watches, &peer);
+}
