@@ -1,4 +1,6 @@
 /* agent.c: the agent's state machine on top of one GMainLoop. */
+#include "config.h"
+
 #include "agent.h"
 
 #include <errno.h>
@@ -64,6 +66,19 @@ format_topology_event(const Topology *topo)
 
     topology_write_json(topo, line);
     return proto_event_end(line);
+}
+
+/* {"event": "agent-started", "data": {"version": ..., "protocol": 1}} */
+static char *
+format_started_event(void)
+{
+    g_autoptr(JsonObject) data = json_object_new();
+    g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+
+    json_object_set_string_member(data, "version", HOTCPU_VERSION);
+    json_object_set_int_member(data, "protocol", PROTO_VERSION);
+    json_node_set_object(node, data);
+    return proto_format_event(PROTO_EVENT_AGENT_STARTED, node);
 }
 
 /* What a topology-changed reports: only the two sets are kept, not the
@@ -399,6 +414,12 @@ on_connected(Channel *channel, guint64 peer, gboolean announce, gpointer user_da
     if (!announce)
         return;
     g_message("The host connected.");
+    /* A host that was there when we started may have sent a request to the
+     * instance before us, which died with it: tell it to ask again. */
+    if (agent->starting != 0) {
+        g_autofree char *started = format_started_event();
+        agent_send(agent, peer, started);
+    }
     /* Events were not kept while nobody listened: tell the current state. */
     topo = topology_read(agent->config->sysfs_root, &error);
     if (topo == NULL) {
@@ -441,6 +462,15 @@ static const ChannelCallbacks channel_callbacks = {
 
 /* ---- life cycle -------------------------------------------------------- */
 
+static gboolean
+on_started(gpointer user_data)
+{
+    Agent *agent = user_data;
+
+    agent->starting = 0;
+    return G_SOURCE_REMOVE;
+}
+
 Agent *
 agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **error)
 {
@@ -478,6 +508,8 @@ agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **erro
     agent->channel = open_channel(config, &channel_callbacks, agent, error);
     if (agent->channel == NULL)
         return NULL;
+    /* The port's first state is seen in the loop's first turn. */
+    agent->starting = g_idle_add(on_started, agent);
 
     return g_steal_pointer(&agent);
 }
@@ -514,6 +546,8 @@ agent_free(Agent *agent)
         g_source_remove(agent->check_timer);
     if (agent->trim_idle != 0)
         g_source_remove(agent->trim_idle);
+    if (agent->starting != 0)
+        g_source_remove(agent->starting);
     agent_load_clear(agent);
     g_hash_table_unref(agent->online_retries);
     uevent_monitor_free(agent->uevents);

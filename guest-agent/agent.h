@@ -47,6 +47,7 @@ typedef struct {
     GHashTable *load_baselines; /* &peer -> LoadSample of its last get-load */
     GHashTable *load_watches;   /* &peer -> its watch-load timer */
     GMainLoop *loop;
+    guint starting; /* idle source: set until the loop's first turn is done */
     int exit_status;
 } Agent;
 

@@ -21,6 +21,9 @@
 G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
 /* clang-format on */
 
+/* How often one call is sent again to an agent that restarted meanwhile. */
+#define AGENT_CLIENT_MAX_RESENDS 3
+
 /* Events nobody waits for must not pile up without bound. */
 #define MAX_QUEUED_EVENTS 256
 
@@ -250,6 +253,7 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
     g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_text);
     g_autofree char *request = proto_format_request(execute, arguments, id);
     g_autofree char *what = g_strdup_printf("answer '%s'", execute);
+    guint resends = 0;
 
     if (!write_all(client, request, strlen(request), deadline, error))
         return NULL;
@@ -260,7 +264,14 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
         if (msg == NULL)
             return NULL;
         if (msg->kind == PROTO_MSG_EVENT) {
+            /* The agent restarted: our request went to the instance that
+             * died.  Every request of the protocol may be asked twice. */
+            gboolean restarted = g_strcmp0(msg->event, PROTO_EVENT_AGENT_STARTED) == 0;
+
             queue_event(client, g_steal_pointer(&msg));
+            if (restarted && resends++ < AGENT_CLIENT_MAX_RESENDS
+                && !write_all(client, request, strlen(request), deadline, error))
+                return NULL;
             continue;
         }
         /* A reply to an earlier request (ours that timed out, or a previous

@@ -46,7 +46,9 @@ void agent_client_free(AgentClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
 
 /* Sends {"execute": @execute, "arguments": @arguments, "id": <unique>} and
- * waits up to @timeout_ms for the matching reply.  Returns the "return" value
+ * waits up to @timeout_ms for the matching reply; when the agent says it
+ * started meanwhile (event agent-started: the request went to the instance
+ * before it), sends it again.  Returns the "return" value
  * (json_node_unref).  An error reply from the agent fails with PROTO_ERROR and
  * the agent's class as code, its desc as message.  @arguments may be NULL and
  * is not consumed.

@@ -20,6 +20,9 @@
 /* Deepest nesting of arrays/objects accepted in one message. */
 #define PROTO_MAX_DEPTH 16
 #define PROTO_RESYNC_BYTE 0xFF
+/* Sent by an agent that starts while a host holds the port: what that host
+ * asked before went to the instance that died, and must be asked again. */
+#define PROTO_EVENT_AGENT_STARTED "agent-started"
 /* The longest "wait" (seconds) set-num-cpus takes: a hot add still in flight. */
 #define PROTO_SET_NUM_CPUS_MAX_WAIT_S 60
 

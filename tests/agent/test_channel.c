@@ -10,7 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
+#include "agent.h"
 #include "agent_test.h"
+#include "fake_sysfs.h"
 #include "channel_virtio.h"
 #include "protocol.h"
 
@@ -224,10 +228,54 @@ test_virtio_request_before_open(void)
     g_ptr_array_unref(rec.lines);
 }
 
+/* The whole agent on a "port" a host already holds when it starts (it was
+ * restarted under a waiting host): it says so first (agent-started, so the
+ * host asks again what the dead instance never answered), then tells the
+ * state (topology-changed). */
+static int port_fd = -1;
+
+static Channel *
+open_port(const AgentConfig *config, const ChannelCallbacks *agent_callbacks, gpointer user_data,
+          GError **error)
+{
+    return channel_virtio_new_fd(port_fd, "socketpair", agent_callbacks, user_data, error);
+}
+
+static void
+test_agent_started_under_a_host(void)
+{
+    AgentConfig *config = agent_config_new();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Agent) agent = NULL;
+    g_autofree char *dir = g_dir_make_tmp("hotcpu-started-XXXXXX", NULL);
+    g_autofree char *said = NULL;
+    char *tree = fake_sysfs_new_simple(2, 2, 4);
+    int sv[2];
+
+    g_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) == 0);
+    port_fd = sv[0];
+    g_free(config->sysfs_root);
+    config->sysfs_root = g_strdup(tree);
+    config->uevent_socket = g_build_filename(dir, "uevent.sock", NULL);
+    agent = agent_new_full(config, open_port, &error);
+    g_assert_no_error(error);
+    said = read_some(sv[1]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(said);
+    CU_ASSERT_TRUE(g_str_has_prefix(said, "{\"event\":\"agent-started\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(said, "\"protocol\":1"));
+    g_clear_pointer(&agent, agent_free);
+    close(sv[1]);
+    g_autofree char *sock = g_build_filename(dir, "uevent.sock", NULL);
+    g_unlink(sock);
+    fake_sysfs_destroy(tree);
+    g_rmdir(dir);
+}
+
 static const CunitTest tests[] = {
     { "virtio: lines, resync, hang-up without spinning", test_virtio_lines_and_hangup },
     { "virtio: a request read just before the host's open is run",
       test_virtio_request_before_open },
+    { "agent-started under a host that holds the port", test_agent_started_under_a_host },
     { NULL, NULL },
 };
 

@@ -255,6 +255,24 @@ script_hostile_key(FakeAgent *agent, int fd)
     agent_drain(agent, fd);
 }
 
+/* The agent "restarts" after the request: says so, and answers only the
+ * request sent again. */
+static void
+script_restarted(FakeAgent *agent, int fd)
+{
+    g_autofree char *lost = agent_read_request_id(agent, fd);
+    g_autofree char *again = NULL;
+
+    if (lost == NULL)
+        return;
+    agent_send(fd, "{\"event\":\"agent-started\",\"data\":{\"version\":\"9\",\"protocol\":1}}\n");
+    again = agent_read_request_id(agent, fd);
+    if (again == NULL || strcmp(again, lost) != 0)
+        return;
+    agent_sendf(fd, "{\"return\":{\"again\":true},\"id\":%s}\n", again);
+    agent_drain(agent, fd);
+}
+
 static void
 script_silent(FakeAgent *agent, int fd)
 {
@@ -486,6 +504,23 @@ test_hostile_key(void)
     fake_agent_free(agent);
 }
 
+/* A request the agent lost when it restarted is sent again. */
+static void
+test_resend_after_restart(void)
+{
+    FakeAgent *agent = fake_agent_start(script_restarted);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "set-num-cpus", NULL, 3000, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
+    CU_ASSERT_TRUE(json_object_get_boolean_member(json_node_get_object(ret), "again"));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
 static void
 test_timeout(void)
 {
@@ -630,6 +665,7 @@ register_agent_client_suite(void)
         { "error reply becomes PROTO_ERROR", test_error_reply },
         { "hostile error desc is escaped and capped", test_hostile_error_desc },
         { "hostile key in a bad message is escaped", test_hostile_key },
+        { "asked again after agent-started", test_resend_after_restart },
         { "no reply times out", test_timeout },
         { "peer closes", test_peer_closes },
         { "garbage from the peer", test_garbage_from_peer },
