@@ -1,0 +1,162 @@
+/* autoscale_decide.c: the decisions of autoscale, pure. */
+#include "autoscale_decide.h"
+
+#include <stdio.h>
+
+guint
+autoscale_floor(guint min, gboolean allow_unplug, gboolean allow_below_persistent, guint persistent,
+                guint current)
+{
+    guint floor = min;
+
+    if (!allow_unplug)
+        floor = MAX(floor, current);
+    if (!allow_below_persistent && persistent > 0)
+        floor = MAX(floor, persistent);
+    return floor;
+}
+
+void
+autoscale_state_init(AutoscaleState *state)
+{
+    state->high_since = state->low_since = -1;
+    state->last_change = 0;
+    state->changed_once = FALSE;
+    state->silent = FALSE;
+}
+
+void
+autoscale_changed(AutoscaleState *state, double t)
+{
+    state->high_since = state->low_since = -1;
+    state->last_change = t;
+    state->changed_once = TRUE;
+}
+
+static gboolean
+is_high(const AutoscalePolicy *p, const AutoscaleSample *s)
+{
+    return (s->busy >= 0 && s->busy > p->target + AUTOSCALE_BAND)
+           || s->pressure > AUTOSCALE_PRESSURE_HIGH;
+}
+
+static gboolean
+is_low(const AutoscalePolicy *p, const AutoscaleSample *s)
+{
+    return s->busy >= 0 && s->busy < p->target - AUTOSCALE_BAND
+           && (s->pressure < 0 || s->pressure < AUTOSCALE_PRESSURE_LOW);
+}
+
+static AutoscaleDecision
+change(AutoscaleAction action, guint target)
+{
+    AutoscaleDecision d = { action, target, "" };
+    return d;
+}
+
+/* Back inside the bounds first (they may have changed, or the domain was
+ * set by hand); HOLD when inside. */
+static AutoscaleDecision
+into_bounds(const AutoscalePolicy *p, guint current)
+{
+    AutoscaleDecision d = change(AUTOSCALE_HOLD, current);
+
+    if (current < p->floor) {
+        d = change(AUTOSCALE_UP, p->floor);
+        g_snprintf(d.reason, sizeof(d.reason), "autoscale: %u vCPUs is below the minimum of %u",
+                   current, p->floor);
+    } else if (current > p->ceiling) {
+        d = change(AUTOSCALE_DOWN, p->ceiling);
+        g_snprintf(d.reason, sizeof(d.reason), "autoscale: %u vCPUs is above the maximum of %u",
+                   current, p->ceiling);
+    }
+    return d;
+}
+
+static AutoscaleDecision
+scale_up(const AutoscalePolicy *p, const AutoscaleSample *s, double since, guint current)
+{
+    AutoscaleDecision d = change(AUTOSCALE_UP, MIN(p->ceiling, current + p->step));
+    double held = s->t - since;
+
+    if (s->busy >= 0 && s->busy > p->target + AUTOSCALE_BAND)
+        g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f > %.2f for %.0f s", s->busy,
+                   p->target + AUTOSCALE_BAND, held);
+    else
+        g_snprintf(d.reason, sizeof(d.reason),
+                   "autoscale: CPU pressure %.2f > %.2f for %.0f s (busy %.2f)", s->pressure,
+                   AUTOSCALE_PRESSURE_HIGH, held, s->busy);
+    return d;
+}
+
+static AutoscaleDecision
+scale_down(const AutoscalePolicy *p, const AutoscaleSample *s, double since, guint current)
+{
+    AutoscaleDecision d
+        = change(AUTOSCALE_DOWN, current > p->floor + p->step ? current - p->step : p->floor);
+
+    g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f < %.2f for %.0f s", s->busy,
+               p->target - AUTOSCALE_BAND, s->t - since);
+    return d;
+}
+
+/* The agent's silence and its end are said once each. */
+static gboolean
+track_silence(AutoscaleState *state, const AutoscaleSample *s, guint current, AutoscaleDecision *d)
+{
+    if (!s->answered) {
+        state->high_since = state->low_since = -1;
+        if (!state->silent)
+            g_snprintf(d->reason, sizeof(d->reason),
+                       "autoscale: the guest's agent does not answer: holding at %u vCPUs",
+                       current);
+        state->silent = TRUE;
+        return TRUE;
+    }
+    if (state->silent)
+        g_snprintf(d->reason, sizeof(d->reason), "autoscale: the guest's agent answers again");
+    state->silent = FALSE;
+    return FALSE;
+}
+
+/* Moves the windows on with @s: since when the load is above / below. */
+static void
+track_windows(const AutoscalePolicy *p, AutoscaleState *state, const AutoscaleSample *s)
+{
+    if (is_high(p, s)) {
+        state->low_since = -1;
+        if (state->high_since < 0)
+            state->high_since = s->t;
+    } else if (is_low(p, s)) {
+        state->high_since = -1;
+        if (state->low_since < 0)
+            state->low_since = s->t;
+    } else {
+        state->high_since = state->low_since = -1;
+    }
+}
+
+AutoscaleDecision
+autoscale_decide(const AutoscalePolicy *p, AutoscaleState *state, const AutoscaleSample *s,
+                 guint current)
+{
+    AutoscaleDecision hold = change(AUTOSCALE_HOLD, current);
+    gboolean cooled = !state->changed_once || s->t - state->last_change >= p->cooldown;
+    AutoscaleDecision bounds;
+
+    /* No change without a view of the guest confirmed by its agent. */
+    if (track_silence(state, s, current, &hold))
+        return hold;
+    /* The windows run during the cooldown too; only acting waits. */
+    track_windows(p, state, s);
+    if (!cooled)
+        return hold;
+    bounds = into_bounds(p, current);
+    if (bounds.action != AUTOSCALE_HOLD)
+        return bounds;
+    if (state->high_since >= 0 && s->t - state->high_since >= p->up_after && current < p->ceiling)
+        return scale_up(p, s, state->high_since, current);
+    if (state->low_since >= 0 && s->t - state->low_since >= p->down_after && current > p->floor)
+        return scale_down(p, s, state->low_since, current);
+    return hold;
+}
