@@ -8,6 +8,7 @@
 struct Output {
     gboolean json;
     gboolean printed; /* the one JSON object is out */
+    gboolean stream;  /* JSON lines: one object per result, for watch/autoscale */
     GPtrArray *warnings;
 };
 
@@ -70,6 +71,8 @@ output_text(Output *out, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stdout, fmt, ap);
     va_end(ap);
+    if (out->stream)
+        fflush(stdout);
 }
 
 static void
@@ -79,7 +82,7 @@ print_object(Output *out, JsonObject *obj)
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autofree char *text = NULL;
 
-    if (out->printed) {
+    if (out->printed && !out->stream) {
         json_object_unref(obj);
         return;
     }
@@ -96,6 +99,14 @@ print_object(Output *out, JsonObject *obj)
     printf("%s\n", text);
     fflush(stdout);
     out->printed = TRUE;
+    /* the next line carries its own warnings */
+    g_ptr_array_set_size(out->warnings, 0);
+}
+
+void
+output_set_stream(Output *out, gboolean stream)
+{
+    out->stream = stream;
 }
 
 void

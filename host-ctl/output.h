@@ -23,6 +23,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Output, output_free)
 
 gboolean output_is_json(const Output *out);
 
+/* For the commands that run until interrupted (watch, autoscale): every
+ * result is printed as it comes, one JSON object per line with --json, its
+ * warnings with it; text is flushed line by line. */
+void output_set_stream(Output *out, gboolean stream);
+
 /* Prints "warning: TEXT" on stderr; remembered for the JSON object. */
 void output_warning(Output *out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
