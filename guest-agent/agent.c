@@ -235,6 +235,38 @@ pending_free(Agent *agent, PendingSetCpus *pending)
     g_free(pending);
 }
 
+/* Applies @plan and answers @call (taken over) with {"topology": T}, or
+ * with the failure after the rollback.  @what names the request in logs.
+ * Returns FALSE when the plan was rolled back. */
+static gboolean
+apply_and_answer(Agent *agent, CommandCall *call, const CpuPlan *plan, const char *what)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) after = NULL;
+
+    if (plan->online->len + plan->offline->len > 0) {
+        if (!cpu_plan_apply(agent->config->sysfs_root, plan, NULL, &error)) {
+            g_warning("%s failed: %s", what, error->message);
+            agent_schedule_check(agent);
+            command_call_fail_error(call, error);
+            return FALSE;
+        }
+        g_message("%s: brought %u CPUs online, took %u offline.", what, plan->online->len,
+                  plan->offline->len);
+        /* The kernel sends online/offline uevents; a fake tree does not. */
+        agent_schedule_check(agent);
+    }
+
+    after = topology_read(agent->config->sysfs_root, &error);
+    if (after == NULL) {
+        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED,
+                          "CPUs were changed, but the topology cannot be read: %s", error->message);
+        return TRUE;
+    }
+    command_call_return_topology(call, after, "topology");
+    return TRUE;
+}
+
 /* Decides and applies when enough CPUs are present (or @final: now or
  * never).  Returns TRUE when @call was answered (and freed). */
 static gboolean
@@ -242,8 +274,8 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(Topology) topo = topology_read(agent->config->sysfs_root, &error);
-    g_autoptr(Topology) after = NULL;
     g_autoptr(CpuPlan) plan = NULL;
+    g_autofree char *what = NULL;
     guint present;
 
     if (topo == NULL) {
@@ -271,26 +303,8 @@ set_cpus_try(Agent *agent, CommandCall *call, guint count, guint wait_s, gboolea
         command_call_fail_error(call, error);
         return TRUE;
     }
-    if (plan->online->len + plan->offline->len > 0) {
-        if (!cpu_plan_apply(agent->config->sysfs_root, plan, NULL, &error)) {
-            g_warning("set-num-cpus %u failed: %s", count, error->message);
-            agent_schedule_check(agent);
-            command_call_fail_error(call, error);
-            return TRUE;
-        }
-        g_message("set-num-cpus %u: brought %u CPUs online, took %u offline.", count,
-                  plan->online->len, plan->offline->len);
-        /* The kernel sends online/offline uevents; a fake tree does not. */
-        agent_schedule_check(agent);
-    }
-
-    after = topology_read(agent->config->sysfs_root, &error);
-    if (after == NULL) {
-        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED,
-                          "CPUs were changed, but the topology cannot be read: %s", error->message);
-        return TRUE;
-    }
-    command_call_return_topology(call, after, "topology");
+    what = g_strdup_printf("set-num-cpus %u", count);
+    apply_and_answer(agent, call, plan, what);
     return TRUE;
 }
 
@@ -352,6 +366,50 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
     agent->pending = pending;
 }
 
+/* ---- set-online-cpus --------------------------------------------------- */
+
+/* Exactly @wanted online, now (no waiting: the host names CPUs it saw). */
+static void
+agent_set_online_cpus(Agent *agent, CommandCall *call, const CpuList *wanted)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = NULL;
+    g_autoptr(CpuPlan) plan = NULL;
+    g_autofree char *text = cpulist_format(wanted);
+    g_autofree char *what = g_strdup_printf("set-online-cpus %s", text);
+    GHashTableIter iter;
+    gpointer cpu;
+
+    /* The waiting set-num-cpus would undo this when its CPUs arrive. */
+    if (agent->pending != NULL) {
+        command_call_fail(call, PROTO_ERROR_BUSY,
+                          "a set-num-cpus (%u CPUs) is still waiting for hot-added CPUs",
+                          agent->pending->count);
+        return;
+    }
+    topo = topology_read(agent->config->sysfs_root, &error);
+    if (topo == NULL) {
+        g_warning("set-online-cpus: cannot read the CPU topology: %s", error->message);
+        command_call_fail(call, PROTO_ERROR_OPERATION_FAILED, "cannot read the CPU topology: %s",
+                          error->message);
+        return;
+    }
+    plan = cpu_plan_new_exact(topo, wanted, &error);
+    if (plan == NULL) {
+        command_call_fail_error(call, error);
+        return;
+    }
+    if (!apply_and_answer(agent, call, plan, what))
+        return;
+    /* A hot-added CPU whose auto-online is still being retried would come
+     * online after the answer; the host asked for the set without it. */
+    g_hash_table_iter_init(&iter, agent->online_retries);
+    while (g_hash_table_iter_next(&iter, &cpu, NULL)) {
+        if (!cpulist_contains(wanted, GPOINTER_TO_UINT(cpu)))
+            g_hash_table_iter_remove(&iter);
+    }
+}
+
 /* ---- what the commands reach of the agent ------------------------------ */
 
 static void
@@ -364,6 +422,12 @@ static void
 op_set_num_cpus(gpointer owner, CommandCall *call, guint count, guint wait_s)
 {
     agent_set_num_cpus(owner, call, count, wait_s);
+}
+
+static void
+op_set_online_cpus(gpointer owner, CommandCall *call, const CpuList *cpus)
+{
+    agent_set_online_cpus(owner, call, cpus);
 }
 
 static void
@@ -381,6 +445,7 @@ op_watch_load(gpointer owner, CommandCall *call, guint interval_s)
 static const CommandOps command_ops = {
     .send = op_send,
     .set_num_cpus = op_set_num_cpus,
+    .set_online_cpus = op_set_online_cpus,
     .get_load = op_get_load,
     .watch_load = op_watch_load,
 };

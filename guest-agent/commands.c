@@ -9,38 +9,60 @@
 #include "topology_writer.h"
 
 #define COMMAND_MAX_ARGS 4
+/* The longest "cpus" list set-online-cpus takes, in bytes.  The canonical
+ * form of any set of CPULIST_MAX_CPUS ids fits (the longest, "0-1,3-4,...",
+ * is about 26.6 KB); a list spelled out one id at a time may not. */
+#define COMMAND_MAX_CPULIST_LEN 32768
 
-/* Every argument of every command so far is an integer in a range. */
+typedef enum {
+    COMMAND_ARG_INT,    /* an integer from min to max */
+    COMMAND_ARG_STRING, /* a string of min to max bytes */
+} CommandArgType;
+
 typedef struct {
     const char *name;
+    CommandArgType type;
     gboolean required;
     gint64 min;
     gint64 max;
-    gint64 fallback; /* value when absent and not required */
+    gint64 fallback; /* integer value when absent and not required */
 } CommandArg;
+
+/* A checked argument.  .string points into the request: valid while the
+ * handler runs; NULL for an integer argument or an absent one. */
+typedef struct {
+    gint64 integer;
+    const char *string;
+} CommandValue;
 
 typedef struct {
     const char *name;
     /* @values: one per spec entry, in spec order. */
-    void (*handler)(CommandCall *call, const gint64 *values);
+    void (*handler)(CommandCall *call, const CommandValue *values);
     const CommandArg *args;
     guint n_args;
 } CommandDef;
 
-static void cmd_ping(CommandCall *call, const gint64 *values);
-static void cmd_info(CommandCall *call, const gint64 *values);
-static void cmd_get_topology(CommandCall *call, const gint64 *values);
-static void cmd_set_num_cpus(CommandCall *call, const gint64 *values);
-static void cmd_get_load(CommandCall *call, const gint64 *values);
-static void cmd_watch_load(CommandCall *call, const gint64 *values);
+static void cmd_ping(CommandCall *call, const CommandValue *values);
+static void cmd_info(CommandCall *call, const CommandValue *values);
+static void cmd_get_topology(CommandCall *call, const CommandValue *values);
+static void cmd_set_num_cpus(CommandCall *call, const CommandValue *values);
+static void cmd_get_load(CommandCall *call, const CommandValue *values);
+static void cmd_watch_load(CommandCall *call, const CommandValue *values);
+static void cmd_set_online_cpus(CommandCall *call, const CommandValue *values);
 
 static const CommandArg set_num_cpus_args[] = {
-    { "count", TRUE, 1, CPULIST_MAX_CPUS, 0 },
-    { "wait", FALSE, 0, PROTO_SET_NUM_CPUS_MAX_WAIT_S, 0 },
+    { "count", COMMAND_ARG_INT, TRUE, 1, CPULIST_MAX_CPUS, 0 },
+    { "wait", COMMAND_ARG_INT, FALSE, 0, PROTO_SET_NUM_CPUS_MAX_WAIT_S, 0 },
 };
 
 static const CommandArg watch_load_args[] = {
-    { "interval", TRUE, 1, 3600, 0 },
+    { "interval", COMMAND_ARG_INT, TRUE, 1, 3600, 0 },
+};
+
+/* An empty list is a string the planner refuses, saying why. */
+static const CommandArg set_online_cpus_args[] = {
+    { "cpus", COMMAND_ARG_STRING, TRUE, 0, COMMAND_MAX_CPULIST_LEN, 0 },
 };
 
 static const CommandDef command_table[] = {
@@ -50,6 +72,8 @@ static const CommandDef command_table[] = {
     { "set-num-cpus", cmd_set_num_cpus, set_num_cpus_args, G_N_ELEMENTS(set_num_cpus_args) },
     { "get-load", cmd_get_load, NULL, 0 },
     { "watch-load", cmd_watch_load, watch_load_args, G_N_ELEMENTS(watch_load_args) },
+    { "set-online-cpus", cmd_set_online_cpus, set_online_cpus_args,
+      G_N_ELEMENTS(set_online_cpus_args) },
 };
 
 /* ---- answering ---------------------------------------------------------- */
@@ -151,7 +175,7 @@ commands_reply_line_too_long(const CommandContext *ctx, guint64 peer)
 /* ---- handlers ----------------------------------------------------------- */
 
 static void
-cmd_ping(CommandCall *call, const gint64 *values)
+cmd_ping(CommandCall *call, const CommandValue *values)
 {
     g_autoptr(JsonObject) empty = json_object_new();
 
@@ -159,7 +183,7 @@ cmd_ping(CommandCall *call, const gint64 *values)
 }
 
 static void
-cmd_info(CommandCall *call, const gint64 *values)
+cmd_info(CommandCall *call, const CommandValue *values)
 {
     g_autoptr(JsonObject) obj = json_object_new();
     JsonArray *names = json_array_new();
@@ -173,7 +197,7 @@ cmd_info(CommandCall *call, const gint64 *values)
 }
 
 static void
-cmd_get_topology(CommandCall *call, const gint64 *values)
+cmd_get_topology(CommandCall *call, const CommandValue *values)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(Topology) topo = topology_read(call->ctx->sysfs_root, &error);
@@ -188,21 +212,42 @@ cmd_get_topology(CommandCall *call, const gint64 *values)
 }
 
 static void
-cmd_set_num_cpus(CommandCall *call, const gint64 *values)
+cmd_set_num_cpus(CommandCall *call, const CommandValue *values)
 {
-    call->ctx->ops->set_num_cpus(call->ctx->owner, call, (guint)values[0], (guint)values[1]);
+    call->ctx->ops->set_num_cpus(call->ctx->owner, call, (guint)values[0].integer,
+                                 (guint)values[1].integer);
 }
 
 static void
-cmd_get_load(CommandCall *call, const gint64 *values)
+cmd_get_load(CommandCall *call, const CommandValue *values)
 {
     call->ctx->ops->get_load(call->ctx->owner, call);
 }
 
 static void
-cmd_watch_load(CommandCall *call, const gint64 *values)
+cmd_watch_load(CommandCall *call, const CommandValue *values)
 {
-    call->ctx->ops->watch_load(call->ctx->owner, call, (guint)values[0]);
+    call->ctx->ops->watch_load(call->ctx->owner, call, (guint)values[0].integer);
+}
+
+static void
+cmd_set_online_cpus(CommandCall *call, const CommandValue *values)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CpuList) cpus = cpulist_parse(values[0].string, &error);
+
+    if (cpus == NULL) {
+        /* The parser quotes the bad item, cut at 64 bytes: maybe inside a
+         * character. */
+        g_autofree char *why = g_utf8_make_valid(error->message, -1);
+
+        command_call_fail(call, PROTO_ERROR_INVALID_PARAMETER,
+                          "argument 'cpus' of set-online-cpus is not a CPU list like "
+                          "\"0-1,3\": %s",
+                          why);
+        return;
+    }
+    call->ctx->ops->set_online_cpus(call->ctx->owner, call, cpus);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -231,8 +276,47 @@ find_command(const char *name)
     return NULL;
 }
 
+/* Checks one present argument against its spec and stores it in @value. */
 static gboolean
-check_arguments(const CommandDef *def, JsonObject *arguments, gint64 *values, GError **error)
+check_value(const CommandDef *def, const CommandArg *arg, JsonNode *node, CommandValue *value,
+            GError **error)
+{
+    GType want = arg->type == COMMAND_ARG_STRING ? G_TYPE_STRING : G_TYPE_INT64;
+    gint64 got;
+
+    if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != want) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "argument '%s' of %s must be %s", arg->name, def->name,
+                    arg->type == COMMAND_ARG_STRING ? "a string" : "an integer");
+        return FALSE;
+    }
+    if (arg->type == COMMAND_ARG_STRING) {
+        value->string = json_node_get_string(node);
+        got = (gint64)strlen(value->string);
+        if (got < arg->min || got > arg->max) {
+            g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                        "argument '%s' of %s is %" G_GINT64_FORMAT
+                        " bytes long; it must be from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                        " bytes long",
+                        arg->name, def->name, got, arg->min, arg->max);
+            return FALSE;
+        }
+        return TRUE;
+    }
+    got = json_node_get_int(node);
+    if (got < arg->min || got > arg->max) {
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "argument '%s' of %s is %" G_GINT64_FORMAT "; it must be from %" G_GINT64_FORMAT
+                    " to %" G_GINT64_FORMAT,
+                    arg->name, def->name, got, arg->min, arg->max);
+        return FALSE;
+    }
+    value->integer = got;
+    return TRUE;
+}
+
+static gboolean
+check_arguments(const CommandDef *def, JsonObject *arguments, CommandValue *values, GError **error)
 {
     g_autoptr(GList) members = json_object_get_members(arguments);
 
@@ -252,31 +336,16 @@ check_arguments(const CommandDef *def, JsonObject *arguments, gint64 *values, GE
     for (guint i = 0; i < def->n_args; i++) {
         const CommandArg *arg = &def->args[i];
         JsonNode *node = json_object_get_member(arguments, arg->name);
-        gint64 value;
 
-        if (node == NULL) {
-            if (arg->required) {
-                g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                            "%s needs the argument '%s'", def->name, arg->name);
-                return FALSE;
-            }
-            values[i] = arg->fallback;
-            continue;
-        }
-        if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
+        if (node == NULL && arg->required) {
             g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                        "argument '%s' of %s must be an integer", arg->name, def->name);
+                        "%s needs the argument '%s'", def->name, arg->name);
             return FALSE;
         }
-        value = json_node_get_int(node);
-        if (value < arg->min || value > arg->max) {
-            g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                        "argument '%s' of %s is %" G_GINT64_FORMAT
-                        "; it must be from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
-                        arg->name, def->name, value, arg->min, arg->max);
+        if (node == NULL)
+            values[i].integer = arg->fallback;
+        else if (!check_value(def, arg, node, &values[i], error))
             return FALSE;
-        }
-        values[i] = value;
     }
     return TRUE;
 }
@@ -288,7 +357,7 @@ commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line, gsi
     g_autoptr(JsonNode) bad_id = NULL;
     g_autoptr(ProtoRequest) req = NULL;
     const CommandDef *def;
-    gint64 values[COMMAND_MAX_ARGS] = { 0 };
+    CommandValue values[COMMAND_MAX_ARGS] = { { 0 } };
     CommandCall *call;
 
     /* Blank lines separate nothing; ignore them like a JSON stream parser
@@ -319,6 +388,7 @@ commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line, gsi
         return;
     }
     G_STATIC_ASSERT(G_N_ELEMENTS(set_num_cpus_args) <= COMMAND_MAX_ARGS);
+    G_STATIC_ASSERT(G_N_ELEMENTS(set_online_cpus_args) <= COMMAND_MAX_ARGS);
     if (!check_arguments(def, req->arguments, values, &error)) {
         command_call_fail_error(call, error);
         return;

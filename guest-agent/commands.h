@@ -1,8 +1,8 @@
 /* commands.h: the protocol's commands, dispatched from a static table.
  *
  * commands_dispatch() decodes one line, checks the arguments against the
- * command's spec (unknown, missing, wrongly typed or out-of-range arguments
- * are InvalidParameter before any handler runs) and calls the handler with a
+ * command's spec (unknown, missing, wrongly typed, out-of-range integers and
+ * over-long strings are InvalidParameter before any handler runs) and calls the handler with a
  * CommandCall.  The handler answers it exactly once, now or later, with
  * command_call_return() or command_call_fail(); both free the call.
  *
@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cpulist.h"
 #include "protocol.h"
 #include "topology.h"
 
@@ -27,6 +28,10 @@ typedef struct {
     /* set-num-cpus after its argument checks: answers @call (taken over)
      * now, or later when @wait_s > 0 and fewer than @count CPUs are present. */
     void (*set_num_cpus)(gpointer owner, CommandCall *call, guint count, guint wait_s);
+    /* set-online-cpus after its argument checks (@cpus parsed; whether it
+     * fits the CPUs there is for the op to check): answers @call (taken
+     * over) now.  @cpus stays the caller's. */
+    void (*set_online_cpus)(gpointer owner, CommandCall *call, const CpuList *cpus);
     /* get-load: answers @call (taken over) with the load since the peer's
      * previous get-load. */
     void (*get_load)(gpointer owner, CommandCall *call);

@@ -1,4 +1,5 @@
-/* cpu_control.c: set-num-cpus planning, applying and rolling back. */
+/* cpu_control.c: set-num-cpus and set-online-cpus planning, applying and
+ * rolling back. */
 #include "cpu_control.h"
 
 #include <errno.h>
@@ -18,16 +19,23 @@ cpu_plan_free(CpuPlan *plan)
     g_free(plan);
 }
 
-CpuPlan *
-cpu_plan_new(const Topology *topo, guint count, GError **error)
+static CpuPlan *
+cpu_plan_alloc(void)
 {
-    g_autoptr(CpuPlan) plan = g_new0(CpuPlan, 1);
-    guint present = topo->cpus->len;
-    guint online = 0;
-    guint fixed = 0; /* online CPUs that cannot be taken offline */
+    CpuPlan *plan = g_new0(CpuPlan, 1);
 
     plan->online = g_array_new(FALSE, FALSE, sizeof(guint));
     plan->offline = g_array_new(FALSE, FALSE, sizeof(guint));
+    return plan;
+}
+
+CpuPlan *
+cpu_plan_new(const Topology *topo, guint count, GError **error)
+{
+    g_autoptr(CpuPlan) plan = cpu_plan_alloc();
+    guint present = topo->cpus->len;
+    guint online = 0;
+    guint fixed = 0; /* online CPUs that cannot be taken offline */
 
     for (guint i = 0; i < present; i++) {
         const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
@@ -74,6 +82,67 @@ cpu_plan_new(const Topology *topo, guint count, GError **error)
             }
         }
     }
+    return g_steal_pointer(&plan);
+}
+
+/* Fails with InvalidParameter "CPU 6 is ..." / "CPUs 6-7 are ..." when
+ * @cpus is not empty; @what follows the verb. */
+static gboolean
+refuse_cpus(const CpuList *cpus, const char *what, GError **error)
+{
+    g_autofree char *text = NULL;
+
+    if (cpulist_count(cpus) == 0)
+        return TRUE;
+    text = cpulist_format(cpus);
+    g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER, "%s %s %s %s",
+                cpulist_count(cpus) == 1 ? "CPU" : "CPUs", text,
+                cpulist_count(cpus) == 1 ? "is" : "are", what);
+    return FALSE;
+}
+
+CpuPlan *
+cpu_plan_new_exact(const Topology *topo, const CpuList *wanted, GError **error)
+{
+    g_autoptr(CpuPlan) plan = cpu_plan_alloc();
+    g_autoptr(CpuList) absent = cpulist_new();
+    g_autoptr(CpuList) fixed = cpulist_new(); /* left out, cannot be taken offline */
+    g_autoptr(CpuList) stuck = cpulist_new(); /* listed, cannot be brought online */
+    g_autofree char *present_text = cpulist_format(topo->present);
+    g_autofree char *not_present = g_strdup_printf("not present (present: %s)", present_text);
+
+    if (cpulist_count(wanted) == 0) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                            "the list of CPUs is empty: at least one CPU must stay online");
+        return NULL;
+    }
+    for (gint c = cpulist_next(wanted, -1); c >= 0; c = cpulist_next(wanted, c)) {
+        if (!cpulist_contains(topo->present, (guint)c))
+            cpulist_add(absent, (guint)c);
+    }
+    /* topo->cpus is in ascending id order: online lowest first... */
+    for (guint i = 0; i < topo->cpus->len; i++) {
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
+        gboolean want = cpulist_contains(wanted, cpu->id);
+
+        if (want && !cpu->online && cpu->can_offline)
+            g_array_append_val(plan->online, cpu->id);
+        else if (want && !cpu->online)
+            cpulist_add(stuck, cpu->id);
+        else if (!want && cpu->online && !cpu->can_offline)
+            cpulist_add(fixed, cpu->id);
+    }
+    /* ...offline highest first, as set-num-cpus does. */
+    for (guint i = topo->cpus->len; i > 0; i--) {
+        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i - 1);
+
+        if (cpu->online && cpu->can_offline && !cpulist_contains(wanted, cpu->id))
+            g_array_append_val(plan->offline, cpu->id);
+    }
+    if (!refuse_cpus(absent, not_present, error)
+        || !refuse_cpus(fixed, "left out but cannot be taken offline (no online file)", error)
+        || !refuse_cpus(stuck, "offline and cannot be brought online (no online file)", error))
+        return NULL;
     return g_steal_pointer(&plan);
 }
 

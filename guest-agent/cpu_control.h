@@ -1,7 +1,8 @@
 /* cpu_control.h: bringing CPUs online and offline through sysfs.
  *
- * set-num-cpus in two steps: cpu_plan_new() decides, from a Topology alone,
- * which CPUs change (a pure function, unit-tested on its own), and
+ * set-num-cpus and set-online-cpus in two steps: cpu_plan_new() (a count)
+ * or cpu_plan_new_exact() (a set) decides, from a Topology alone, which
+ * CPUs change (pure functions, unit-tested on their own), and
  * cpu_plan_apply() writes ROOT/cpuN/online for each, all or nothing.
  */
 #pragma once
@@ -21,6 +22,14 @@ typedef struct {
  * PROTO_ERROR_INVALID_PARAMETER when @count is 0, above the present CPUs, or
  * below what cannot be taken offline. */
 CpuPlan *cpu_plan_new(const Topology *topo, guint count, GError **error);
+/* Plans making exactly @wanted the online CPUs (set-online-cpus): onlines
+ * the listed present CPUs that are offline, lowest first; offlines the
+ * online CPUs not listed, highest first.  Fails with
+ * PROTO_ERROR_INVALID_PARAMETER, planning nothing, when @wanted is empty,
+ * names a CPU that is not present, leaves out an online CPU without an
+ * "online" file (it cannot be taken offline) or names an offline one (it
+ * cannot be brought online).  @wanted is not kept. */
+CpuPlan *cpu_plan_new_exact(const Topology *topo, const CpuList *wanted, GError **error);
 void cpu_plan_free(CpuPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CpuPlan, cpu_plan_free)
 

@@ -282,12 +282,51 @@ guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 Topology *
 guest_restore_online(Guest *guest, const CpuList *online, GError **error)
 {
-    g_autoptr(Topology) topo = guest_set_num_cpus(guest, cpulist_count(online), 0, error);
+    g_autofree char *want = cpulist_format(online);
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(AgentClient) client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, error);
+    gint64 retry_until = deadline_after_ms(GUEST_NO_ANSWER_GRACE_MS);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+    g_autoptr(Topology) topo = NULL;
+    JsonNode *member = NULL;
 
-    if (!topo)
+    if (!client)
         return NULL;
+    json_object_set_string_member(args, "cpus", want);
+    /* Asked again like set-num-cpus: Busy, or the agent went away mid-call. */
+    while (!(reply = agent_client_call(client, "set-online-cpus", args, GUEST_SET_TIMEOUT_MS, &err))
+           && retry_set_num_cpus(err) && deadline_ms_left(retry_until) > 0
+           && cancel_sleep_ms(100)) {
+        g_debug("set-online-cpus: %s; asking again", err->message);
+        if (err->domain == AGENT_CLIENT_ERROR) {
+            g_clear_pointer(&client, agent_client_free);
+            while (!(client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, NULL))
+                   && deadline_ms_left(retry_until) > 0 && cancel_sleep_ms(200))
+                ;
+            if (!client)
+                break;
+        }
+        g_clear_error(&err);
+    }
+    /* QEMU serves one client at a time: the fallback connects anew. */
+    g_clear_pointer(&client, agent_client_free);
+    if (g_error_matches(err, PROTO_ERROR, PROTO_ERROR_COMMAND_NOT_FOUND)) {
+        g_debug("the agent has no set-online-cpus; restoring %s with set-num-cpus", want);
+        if (!(topo = guest_set_num_cpus(guest, cpulist_count(online), 0, error)))
+            return NULL;
+    } else if (!reply) {
+        g_propagate_error(error, g_steal_pointer(&err));
+        return NULL;
+    } else if (!JSON_NODE_HOLDS_OBJECT(reply)
+               || !(member = json_object_get_member(json_node_get_object(reply), "topology"))) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                    "the agent's set-online-cpus reply has no topology");
+        return NULL;
+    } else if (!(topo = topology_from_json(member, error))) {
+        return NULL;
+    }
     if (!cpulist_equal(topo->online, online)) {
-        g_autofree char *want = cpulist_format(online);
         g_autofree char *got = cpulist_format(topo->online);
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
                     "the guest has CPUs %s online, not %s", got, want);

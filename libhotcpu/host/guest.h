@@ -73,9 +73,13 @@ Topology *guest_get_topology(Guest *guest, GError **error);
  * GUEST_NO_ANSWER_GRACE_MS.  Returns the topology after. */
 Topology *guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error);
 
-/* Puts the guest back to exactly @online (a set recorded earlier).  Returns
- * the topology after; fails when the agent cannot, or when it got another
- * set than @online. */
+/* Puts the guest back to exactly @online (a set recorded earlier) with
+ * set-online-cpus, holes and all; an agent too old to know it
+ * (CommandNotFound) is asked set-num-cpus with @online's count instead,
+ * which brings back the lowest offline CPUs, not necessarily @online's.  A
+ * Busy agent, or one that went away mid-call, is asked again for up to
+ * GUEST_NO_ANSWER_GRACE_MS.  Returns the topology after; fails when the
+ * agent cannot, or when the guest has another online set than @online. */
 Topology *guest_restore_online(Guest *guest, const CpuList *online, GError **error);
 
 typedef enum {

@@ -73,6 +73,22 @@ static const BadCase cases[] = {
     { "wait string",
       "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 2, \"wait\": \"1\"}}",
       "InvalidParameter" },
+    { "set-online-cpus without cpus", "{\"execute\": \"set-online-cpus\"}", "InvalidParameter" },
+    { "cpus an integer", "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": 1}}",
+      "InvalidParameter" },
+    { "cpus an object", "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": {}}}",
+      "InvalidParameter" },
+    { "cpus garbage", "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": \"0-1;rm\"}}",
+      "InvalidParameter" },
+    { "cpus empty", "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": \"\"}}",
+      "InvalidParameter" },
+    { "cpus not present", "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": \"0-4\"}}",
+      "InvalidParameter" },
+    { "cpus without cpu0", "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": \"1\"}}",
+      "InvalidParameter" },
+    { "cpus and an extra argument",
+      "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": \"0-1\", \"wait\": 1}}",
+      "InvalidParameter" },
 };
 
 /* Integers beyond 64 bits are valid JSON: a bad parameter, with the id. */

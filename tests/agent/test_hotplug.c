@@ -219,6 +219,7 @@ wait_for_hot_add(const char *const *args)
     RawClient *c = raw_connect(agent);
     RawClient *other = raw_connect(agent);
     g_autoptr(JsonNode) busy = NULL;
+    g_autoptr(JsonNode) busy_exact = NULL;
     g_autoptr(JsonNode) pong = NULL;
     g_autoptr(JsonNode) early = NULL;
     g_autoptr(JsonNode) reply = NULL;
@@ -232,6 +233,10 @@ wait_for_hot_add(const char *const *args)
     /* ...but not a second set-num-cpus. */
     busy = raw_call(other, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 2}, \"id\": 2}");
     CUNIT_ASSERT_STR(reply_error_class(busy), "Busy");
+    /* ...nor a set-online-cpus, which the waiting one would undo. */
+    busy_exact = raw_call(
+        other, "{\"execute\": \"set-online-cpus\", \"arguments\": {\"cpus\": \"0-1\"}, \"id\": 3}");
+    CUNIT_ASSERT_STR(reply_error_class(busy_exact), "Busy");
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 3), 1);
 
     hot_add(tree, 4, "0-4");

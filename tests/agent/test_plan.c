@@ -1,4 +1,5 @@
-/* test_plan.c: which CPUs set-num-cpus changes (cpu_plan_new, pure). */
+/* test_plan.c: which CPUs set-num-cpus and set-online-cpus change
+ * (cpu_plan_new, cpu_plan_new_exact: pure). */
 #include <string.h>
 
 #include "agent_test.h"
@@ -37,21 +38,17 @@ make_tree(const guint *ids, gsize n, guint32 online, guint32 fixed)
     return root;
 }
 
-/* The plan as text: "+2,+3" / "-7,-6" / "" / "error:CLASS". */
+/* @plan as text: "+2,+3" / "-7,-6" / "" / "error:CLASS" (NULL @plan). */
 static char *
-plan_text(const char *root, guint count)
+format_plan(const CpuPlan *plan, const GError *error)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(Topology) topo = topology_read(root, &error);
-    g_autoptr(CpuPlan) plan = NULL;
     g_autoptr(GString) out = g_string_new(NULL);
 
-    g_assert_no_error(error);
-    plan = cpu_plan_new(topo, count, &error);
     if (plan == NULL) {
         g_assert(error->domain == PROTO_ERROR);
         return g_strdup_printf("error:%s", proto_error_class_name(error->code));
     }
+    g_assert_null(error);
     for (guint i = 0; i < plan->offline->len; i++)
         g_string_append_printf(out, "%s-%u", out->len ? "," : "",
                                g_array_index(plan->offline, guint, i));
@@ -61,10 +58,53 @@ plan_text(const char *root, guint count)
     return g_strdup(out->str);
 }
 
-#define ASSERT_PLAN(root, count, expected)                                                     \
-    do {                                                                                       \
-        g_autofree char *got_ = plan_text((root), (count));                                    \
-        CUNIT_ASSERT_STR(got_, (expected));                                                          \
+static char *
+plan_text(const char *root, guint count)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = topology_read(root, &error);
+    g_autoptr(CpuPlan) plan = NULL;
+
+    g_assert_no_error(error);
+    plan = cpu_plan_new(topo, count, &error);
+    return format_plan(plan, error);
+}
+
+/* The exact plan for @wanted (a range list) as text; with @message, also
+ * the error's text after the class: "error:CLASS: message". */
+static char *
+exact_text(const char *root, const char *wanted, gboolean message)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Topology) topo = topology_read(root, &error);
+    g_autoptr(CpuList) list = cpulist_parse(wanted, &error);
+    g_autoptr(CpuPlan) plan = NULL;
+    g_autofree char *text = NULL;
+
+    g_assert_no_error(error);
+    plan = cpu_plan_new_exact(topo, list, &error);
+    text = format_plan(plan, error);
+    if (plan == NULL && message)
+        return g_strdup_printf("%s: %s", text, error->message);
+    return g_steal_pointer(&text);
+}
+
+#define ASSERT_PLAN(root, count, expected)                                                         \
+    do {                                                                                           \
+        g_autofree char *got_ = plan_text((root), (count));                                        \
+        CUNIT_ASSERT_STR(got_, (expected));                                                        \
+    } while (0)
+
+#define ASSERT_EXACT(root, wanted, expected)                                                       \
+    do {                                                                                           \
+        g_autofree char *got_ = exact_text((root), (wanted), FALSE);                               \
+        CUNIT_ASSERT_STR(got_, (expected));                                                        \
+    } while (0)
+
+#define ASSERT_EXACT_ERROR(root, wanted, expected)                                                 \
+    do {                                                                                           \
+        g_autofree char *got_ = exact_text((root), (wanted), TRUE);                                \
+        CUNIT_ASSERT_STR(got_, (expected));                                                        \
     } while (0)
 
 static void
@@ -106,7 +146,7 @@ static void
 test_plan_online_lowest_first(void)
 {
     /* Online 0,3,5 of 0-7: the gaps 1,2,4 fill first. */
-    static const guint ids[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    static const guint ids[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
     char *root = make_tree(ids, G_N_ELEMENTS(ids), (1u << 3) | (1u << 5), 1u << 0);
 
     ASSERT_PLAN(root, 4, "+1");
@@ -122,7 +162,7 @@ static void
 test_plan_fixed_cpus(void)
 {
     /* cpu0 and cpu2 have no online file: always online, never offlined. */
-    static const guint ids[] = {0, 1, 2, 3};
+    static const guint ids[] = { 0, 1, 2, 3 };
     char *root = make_tree(ids, G_N_ELEMENTS(ids), (1u << 1) | (1u << 3), (1u << 0) | (1u << 2));
 
     ASSERT_PLAN(root, 2, "-3,-1");
@@ -135,7 +175,7 @@ static void
 test_plan_holes(void)
 {
     /* Present 0-1,4-5,9 (CPUs hot-removed in between); online 0,4. */
-    static const guint ids[] = {0, 1, 4, 5, 9};
+    static const guint ids[] = { 0, 1, 4, 5, 9 };
     char *root = make_tree(ids, G_N_ELEMENTS(ids), 1u << 4, 1u << 0);
 
     ASSERT_PLAN(root, 3, "+1");
@@ -156,15 +196,110 @@ test_plan_single_cpu(void)
     fake_sysfs_destroy(root);
 }
 
+static void
+test_exact_hole_given_back(void)
+{
+    /* hotcpu-ctl's give-back: the admin had offlined CPU 2 of 0-5, an
+     * unplug's hook offlined 3-5; exactly 0-1,3-5 comes back, not 2. */
+    static const guint ids[] = { 0, 1, 2, 3, 4, 5 };
+    char *root = make_tree(ids, G_N_ELEMENTS(ids), 1u << 1, 1u << 0);
+
+    ASSERT_EXACT(root, "0-1,3-5", "+3,+4,+5");
+    ASSERT_EXACT(root, "0-1", "");
+    ASSERT_EXACT(root, "0,2", "-1,+2");
+    /* Non-canonical lists and white space are the same sets. */
+    ASSERT_EXACT(root, " 5,4,0-1,3\n", "+3,+4,+5");
+    fake_sysfs_destroy(root);
+}
+
+static void
+test_exact_swap_and_order(void)
+{
+    /* Online 0,3,5 of 0-7: offline highest first, online lowest first. */
+    static const guint ids[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+    char *root = make_tree(ids, G_N_ELEMENTS(ids), (1u << 3) | (1u << 5), 1u << 0);
+
+    ASSERT_EXACT(root, "0,3,5", "");
+    ASSERT_EXACT(root, "0-2,6-7", "-5,-3,+1,+2,+6,+7");
+    ASSERT_EXACT(root, "0", "-5,-3");
+    ASSERT_EXACT(root, "0-7", "+1,+2,+4,+6,+7");
+    ASSERT_EXACT(root, "0,4", "-5,-3,+4");
+    fake_sysfs_destroy(root);
+}
+
+static void
+test_exact_refused(void)
+{
+    /* Present 0-1,4-5 (2-3 hot-removed), possible 0-31; online 0,4; cpu0
+     * has no online file. */
+    static const guint ids[] = { 0, 1, 4, 5 };
+    char *root = make_tree(ids, G_N_ELEMENTS(ids), 1u << 4, 1u << 0);
+
+    ASSERT_EXACT_ERROR(root, "",
+                       "error:InvalidParameter: the list of CPUs is empty: at least one CPU "
+                       "must stay online");
+    ASSERT_EXACT_ERROR(root, "0,2",
+                       "error:InvalidParameter: CPU 2 is not present (present: 0-1,4-5)");
+    ASSERT_EXACT_ERROR(root, "0-7",
+                       "error:InvalidParameter: CPUs 2-3,6-7 are not present (present: 0-1,4-5)");
+    ASSERT_EXACT_ERROR(root, "1,4",
+                       "error:InvalidParameter: CPU 0 is left out but cannot be taken offline "
+                       "(no online file)");
+    /* Not present wins over left out: the first thing to fix. */
+    ASSERT_EXACT_ERROR(root, "9",
+                       "error:InvalidParameter: CPU 9 is not present (present: 0-1,4-5)");
+    ASSERT_EXACT(root, "0-1,4-5", "+1,+5");
+    fake_sysfs_destroy(root);
+}
+
+static void
+test_exact_fixed_cpus(void)
+{
+    /* cpu0 and cpu2 have no online file: always online, never offlined. */
+    static const guint ids[] = { 0, 1, 2, 3 };
+    char *root = make_tree(ids, G_N_ELEMENTS(ids), (1u << 1) | (1u << 3), (1u << 0) | (1u << 2));
+
+    ASSERT_EXACT(root, "0,2", "-3,-1");
+    ASSERT_EXACT(root, "0-3", "");
+    ASSERT_EXACT_ERROR(root, "1,3",
+                       "error:InvalidParameter: CPUs 0,2 are left out but cannot be taken "
+                       "offline (no online file)");
+    fake_sysfs_destroy(root);
+}
+
+static void
+test_exact_cannot_online(void)
+{
+    /* A CPU without an online file that is not in the online mask: offline
+     * for good (no file to write). */
+    char *root = fake_sysfs_new();
+    FakeCpu cpu0 = { .id = 0, .has_online_file = FALSE, .online = TRUE, .node = 0 };
+    FakeCpu cpu1 = { .id = 1, .has_online_file = FALSE, .online = FALSE, .node = 0 };
+
+    fake_sysfs_add_cpu(root, &cpu0);
+    fake_sysfs_add_cpu(root, &cpu1);
+    fake_sysfs_set_masks(root, "0", "0-1", "0-1");
+    ASSERT_EXACT(root, "0", "");
+    ASSERT_EXACT_ERROR(root, "0-1",
+                       "error:InvalidParameter: CPU 1 is offline and cannot be brought online "
+                       "(no online file)");
+    fake_sysfs_destroy(root);
+}
+
 static const CunitTest tests[] = {
-    {"up and down", test_plan_up_down},
-    {"count out of bounds", test_plan_bounds},
-    {"offline highest first", test_plan_offline_highest_first},
-    {"online lowest first", test_plan_online_lowest_first},
-    {"CPUs without online file", test_plan_fixed_cpus},
-    {"holes in present", test_plan_holes},
-    {"single CPU", test_plan_single_cpu},
-    {NULL, NULL},
+    { "up and down", test_plan_up_down },
+    { "count out of bounds", test_plan_bounds },
+    { "offline highest first", test_plan_offline_highest_first },
+    { "online lowest first", test_plan_online_lowest_first },
+    { "CPUs without online file", test_plan_fixed_cpus },
+    { "holes in present", test_plan_holes },
+    { "single CPU", test_plan_single_cpu },
+    { "exact: a hole given back", test_exact_hole_given_back },
+    { "exact: swaps, offline highest first, online lowest first", test_exact_swap_and_order },
+    { "exact: empty, not present, fixed CPU left out", test_exact_refused },
+    { "exact: CPUs without online file", test_exact_fixed_cpus },
+    { "exact: an offline CPU without online file", test_exact_cannot_online },
+    { NULL, NULL },
 };
 
 void
