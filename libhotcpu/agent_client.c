@@ -303,20 +303,28 @@ take_event_data(ProtoMessage *msg)
 JsonNode *
 agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms, GError **error)
 {
+    return agent_client_next_event(client, name, timeout_ms, NULL, error);
+}
+
+JsonNode *
+agent_client_next_event(AgentClient *client, const char *name, guint timeout_ms, char **name_out,
+                        GError **error)
+{
     gint64 deadline = deadline_after_ms(timeout_ms);
-    g_autofree char *what = g_strdup_printf("send event '%s'", name);
+    g_autofree char *what = g_strdup_printf("send event '%s'", name ? name : "any");
 
     for (GList *l = client->events.head; l != NULL; l = l->next) {
         ProtoMessage *msg = l->data;
 
-        if (strcmp(msg->event, name) == 0) {
+        if (name == NULL || strcmp(msg->event, name) == 0) {
             g_autoptr(ProtoMessage) owned = msg;
 
             g_queue_delete_link(&client->events, l);
+            if (name_out)
+                *name_out = g_strdup(owned->event);
             return take_event_data(owned);
         }
     }
-
     for (;;) {
         g_autoptr(ProtoMessage) msg = read_message(client, deadline, what, error);
 
@@ -324,8 +332,11 @@ agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
             return NULL;
         if (msg->kind != PROTO_MSG_EVENT)
             continue; /* a late reply nobody waits for any more */
-        if (strcmp(msg->event, name) == 0)
+        if (name == NULL || strcmp(msg->event, name) == 0) {
+            if (name_out)
+                *name_out = g_strdup(msg->event);
             return take_event_data(msg);
+        }
         queue_event(client, g_steal_pointer(&msg));
     }
 }

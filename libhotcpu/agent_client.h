@@ -65,3 +65,7 @@ JsonNode *agent_client_call(AgentClient *client, const char *execute, JsonObject
  * AGENT_CLIENT_ERROR_TIMEOUT when none came. */
 JsonNode *agent_client_wait_event(AgentClient *client, const char *name, guint timeout_ms,
                                   GError **error);
+/* The same for the next event named @name, or of any name when @name is
+ * NULL; *@name_out (may be NULL) gets its name (g_free). */
+JsonNode *agent_client_next_event(AgentClient *client, const char *name, guint timeout_ms,
+                                  char **name_out, GError **error);
