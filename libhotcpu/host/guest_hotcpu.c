@@ -1,0 +1,311 @@
+/* guest_hotcpu.c: the guest side through hotcpu-agent, on its channel
+ * org.hotcpu.agent.0: through libvirt's channel stream, or the unix socket
+ * where the driver has no virDomainOpenChannel. */
+#include "guest_private.h"
+
+#include "agent_client.h"
+#include "deadline.h"
+#include "protocol.h"
+#include "virt_channel.h"
+
+/* How often a channel another client holds is asked for again. */
+#define GUEST_BUSY_RETRY_MS 50
+
+/* ---- reaching hotcpu-agent ---------------------------------------------- */
+
+/* The agent's channel through libvirt (virDomainOpenChannel): works over
+ * any URI.  NULL with @error; *unsupported when the driver lacks the call. */
+static AgentClient *
+connect_libvirt(Guest *guest, gint64 deadline, gboolean *unsupported, GError **error)
+{
+    for (;;) {
+        g_autoptr(GError) err = NULL;
+        VirtChannel *channel = NULL;
+        int fd = virt_channel_open(guest->dom, AGENT_CHANNEL_NAME, &channel, &err);
+
+        if (fd >= 0) {
+            AgentClient *client = NULL;
+
+            g_debug("reached the hotcpu agent of domain '%s' through libvirt's channel stream "
+                    "(virDomainOpenChannel)",
+                    virDomainGetName(guest->dom));
+            client = agent_client_new_fd(fd, deadline_ms_left(deadline), error);
+            if (client)
+                agent_client_set_close_func(client, (GDestroyNotify)virt_channel_close, channel);
+            else
+                virt_channel_close(channel);
+            return client;
+        }
+        /* One client at a time: wait for the other to let go. */
+        if (g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_BUSY)
+            && deadline_ms_left(deadline) > 0) {
+            g_usleep(MIN(deadline_ms_left(deadline), GUEST_BUSY_RETRY_MS) * 1000);
+            continue;
+        }
+        *unsupported = g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_UNSUPPORTED);
+        g_set_error_literal(error, AGENT_CLIENT_ERROR,
+                            g_error_matches(err, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_BUSY)
+                                ? AGENT_CLIENT_ERROR_TIMEOUT
+                                : AGENT_CLIENT_ERROR_CONNECT,
+                            err->message);
+        return NULL;
+    }
+}
+
+static AgentClient *
+hotcpu_connect(Guest *guest, guint timeout_ms, GError **error)
+{
+    gint64 deadline = deadline_after_ms(timeout_ms);
+
+    if (!guest->has_channel) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                    "the domain has no " AGENT_CHANNEL_NAME " channel");
+        return NULL;
+    }
+    if (guest->dom && !guest->no_open_channel) {
+        g_autoptr(GError) err = NULL;
+        AgentClient *client = connect_libvirt(guest, deadline, &guest->no_open_channel, &err);
+
+        if (client)
+            return client;
+        if (!guest->no_open_channel) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return NULL;
+        }
+        /* libvirt's test driver, for one: use the socket, if it is ours */
+    }
+    if (!guest->socket_path) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                    "the " AGENT_CHANNEL_NAME " channel has no host socket on this machine");
+        return NULL;
+    }
+    g_debug("reaching the hotcpu agent through the unix socket %s%s", guest->socket_path,
+            guest->dom ? " (the libvirt driver has no virDomainOpenChannel)" : "");
+    return agent_client_connect(guest->socket_path, deadline_ms_left(deadline), error);
+}
+
+/* Connect, one call, disconnect: one budget for the whole exchange. */
+static JsonNode *
+hotcpu_call_once(Guest *guest, const char *execute, JsonObject *arguments, guint timeout_ms,
+                 GError **error)
+{
+    gint64 deadline = deadline_after_ms(timeout_ms);
+    g_autoptr(AgentClient) client = hotcpu_connect(guest, timeout_ms, error);
+
+    if (!client)
+        return NULL;
+    return agent_client_call(client, execute, arguments, deadline_ms_left(deadline), error);
+}
+
+static Topology *
+call_topology(AgentClient *client, GError **error)
+{
+    g_autoptr(JsonNode) reply
+        = agent_client_call(client, "get-topology", NULL, GUEST_CALL_TIMEOUT_MS, error);
+
+    return reply ? topology_from_json(reply, error) : NULL;
+}
+
+static Topology *
+call_set_num_cpus(AgentClient *client, guint count, guint wait_s, GError **error)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) reply = NULL;
+    guint wait = MIN(wait_s, PROTO_SET_NUM_CPUS_MAX_WAIT_S);
+    JsonNode *topo;
+
+    json_object_set_int_member(args, "count", count);
+    if (wait > 0)
+        json_object_set_int_member(args, "wait", wait);
+    reply = agent_client_call(client, "set-num-cpus", args, wait * 1000 + GUEST_SET_TIMEOUT_MS,
+                              error);
+    if (!reply)
+        return NULL;
+    if (!JSON_NODE_HOLDS_OBJECT(reply)
+        || !(topo = json_object_get_member(json_node_get_object(reply), "topology"))) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                    "the agent's set-num-cpus reply has no topology");
+        return NULL;
+    }
+    return topology_from_json(topo, error);
+}
+
+/* ---- the calls ---------------------------------------------------------- */
+
+/* The probe.  With the automatic choice, a port the guest has not opened
+ * (libvirt tracks it in the live XML) needs no 3 s wait for a ping that
+ * cannot be answered: qemu-ga is tried at once.  A hook does not know
+ * whether the domain has the channel; the live XML tells. */
+static gboolean
+hotcpu_ping(Guest *guest, GError **error)
+{
+    g_autoptr(JsonNode) pong = NULL;
+
+    if (guest->dom && guest->has_channel) {
+        VirtChannelState state = virt_channel_state(guest->dom, AGENT_CHANNEL_NAME);
+
+        if (state == VIRT_CHANNEL_STATE_ABSENT)
+            guest->has_channel = FALSE;
+        if (state == VIRT_CHANNEL_STATE_DISCONNECTED && guest->choice == GUEST_AGENT_AUTO) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                        "nothing in the guest has opened the " AGENT_CHANNEL_NAME " port");
+            return FALSE;
+        }
+    }
+    pong = hotcpu_call_once(guest, "ping", NULL, GUEST_CALL_TIMEOUT_MS, error);
+    return pong != NULL;
+}
+
+static Topology *
+hotcpu_get_topology(Guest *guest, GError **error)
+{
+    g_autoptr(JsonNode) reply
+        = hotcpu_call_once(guest, "get-topology", NULL, GUEST_CALL_TIMEOUT_MS, error);
+
+    return reply ? topology_from_json(reply, error) : NULL;
+}
+
+static Topology *
+hotcpu_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
+{
+    g_autoptr(AgentClient) client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, error);
+    gint64 busy_until = deadline_after_ms(GUEST_CALL_TIMEOUT_MS);
+
+    while (client) {
+        g_autoptr(GError) err = NULL;
+        Topology *topo = call_set_num_cpus(client, count, wait_s, &err);
+
+        if (topo)
+            return topo;
+        if (!g_error_matches(err, PROTO_ERROR, PROTO_ERROR_BUSY)
+            || deadline_ms_left(busy_until) == 0) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return NULL;
+        }
+        g_debug("the hotcpu agent is busy with another set-num-cpus; asking again");
+        g_usleep(100 * 1000);
+    }
+    return NULL;
+}
+
+static Topology *
+hotcpu_restore_online(Guest *guest, const CpuList *online, GError **error)
+{
+    g_autoptr(Topology) topo = hotcpu_set_num_cpus(guest, cpulist_count(online), 0, error);
+
+    if (!topo)
+        return NULL;
+    if (!cpulist_equal(topo->online, online)) {
+        g_autofree char *want = cpulist_format(online);
+        g_autofree char *got = cpulist_format(topo->online);
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                    "the guest has CPUs %s online, not %s", got, want);
+        return NULL;
+    }
+    return g_steal_pointer(&topo);
+}
+
+/* One turn of guest_wait_count on a connected @client: read the state, and
+ * ask for @count online when it is not there.  Returns the state seen (NULL
+ * with @error when the agent did not answer). */
+static Topology *
+wait_turn(AgentClient *client, guint count, gint64 deadline_us, GError **error)
+{
+    g_autoptr(Topology) topo = call_topology(client, error);
+    guint wait_s;
+
+    if (!topo || guest_topology_has(topo, count) || cpulist_count(topo->online) == count)
+        return g_steal_pointer(&topo);
+    /* Online the hot-added CPUs (waiting for them to appear), or offline the
+     * ones about to be ejected. */
+    wait_s = cpulist_count(topo->present) < count ? deadline_ms_left(deadline_us) / 1000 : 0;
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(Topology) after = call_set_num_cpus(client, count, wait_s, &err);
+
+        if (after)
+            return g_steal_pointer(&after);
+        if (err->domain == AGENT_CLIENT_ERROR) {
+            g_propagate_error(error, g_steal_pointer(&err));
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&topo);
+}
+
+static GuestWaitResult
+hotcpu_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last, GError **error)
+{
+    g_autoptr(AgentClient) client = NULL;
+    g_autoptr(Topology) seen = NULL;
+    g_autoptr(GError) err = NULL;
+    gint64 give_up = deadline_after_ms(GUEST_NO_ANSWER_GRACE_MS);
+    GuestWaitResult result;
+
+    for (;;) {
+        g_autoptr(Topology) topo = NULL;
+
+        g_clear_error(&err);
+        if (!client)
+            client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, &err);
+        if (client && !(topo = wait_turn(client, count, deadline_us, &err)))
+            g_clear_pointer(&client, agent_client_free); /* agent restarted: reconnect */
+        if (topo) {
+            g_clear_pointer(&seen, topology_free);
+            seen = g_steal_pointer(&topo);
+            if (guest_topology_has(seen, count))
+                break;
+        }
+        if (deadline_ms_left(deadline_us) == 0 || (!seen && deadline_ms_left(give_up) == 0))
+            break;
+        if (client) {
+            /* The agent announces every change: wake on it rather than poll. */
+            g_autoptr(JsonNode) ev = agent_client_wait_event(
+                client, "topology-changed", MIN(deadline_ms_left(deadline_us), 1000), NULL);
+        } else {
+            /* Nothing to wake on while the agent is away: retry shortly. */
+            g_usleep(MIN(deadline_ms_left(deadline_us), 500) * 1000);
+        }
+    }
+    result = !seen                             ? GUEST_WAIT_NO_AGENT
+             : guest_topology_has(seen, count) ? GUEST_WAIT_REACHED
+                                               : GUEST_WAIT_TIMEOUT;
+    if (result != GUEST_WAIT_REACHED && err)
+        g_propagate_error(error, g_steal_pointer(&err));
+    if (last)
+        *last = g_steal_pointer(&seen);
+    return result;
+}
+
+static gint
+hotcpu_wait_present(Guest *guest, guint count, gint from, gint64 deadline_us)
+{
+    g_autoptr(AgentClient) client
+        = hotcpu_connect(guest, MIN(GUEST_CONNECT_TIMEOUT_MS, deadline_ms_left(deadline_us)), NULL);
+    g_autoptr(Topology) topo = client ? call_topology(client, NULL) : NULL;
+    gint present;
+
+    if (!topo)
+        return -1;
+    for (;;) {
+        g_autoptr(JsonNode) ev = NULL;
+
+        present = (gint)cpulist_count(topo->present);
+        if (guest_moved_toward(present, count, from))
+            return present;
+        ev = agent_client_wait_event(client, "topology-changed", deadline_ms_left(deadline_us),
+                                     NULL);
+        g_clear_pointer(&topo, topology_free);
+        if (!ev || !(topo = topology_from_json(ev, NULL)))
+            return present;
+    }
+}
+
+const GuestOps guest_hotcpu_ops = {
+    .ping = hotcpu_ping,
+    .get_topology = hotcpu_get_topology,
+    .set_num_cpus = hotcpu_set_num_cpus,
+    .restore_online = hotcpu_restore_online,
+    .wait_count = hotcpu_wait_count,
+    .wait_present = hotcpu_wait_present,
+};
