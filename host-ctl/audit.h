@@ -39,10 +39,12 @@ typedef struct {
     const char *error;   /* NULL when none */
     gboolean config;     /* --config was given */
     gboolean force;
-    const char *guest;  /* "confirmed", "unconfirmed", "not-checked" */
-    gint guest_online;  /* -1 unknown */
-    gint guest_present; /* -1 unknown */
-    GPtrArray *hooks;   /* HookResult *, before then after; NULL: none ran */
+    const char *guest;       /* "confirmed", "unconfirmed", "not-checked" */
+    const char *guest_agent; /* the agent that did the guest's side: "hotcpu", "qemu-ga",
+                                "none" (NULL: none) */
+    gint guest_online;       /* -1 unknown */
+    gint guest_present;      /* -1 unknown */
+    GPtrArray *hooks;        /* HookResult *, before then after; NULL: none ran */
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

@@ -10,7 +10,7 @@ set_prepare_guest(SetRun *run)
 
     /* An unplug goes quicker and gentler when the guest offlines the CPUs
      * itself first; the kernel would otherwise do it on the ACPI eject. */
-    if ((guint)run->live_cur <= run->count || run->agent != GUEST_AGENT_HOTCPU)
+    if ((guint)run->live_cur <= run->count || run->agent == GUEST_AGENT_NONE)
         return TRUE;
     run->guest_before = guest_get_topology(run->guest, NULL);
     if (!run->guest_before || cpulist_count(run->guest_before->online) <= run->count)
@@ -19,9 +19,9 @@ set_prepare_guest(SetRun *run)
         run->pre_offlined = TRUE;
     else
         output_warning(run->ctx->out,
-                       "the guest of domain '%s' could not offline CPUs before the unplug (%s); "
-                       "the guest kernel will do it",
-                       run->name, error->message);
+                       "the guest of domain '%s' could not offline CPUs before the unplug through "
+                       "%s (%s); the guest kernel will do it",
+                       run->name, guest_agent_name(run->agent), error->message);
     return TRUE;
 }
 
@@ -29,20 +29,23 @@ void
 set_restore_guest(SetRun *run)
 {
     g_autoptr(Topology) after = NULL;
+    g_autoptr(GError) error = NULL;
 
     if (!run->pre_offlined)
         return;
-    after = guest_set_num_cpus(run->guest, cpulist_count(run->guest_before->online), 0, NULL);
+    /* exactly the CPUs that were online, not just as many */
+    after = guest_restore_online(run->guest, run->guest_before->online, &error);
     if (!after)
         output_warning(run->ctx->out,
-                       "the guest of domain '%s' could not put its offlined CPUs back online",
-                       run->name);
+                       "the guest of domain '%s' could not put its offlined CPUs back online: %s",
+                       run->name, error->message);
 }
 
+/* The guest's side is unconfirmed: @why (taken) says why. */
 static gboolean
-unconfirmed(SetRun *run, const GError *error)
+unconfirmed_because(SetRun *run, char *why)
 {
-    g_autofree char *why = guest_unreachable_message(run->guest, run->name, error);
+    g_autofree char *owned = why;
 
     run->rec.guest = "unconfirmed";
     if (run->require_guest)
@@ -54,6 +57,12 @@ unconfirmed(SetRun *run, const GError *error)
     return set_finish(run, CTL_EXIT_OK, "done", NULL);
 }
 
+static gboolean
+unconfirmed(SetRun *run, const GError *error)
+{
+    return unconfirmed_because(run, guest_unreachable_message(run->guest, run->name, error));
+}
+
 gboolean
 set_confirm_guest(SetRun *run)
 {
@@ -61,20 +70,22 @@ set_confirm_guest(SetRun *run)
     g_autoptr(Topology) seen = NULL;
     GuestWaitResult r;
 
-    if (!run->info->agent_socket)
-        return unconfirmed(run, NULL);
     r = guest_wait_count(run->guest, run->count, run->deadline, &seen, &error);
     if (seen) {
         run->rec.guest_online = cpulist_count(seen->online);
         run->rec.guest_present = cpulist_count(seen->present);
+        run->rec.guest_agent = guest_agent_name(guest_kind(run->guest));
     }
     if (r == GUEST_WAIT_REACHED) {
         run->rec.guest = "confirmed";
-        output_text(run->ctx->out, "The guest confirmed %u CPUs present and online.\n", run->count);
+        output_text(run->ctx->out, "The guest confirmed %u CPUs present and online (%s).\n",
+                    run->count, guest_agent_name(guest_kind(run->guest)));
         return set_finish(run, CTL_EXIT_OK, "done", NULL);
     }
     if (r == GUEST_WAIT_NO_AGENT)
         return unconfirmed(run, error);
+    if (r == GUEST_WAIT_REFUSED) /* qemu-ga in Windows: it answers, it cannot */
+        return unconfirmed_because(run, g_strdup(error->message));
     run->rec.guest = "unconfirmed";
     return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
                       g_strdup_printf("domain '%s' has %u vCPUs but after %u s its guest has %d "

@@ -120,9 +120,11 @@ check_guest(SetRun *run, GError **error)
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
     run->agent = guest_probe(run->guest, NULL);
+    run->rec.guest_agent = guest_agent_name(run->agent);
+    /* qemu-ga runs on Windows too: it counts only when it reports Linux */
     return check_guest_os(matrix, run->info->os_id,
-                          run->agent == GUEST_AGENT_HOTCPU ? GUEST_AGENT_ANSWERS
-                                                           : GUEST_AGENT_UNKNOWN,
+                          guest_reports_linux(run->guest) ? GUEST_AGENT_ANSWERS
+                                                          : GUEST_AGENT_UNKNOWN,
                           run->name, run->live_cur, run->count, run->force, error);
 }
 

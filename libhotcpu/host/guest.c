@@ -258,6 +258,7 @@ GuestWaitResult
 guest_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last, GError **error)
 {
     const GuestOps *ops = ops_of(guest_probe(guest, NULL));
+    GuestWaitResult result;
 
     /* A hotcpu channel whose agent did not answer the probe may still get
      * one (an agent restarting): hotcpu's wait gives it a grace period. */
@@ -270,7 +271,10 @@ guest_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last,
         guest_probe(guest, error);
         return GUEST_WAIT_NO_AGENT;
     }
-    return ops->wait_count(guest, count, deadline_us, last, error);
+    result = ops->wait_count(guest, count, deadline_us, last, error);
+    if (result != GUEST_WAIT_NO_AGENT && guest->kind == GUEST_AGENT_NONE)
+        guest->kind = GUEST_AGENT_HOTCPU; /* it answered after all */
+    return result;
 }
 
 gint
