@@ -250,8 +250,18 @@ Topology *
 guest_restore_online(Guest *guest, const CpuList *online, GError **error)
 {
     const GuestOps *ops = answering(guest, error);
+    g_autoptr(Topology) topo = ops ? ops->restore_online(guest, online, error) : NULL;
 
-    return ops ? ops->restore_online(guest, online, error) : NULL;
+    if (!topo)
+        return NULL;
+    if (!cpulist_equal(topo->online, online)) {
+        g_autofree char *want = cpulist_format(online);
+        g_autofree char *got = cpulist_format(topo->online);
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                    "the guest has CPUs %s online, not %s", got, want);
+        return NULL;
+    }
+    return g_steal_pointer(&topo);
 }
 
 GuestWaitResult

@@ -27,6 +27,7 @@ typedef struct {
     gboolean (*ping)(Guest *guest, GError **error);
     Topology *(*get_topology)(Guest *guest, GError **error);
     Topology *(*set_num_cpus)(Guest *guest, guint count, guint wait_s, GError **error);
+    /* puts @online back; guest.c checks the result is exactly @online */
     Topology *(*restore_online)(Guest *guest, const CpuList *online, GError **error);
     GuestWaitResult (*wait_count)(Guest *guest, guint count, gint64 deadline_us, Topology **last,
                                   GError **error);
@@ -65,6 +66,13 @@ CpuList *guest_qga_plan(const Topology *topo, guint count, gboolean *online, GEr
  * malformed, or an online CPU is not present. */
 Topology *guest_qga_topology(const char *vcpus, const char *online, const char *offlinable,
                              GError **error);
+
+/* The CPU a failed guest-set-vcpus stopped at: the one of @left (the CPUs
+ * of the request not changed) whose sysfs file libvirt's error text @msg
+ * names (libvirt sends the CPUs in the order qemu-ga listed them, highest
+ * first with qemu-ga 7.2: not something to assume), else the only one
+ * left; -1 when it cannot be told. */
+gint guest_qga_failed_cpu(const char *msg, const CpuList *left);
 
 /* Of @cpus, those that were not @online in @before and are in @after:
  * what a partial guest-set-vcpus changed, to be put back. */

@@ -206,8 +206,8 @@ set_error_from_fault(Guest *guest, const QgaFault *f, const char *what, GError *
     else if (fault_is_unsupported(guest, f))
         set_unsupported(guest, f->msg, error);
     else
-        g_set_error(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED,
-                    "the qemu-ga of domain '%s' could not %s: %s", guest_dom_name(guest), what,
+        /* as hotcpu-agent's OperationFailed: the caller names agent and domain */
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED, "could not %s: %s", what,
                     f->msg);
 }
 
@@ -319,6 +319,24 @@ poll_sleep(guint sleep_ms, gint64 deadline_us)
     g_usleep((gulong)MIN(sleep_ms, deadline_ms_left(deadline_us)) * 1000);
 }
 
+gint
+guest_qga_failed_cpu(const char *msg, const CpuList *left)
+{
+    const char *p = msg;
+
+    /* qemu-ga names the file: open("/sys/devices/system/cpu/cpu3//online") */
+    while (p && (p = strstr(p, "/sys/devices/system/cpu/cpu"))) {
+        guint64 id;
+        char *end;
+
+        p += strlen("/sys/devices/system/cpu/cpu");
+        id = g_ascii_strtoull(p, &end, 10);
+        if (end != p && id < CPULIST_MAX_CPUS && cpulist_contains(left, (guint)id))
+            return (gint)id;
+    }
+    return cpulist_count(left) == 1 ? cpulist_next(left, -1) : -1;
+}
+
 /* "; CPUs 1-2, which it had onlined, were put back offline" and the like:
  * what happened to @changed, the part of a failed request that was done. */
 static char *
@@ -351,7 +369,10 @@ qga_fail(Guest *guest, const Topology *before, const Topology *after, const CpuL
     g_autoptr(CpuList) left = after ? not_yet(cpus, online, after) : cpulist_copy(cpus);
     g_autoptr(CpuList) changed
         = after ? guest_qga_changed(cpus, online, before, after) : cpulist_new();
-    g_autofree char *what = g_strdup_printf("%s CPU %d", verb(online), cpulist_next(left, -1));
+    gint cpu = guest_qga_failed_cpu(f->msg, left);
+    g_autofree char *left_text = cpulist_format(left);
+    g_autofree char *what = cpu >= 0 ? g_strdup_printf("%s CPU %d", verb(online), cpu)
+                                     : g_strdup_printf("%s CPUs %s", verb(online), left_text);
     g_autofree char *undo = after ? describe_undo(guest, changed, online, before)
                                   : g_strdup("; the guest's CPUs could not be read back");
     g_autoptr(GError) err = NULL;
@@ -360,11 +381,12 @@ qga_fail(Guest *guest, const Topology *before, const Topology *after, const CpuL
         set_error_from_fault(guest, f, what, &err);
     } else {
         g_set_error(&err, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED,
-                    "the qemu-ga of domain '%s' could not %s: it reported success but the CPU "
-                    "stayed %s",
-                    guest_dom_name(guest), what, verb(!online));
+                    "could not %s: qemu-ga reported success, but the CPU%s stayed %s", what,
+                    cpu >= 0 ? "" : "s", verb(!online));
     }
-    g_set_error(error, err->domain, err->code, "%s%s", err->message, undo);
+    /* not read back: what changed is unknown, so no "nothing changed" */
+    g_set_error(error, after ? err->domain : AGENT_CLIENT_ERROR,
+                after ? err->code : AGENT_CLIENT_ERROR_IO, "%s%s", err->message, undo);
 }
 
 /* Changes @cpus (all in the other state in @before) to @online, all or
@@ -432,28 +454,41 @@ read_when_present(Guest *guest, guint count, gint64 deadline_us, GError **error)
     }
 }
 
+/* @count CPUs online, from the state *@topo just read (each libvirt agent
+ * call is a guest-sync and a command: no second read).  TRUE with *@topo
+ * replaced by the state after; FALSE with *@topo as it was. */
+static gboolean
+set_from(Guest *guest, Topology **topo, guint count, GError **error)
+{
+    g_autoptr(CpuList) plan = NULL;
+    g_autoptr(GError) err = NULL;
+    gboolean online = FALSE;
+    Topology *after;
+
+    if (!(plan = guest_qga_plan(*topo, count, &online, &err))) {
+        /* a Windows guest offlines nothing */
+        if (count < cpulist_count((*topo)->online) && guest_qga_os_is_windows(guest))
+            set_unsupported(guest, err->message, error);
+        else
+            g_propagate_error(error, g_steal_pointer(&err));
+        return FALSE;
+    }
+    if (cpulist_count(plan) == 0)
+        return TRUE;
+    if (!(after = qga_apply(guest, *topo, plan, online, error)))
+        return FALSE;
+    topology_free(*topo);
+    *topo = after;
+    return TRUE;
+}
+
 static Topology *
 qga_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 {
     g_autoptr(Topology) topo
         = read_when_present(guest, count, deadline_after_ms((guint64)wait_s * 1000), error);
-    g_autoptr(CpuList) plan = NULL;
-    g_autoptr(GError) err = NULL;
-    gboolean online = FALSE;
 
-    if (!topo)
-        return NULL;
-    if (!(plan = guest_qga_plan(topo, count, &online, &err))) {
-        /* a Windows guest offlines nothing */
-        if (count < cpulist_count(topo->online) && guest_qga_os_is_windows(guest))
-            set_unsupported(guest, err->message, error);
-        else
-            g_propagate_error(error, g_steal_pointer(&err));
-        return NULL;
-    }
-    if (cpulist_count(plan) == 0)
-        return g_steal_pointer(&topo);
-    return qga_apply(guest, topo, plan, online, error);
+    return topo && set_from(guest, &topo, count, error) ? g_steal_pointer(&topo) : NULL;
 }
 
 static Topology *
@@ -482,13 +517,6 @@ qga_restore_online(Guest *guest, const CpuList *online, GError **error)
         topology_free(topo);
         topo = after;
     }
-    if (!cpulist_equal(topo->online, online)) {
-        g_autofree char *want = cpulist_format(online);
-        g_autofree char *got = cpulist_format(topo->online);
-        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
-                    "the guest has CPUs %s online, not %s", got, want);
-        return NULL;
-    }
     return g_steal_pointer(&topo);
 }
 
@@ -501,7 +529,6 @@ wait_turn(Guest *guest, guint count, gboolean *refused, GError **error)
     g_autoptr(Topology) topo = qga_read(guest, error);
     guint target;
     g_autoptr(GError) err = NULL;
-    Topology *after;
 
     if (!topo || guest_topology_has(topo, count))
         return g_steal_pointer(&topo);
@@ -510,8 +537,8 @@ wait_turn(Guest *guest, guint count, gboolean *refused, GError **error)
     target = MIN(count, cpulist_count(topo->present));
     if (target == 0 || cpulist_count(topo->online) == target)
         return g_steal_pointer(&topo);
-    if ((after = qga_set_num_cpus(guest, target, 0, &err)))
-        return after;
+    if (set_from(guest, &topo, target, &err))
+        return g_steal_pointer(&topo);
     *refused = g_error_matches(err, GUEST_ERROR, GUEST_ERROR_UNSUPPORTED);
     g_propagate_error(error, g_steal_pointer(&err));
     return g_steal_pointer(&topo);

@@ -14,8 +14,9 @@
  *   offlinable LIST|auto   "auto": every present CPU but 0
  *   os linux|windows|none  what virDomainGetGuestInfo(OS) reports
  *   mode MODE              ok; fail-cpu (changing CPU `fail` fails after the
- *                          CPUs before it changed, as qemu-ga's stop-at-first
- *                          -error plus libvirt's retry do); short (each call
+ *                          CPUs before it, highest first, changed, as
+ *                          qemu-ga's stop-at-first-error plus libvirt's
+ *                          retry do); short (each call
  *                          changes only its first CPU and succeeds); stuck
  *                          (success, nothing changes); silent (the agent does
  *                          not answer); windows (guest-set-vcpus unsupported,
@@ -249,12 +250,13 @@ set_checks(const QgaState *st, guint64 want, int state)
     return TRUE;
 }
 
-/* qemu-ga's guest-set-vcpus (in ascending order, stopping at the first
- * failure) under libvirt's retry of the rest. */
+/* qemu-ga's guest-set-vcpus (stopping at the first failure) under
+ * libvirt's retry of the rest; highest CPU first, the order libvirt 11.3
+ * sent them to qemu-ga 7.2 on this machine. */
 static int
 apply(QgaState *st, guint64 want, int state)
 {
-    for (guint c = 0; c < 64; c++) {
+    for (guint c = 64; c-- > 0;) {
         guint64 bit = G_GUINT64_CONSTANT(1) << c;
 
         if (!(want & bit))

@@ -113,7 +113,7 @@ test_guest_set(void)
     fx_free(fx);
 }
 
-/* qemu-ga onlines cpu2, fails on cpu3: cpu2 goes back, exit 5, CPU named. */
+/* qemu-ga onlines cpu3, fails on cpu2: cpu3 goes back, exit 5, CPU named. */
 static void
 test_guest_set_partial(void)
 {
@@ -122,11 +122,11 @@ test_guest_set_partial(void)
     g_autofree char *online = NULL;
 
     fx_domain(fx, &d);
-    qga_state(fx, "present 0-3\nonline 0-1\nofflinable auto\nmode fail-cpu\nfail 3\n");
+    qga_state(fx, "present 0-3\nonline 0-1\nofflinable auto\nmode fail-cpu\nfail 2\n");
     CU_ASSERT_EQUAL(fx_run(fx, "guest-set", "web1", "4"), 5);
-    CU_ASSERT_TRUE(err_has(fx, "could not online CPU 3: internal error: unable to execute QEMU "
+    CU_ASSERT_TRUE(err_has(fx, "could not online CPU 2: internal error: unable to execute QEMU "
                                "agent command 'guest-set-vcpus': pwrite("));
-    CU_ASSERT_TRUE(err_has(fx, "; CPU 2, which it had onlined, was put back offline"));
+    CU_ASSERT_TRUE(err_has(fx, "; CPU 3, which it had onlined, was put back offline"));
     online = qga_line(fx, "online");
     CUNIT_ASSERT_STR(online, "0-1");
     fx_free(fx);
@@ -325,9 +325,10 @@ test_hooks(void)
     on2 = qga_line(fx, "online");
     CUNIT_ASSERT_STR(on2, "0-3");
     /* a partial failure vetoes the unplug, with what was changed put back */
-    qga_state(fx, "present 0-3\nonline 0-3\nofflinable auto\nmode fail-cpu\nfail 3\n");
+    qga_state(fx, "present 0-3\nonline 0-3\nofflinable auto\nmode fail-cpu\nfail 2\n");
     CU_ASSERT_EQUAL(run_hook(fx, before_hook, 2, 4, &out3), 1);
-    CUNIT_ASSERT_CONTAINS(out3, "could not offline CPU 3");
+    CUNIT_ASSERT_CONTAINS(out3, "could not offline CPU 2");
+    CUNIT_ASSERT_CONTAINS(out3, "CPU 3, which it had offlined, was put back online");
     on3 = qga_line(fx, "online");
     CUNIT_ASSERT_STR(on3, "0-3");
     /* Windows: nothing to coordinate, a warning, the change goes on */

@@ -291,42 +291,71 @@ test_set_plug_unplug(void)
     fx_free(fx);
 }
 
-/* qemu-ga changes cpu2, fails on cpu3 (libvirt fails after applying part):
- * cpu2 is put back and the error names cpu3. */
+/* qemu-ga changes cpu3 (libvirt sends the highest first), fails on cpu2,
+ * libvirt fails after applying part: cpu3 is put back and the error names
+ * cpu2. */
 static void
 test_set_partial_rolled_back(void)
 {
-    Fx *fx = fx_new(4, "present 0-3\nonline 0-1\nofflinable auto\nmode fail-cpu\nfail 3\n");
+    Fx *fx = fx_new(4, "present 0-3\nonline 0-1\nofflinable auto\nmode fail-cpu\nfail 2\n");
     g_autoptr(Guest) g = guest_new(fx->dom, FALSE, NULL, GUEST_AGENT_AUTO);
     g_autoptr(GError) error = NULL;
     g_autofree char *online = NULL, *log = NULL;
 
     CU_ASSERT_PTR_NULL(guest_set_num_cpus(g, 4, 0, &error));
     CU_ASSERT_TRUE(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_OPERATION_FAILED));
-    CUNIT_ASSERT_CONTAINS(error->message, "the qemu-ga of domain 'web1' could not online CPU 3");
+    CUNIT_ASSERT_STR(error->message,
+                     "could not online CPU 2: internal error: unable to execute QEMU agent "
+                     "command 'guest-set-vcpus': pwrite(\"/sys/devices/system/cpu/cpu2//online\"): "
+                     "Device or resource busy; CPU 3, which it had onlined, was put back offline");
     CUNIT_ASSERT_CONTAINS(error->message, "Device or resource busy");
-    CUNIT_ASSERT_CONTAINS(error->message, "CPU 2, which it had onlined, was put back offline");
+    CUNIT_ASSERT_CONTAINS(error->message, "CPU 3, which it had onlined, was put back offline");
     online = state_online(fx);
     CUNIT_ASSERT_STR(online, "0-1");
     log = log_text(fx);
-    CUNIT_ASSERT_STR(log, "set 2-3 1 -1\nset 2 0 0\n");
+    CUNIT_ASSERT_STR(log, "set 2-3 1 -1\nset 3 0 0\n");
     fx_free(fx);
 }
 
 static void
 test_set_partial_unplug(void)
 {
-    Fx *fx = fx_new(4, "present 0-3\nonline 0-3\nofflinable auto\nmode fail-cpu\nfail 3\n");
+    Fx *fx = fx_new(4, "present 0-3\nonline 0-3\nofflinable auto\nmode fail-cpu\nfail 2\n");
     g_autoptr(Guest) g = guest_new(fx->dom, FALSE, NULL, GUEST_AGENT_QEMU_GA);
     g_autoptr(GError) error = NULL;
     g_autofree char *online = NULL;
 
-    /* offlines 2 (ascending order in the request) then fails on 3 */
+    /* offlines 3 then fails on 2 */
     CU_ASSERT_PTR_NULL(guest_set_num_cpus(g, 2, 0, &error));
-    CUNIT_ASSERT_CONTAINS(error ? error->message : NULL, "could not offline CPU 3");
-    CUNIT_ASSERT_CONTAINS(error ? error->message : NULL, "was put back online");
+    CUNIT_ASSERT_CONTAINS(error ? error->message : NULL, "could not offline CPU 2");
+    CUNIT_ASSERT_CONTAINS(error ? error->message : NULL, "CPU 3, which it had offlined, was put "
+                                                         "back online");
     online = state_online(fx);
     CUNIT_ASSERT_STR(online, "0-3");
+    fx_free(fx);
+}
+
+/* The CPU that failed first in the request: nothing changed, and it is
+ * named from libvirt's text, not guessed from the order. */
+static void
+test_set_first_fails(void)
+{
+    Fx *fx = fx_new(4, "present 0-3\nonline 0-1\nofflinable auto\nmode fail-cpu\nfail 3\n");
+    g_autoptr(Guest) g = guest_new(fx->dom, FALSE, NULL, GUEST_AGENT_AUTO);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CpuList) left = cpulist_parse("2-3", NULL);
+    g_autoptr(CpuList) one = cpulist_parse("2", NULL);
+
+    CU_ASSERT_PTR_NULL(guest_set_num_cpus(g, 4, 0, &error));
+    CUNIT_ASSERT_CONTAINS(error ? error->message : NULL,
+                          "could not online CPU 3: internal error: unable to execute");
+    CUNIT_ASSERT_CONTAINS(error ? error->message : NULL, "; nothing else had been changed");
+    CU_ASSERT_EQUAL(guest_qga_failed_cpu("open(\"/sys/devices/system/cpu/cpu3//online\")", left),
+                    3);
+    CU_ASSERT_EQUAL(guest_qga_failed_cpu("open(\"/sys/devices/system/cpu/cpu7//online\")", left),
+                    -1);
+    CU_ASSERT_EQUAL(guest_qga_failed_cpu("something else", one), 2);
+    CU_ASSERT_EQUAL(guest_qga_failed_cpu(NULL, left), -1);
     fx_free(fx);
 }
 
@@ -353,8 +382,8 @@ test_set_short_and_stuck(void)
 
         CU_ASSERT_PTR_NULL(guest_set_num_cpus(g, 3, 0, &error));
         CUNIT_ASSERT_CONTAINS(error ? error->message : NULL,
-                              "could not online CPU 1: it reported success but the CPU stayed "
-                              "offline; nothing else had been changed");
+                              "could not online CPUs 1-2: qemu-ga reported success, but the "
+                              "CPUs stayed offline; nothing else had been changed");
     }
     fx_free(fx);
 }
@@ -475,6 +504,7 @@ register_driver_suite(void)
         { "plug and unplug", test_set_plug_unplug },
         { "partial plug rolled back", test_set_partial_rolled_back },
         { "partial unplug rolled back", test_set_partial_unplug },
+        { "the first CPU fails", test_set_first_fails },
         { "short and stuck replies", test_set_short_and_stuck },
         { "windows", test_windows },
         { "restore an exact set", test_restore_exact },

@@ -7,6 +7,11 @@
  *
  *   qga-plug     set 1 -> 4: every new CPU online in the guest, "confirmed",
  *                "guest-agent": "qemu-ga"
+ *   qga-partial  guest-set 2, then guest-set 4 with cpu2's online file made
+ *                read-only: libvirt 11.3 sends qemu-ga 7.2 the CPUs highest
+ *                first, so qemu-ga onlines cpu3, fails on cpu2, and libvirt
+ *                fails after applying part; hotcpu-ctl puts cpu3 back
+ *                offline, exit 5, CPU 2 named
  *   qga-unplug   set 4 -> 2 (the shipped before-hook and hotcpu-ctl offline
  *                through qemu-ga; libvirt's 5 s per vCPU under TCG)
  *   qga-topology what qemu-ga knows, the rest unknown (null), not zero
@@ -114,6 +119,37 @@ test_plug(void)
 {
     NEED_GUEST();
     set_and_check(4, "qemu-ga", "30");
+}
+
+static void
+test_partial(void)
+{
+    g_autoptr(E2eRun) down = NULL, up = NULL;
+    g_autofree char *online = NULL, *online_after = NULL;
+
+    NEED_GUEST();
+    down = e2e_ctlv("guest-set", guest->name, "2", NULL);
+    online = e2e_guest_read(guest, "/sys/devices/system/cpu/online");
+    CHECK(down->status == 0 && g_strcmp0(online, "0-1") == 0,
+          "guest-set 2 exited %d, the guest has %s online: %s", down->status, online, down->err);
+    /* qemu-ga opens cpuN/online read-write: a read-only "0" over cpu2's
+     * makes it fail there, after it has onlined cpu3 */
+    CHECK(e2e_guest_sh(guest, 5000, NULL, NULL,
+                       "echo 0 > /run/cpu2-online && mount --bind /run/cpu2-online "
+                       "/sys/devices/system/cpu/cpu2/online && mount -o remount,bind,ro "
+                       "/sys/devices/system/cpu/cpu2/online")
+              == 0,
+          "cannot make cpu2/online read-only in the guest");
+    up = e2e_ctlv("guest-set", guest->name, "4", NULL);
+    online_after = e2e_guest_read(guest, "/sys/devices/system/cpu/online");
+    e2e_guest_sh(guest, 5000, NULL, NULL, "umount /sys/devices/system/cpu/cpu2/online");
+    g_printerr("    guest-set 4 with cpu2 read-only: exit %d: %s", up->status, up->err);
+    CHECK(up->status == 5, "guest-set 4 exited %d, not 5", up->status);
+    CHECK(strstr(up->err, "could not online CPU 2: ") && strstr(up->err, "Read-only file system")
+              && strstr(up->err, "CPU 3, which it had onlined, was put back offline"),
+          "guest-set 4 did not name CPU 2 and the rollback of CPU 3: %s", up->err);
+    CHECK(g_strcmp0(online_after, "0-1") == 0,
+          "after the failed guest-set 4 the guest has %s online", online_after);
 }
 
 static void
@@ -272,9 +308,13 @@ static void
 register_qga_suite(void)
 {
     static const CunitTest all[] = {
-        { "qga-plug", test_plug },         { "qga-unplug", test_unplug },
-        { "qga-topology", test_topology }, { "qga-both", test_both_agents },
-        { "qga-audit", test_audit },       { NULL, NULL },
+        { "qga-plug", test_plug },
+        { "qga-partial", test_partial },
+        { "qga-unplug", test_unplug },
+        { "qga-topology", test_topology },
+        { "qga-both", test_both_agents },
+        { "qga-audit", test_audit },
+        { NULL, NULL },
     };
     static const CunitTest env[] = { { "environment", test_environment }, { NULL, NULL } };
     static CunitTest chosen[G_N_ELEMENTS(all)];
