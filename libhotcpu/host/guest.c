@@ -140,13 +140,17 @@ guest_probe(Guest *guest, GError **error)
         g_debug("guest agent of domain '%s': %s (chosen: %s)", guest_dom_name(guest),
                 guest_agent_name(guest->kind), guest_agent_name(guest->choice));
     }
-    if (guest->kind == GUEST_AGENT_NONE)
-        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT, "%s",
-                    guest->choice == GUEST_AGENT_NONE
-                        ? "no guest agent is used (--guest-agent none)"
-                    : guest->hotcpu_why ? guest->hotcpu_why
-                    : guest->qga_why    ? guest->qga_why
-                                        : "no guest agent answered");
+    if (guest->kind == GUEST_AGENT_NONE && guest->choice == GUEST_AGENT_NONE)
+        g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                            "no guest agent is used (--guest-agent none)");
+    else if (guest->kind == GUEST_AGENT_NONE && guest->hotcpu_why && guest->qga_why)
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT, "%s; qemu-ga: %s",
+                    guest->hotcpu_why, guest->qga_why);
+    else if (guest->kind == GUEST_AGENT_NONE)
+        g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
+                            guest->hotcpu_why ? guest->hotcpu_why
+                            : guest->qga_why  ? guest->qga_why
+                                              : "no guest agent answered");
     return guest->kind;
 }
 

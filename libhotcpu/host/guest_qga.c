@@ -521,20 +521,26 @@ qga_restore_online(Guest *guest, const CpuList *online, GError **error)
 }
 
 /* One turn of qga_wait_count: read, and online/offline toward @count as far
- * as the present CPUs allow.  Returns the state seen (NULL: no answer, with
- * @error); sets *refused when qemu-ga cannot change CPUs at all. */
+ * as the present CPUs allow.  A hot add still landing (fewer present than
+ * @count, and more than at the turn before, @prev) is waited for: one
+ * guest-set-vcpus for all the new CPUs, not one per CPU as they appear.
+ * Returns the state seen (NULL: no answer, with @error); sets *refused when
+ * qemu-ga cannot change CPUs at all. */
 static Topology *
-wait_turn(Guest *guest, guint count, gboolean *refused, GError **error)
+wait_turn(Guest *guest, guint count, const Topology *prev, gboolean *refused, GError **error)
 {
     g_autoptr(Topology) topo = qga_read(guest, error);
-    guint target;
     g_autoptr(GError) err = NULL;
+    guint present, target;
 
     if (!topo || guest_topology_has(topo, count))
         return g_steal_pointer(&topo);
-    /* a hot add in flight: online what is there; an unplug: offline the
-     * CPUs about to go (the guest kernel would on the eject) */
-    target = MIN(count, cpulist_count(topo->present));
+    present = cpulist_count(topo->present);
+    if (present < count && (!prev || cpulist_count(prev->present) != present))
+        return g_steal_pointer(&topo);
+    /* an unplug: offline the CPUs about to go (the guest kernel would on
+     * the eject); a hot add that stopped short: online what is there */
+    target = MIN(count, present);
     if (target == 0 || cpulist_count(topo->online) == target)
         return g_steal_pointer(&topo);
     if (set_from(guest, &topo, target, &err))
@@ -558,15 +564,19 @@ qga_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last, G
         Topology *topo;
 
         g_clear_error(&err);
-        if ((topo = wait_turn(guest, count, &refused, &err))) {
+        if ((topo = wait_turn(guest, count, seen, &refused, &err))) {
+            /* qemu-ga has no events: poll, quickly again while things move */
+            sleep_ms
+                = seen && topology_same_sets(seen, topo) ? poll_next(sleep_ms) : QGA_POLL_FIRST_MS;
             g_clear_pointer(&seen, topology_free);
             seen = topo;
         }
         if (refused || (seen && guest_topology_has(seen, count))
             || deadline_ms_left(deadline_us) == 0 || (!seen && deadline_ms_left(give_up) == 0))
             break;
-        poll_sleep(sleep_ms, deadline_us); /* qemu-ga has no events */
-        sleep_ms = poll_next(sleep_ms);
+        poll_sleep(sleep_ms, deadline_us);
+        if (!topo)
+            sleep_ms = poll_next(sleep_ms);
     }
     result = refused                           ? GUEST_WAIT_REFUSED
              : !seen                           ? GUEST_WAIT_NO_AGENT
