@@ -35,6 +35,9 @@
  * answering. */
 #define GUEST_CONNECT_TIMEOUT_MS 2000
 #define GUEST_CALL_TIMEOUT_MS 3000
+/* The same for a hotcpu port libvirt reports disconnected, with the
+ * automatic choice: qemu-ga may answer instead. */
+#define GUEST_QUIET_PORT_PING_MS 500
 /* How long set-num-cpus may take beyond its wait: the guest kernel takes up
  * to a few hundred ms per CPU, so leave room for dozens. */
 #define GUEST_SET_TIMEOUT_MS 20000
