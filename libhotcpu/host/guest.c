@@ -104,6 +104,26 @@ guest_topology_has(const Topology *topo, guint count)
     return cpulist_count(topo->present) == count && cpulist_count(topo->online) == count;
 }
 
+GuestWaitResult
+guest_wait_finish(Topology *seen, guint count, gboolean refused, GError *err, Topology **last,
+                  GError **error)
+{
+    GuestWaitResult result = refused                           ? GUEST_WAIT_REFUSED
+                             : !seen                           ? GUEST_WAIT_NO_AGENT
+                             : guest_topology_has(seen, count) ? GUEST_WAIT_REACHED
+                                                               : GUEST_WAIT_TIMEOUT;
+
+    if (result != GUEST_WAIT_REACHED && err)
+        g_propagate_error(error, err);
+    else if (err)
+        g_error_free(err);
+    if (last)
+        *last = seen;
+    else
+        topology_free(seen);
+    return result;
+}
+
 gboolean
 guest_moved_toward(gint present, guint count, gint from)
 {

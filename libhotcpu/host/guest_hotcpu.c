@@ -232,7 +232,6 @@ hotcpu_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last
     g_autoptr(Topology) seen = NULL;
     g_autoptr(GError) err = NULL;
     gint64 give_up = deadline_after_ms(GUEST_NO_ANSWER_GRACE_MS);
-    GuestWaitResult result;
 
     for (;;) {
         g_autoptr(Topology) topo = NULL;
@@ -259,14 +258,8 @@ hotcpu_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last
             g_usleep(MIN(deadline_ms_left(deadline_us), 500) * 1000);
         }
     }
-    result = !seen                             ? GUEST_WAIT_NO_AGENT
-             : guest_topology_has(seen, count) ? GUEST_WAIT_REACHED
-                                               : GUEST_WAIT_TIMEOUT;
-    if (result != GUEST_WAIT_REACHED && err)
-        g_propagate_error(error, g_steal_pointer(&err));
-    if (last)
-        *last = g_steal_pointer(&seen);
-    return result;
+    return guest_wait_finish(g_steal_pointer(&seen), count, FALSE, g_steal_pointer(&err), last,
+                             error);
 }
 
 static gint

@@ -44,6 +44,12 @@ const char *guest_dom_name(const Guest *guest);
 /* @present CPUs and @online of them (both counts), the state a wait wants. */
 gboolean guest_topology_has(const Topology *topo, guint count);
 
+/* The end of a wait for @count: its result from @seen (the last state, or
+ * NULL when the agent never answered; taken, handed over in *@last) and
+ * @refused; @err (taken, may be NULL) becomes *@error unless reached. */
+GuestWaitResult guest_wait_finish(Topology *seen, guint count, gboolean refused, GError *err,
+                                  Topology **last, GError **error);
+
 /* TRUE when @present has reached @count or moved from @from toward it. */
 gboolean guest_moved_toward(gint present, guint count, gint from);
 

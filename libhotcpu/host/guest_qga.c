@@ -558,7 +558,6 @@ qga_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last, G
     gint64 give_up = deadline_after_ms(GUEST_NO_ANSWER_GRACE_MS);
     guint sleep_ms = QGA_POLL_FIRST_MS;
     gboolean refused = FALSE;
-    GuestWaitResult result;
 
     for (;;) {
         Topology *topo;
@@ -578,15 +577,8 @@ qga_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last, G
         if (!topo)
             sleep_ms = poll_next(sleep_ms);
     }
-    result = refused                           ? GUEST_WAIT_REFUSED
-             : !seen                           ? GUEST_WAIT_NO_AGENT
-             : guest_topology_has(seen, count) ? GUEST_WAIT_REACHED
-                                               : GUEST_WAIT_TIMEOUT;
-    if (result != GUEST_WAIT_REACHED && err)
-        g_propagate_error(error, g_steal_pointer(&err));
-    if (last)
-        *last = g_steal_pointer(&seen);
-    return result;
+    return guest_wait_finish(g_steal_pointer(&seen), count, refused, g_steal_pointer(&err), last,
+                             error);
 }
 
 static gint
