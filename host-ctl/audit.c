@@ -123,6 +123,7 @@ audit_record_to_json(const AuditRecord *rec)
     json_object_set_boolean_member(obj, "config", rec->config);
     json_object_set_boolean_member(obj, "force", rec->force);
     json_object_set_string_member(obj, "guest", rec->guest ? rec->guest : "not-checked");
+    json_object_set_string_member(obj, "guest-agent", rec->guest_agent ? rec->guest_agent : "none");
     set_int_or_null(obj, "guest-online", rec->guest_online);
     set_int_or_null(obj, "guest-present", rec->guest_present);
     if (rec->reconnected)

@@ -39,9 +39,11 @@ typedef struct {
     const char *error;   /* NULL when none */
     gboolean config;     /* --config was given */
     gboolean force;
-    const char *guest;  /* "confirmed", "unconfirmed", "not-checked" */
-    gint guest_online;  /* -1 unknown */
-    gint guest_present; /* -1 unknown */
+    const char *guest;       /* "confirmed", "unconfirmed", "not-checked" */
+    const char *guest_agent; /* the agent that did the guest's side: "hotcpu", "qemu-ga",
+                                "none" (NULL: none) */
+    gint guest_online;       /* -1 unknown */
+    gint guest_present;      /* -1 unknown */
     /* After a "nothing changed" exit: "restored" (the guest has the online
      * CPUs it had before the first hook again), "failed", or NULL (not
      * needed). */

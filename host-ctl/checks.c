@@ -183,8 +183,9 @@ check_guest_os(const SupportMatrix *matrix, const char *os_id, const char *arch,
                       "so vCPU hot unplug is refused; use --force to do it anyway",
                       dom, os_id, matrix ? support_matrix_origin(matrix) : "(unreadable)");
     return refuse(error,
-                  "domain '%s' has no guest OS metadata and its hotcpu agent does not answer, "
-                  "so vCPU hot unplug is refused; use --force to do it anyway",
+                  "domain '%s' has no guest OS metadata and its hotcpu agent does not answer "
+                  "(nor a qemu-ga that reports Linux), so vCPU hot unplug is refused; use "
+                  "--force to do it anyway",
                   dom);
 }
 

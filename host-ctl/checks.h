@@ -44,7 +44,7 @@ gboolean check_count(const char *dom, guint count, guint dom_max, gint hv_max, c
 
 typedef enum {
     GUEST_AGENT_UNKNOWN = 0, /* no channel, or it did not answer */
-    GUEST_AGENT_ANSWERS,     /* the hotcpu agent answered: a Linux guest */
+    GUEST_AGENT_ANSWERS,     /* the hotcpu agent answered, or qemu-ga reporting Linux */
 } GuestAgentState;
 
 /* The guest OS allows going from @current to @count vCPUs: the support

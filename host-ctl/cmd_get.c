@@ -64,6 +64,8 @@ view_json(const CtlDomain *d, const GetView *v)
     } else {
         json_object_set_null_member(obj, "guest");
     }
+    json_object_set_string_member(
+        obj, "guest-agent", guest_agent_name(d->guest ? guest_kind(d->guest) : GUEST_AGENT_NONE));
     json_object_set_int_member(obj, "exit", 0);
     return obj;
 }
@@ -88,10 +90,12 @@ view_text(Output *out, const CtlDomain *d, const GetView *v)
     if (v->guest) {
         output_text(out, "%-12s %-12s %3u\n", "guest", "online", cpulist_count(v->guest->online));
         output_text(out, "%-12s %-12s %3u\n", "guest", "present", cpulist_count(v->guest->present));
+        output_text(out, "%-12s %-12s %s\n", "guest", "agent",
+                    guest_agent_name(guest_kind(d->guest)));
     } else if (d->active) {
+        /* why in detail: `hotcpu-ctl topology` */
         output_text(out, "%-12s %-12s %s\n", "guest", "online",
-                    d->info->agent_socket ? "unknown (the hotcpu agent does not answer)"
-                                          : "unknown (no " AGENT_CHANNEL_NAME " channel)");
+                    "unknown (no guest agent answers: hotcpu-ctl topology says why)");
     }
 }
 

@@ -2,6 +2,16 @@
 #include "agent_client.h"
 #include "ctl_util.h"
 
+/* {"guest-agent": NAME}, for a failure's JSON. */
+static JsonObject *
+agent_json(CtlDomain *d)
+{
+    JsonObject *obj = json_object_new();
+
+    json_object_set_string_member(obj, "guest-agent", guest_agent_name(guest_kind(d->guest)));
+    return obj;
+}
+
 static int
 report_refusal(CtlContext *ctx, CtlDomain *d, guint count, const GError *error)
 {
@@ -9,15 +19,18 @@ report_refusal(CtlContext *ctx, CtlDomain *d, guint count, const GError *error)
 
     if (error->domain == PROTO_ERROR) {
         /* The agent answered and refused: InvalidParameter and Busy change
-         * nothing; OperationFailed was rolled back by the agent. */
+         * nothing; OperationFailed was rolled back (by hotcpu-agent, or by
+         * us for qemu-ga). */
         int code
             = error->code == PROTO_ERROR_OPERATION_FAILED ? CTL_EXIT_HYPERVISOR : CTL_EXIT_REFUSED;
-        return output_fail(ctx->out, code, NULL,
-                           "the hotcpu agent of domain '%s' refused %u online CPUs: %s", d->name,
-                           count, error->message);
+        return output_fail(ctx->out, code, agent_json(d),
+                           "%s of domain '%s' refused %u online CPUs: %s",
+                           guest_agent_label(guest_kind(d->guest)), d->name, count, error->message);
     }
+    if (error->domain == GUEST_ERROR) /* qemu-ga in Windows: nothing changed */
+        return output_fail(ctx->out, CTL_EXIT_REFUSED, agent_json(d), "%s", error->message);
     msg = guest_unreachable_message(d->guest, d->name, error);
-    return output_fail(ctx->out, CTL_EXIT_NO_AGENT, NULL, "%s", msg);
+    return output_fail(ctx->out, CTL_EXIT_NO_AGENT, agent_json(d), "%s", msg);
 }
 
 int
@@ -44,9 +57,11 @@ cmd_guest_set(CtlContext *ctx, const CmdArgs *args)
     json_object_set_string_member(obj, "domain", d.name);
     json_object_set_int_member(obj, "requested", count);
     json_object_set_member(obj, "topology", topology_to_json(topo));
+    json_object_set_string_member(obj, "guest-agent", guest_agent_name(guest_kind(d.guest)));
     json_object_set_int_member(obj, "exit", 0);
-    output_text(ctx->out, "Domain '%s': the guest has %u CPUs online (%s) of %u present.\n", d.name,
-                cpulist_count(topo->online), online, cpulist_count(topo->present));
+    output_text(ctx->out, "Domain '%s': the guest has %u CPUs online (%s) of %u present (%s).\n",
+                d.name, cpulist_count(topo->online), online, cpulist_count(topo->present),
+                guest_agent_name(guest_kind(d.guest)));
     output_result(ctx->out, obj);
     return CTL_EXIT_OK;
 }

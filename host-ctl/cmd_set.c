@@ -48,6 +48,7 @@ set_run_init(SetRun *run, CtlContext *ctx, const CmdArgs *args)
     run->rec.config = run->config;
     run->rec.force = run->force;
     run->rec.guest = "not-checked";
+    run->rec.guest_agent = guest_agent_name(GUEST_AGENT_NONE);
 }
 
 static JsonObject *

@@ -7,36 +7,49 @@ field(gint v)
     return v < 0 ? g_strdup("-") : g_strdup_printf("%d", v);
 }
 
+/* A summary count, "unknown" when the agent does not tell (qemu-ga). */
+static char *
+count_field(gint v)
+{
+    return v < 0 ? g_strdup("unknown") : g_strdup_printf("%d", v);
+}
+
 static void
 print_table(Output *out, const Topology *topo)
 {
-    output_text(out, "%3s %-6s %6s %4s %-16s %4s\n", "CPU", "ONLINE", "SOCKET", "CORE",
-                "THREAD SIBLINGS", "NODE");
+    output_text(out, "%3s %-6s %6s %4s %-16s %4s %s\n", "CPU", "ONLINE", "SOCKET", "CORE",
+                "THREAD SIBLINGS", "NODE", "CAN-OFFLINE");
     for (guint i = 0; i < topo->cpus->len; i++) {
         const CpuInfo *c = topo->cpus->pdata[i];
         g_autofree char *sock = field(c->socket);
         g_autofree char *core = field(c->core);
         g_autofree char *node = field(c->node);
         g_autofree char *sib = c->siblings ? cpulist_format(c->siblings) : g_strdup("-");
-        output_text(out, "%3u %-6s %6s %4s %-16s %4s\n", c->id, c->online ? "yes" : "no", sock,
-                    core, sib, node);
+        output_text(out, "%3u %-6s %6s %4s %-16s %4s %s\n", c->id, c->online ? "yes" : "no", sock,
+                    core, sib, node, c->can_offline ? "yes" : "no");
     }
 }
 
 static void
-print_summary(Output *out, const Topology *topo)
+print_summary(Output *out, const Topology *topo, GuestAgentKind agent)
 {
     g_autofree char *online = cpulist_format(topo->online);
     g_autofree char *present = cpulist_format(topo->present);
-    g_autofree char *possible = cpulist_format(topo->possible);
+    g_autofree char *possible
+        = topo->possible ? cpulist_format(topo->possible) : g_strdup("unknown");
+    g_autofree char *threads = count_field(topo->threads_per_core);
+    g_autofree char *cores = count_field(topo->cores_per_socket);
+    g_autofree char *sockets = count_field(topo->sockets);
 
     output_text(out, "\n");
     output_text(out, "%-22s %s\n", "On-line CPU(s) list:", online);
     output_text(out, "%-22s %s\n", "Present CPU(s) list:", present);
     output_text(out, "%-22s %s\n", "Possible CPU(s) list:", possible);
-    output_text(out, "%-22s %u\n", "Thread(s) per core:", topo->threads_per_core);
-    output_text(out, "%-22s %u\n", "Core(s) per socket:", topo->cores_per_socket);
-    output_text(out, "%-22s %u\n", "Socket(s):", topo->sockets);
+    output_text(out, "%-22s %s\n", "Thread(s) per core:", threads);
+    output_text(out, "%-22s %s\n", "Core(s) per socket:", cores);
+    output_text(out, "%-22s %s\n", "Socket(s):", sockets);
+    output_text(out, "%-22s %s%s\n", "Guest agent:", guest_agent_name(agent),
+                agent == GUEST_AGENT_QEMU_GA ? " (CPU ids, online and can-offline only)" : "");
 }
 
 int
@@ -56,10 +69,13 @@ cmd_topology(CtlContext *ctx, const CmdArgs *args)
     }
     if (output_is_json(ctx->out)) {
         g_autoptr(JsonNode) node = topology_to_json(topo);
-        output_result(ctx->out, json_object_ref(json_node_get_object(node)));
+        JsonObject *obj = json_object_ref(json_node_get_object(node));
+
+        json_object_set_string_member(obj, "guest-agent", guest_agent_name(guest_kind(d.guest)));
+        output_result(ctx->out, obj);
         return CTL_EXIT_OK;
     }
     print_table(ctx->out, topo);
-    print_summary(ctx->out, topo);
+    print_summary(ctx->out, topo, guest_kind(d.guest));
     return CTL_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "cmd_args.h"
+#include "guest.h"
 #include "output.h"
 
 /* Exit codes. */
@@ -38,6 +39,7 @@ struct CtlContext {
     gboolean policy_explicit; /* --policy or $HOTCPU_POLICY: the file must exist */
     const char *support_matrix;
     const char *lock_dir;
+    GuestAgentKind guest_agent; /* --guest-agent: auto, or the one to use */
     Output *out;
 };
 

@@ -111,7 +111,7 @@ Guest *
 ctl_guest_new(CtlContext *ctx, virConnectPtr conn, virDomainPtr dom, const DomainInfo *info)
 {
     return guest_new(dom, info->has_agent_channel, ctl_local_agent_socket(conn, info),
-                     GUEST_AGENT_AUTO);
+                     ctx->guest_agent);
 }
 
 void

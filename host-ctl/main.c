@@ -72,17 +72,18 @@ static const CmdDef commands[] = {
       "Checks the request (domain running and idle, limits, topology, hot-pluggable vCPUs,\n"
       "    guest OS, vCPU pins, host policy and size), runs the before hooks, changes the\n"
       "    live vCPU count through libvirt, runs the after hooks, then waits up to --timeout\n"
-      "    seconds until the hotcpu agent in the guest reports COUNT CPUs present and\n"
-      "    online.  With --config on a shut-off domain, changes its persistent definition\n"
-      "    only, without hooks.  Every attempt is recorded in the audit log and in syslog." },
+      "    seconds until the guest agent (hotcpu-agent, else qemu-ga: --guest-agent) reports\n"
+      "    COUNT CPUs present and online.  With --config on a shut-off domain, changes its\n"
+      "    persistent definition only, without hooks.  Every attempt is recorded in the\n"
+      "    audit log and in syslog." },
     { "get", cmd_get, opts_domain_only, "show the vCPU counts of a domain",
       "Shows the live and persistent current and maximum vCPU counts, and the\n"
-      "    number of CPUs online in the guest when its hotcpu agent answers." },
+      "    number of CPUs online in the guest when its guest agent answers." },
     { "topology", cmd_topology, opts_domain_only, "show the guest's CPU topology",
-      "Asks the hotcpu agent in the guest for its CPU topology and prints it as a\n"
-      "    table like 'lscpu -e'." },
+      "Asks the guest agent for the guest's CPU topology and prints it as a table\n"
+      "    like 'lscpu -e'; with qemu-ga only CPU ids, online and can-offline are known." },
     { "guest-set", cmd_guest_set, opts_guest_set, "online or offline CPUs inside the guest",
-      "Asks the hotcpu agent alone to have COUNT CPUs online; libvirt is not changed." },
+      "Asks the guest agent alone to have COUNT CPUs online; libvirt is not changed." },
     { "prepare", cmd_prepare, opts_prepare, "make a domain's definition hot-plug ready",
       "Edits the persistent definition so that the domain can be hot plugged from its\n"
       "    next boot: a maximum of --max vCPUs (growing sockets in its <topology>), every\n"
@@ -98,6 +99,7 @@ typedef struct {
     char *uri, *audit_log, *hooks_dir, *policy, *support_matrix;
     gboolean json, verbose, help, version;
     guint hook_timeout;
+    GuestAgentKind guest_agent;
 } GlobalArgs;
 
 static void
@@ -123,6 +125,18 @@ parse_hook_timeout(const char *option_name, const char *value, gpointer data, GE
     return TRUE;
 }
 
+static gboolean
+parse_guest_agent(const char *option_name, const char *value, gpointer data, GError **error)
+{
+    GlobalArgs *g = data;
+
+    if (guest_agent_parse(value, &g->guest_agent))
+        return TRUE;
+    g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                "invalid value '%s' for %s: use auto, hotcpu, qemu-ga or none", value, option_name);
+    return FALSE;
+}
+
 /* The global options; @g receives the values (NULL: for the help text). */
 static GOptionEntry *
 global_entries(GlobalArgs *g)
@@ -133,6 +147,10 @@ global_entries(GlobalArgs *g)
           "URI" },
         { "json", 0, 0, G_OPTION_ARG_NONE, g ? &g->json : NULL,
           "print one JSON object on stdout instead of text", NULL },
+        { "guest-agent", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer)parse_guest_agent,
+          "the guest agent to use: hotcpu, qemu-ga (through libvirt), none, or auto (default: "
+          "the first of hotcpu, qemu-ga that answers)",
+          "AGENT" },
         { "audit-log", 0, 0, G_OPTION_ARG_FILENAME, g ? &g->audit_log : NULL,
           "audit log (default " AUDIT_DEFAULT_PATH ")", "PATH" },
         { "hooks-dir", 0, 0, G_OPTION_ARG_FILENAME, g ? &g->hooks_dir : NULL,
@@ -308,6 +326,7 @@ context_defaults(CtlContext *ctx, const GlobalArgs *g)
                                   ? CTL_MATRIX_ETC_PATH
                                   : CTL_MATRIX_DATA_PATH;
     ctx->lock_dir = env_or("HOTCPU_LOCK_DIR", DOMAIN_LOCK_DEFAULT_DIR);
+    ctx->guest_agent = g->guest_agent;
 }
 
 int

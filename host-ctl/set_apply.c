@@ -33,7 +33,7 @@ converge(SetRun *run)
          (attempt == 0 || deadline_ms_left(run->deadline) > 0) && !cancel_requested(); attempt++) {
         gint view = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
         gint64 settle = MIN(run->deadline, deadline_after_ms(SET_SETTLE_MS));
-        gint present = run->agent == GUEST_AGENT_HOTCPU
+        gint present = run->agent != GUEST_AGENT_NONE
                            ? guest_wait_present(run->guest, run->count, view, settle)
                            : -1;
         VirtFault fault;

@@ -31,9 +31,9 @@ set_prepare_guest(SetRun *run)
     if (!(after = guest_set_num_cpus(run->guest, run->count, 0, &error))
         && !g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CANCELLED))
         output_warning(run->ctx->out,
-                       "the guest of domain '%s' could not offline CPUs before the unplug (%s); "
-                       "the guest kernel will do it",
-                       run->name, error->message);
+                       "the guest of domain '%s' could not offline CPUs before the unplug through "
+                       "%s (%s); the guest kernel will do it",
+                       run->name, guest_agent_name(run->agent), error->message);
     return TRUE;
 }
 
@@ -105,10 +105,11 @@ set_interrupted(SetRun *run)
                                       run->live_cur));
 }
 
+/* The guest's side is unconfirmed: @why (taken) says why. */
 static gboolean
-unconfirmed(SetRun *run, const GError *error)
+unconfirmed_because(SetRun *run, char *why)
 {
-    g_autofree char *why = guest_unreachable_message(run->guest, run->name, error);
+    g_autofree char *owned = why;
 
     run->rec.guest = "unconfirmed";
     if (run->require_guest)
@@ -118,6 +119,12 @@ unconfirmed(SetRun *run, const GError *error)
                                           run->name, run->count, why));
     output_warning(run->ctx->out, "the guest side is unconfirmed: %s", why);
     return set_finish(run, CTL_EXIT_OK, "done", NULL);
+}
+
+static gboolean
+unconfirmed(SetRun *run, const GError *error)
+{
+    return unconfirmed_because(run, guest_unreachable_message(run->guest, run->name, error));
 }
 
 /* Waits for the guest to reach the count.  When it does not, asks whether
@@ -150,12 +157,11 @@ set_confirm_guest(SetRun *run)
     GuestWaitResult r;
     VirtFault fault;
 
-    if (!run->info->has_agent_channel)
-        return unconfirmed(run, NULL);
     r = wait_guest(run, &seen, &fault, &error);
     if (seen) {
         run->rec.guest_online = cpulist_count(seen->online);
         run->rec.guest_present = cpulist_count(seen->present);
+        run->rec.guest_agent = guest_agent_name(guest_kind(run->guest));
     }
     if (cancel_requested())
         return set_interrupted(run);
@@ -163,11 +169,14 @@ set_confirm_guest(SetRun *run)
         return set_finish_fault(run, fault, "while its guest was confirming the change", NULL);
     if (r == GUEST_WAIT_REACHED) {
         run->rec.guest = "confirmed";
-        output_text(run->ctx->out, "The guest confirmed %u CPUs present and online.\n", run->count);
+        output_text(run->ctx->out, "The guest confirmed %u CPUs present and online (%s).\n",
+                    run->count, guest_agent_name(guest_kind(run->guest)));
         return set_finish(run, CTL_EXIT_OK, "done", NULL);
     }
     if (r == GUEST_WAIT_NO_AGENT)
         return unconfirmed(run, error);
+    if (r == GUEST_WAIT_REFUSED) /* qemu-ga in Windows: it answers, it cannot */
+        return unconfirmed_because(run, g_strdup(error->message));
     run->rec.guest = "unconfirmed";
     return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
                       g_strdup_printf("domain '%s' has %u vCPUs but after %u s its guest has %d "

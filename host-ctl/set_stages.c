@@ -201,15 +201,21 @@ check_guest(SetRun *run, GError **error)
 {
     g_autoptr(SupportMatrix) matrix = NULL;
     g_autoptr(GError) err = NULL;
+    gboolean says_linux;
 
     if (!(matrix = support_matrix_load(run->ctx->support_matrix, &err)))
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
     run->agent = guest_probe(run->guest, NULL);
+    run->rec.guest_agent = guest_agent_name(run->agent);
+    /* The agent's word on the OS counts only for an unplug without OS
+     * metadata: asking qemu-ga costs a round trip, and it runs on Windows
+     * too, so it counts only when it reports Linux. */
+    says_linux
+        = !run->info->os_id && run->count < (guint)run->live_cur && guest_reports_linux(run->guest);
     return check_guest_os(matrix, run->info->os_id, run->info->arch,
-                          run->agent == GUEST_AGENT_HOTCPU ? GUEST_AGENT_ANSWERS
-                                                           : GUEST_AGENT_UNKNOWN,
-                          run->name, run->live_cur, run->count, run->force, error);
+                          says_linux ? GUEST_AGENT_ANSWERS : GUEST_AGENT_UNKNOWN, run->name,
+                          run->live_cur, run->count, run->force, error);
 }
 
 /* What libvirt can reach live, before any hook could touch the guest. */

@@ -12,18 +12,22 @@
  * Everything comes from the environment the hook runner sets (numberOfCpus,
  * previousNumberOfCpus, vmId, vmName, LIBVIRT_DEFAULT_URI,
  * HOTCPU_AGENT_SOCKET), so it also runs by hand with the same variables.
- * It reaches the agent the way hotcpu-ctl does (libhotcpu/host/guest.h):
- * through libvirt's channel stream on LIBVIRT_DEFAULT_URI, for the domain
- * whose UUID is vmId, so a hook works for remote hypervisors too; without
- * those, or where the driver cannot open channels, through the socket in
- * HOTCPU_AGENT_SOCKET.  hotcpu-ctl holds no libvirt job and no agent
- * connection while hooks run, so calling libvirt from here cannot deadlock.
+ * It reaches the guest the way hotcpu-ctl does (libhotcpu/host/guest.h),
+ * choosing the agent the same way: hotcpu-agent when it answers, through
+ * libvirt's channel stream on LIBVIRT_DEFAULT_URI for the domain whose UUID
+ * is vmId (so a hook works for remote hypervisors too) or, where the driver
+ * cannot open channels, through the socket in HOTCPU_AGENT_SOCKET; else
+ * qemu-ga through libvirt (virDomainSetGuestVcpus), so a domain without
+ * hotcpu-agent gets the same offline-before-unplug and online-after-plug.
+ * hotcpu-ctl holds no libvirt job and no agent connection while hooks run,
+ * so calling libvirt from here cannot deadlock.
  *
  * Exit codes (the runner's: 0 ok, 1 failed):
  *   0  nothing to do in this direction; the agent did what was asked; or no
  *      agent answered (no channel, no reply to a ping within 3 s, or an
- *      agent too old to know set-num-cpus).  A guest without the agent is
- *      still changed, as the contract says; we warn.
+ *      agent too old to know set-num-cpus), or the agent cannot change CPUs
+ *      at all (qemu-ga in a Windows guest).  A guest without a usable agent
+ *      is still changed, as the contract says; we warn.
  *   1  bad environment; or an agent that answered the ping then refused or
  *      failed (InvalidParameter, Busy past its retries, OperationFailed, no
  *      reply in time).  Before an unplug this aborts the change, which is
@@ -139,7 +143,7 @@ open_domain(virConnectPtr *conn_out)
 
 /* Prints the guest's online set.  FALSE when it is not exactly @count. */
 static gboolean
-report_topology(const Topology *topo, guint count)
+report_topology(const Topology *topo, guint count, GuestAgentKind agent)
 {
     g_autofree char *online = cpulist_format(topo->online);
 
@@ -148,8 +152,8 @@ report_topology(const Topology *topo, guint count)
                    HOOK_NAME, guest_name(), cpulist_count(topo->online), online, count);
         return FALSE;
     }
-    printf("%s: domain '%s' has %u CPUs online in the guest: %s\n", HOOK_NAME, guest_name(), count,
-           online);
+    printf("%s: domain '%s' has %u CPUs online in the guest: %s (%s)\n", HOOK_NAME, guest_name(),
+           count, online, guest_agent_name(agent));
     return TRUE;
 }
 
@@ -158,6 +162,10 @@ report_failure(guint count, const GError *error)
 {
     if (g_error_matches(error, PROTO_ERROR, PROTO_ERROR_COMMAND_NOT_FOUND)) {
         warn_no_agent("the guest agent is too old to know set-num-cpus");
+        return EXIT_OK;
+    }
+    if (g_error_matches(error, GUEST_ERROR, GUEST_ERROR_UNSUPPORTED)) {
+        warn_no_agent(error->message);
         return EXIT_OK;
     }
     if (error->domain == PROTO_ERROR)
@@ -186,7 +194,7 @@ set_guest_cpus(Guest *guest, guint count, guint wait_s)
     topo = guest_set_num_cpus(guest, count, wait_s, &error);
     if (topo == NULL)
         return report_failure(count, error);
-    return report_topology(topo, count) ? EXIT_OK : EXIT_FAILED;
+    return report_topology(topo, count, guest_kind(guest)) ? EXIT_OK : EXIT_FAILED;
 }
 
 static void

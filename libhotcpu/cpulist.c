@@ -101,6 +101,16 @@ cpulist_add(CpuList *list, guint cpu)
     list->words[cpu / WORD_BITS - list->first] |= G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS);
 }
 
+void
+cpulist_remove(CpuList *list, guint cpu)
+{
+    guint w = cpu / WORD_BITS;
+
+    if (cpu >= CPULIST_MAX_CPUS || w < list->first || w - list->first >= list->n)
+        return;
+    list->words[w - list->first] &= ~(G_GUINT64_CONSTANT(1) << (cpu % WORD_BITS));
+}
+
 guint
 cpulist_count(const CpuList *list)
 {

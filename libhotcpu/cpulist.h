@@ -33,6 +33,7 @@ char *cpulist_format(const CpuList *list);
 gboolean cpulist_contains(const CpuList *list, guint cpu);
 /* Ids >= CPULIST_MAX_CPUS are ignored by add. */
 void cpulist_add(CpuList *list, guint cpu);
+void cpulist_remove(CpuList *list, guint cpu);
 guint cpulist_count(const CpuList *list);
 gboolean cpulist_equal(const CpuList *a, const CpuList *b);
 

@@ -37,6 +37,25 @@ topology_new(void)
     return topo;
 }
 
+Topology *
+topology_new_unknown(void)
+{
+    Topology *topo = topology_new();
+
+    g_clear_pointer(&topo->possible, cpulist_free);
+    topo->sockets = topo->cores_per_socket = topo->threads_per_core = -1;
+    return topo;
+}
+
+CpuInfo *
+topology_add_cpu(Topology *topo, guint id)
+{
+    CpuInfo *cpu = cpu_info_new(id);
+
+    g_ptr_array_add(topo->cpus, cpu);
+    return cpu;
+}
+
 void
 topology_free(Topology *topo)
 {
@@ -178,9 +197,9 @@ summarize(Topology *topo)
         if (cpu->siblings != NULL)
             threads = MAX(threads, cpulist_count(cpu->siblings));
     }
-    topo->sockets = g_hash_table_size(sockets);
-    topo->cores_per_socket = topo->sockets > 0 ? g_hash_table_size(cores) / topo->sockets : 0;
-    topo->threads_per_core = threads;
+    topo->sockets = (gint)g_hash_table_size(sockets);
+    topo->cores_per_socket = topo->sockets > 0 ? (gint)g_hash_table_size(cores) / topo->sockets : 0;
+    topo->threads_per_core = (gint)threads;
 }
 
 Topology *
@@ -238,13 +257,17 @@ add_int_or_null(JsonBuilder *b, const char *name, gint value)
         json_builder_add_int_value(b, value);
 }
 
+/* @list as range-list text; null when it is unknown (NULL). */
 static void
 add_list(JsonBuilder *b, const char *name, const CpuList *list)
 {
-    g_autofree char *text = cpulist_format(list);
+    g_autofree char *text = list != NULL ? cpulist_format(list) : NULL;
 
     json_builder_set_member_name(b, name);
-    json_builder_add_string_value(b, text);
+    if (text == NULL)
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_string_value(b, text);
 }
 
 JsonNode *
@@ -260,12 +283,9 @@ topology_to_json(const Topology *topo)
     json_builder_add_int_value(b, cpulist_count(topo->online));
     json_builder_set_member_name(b, "present-count");
     json_builder_add_int_value(b, cpulist_count(topo->present));
-    json_builder_set_member_name(b, "sockets");
-    json_builder_add_int_value(b, topo->sockets);
-    json_builder_set_member_name(b, "cores-per-socket");
-    json_builder_add_int_value(b, topo->cores_per_socket);
-    json_builder_set_member_name(b, "threads-per-core");
-    json_builder_add_int_value(b, topo->threads_per_core);
+    add_int_or_null(b, "sockets", topo->sockets);
+    add_int_or_null(b, "cores-per-socket", topo->cores_per_socket);
+    add_int_or_null(b, "threads-per-core", topo->threads_per_core);
 
     json_builder_set_member_name(b, "cpus");
     json_builder_begin_array(b);
@@ -364,6 +384,23 @@ get_bool(JsonObject *obj, const char *where, const char *name, gboolean *out, GE
     return TRUE;
 }
 
+/* A summary count: an integer in [0, CPULIST_MAX_CPUS], or null (-1). */
+static gboolean
+get_count_or_null(JsonObject *obj, const char *name, gint *out, GError **error)
+{
+    JsonNode *node = json_object_get_member(obj, name);
+    guint v;
+
+    if (node != NULL && JSON_NODE_HOLDS_NULL(node)) {
+        *out = -1;
+        return TRUE;
+    }
+    if (!get_uint(obj, "", name, CPULIST_MAX_CPUS, &v, error))
+        return FALSE;
+    *out = (gint)v;
+    return TRUE;
+}
+
 static CpuList *
 get_list(JsonObject *obj, const char *name, GError **error)
 {
@@ -449,7 +486,7 @@ topology_from_json(JsonNode *node, GError **error)
 {
     g_autoptr(Topology) topo = topology_new();
     JsonObject *obj;
-    JsonNode *cpus;
+    JsonNode *cpus, *possible;
     JsonArray *array;
     guint count;
 
@@ -465,15 +502,18 @@ topology_from_json(JsonNode *node, GError **error)
     cpulist_free(topo->possible);
     topo->online = topo->present = topo->possible = NULL;
     if ((topo->online = get_list(obj, "online", error)) == NULL
-        || (topo->present = get_list(obj, "present", error)) == NULL
-        || (topo->possible = get_list(obj, "possible", error)) == NULL)
+        || (topo->present = get_list(obj, "present", error)) == NULL)
+        return NULL;
+    possible = json_object_get_member(obj, "possible");
+    if ((possible == NULL || !JSON_NODE_HOLDS_NULL(possible))
+        && (topo->possible = get_list(obj, "possible", error)) == NULL)
         return NULL;
     /* The counts are redundant; check their type only. */
     if (!get_uint(obj, "", "online-count", CPULIST_MAX_CPUS, &count, error)
         || !get_uint(obj, "", "present-count", CPULIST_MAX_CPUS, &count, error)
-        || !get_uint(obj, "", "sockets", CPULIST_MAX_CPUS, &topo->sockets, error)
-        || !get_uint(obj, "", "cores-per-socket", CPULIST_MAX_CPUS, &topo->cores_per_socket, error)
-        || !get_uint(obj, "", "threads-per-core", CPULIST_MAX_CPUS, &topo->threads_per_core, error))
+        || !get_count_or_null(obj, "sockets", &topo->sockets, error)
+        || !get_count_or_null(obj, "cores-per-socket", &topo->cores_per_socket, error)
+        || !get_count_or_null(obj, "threads-per-core", &topo->threads_per_core, error))
         return NULL;
 
     cpus = json_object_get_member(obj, "cpus");

@@ -34,15 +34,23 @@ typedef struct {
 typedef struct {
     CpuList *online;
     CpuList *present;
-    CpuList *possible;
+    CpuList *possible; /* NULL when unknown (qemu-ga does not tell): JSON null */
     /* Summary, like lscpu, over the online CPUs whose topology is visible:
      * sockets = distinct packages; threads_per_core = most siblings of any
-     * CPU; cores_per_socket = distinct (package, core) pairs / sockets. */
-    guint sockets;
-    guint cores_per_socket;
-    guint threads_per_core;
+     * CPU; cores_per_socket = distinct (package, core) pairs / sockets.
+     * -1 when unknown (qemu-ga): JSON null. */
+    gint sockets;
+    gint cores_per_socket;
+    gint threads_per_core;
     GPtrArray *cpus; /* CpuInfo *, one per present CPU, ascending id */
 } Topology;
+
+/* An empty topology for a source that knows less than sysfs: no CPUs,
+ * empty online and present sets, possible and the summary unknown. */
+Topology *topology_new_unknown(void);
+/* Appends CPU @id (ids must come in ascending order) with everything but
+ * its id unknown (offline, -1, NULL); returns it for the caller to fill. */
+CpuInfo *topology_add_cpu(Topology *topo, guint id);
 
 /* Reads the topology under @sysfs_root (NULL: the default).  A CPU's state
  * comes from its own cpuN/online file when it has one (the top-level mask
@@ -59,7 +67,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Topology, topology_free)
  * "online-count"/"present-count".  New floating-free node; json_node_unref. */
 JsonNode *topology_to_json(const Topology *topo);
 /* Inverse of topology_to_json, validating types; for the host side.
- * "id", "online", "can-offline" and the top-level members are required;
+ * "id", "online", "can-offline" and the top-level members are required
+ * ("possible" and the summary counts may be null: unknown);
  * absent per-CPU socket/die/core/node/siblings read as -1/NULL.  The counts
  * are type-checked, not compared with the lists.  cpus come out sorted by
  * id.  Fails with G_IO_ERROR_INVALID_DATA. */

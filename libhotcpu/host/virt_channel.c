@@ -11,9 +11,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 
 #include "virt_util.h"
 
@@ -230,13 +233,14 @@ bridge_watch(Bridge *b)
 }
 
 int
-virt_channel_open(virDomainPtr dom, const char *name, VirtChannel **channel, GError **error)
+virt_channel_open(virDomainPtr dom, const char *name, gboolean force, VirtChannel **channel,
+                  GError **error)
 {
     virStreamPtr st = virStreamNew(virDomainGetConnect(dom), VIR_STREAM_NONBLOCK);
     Bridge *b;
     int pair[2];
 
-    if (!st || virDomainOpenChannel(dom, name, st, 0) < 0) {
+    if (!st || virDomainOpenChannel(dom, name, st, force ? VIR_DOMAIN_CHANNEL_FORCE : 0) < 0) {
         set_open_error(error, name);
         if (st)
             virStreamFree(st);
@@ -305,4 +309,55 @@ virt_connection_is_local(virConnectPtr conn)
         return FALSE;
     rest = scheme_end + 3;
     return *rest == '/' || *rest == '\0'; /* no host part */
+}
+
+/* The state attribute of @dom's virtio channel @name, from its live XML. */
+static VirtChannelState
+state_from_xml(const char *xml, const char *name)
+{
+    VirtChannelState state = VIRT_CHANNEL_STATE_UNKNOWN;
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlXPathContextPtr ctx = doc ? xmlXPathNewContext(doc) : NULL;
+    xmlXPathObjectPtr obj = NULL;
+
+    if (ctx) {
+        /* the name comes from our own constant, never from the guest */
+        g_autofree char *expr = g_strdup_printf(
+            "/domain/devices/channel/target[@type='virtio' and @name='%s']", name);
+
+        obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+    }
+    if (obj && obj->type == XPATH_NODESET) {
+        if (xmlXPathNodeSetIsEmpty(obj->nodesetval)) {
+            state = VIRT_CHANNEL_STATE_ABSENT;
+        } else {
+            xmlChar *attr = xmlGetProp(obj->nodesetval->nodeTab[0], (const xmlChar *)"state");
+
+            if (attr && strcmp((const char *)attr, "disconnected") == 0)
+                state = VIRT_CHANNEL_STATE_DISCONNECTED;
+            else if (attr && strcmp((const char *)attr, "connected") == 0)
+                state = VIRT_CHANNEL_STATE_CONNECTED;
+            xmlFree(attr);
+        }
+    }
+    xmlXPathFreeObject(obj);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    return state;
+}
+
+VirtChannelState
+virt_channel_state(virDomainPtr dom, const char *name)
+{
+    char *xml = virDomainGetXMLDesc(dom, 0);
+    VirtChannelState state;
+
+    if (!xml) {
+        virResetLastError();
+        return VIRT_CHANNEL_STATE_UNKNOWN;
+    }
+    state = state_from_xml(xml, name);
+    free(xml);
+    return state;
 }

@@ -24,10 +24,13 @@ GQuark virt_channel_error_quark(void);
 typedef struct VirtChannel VirtChannel;
 
 /* Opens channel @name of @dom.  Needs virt_events_start() before the
- * connection was opened, and a read-write connection.  Returns the fd and
+ * connection was opened, and a read-write connection.  With @force, a
+ * stream another client holds is ended (VIR_DOMAIN_CHANNEL_FORCE).  Returns
+ * the fd and
  * sets *channel, or returns -1 with @error.  When done, call
  * virt_channel_close(*channel), then close the fd. */
-int virt_channel_open(virDomainPtr dom, const char *name, VirtChannel **channel, GError **error);
+int virt_channel_open(virDomainPtr dom, const char *name, gboolean force, VirtChannel **channel,
+                      GError **error);
 
 /* Ends the stream at once (the peer of the fd sees EOF); accepts NULL. */
 void virt_channel_close(VirtChannel *channel);
@@ -36,3 +39,16 @@ void virt_channel_close(VirtChannel *channel);
  * namespace (no host part, no remote transport): only then do the socket
  * paths in its domain XML name files we can open. */
 gboolean virt_connection_is_local(virConnectPtr conn);
+
+typedef enum {
+    VIRT_CHANNEL_STATE_UNKNOWN,      /* no XML, or no state attribute (test driver) */
+    VIRT_CHANNEL_STATE_ABSENT,       /* the domain has no such channel */
+    VIRT_CHANNEL_STATE_DISCONNECTED, /* nothing in the guest holds its port */
+    VIRT_CHANNEL_STATE_CONNECTED,    /* a guest process holds its port */
+} VirtChannelState;
+
+/* What @dom's live XML says of its virtio channel with target name @name:
+ * libvirt's QEMU driver tracks whether the guest side of the port is open
+ * (<target ... state='connected'/>), so a disconnected port means no agent
+ * runs there, without waiting for an answer that cannot come. */
+VirtChannelState virt_channel_state(virDomainPtr dom, const char *name);

@@ -11,7 +11,7 @@
 #include "agent_call.h"
 #include "fake_sysfs.h"
 
-const char *ctl_bin, *agent_bin, *matrix_path, *mock_lib;
+const char *ctl_bin, *agent_bin, *matrix_path, *mock_lib, *qga_mock_lib;
 
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -55,6 +55,7 @@ fx_free(Fx *fx)
     g_free(fx->hooks);
     g_free(fx->policy);
     g_free(fx->lock);
+    g_free(fx->qga_state);
     g_free(fx);
 }
 
@@ -170,10 +171,16 @@ fx_spawn_v(Fx *fx, const char *const *args)
     g_subprocess_launcher_unsetenv(l, "HOTCPU_HOOKS_DIR");
     g_subprocess_launcher_unsetenv(l, "HOTCPU_POLICY");
     g_subprocess_launcher_unsetenv(l, "HOTCPU_SUPPORT_MATRIX");
-    if (fx->mock) {
-        g_subprocess_launcher_setenv(l, "LD_PRELOAD", mock_lib, TRUE);
-        g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_SETVCPUS", fx->mock, TRUE);
+    if (fx->mock || fx->qga_state) {
+        g_autofree char *preload
+            = g_strjoin(" ", mock_lib, fx->qga_state ? qga_mock_lib : NULL, NULL);
+
+        g_subprocess_launcher_setenv(l, "LD_PRELOAD", preload, TRUE);
     }
+    if (fx->mock)
+        g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_SETVCPUS", fx->mock, TRUE);
+    if (fx->qga_state)
+        g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_QGA_STATE", fx->qga_state, TRUE);
     p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &error);
     if (!p)
         g_error("cannot run %s: %s", ctl_bin, error->message);
@@ -309,6 +316,7 @@ fx_init(void)
     agent_bin = g_getenv("HOTCPU_TEST_AGENT");
     matrix_path = g_getenv("HOTCPU_TEST_MATRIX");
     mock_lib = g_getenv("HOTCPU_TEST_MOCK");
+    qga_mock_lib = g_getenv("HOTCPU_TEST_QGA_MOCK");
     if (!ctl_bin || !agent_bin || !matrix_path || !mock_lib) {
         fprintf(stderr, "HOTCPU_TEST_CTL, _AGENT, _MATRIX and _MOCK must be set\n");
         return FALSE;

@@ -13,6 +13,9 @@
 #include <json-glib/json-glib.h>
 
 extern const char *ctl_bin, *agent_bin, *matrix_path, *mock_lib;
+/* qga_mock.c as an LD_PRELOAD module (HOTCPU_TEST_QGA_MOCK); NULL when the
+ * program was not given it. */
+extern const char *qga_mock_lib;
 
 #define UUID1 "6695eb01-f6a4-8304-79aa-97f2502e193f"
 
@@ -24,6 +27,7 @@ typedef struct {
     char *policy;
     char *lock;
     const char *mock; /* HOTCPU_MOCK_SETVCPUS, NULL: no shim */
+    char *qga_state;  /* HOTCPU_MOCK_QGA_STATE (qga_mock.c), NULL: no qemu-ga */
     /* last run */
     int status;
     char *out;

@@ -9,7 +9,9 @@
  * (b) Time of `hotcpu-ctl set DOM 4` from 1 vCPU until all 4 are online, vs
  *     `virsh setvcpus DOM 4 --live` + `virsh setvcpus DOM 4 --guest`
  *     (qemu-ga; hotcpu-agent stopped meanwhile so that it does not online
- *     the CPUs itself), alternating, HOTCPU_BENCH_ROUNDS rounds (default 5).
+ *     the CPUs itself), and `hotcpu-ctl set DOM 4` through that same
+ *     qemu-ga (hotcpu-agent still stopped: what a guest without it gets),
+ *     alternating, HOTCPU_BENCH_ROUNDS rounds (default 5).
  * (c) Hot add 1 -> 4 (virDomainSetVcpusFlags LIVE, what `virsh setvcpus DOM 4
  *     --live` calls) until the guest's /sys/devices/system/cpu/online reads
  *     0-3, with the udev rule people use today (systemd-udevd +
@@ -23,7 +25,7 @@
  * The bench builds its own guest image (HOTCPU_IMAGE_DIR, default the e2e
  * image folder + "-bench"), so that the e2e tests' image is not rebuilt.
  *
- *   hotcpu-e2e-bench [--idle-only | --udev-only] [--verbose]
+ *   hotcpu-e2e-bench [--idle-only | --plug-only | --udev-only] [--verbose]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,11 +177,13 @@ static double virsh_plug(E2eGuest *g, int n, double *live_s)
     return wait_online(g, n, t0);
 }
 
-static double ctl_plug(E2eGuest *g, int n)
+/* hotcpu-ctl [@option] set DOM @n, until the guest shows @n online. */
+static double ctl_plug_with(E2eGuest *g, int n, const char *option)
 {
     g_autofree char *ns = g_strdup_printf("%d", n);
     double t0 = e2e_now();
-    g_autoptr(E2eRun) r = e2e_ctlv("set", g->name, ns, NULL);
+    g_autoptr(E2eRun) r = option ? e2e_ctlv(option, "set", g->name, ns, NULL)
+                                 : e2e_ctlv("set", g->name, ns, NULL);
 
     if (r->status != 0) {
         printf("    hotcpu-ctl set failed (exit %d): %s", r->status, r->err);
@@ -215,13 +219,71 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The times of (b), one array per way of plugging. */
+typedef struct {
+    double hc[16], hn[16], vs[16], vl[16], hq[16];
+    int nh, nn, nv, nq;
+} PlugSamples;
+
+/* One round of (b): hotcpu-ctl with and without hooks (hotcpu-agent), then,
+ * with hotcpu-agent stopped so that only qemu-ga can online the CPUs, virsh
+ * --live + --guest and hotcpu-ctl --guest-agent=qemu-ga (no hooks). */
+static double ctl_plug(E2eGuest *g, int n)
+{
+    return ctl_plug_with(g, n, NULL);
+}
+
+/* ctl_plug_with with @hooks_dir as the hooks root. */
+static double ctl_plug_in(E2eGuest *g, int n, const char *hooks_dir, const char *option)
+{
+    char *hooks = e2e.hooks_dir;
+    double t;
+
+    e2e.hooks_dir = (char *) hooks_dir;
+    t = ctl_plug_with(g, n, option);
+    e2e.hooks_dir = hooks;
+    return t;
+}
+
+static void plug_bench_round(E2eGuest *g, int i, const char *nohooks, PlugSamples *s)
+{
+    double t, live = 0;
+
+    back_to_one(g);
+    t = ctl_plug(g, 4);
+    printf("    round %d: hotcpu-ctl set 4 (with hooks)         %6.2f s\n", i + 1, t);
+    if (t >= 0)
+        s->hc[s->nh++] = t;
+    back_to_one(g);
+    t = ctl_plug_in(g, 4, nohooks, NULL);
+    printf("    round %d: hotcpu-ctl set 4 (no hooks)           %6.2f s\n", i + 1, t);
+    if (t >= 0)
+        s->hn[s->nn++] = t;
+    back_to_one(g);
+    /* hotcpu-agent would online the new CPUs itself: stop it meanwhile. */
+    e2e_guest_agent_stop(g);
+    t = virsh_plug(g, 4, &live);
+    printf("    round %d: virsh setvcpus --live + --guest        %6.2f s (--live %.2f s)\n",
+           i + 1, t, live);
+    if (t >= 0) {
+        s->vs[s->nv] = t;
+        s->vl[s->nv++] = live;
+    }
+    back_to_one(g);
+    /* qemu-ga named: this guest has the hotcpu channel (with nothing behind
+     * it now), which the automatic choice would first ping for up to 0.5 s */
+    t = ctl_plug_in(g, 4, nohooks, "--guest-agent=qemu-ga");
+    printf("    round %d: hotcpu-ctl set 4 through qemu-ga      %6.2f s\n", i + 1, t);
+    if (t >= 0)
+        s->hq[s->nq++] = t;
+    e2e_guest_agent_start(g);
+}
+
 static void plug_bench(E2eGuest *g, gboolean qga)
 {
     int rounds = bench_rounds();
-    double hc[16], hn[16], vs[16], vl[16];
-    int nh = 0, nn = 0, nv = 0;
+    PlugSamples s = { 0 };
     g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
-    char *hooks = e2e.hooks_dir;
 
     /* An empty hooks root: hotcpu-ctl alone, without the shipped hooks. */
     g_mkdir_with_parents(nohooks, 0755);
@@ -231,43 +293,17 @@ static void plug_bench(E2eGuest *g, gboolean qga)
         return;
     }
     printf("(b) plug 1 -> 4 until all online, %d rounds, alternating:\n", rounds);
-    for (int i = 0; i < rounds; i++) {
-        double t, live = 0;
-
-        back_to_one(g);
-        t = ctl_plug(g, 4);
-        printf("    round %d: hotcpu-ctl set 4 (with hooks)         %6.2f s\n", i + 1, t);
-        if (t >= 0)
-            hc[nh++] = t;
-        back_to_one(g);
-        e2e.hooks_dir = nohooks;
-        t = ctl_plug(g, 4);
-        e2e.hooks_dir = hooks;
-        printf("    round %d: hotcpu-ctl set 4 (no hooks)           %6.2f s\n", i + 1, t);
-        if (t >= 0)
-            hn[nn++] = t;
-        back_to_one(g);
-        /* hotcpu-agent would online the new CPUs itself: stop it meanwhile. */
-        e2e_guest_agent_stop(g);
-        t = virsh_plug(g, 4, &live);
-        printf("    round %d: virsh setvcpus --live + --guest        %6.2f s (--live %.2f s)\n",
-               i + 1, t, live);
-        if (t >= 0) {
-            vs[nv] = t;
-            vl[nv++] = live;
-        }
-        e2e_guest_agent_start(g);
-    }
+    for (int i = 0; i < rounds; i++)
+        plug_bench_round(g, i, nohooks, &s);
     back_to_one(g);
-    if (nh && nv && nn) {
-        qsort(hn, nn, sizeof(double), cmp_double);
-        qsort(hc, nh, sizeof(double), cmp_double);
-        qsort(vs, nv, sizeof(double), cmp_double);
-        qsort(vl, nv, sizeof(double), cmp_double);
-        printf("    median: hotcpu-ctl %.2f s with hooks, %.2f s without; virsh --live + --guest %.2f s"
-               " (--live alone %.2f s)\n", hc[nh / 2], hn[nn / 2], vs[nv / 2], vl[nv / 2]);
-        printf("    ratio hotcpu-ctl / virsh: %.2fx with hooks, %.2fx without\n",
-               hc[nh / 2] / vs[nv / 2], hn[nn / 2] / vs[nv / 2]);
+    if (s.nh && s.nv && s.nn && s.nq) {
+        double hc = median(s.hc, s.nh), hn = median(s.hn, s.nn), hq = median(s.hq, s.nq);
+        double vs = median(s.vs, s.nv), vl = median(s.vl, s.nv);
+
+        printf("    median: hotcpu-ctl %.2f s with hooks, %.2f s without, %.2f s through qemu-ga;"
+               " virsh --live + --guest %.2f s (--live alone %.2f s)\n", hc, hn, hq, vs, vl);
+        printf("    ratio hotcpu-ctl / virsh: %.2fx with hooks, %.2fx without, %.2fx through"
+               " qemu-ga (same guest, same qemu-ga)\n", hc / vs, hn / vs, hq / vs);
     }
 }
 
@@ -605,10 +641,10 @@ int main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     /* A high maximum: QEMU's multi-threaded TCG aborts once more vCPU
      * threads were started than the maximum (unplugged ones count): 1 at
-     * boot and 3 per plug, 3 plugs a round. */
-    E2eTopology topo = { .sockets = MAX(32, 1 + 9 * bench_rounds()), .cores = 1, .threads = 1,
+     * boot and 3 per plug, 4 plugs a round. */
+    E2eTopology topo = { .sockets = MAX(32, 1 + 12 * bench_rounds()), .cores = 1, .threads = 1,
                          .current = 1, .osinfo = TRUE };
-    gboolean idle_only = FALSE, udev_only = FALSE;
+    gboolean idle_only = FALSE, udev_only = FALSE, plug_only = FALSE;
     E2eGuest *g;
     gboolean qga;
 
@@ -618,10 +654,13 @@ int main(int argc, char **argv)
             idle_only = TRUE;
         else if (g_str_equal(argv[i], "--udev-only"))
             udev_only = TRUE;
+        else if (g_str_equal(argv[i], "--plug-only"))
+            plug_only = TRUE;
         else if (g_str_equal(argv[i], "--verbose"))
             e2e_set_verbose(TRUE);
         else {
-            fprintf(stderr, "usage: hotcpu-e2e-bench [--idle-only | --udev-only] [--verbose]\n");
+            fprintf(stderr, "usage: hotcpu-e2e-bench [--idle-only | --plug-only | --udev-only] "
+                            "[--verbose]\n");
             return 2;
         }
     }
@@ -658,17 +697,19 @@ int main(int argc, char **argv)
                          "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_IDLE_PORT
                          " -t /run/qga2 </dev/null >/run/qga-idle.log 2>&1 & echo $! > /run/qga-idle.pid");
         }
-        idle_bench(g, qga, "no host ever connected");
-        /* A host connects once and leaves: from then on the port reports HUP. */
-        host_touch(g, E2E_AGENT_PORT, "{\"execute\": \"ping\"}\n");
-        if (qga)
-            host_touch(g, E2E_QGA_IDLE_PORT, "{\"execute\": \"guest-ping\"}\n");
-        idle_bench(g, qga, "after a host connected once and left");
+        if (!plug_only) {
+            idle_bench(g, qga, "no host ever connected");
+            /* A host connects once and leaves: from then on the port reports HUP. */
+            host_touch(g, E2E_AGENT_PORT, "{\"execute\": \"ping\"}\n");
+            if (qga)
+                host_touch(g, E2E_QGA_IDLE_PORT, "{\"execute\": \"guest-ping\"}\n");
+            idle_bench(g, qga, "after a host connected once and left");
+        }
         if (!idle_only)
             plug_bench(g, qga);
         e2e_guest_free(g);
     }
-    if (!idle_only)
+    if (!idle_only && !plug_only)
         udev_bench(bench_rounds());
     e2e_env_cleanup();
     return 0;

@@ -2,7 +2,8 @@
 # build-guest-image.sh: builds the e2e guest (kernel + initramfs) from what the
 # host already has: the Debian cloud kernel and its virtio modules,
 # busybox-static, hotcpu-agent and the shared libraries it needs (found with
-# ldd), optionally qemu-ga and systemd-udevd for the benchmark.  Nothing is
+# ldd), optionally qemu-ga (the guest without hotcpu-agent, the benchmark)
+# and systemd-udevd (the benchmark).  Nothing is
 # downloaded.
 #
 #   build-guest-image.sh OUTDIR [--agent PATH] [--qemu-ga PATH] [--udevd PATH]
@@ -80,6 +81,11 @@ for m in $modules; do
     modpaths="$modpaths $p"
 done
 
+# The host's os-release (Debian 12): qemu-ga reads it for guest-get-osinfo,
+# which is how hotcpu-ctl tells a Linux guest from a Windows one.
+os_release=$(readlink -f /etc/os-release 2>/dev/null || true)
+[ -r "$os_release" ] || os_release=
+
 # Shared libraries of the dynamic programs, with the dynamic loader.
 libs_of() {
     LC_ALL=C ldd "$1" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }'
@@ -95,7 +101,7 @@ stamp=$out/inputs.sha256
 new_stamp=$out/inputs.sha256.new
 {
     echo "kver $kver agent $agent qemu_ga $qemu_ga udevd $udevd"
-    sha256sum "$0" "$here/guest-init.sh" "$kernel" "$busybox" $modpaths $libs $agent $qemu_ga $udevd
+    sha256sum "$0" "$here/guest-init.sh" "$kernel" "$busybox" $modpaths $libs $agent $qemu_ga $udevd $os_release
 } > "$new_stamp"
 if [ -f "$out/initramfs.cpio.gz" ] && [ -f "$out/vmlinuz" ] && cmp -s "$stamp" "$new_stamp"; then
     rm -f "$new_stamp"
@@ -145,6 +151,7 @@ if [ -n "$udevd" ]; then
 fi
 cp "$here/guest-init.sh" "$root/init"
 chmod 0755 "$root/init"
+[ -z "$os_release" ] || cp "$os_release" "$root/etc/os-release"
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
 echo "root:x:0:" > "$root/etc/group"
 

@@ -242,6 +242,8 @@ static const char *default_path(const char *var)
         { "HOTCPU_HOOKS_SRC", E2E_BUILD_ROOT "/host-hooks" },
         { "HOTCPU_IMAGE_SCRIPT", E2E_SOURCE_DIR "/build-guest-image.sh" },
         { "HOTCPU_IMAGE_DIR", E2E_IMAGE_DIR },
+        /* where scripts/fetch-qemu-ga puts it (scripts/test runs it) */
+        { "HOTCPU_QEMU_GA", E2E_BUILD_ROOT "/qemu-guest-agent/usr/sbin/qemu-ga" },
     };
     for (guint i = 0; i < G_N_ELEMENTS(defaults); i++)
         if (g_str_equal(defaults[i].var, var))
