@@ -111,6 +111,8 @@ audit_record_to_json(const AuditRecord *rec)
     set_int_or_null(obj, "previous", rec->previous);
     set_int_or_null(obj, "requested", rec->requested);
     set_int_or_null(obj, "actual", rec->actual);
+    if (rec->reason)
+        json_object_set_string_member(obj, "reason", rec->reason);
     json_object_set_string_member(obj, "outcome", rec->outcome);
     set_int_or_null(obj, "exit", rec->exit_code); /* null: an attempt, not ended yet */
     if (rec->error) {

@@ -29,6 +29,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuditLog, audit_close)
 
 typedef struct {
     const char *command; /* "set" */
+    const char *reason;  /* why the change was asked (autoscale), NULL */
     const char *domain;  /* as found, or as asked when not found */
     const char *uuid;    /* NULL when unknown */
     gint previous;       /* live vCPUs before; -1 unknown */

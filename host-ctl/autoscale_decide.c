@@ -40,10 +40,22 @@ is_high(const AutoscalePolicy *p, const AutoscaleSample *s)
            || s->pressure > AUTOSCALE_PRESSURE_HIGH;
 }
 
-static gboolean
-is_low(const AutoscalePolicy *p, const AutoscaleSample *s)
+static guint
+one_step_down(const AutoscalePolicy *p, guint current)
 {
-    return s->busy >= 0 && s->busy < p->target - AUTOSCALE_BAND
+    return current > p->floor + p->step ? current - p->step : p->floor;
+}
+
+/* Low: below the band, no tasks waiting, and the same work on one step
+ * fewer CPUs still within the target, so that the step down is not undone
+ * by a step up a window later. */
+static gboolean
+is_low(const AutoscalePolicy *p, const AutoscaleSample *s, guint current)
+{
+    guint fewer = one_step_down(p, current);
+    double projected = fewer > 0 && fewer < current ? s->busy * current / fewer : s->busy;
+
+    return s->busy >= 0 && s->busy < p->target - AUTOSCALE_BAND && projected <= p->target
            && (s->pressure < 0 || s->pressure < AUTOSCALE_PRESSURE_LOW);
 }
 
@@ -92,8 +104,7 @@ scale_up(const AutoscalePolicy *p, const AutoscaleSample *s, double since, guint
 static AutoscaleDecision
 scale_down(const AutoscalePolicy *p, const AutoscaleSample *s, double since, guint current)
 {
-    AutoscaleDecision d
-        = change(AUTOSCALE_DOWN, current > p->floor + p->step ? current - p->step : p->floor);
+    AutoscaleDecision d = change(AUTOSCALE_DOWN, one_step_down(p, current));
 
     g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f < %.2f for %.0f s", s->busy,
                p->target - AUTOSCALE_BAND, s->t - since);
@@ -121,13 +132,14 @@ track_silence(AutoscaleState *state, const AutoscaleSample *s, guint current, Au
 
 /* Moves the windows on with @s: since when the load is above / below. */
 static void
-track_windows(const AutoscalePolicy *p, AutoscaleState *state, const AutoscaleSample *s)
+track_windows(const AutoscalePolicy *p, AutoscaleState *state, const AutoscaleSample *s,
+              guint current)
 {
     if (is_high(p, s)) {
         state->low_since = -1;
         if (state->high_since < 0)
             state->high_since = s->t;
-    } else if (is_low(p, s)) {
+    } else if (is_low(p, s, current)) {
         state->high_since = -1;
         if (state->low_since < 0)
             state->low_since = s->t;
@@ -148,7 +160,7 @@ autoscale_decide(const AutoscalePolicy *p, AutoscaleState *state, const Autoscal
     if (track_silence(state, s, current, &hold))
         return hold;
     /* The windows run during the cooldown too; only acting waits. */
-    track_windows(p, state, s);
+    track_windows(p, state, s, current);
     if (!cooled)
         return hold;
     bounds = into_bounds(p, current);

@@ -31,18 +31,19 @@ set_run_clear(SetRun *run)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(SetRun, set_run_clear)
 
 static void
-set_run_init(SetRun *run, CtlContext *ctx, const CmdArgs *args)
+set_run_init(SetRun *run, CtlContext *ctx, const SetRequest *req)
 {
     run->ctx = ctx;
-    run->name = run->rec.domain = cmd_arg_string(args, "domain");
-    run->value = cmd_arg_uint(args, "count", 0);
-    run->sockets = cmd_arg_bool(args, "sockets");
-    run->config = cmd_arg_bool(args, "config");
-    run->force = cmd_arg_bool(args, "force");
-    run->require_guest = cmd_arg_bool(args, "require-guest");
-    run->timeout = cmd_arg_uint(args, "timeout", CTL_DEFAULT_TIMEOUT_S);
+    run->name = run->rec.domain = req->domain;
+    run->value = req->value;
+    run->sockets = req->sockets;
+    run->config = req->config;
+    run->force = req->force;
+    run->require_guest = req->require_guest;
+    run->timeout = req->timeout;
     run->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     run->rec.command = "set";
+    run->rec.reason = req->reason;
     run->rec.previous = run->rec.requested = run->rec.actual = -1;
     run->rec.guest_online = run->rec.guest_present = -1;
     run->rec.config = run->config;
@@ -124,14 +125,14 @@ static gboolean (*const set_stages[])(SetRun *) = {
 };
 
 int
-cmd_set(CtlContext *ctx, const CmdArgs *args)
+set_execute(CtlContext *ctx, const SetRequest *req)
 {
     g_auto(SetRun) run = { 0 };
 
     /* From here on a signal ends waits, not the process: the run's own
      * cleanup must still give the guest back its CPUs and write the record. */
     cancel_watch_signals();
-    set_run_init(&run, ctx, args);
+    set_run_init(&run, ctx, req);
     for (guint i = 0; i < G_N_ELEMENTS(set_stages); i++) {
         if (!set_stages[i](&run))
             break;
@@ -141,4 +142,20 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         }
     }
     return run.exit_code;
+}
+
+int
+cmd_set(CtlContext *ctx, const CmdArgs *args)
+{
+    SetRequest req = {
+        .domain = cmd_arg_string(args, "domain"),
+        .value = cmd_arg_uint(args, "count", 0),
+        .sockets = cmd_arg_bool(args, "sockets"),
+        .config = cmd_arg_bool(args, "config"),
+        .force = cmd_arg_bool(args, "force"),
+        .require_guest = cmd_arg_bool(args, "require-guest"),
+        .timeout = cmd_arg_uint(args, "timeout", CTL_DEFAULT_TIMEOUT_S),
+    };
+
+    return set_execute(ctx, &req);
 }

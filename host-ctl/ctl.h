@@ -48,3 +48,5 @@ int cmd_get(CtlContext *ctx, const CmdArgs *args);
 int cmd_topology(CtlContext *ctx, const CmdArgs *args);
 int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
 int cmd_prepare(CtlContext *ctx, const CmdArgs *args);
+int cmd_watch(CtlContext *ctx, const CmdArgs *args);
+int cmd_autoscale(CtlContext *ctx, const CmdArgs *args);

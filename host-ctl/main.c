@@ -13,6 +13,7 @@
 
 #include "agent_client.h"
 #include "audit.h"
+#include "autoscale_decide.h"
 #include "cmd_args.h"
 #include "ctl.h"
 #include "domain_lock.h"
@@ -67,6 +68,36 @@ static const CmdOptDef opts_prepare[] = {
 };
 CMD_OPTS_FIT(opts_prepare);
 
+static const CmdOptDef opts_watch[] = {
+    DOMAIN_OPT,
+    { "load", OPT_UINT, FALSE, FALSE, "seconds",
+      "also the guest's load every so many seconds (1 to 3600)" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_watch);
+
+static const CmdOptDef opts_autoscale[] = {
+    DOMAIN_OPT,
+    { "min", OPT_UINT, FALSE, FALSE, "count",
+      "the fewest vCPUs (sockets with --sockets); required here or in the domain's file" },
+    { "max", OPT_UINT, FALSE, FALSE, "count",
+      "the most vCPUs (sockets with --sockets); required here or in the domain's file" },
+    { "target", OPT_STRING, FALSE, FALSE, "fraction",
+      "the busy fraction aimed at (default " G_STRINGIFY(AUTOSCALE_DEFAULT_TARGET) ", +- 0.1)" },
+    { "up-after", OPT_UINT, FALSE, FALSE, "seconds",
+      "busy above the band this long: one step up (default " G_STRINGIFY(
+          AUTOSCALE_DEFAULT_UP_AFTER) ")" },
+    { "down-after", OPT_UINT, FALSE, FALSE, "seconds",
+      "busy below the band this long: one step down (default " G_STRINGIFY(
+          AUTOSCALE_DEFAULT_DOWN_AFTER) ")" },
+    { "cooldown", OPT_UINT, FALSE, FALSE, "seconds",
+      "no change this soon after the last (default " G_STRINGIFY(AUTOSCALE_DEFAULT_COOLDOWN) ")" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL, "steps of one socket; --min and --max in sockets" },
+    { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the decisions and change nothing" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_autoscale);
+
 static const CmdDef commands[] = {
     { "set", cmd_set, opts_set, "hot plug or unplug vCPUs of a running domain",
       "Checks the request (domain running and idle, limits, topology, hot-pluggable vCPUs,\n"
@@ -91,6 +122,21 @@ static const CmdDef commands[] = {
       "    each change; a running domain gets only its definition changed.  The changes\n"
       "    take effect after a full shutdown and start (not a reboot from inside the\n"
       "    guest).  A second run changes nothing.  Recorded in the audit log." },
+    { "watch", cmd_watch, opts_watch, "print the guest's events as they come",
+      "Holds the hotcpu agent's channel and prints each topology-changed event (and,\n"
+      "    with --load, a load event every so many seconds) as a line, or as one JSON\n"
+      "    object per line with --json, until interrupted.  Goes on through the agent\n"
+      "    restarting, the guest rebooting, the domain stopping and starting and libvirtd\n"
+      "    restarting, and says so once each.  Gives the channel way to other clients." },
+    { "autoscale", cmd_autoscale, opts_autoscale, "give a domain the vCPUs its load needs",
+      "Samples the guest's load (hotcpu-agent) and changes the live vCPU count, one step\n"
+      "    at a time, between --min and --max: up when the guest stays busy above the\n"
+      "    target's band (or CPU pressure says tasks wait) for --up-after seconds, down\n"
+      "    when it stays below for --down-after seconds, never within --cooldown of the\n"
+      "    last change nor against the host policy.  Every change goes through set's\n"
+      "    path (checks, hooks, the guest's confirmation, the audit record with the\n"
+      "    reason).  Bounds not given come from " HOTCPU_ETC_DIR "/autoscale.d/DOMAIN.conf.\n"
+      "    Runs until SIGTERM or SIGINT (exit 0); waits while the domain is shut off." },
     { NULL },
 };
 

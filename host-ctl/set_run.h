@@ -18,6 +18,19 @@
 #include "hook_runner.h"
 #include "virt_fault.h"
 
+/* What `set` is asked: by its command line, or by autoscale. */
+typedef struct {
+    const char *domain;
+    guint value; /* vCPUs, or sockets with @sockets */
+    gboolean sockets, config, force, require_guest;
+    guint timeout;      /* seconds */
+    const char *reason; /* why (autoscale), into the audit record; NULL */
+} SetRequest;
+
+/* Runs `set` to its end; returns its exit code.  The result is printed and
+ * recorded (one JSON object, or one line per result in stream mode). */
+int set_execute(CtlContext *ctx, const SetRequest *req);
+
 typedef struct {
     CtlContext *ctx;
 

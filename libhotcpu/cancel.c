@@ -10,21 +10,49 @@
 
 static volatile sig_atomic_t received;
 static volatile sig_atomic_t pending;
+static volatile sig_atomic_t holding;  /* cancel_hold() */
+static volatile sig_atomic_t held_one; /* a signal came while held */
 static int pipe_fds[2] = { -1, -1 };
+
+static void
+raise_pending(void)
+{
+    const char byte = 1;
+
+    pending = 1;
+    /* Nonblocking: a full pipe is as readable as it gets. */
+    if (write(pipe_fds[1], &byte, 1) < 0) {
+    }
+}
 
 static void
 on_signal(int sig)
 {
     int saved = errno;
-    const char byte = 1;
 
     if (received == 0)
         received = sig;
-    pending = 1;
-    /* Nonblocking: a full pipe is as readable as it gets. */
-    if (write(pipe_fds[1], &byte, 1) < 0) {
-    }
+    if (holding && !held_one)
+        held_one = 1;
+    else
+        raise_pending();
     errno = saved;
+}
+
+void
+cancel_hold(void)
+{
+    held_one = 0;
+    holding = 1;
+}
+
+void
+cancel_release(void)
+{
+    holding = 0;
+    if (held_one && pipe_fds[1] >= 0)
+        raise_pending();
+    held_one = 0;
 }
 
 void

@@ -22,6 +22,14 @@ int cancel_signal(void);
 gboolean cancel_requested(void);
 void cancel_acknowledge(void);
 
+/* Between cancel_hold() and cancel_release() the first signal is only
+ * remembered (cancel_signal()), so that a change in progress runs to its
+ * end (autoscale on `systemctl stop`); it acts at cancel_release().  A
+ * further signal while held acts at once: a second Ctrl-C still cuts
+ * short. */
+void cancel_hold(void);
+void cancel_release(void);
+
 /* Readable once a signal came; -1 before cancel_watch_signals(). */
 int cancel_fd(void);
 

@@ -73,8 +73,29 @@ test_down_after_the_window(void)
     CU_ASSERT_STRING_EQUAL(d.reason, "autoscale: busy 0.20 < 0.65 for 300 s");
     /* tasks waiting for a CPU keep the CPUs, however idle it looks */
     autoscale_state_init(&st);
-    d = feed(&policy, &st, 0, 400, 0.20, 0.05, 3, &when);
+    d = feed(&policy, &st, 0, 400, 0.20, 0.08, 3, &when);
     CU_ASSERT_EQUAL(d.action, AUTOSCALE_HOLD);
+    /* an idle guest's own noise in the pressure does not */
+    autoscale_state_init(&st);
+    d = feed(&policy, &st, 0, 400, 0.15, 0.03, 2, &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_DOWN);
+    CU_ASSERT_EQUAL(d.target, 1);
+}
+
+/* Below the band, but the work would not fit on one CPU fewer: held, or
+ * the step down would be undone a window later. */
+static void
+test_down_only_when_it_fits(void)
+{
+    AutoscaleState st;
+    double when = -1;
+
+    autoscale_state_init(&st);
+    /* 2 x 0.45 = 0.90 on one CPU: above the target */
+    CU_ASSERT_EQUAL(feed(&policy, &st, 0, 1000, 0.45, 0.0, 2, &when).action, AUTOSCALE_HOLD);
+    /* 3 x 0.45 = 1.35 on two: 0.675, within it */
+    autoscale_state_init(&st);
+    CU_ASSERT_EQUAL(feed(&policy, &st, 0, 1000, 0.45, 0.0, 3, &when).action, AUTOSCALE_DOWN);
 }
 
 /* Just over and just under the band's edge, alternating: the window starts
@@ -199,6 +220,7 @@ register_autoscale_suite(void)
     static const CunitTest tests[] = {
         { "up after the window, not before", test_up_after_the_window },
         { "down after its window; pressure keeps CPUs", test_down_after_the_window },
+        { "down only when the work fits on fewer", test_down_only_when_it_fits },
         { "no flapping at the band's edge", test_no_flapping_at_the_edge },
         { "cooldown", test_cooldown },
         { "bounds and socket steps", test_bounds },

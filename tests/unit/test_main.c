@@ -8,6 +8,7 @@ static const CunitSuite suites[] = {
     { "topology", register_topology_suite },
     { "agent_client", register_agent_client_suite },
     { "safe_text", register_safe_text_suite },
+    { "cancel", register_cancel_suite },
     { NULL, NULL },
 };
 /* clang-format on */

@@ -1,0 +1,279 @@
+/* cmd_autoscale.c: `hotcpu-ctl autoscale DOMAIN --min N --max M ...`: give
+ * a domain the vCPUs its load needs, within bounds, until SIGTERM/SIGINT.
+ *
+ * A sample every few seconds: the guest's load from hotcpu-agent
+ * (get-load, on a short connection, so that `watch` and the hooks can use
+ * the channel in between), the live count from libvirt.  The decision is
+ * autoscale_decide()'s; a change goes through `set`'s whole path (lock,
+ * checks, hooks, the guest's confirmation, the audit record with the
+ * reason).  The bounds come from the command line, else from
+ * /etc/hotcpu/autoscale.d/DOMAIN.conf (docs/autoscale.md).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "autoscale_decide.h"
+#include "cancel.h"
+#include "ctl_util.h"
+#include "domain_follow.h"
+#include "policy.h"
+#include "set_run.h"
+
+typedef struct {
+    guint min, max; /* vCPUs, or sockets with --sockets */
+    gboolean sockets, dry_run;
+    double target;
+    guint up_after, down_after, cooldown;
+} AutoscaleSettings;
+
+static gboolean
+read_double(const char *text, const char *what, double *out, GError **error)
+{
+    char *end = NULL;
+    double v = g_ascii_strtod(text, &end);
+
+    if (!end || *end || !isfinite(v) || v <= 0 || v >= 1) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "invalid value '%s' for %s: expected a fraction between 0 and 1, like 0.75",
+                    text, what);
+        return FALSE;
+    }
+    *out = v;
+    return TRUE;
+}
+
+/* [autoscale] min, max, target, up-after, down-after, cooldown, sockets,
+ * dry-run from @path; a missing file is no error. */
+static gboolean
+settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) err = NULL;
+    static const char *const uints[] = { "min", "max", "up-after", "down-after", "cooldown" };
+    guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown };
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+        if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+            return TRUE;
+        g_set_error(error, err->domain, err->code, "cannot read %s: %s", path, err->message);
+        return FALSE;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(uints); i++) {
+        if (!g_key_file_has_key(kf, "autoscale", uints[i], NULL))
+            continue;
+        *slots[i] = (guint)g_key_file_get_uint64(kf, "autoscale", uints[i], &err);
+        if (err) {
+            g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                        "%s: %s must be a whole number", path, uints[i]);
+            return FALSE;
+        }
+    }
+    if (g_key_file_has_key(kf, "autoscale", "target", NULL)) {
+        g_autofree char *t = g_key_file_get_string(kf, "autoscale", "target", NULL);
+        g_autofree char *what = g_strdup_printf("target in %s", path);
+        if (!read_double(t ? t : "", what, &s->target, error))
+            return FALSE;
+    }
+    s->sockets = s->sockets || g_key_file_get_boolean(kf, "autoscale", "sockets", NULL);
+    s->dry_run = s->dry_run || g_key_file_get_boolean(kf, "autoscale", "dry-run", NULL);
+    return TRUE;
+}
+
+static gboolean
+settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GError **error)
+{
+    g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", domain);
+    const char *target = cmd_arg_string(args, "target");
+
+    *s = (AutoscaleSettings){ 0,
+                              0,
+                              FALSE,
+                              FALSE,
+                              AUTOSCALE_DEFAULT_TARGET,
+                              AUTOSCALE_DEFAULT_UP_AFTER,
+                              AUTOSCALE_DEFAULT_DOWN_AFTER,
+                              AUTOSCALE_DEFAULT_COOLDOWN };
+    if (!settings_from_file(path, s, error))
+        return FALSE;
+    /* the command line wins */
+    s->min = cmd_arg_uint(args, "min", s->min);
+    s->max = cmd_arg_uint(args, "max", s->max);
+    s->up_after = cmd_arg_uint(args, "up-after", s->up_after);
+    s->down_after = cmd_arg_uint(args, "down-after", s->down_after);
+    s->cooldown = cmd_arg_uint(args, "cooldown", s->cooldown);
+    s->sockets = s->sockets || cmd_arg_bool(args, "sockets");
+    s->dry_run = s->dry_run || cmd_arg_bool(args, "dry-run");
+    if (target && !read_double(target, "--target", &s->target, error))
+        return FALSE;
+    if (s->min < 1 || s->max < s->min) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "autoscale of domain '%s' needs 1 <= --min <= --max (got %u and %u; %s "
+                    "can give them too)",
+                    domain, s->min, s->max, path);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+typedef struct {
+    CtlContext *ctx;
+    AutoscaleSettings s;
+    DomainFollow *follow;
+    Policy *policy;
+    AutoscaleState state;
+    gboolean primed; /* the agent's load baseline is ours (see sample()) */
+    guint period_ms;
+} Autoscale;
+
+/* One sample: the guest's load since the previous one.  The first call
+ * after a start or a change only sets the baseline (get-load covers the
+ * time since the previous call on the port, whoever made it). */
+static gboolean
+sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) load = guest ? guest_get_load(guest, &error) : NULL;
+    JsonObject *o = load && JSON_NODE_HOLDS_OBJECT(load) ? json_node_get_object(load) : NULL;
+    JsonObject *pressure = o && json_object_get_member(o, "pressure")
+                                   && JSON_NODE_HOLDS_OBJECT(json_object_get_member(o, "pressure"))
+                               ? json_object_get_object_member(o, "pressure")
+                               : NULL;
+    JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
+
+    out->t = g_get_monotonic_time() / (double)G_USEC_PER_SEC;
+    out->answered = o != NULL;
+    out->busy = busy && JSON_NODE_HOLDS_VALUE(busy) ? json_node_get_double(busy) : -1;
+    out->pressure
+        = pressure ? json_object_get_double_member_with_default(pressure, "some-avg10", -1) : -1;
+    if (o && !a->primed) {
+        a->primed = TRUE;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static AutoscalePolicy
+bounds(Autoscale *a, virDomainPtr dom, guint current)
+{
+    g_autoptr(DomainInfo) info = ctl_domain_info(dom, NULL, NULL);
+    guint unit = a->s.sockets && info ? domain_info_vcpus_per_socket(info) : 1;
+    int persistent = virDomainIsPersistent(dom) == 1
+                         ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG)
+                         : 0;
+    AutoscalePolicy p
+        = { 0, a->s.max * unit, unit, a->s.target, a->s.up_after, a->s.down_after, a->s.cooldown };
+
+    p.floor = autoscale_floor(a->s.min * unit, a->policy->allow_unplug,
+                              a->policy->allow_below_persistent, MAX(persistent, 0), current);
+    virResetLastError();
+    return p;
+}
+
+/* Carries out @d: through set's whole path, or only said with --dry-run. */
+static void
+act(Autoscale *a, const AutoscaleDecision *d, const AutoscalePolicy *p, guint current, double t)
+{
+    g_autofree char *note = g_strdup_printf(
+        "%s domain '%s' from %u to %u vCPUs: %s", a->s.dry_run ? "would set" : "setting",
+        domain_follow_name(a->follow), current, d->target, d->reason);
+    SetRequest req = { domain_follow_name(a->follow),
+                       a->s.sockets ? d->target / p->step : d->target,
+                       a->s.sockets,
+                       FALSE,
+                       FALSE,
+                       FALSE,
+                       CTL_DEFAULT_TIMEOUT_S,
+                       d->reason };
+
+    domain_follow_note(a->follow, note);
+    /* A stop (SIGTERM) lets the change finish first: its end is bounded by
+     * the timeout, and a change cut short leaves the guest to converge on
+     * its own.  A second signal still cuts it short. */
+    cancel_hold();
+    if (!a->s.dry_run)
+        set_execute(a->ctx, &req);
+    cancel_release();
+    autoscale_changed(&a->state, t);
+    a->primed = FALSE;
+}
+
+static void
+step(Autoscale *a)
+{
+    Guest *guest = domain_follow_guest(a->follow, FALSE);
+    virDomainPtr dom = domain_follow_domain(a->follow);
+    AutoscaleSample x;
+    AutoscaleDecision d;
+    AutoscalePolicy p;
+    int current;
+
+    if (!sample(a, guest, &x))
+        return;
+    current = virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE);
+    if (current < 0) {
+        virResetLastError(); /* the domain went: the follow says so */
+        return;
+    }
+    p = bounds(a, dom, (guint)current);
+    d = autoscale_decide(&p, &a->state, &x, (guint)current);
+    g_debug("autoscale of domain '%s': %d vCPUs (%u-%u), busy %.2f, pressure %.2f%s: %s",
+            domain_follow_name(a->follow), current, p.floor, p.ceiling, x.busy, x.pressure,
+            x.answered ? "" : " (no answer)",
+            d.action == AUTOSCALE_UP     ? "up"
+            : d.action == AUTOSCALE_DOWN ? "down"
+                                         : "hold");
+    if (d.action == AUTOSCALE_HOLD) {
+        if (d.reason[0])
+            domain_follow_note(a->follow, d.reason);
+        return;
+    }
+    act(a, &d, &p, (guint)current, x.t);
+}
+
+static void
+say_start(Autoscale *a)
+{
+    g_autofree char *note = g_strdup_printf(
+        "autoscale of domain '%s': %u to %u %s, busy target %.2f (%.2f-%.2f), up after %u s, "
+        "down after %u s, cooldown %u s%s",
+        domain_follow_name(a->follow), a->s.min, a->s.max, a->s.sockets ? "sockets" : "vCPUs",
+        a->s.target, a->s.target - AUTOSCALE_BAND, a->s.target + AUTOSCALE_BAND, a->s.up_after,
+        a->s.down_after, a->s.cooldown, a->s.dry_run ? "; dry run: nothing is changed" : "");
+    domain_follow_note(a->follow, note);
+}
+
+int
+cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
+{
+    const char *name = cmd_arg_string(args, "domain");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(Policy) policy = NULL;
+    Autoscale a = { .ctx = ctx };
+    int rc = CTL_EXIT_OK;
+
+    output_set_stream(ctx->out, TRUE);
+    cancel_watch_signals();
+    if (!settings_load(name, args, &a.s, &error))
+        return output_fail_error(ctx->out, CTL_EXIT_USAGE, NULL, error);
+    if (!(policy = policy_load(ctx->policy, !ctx->policy_explicit, &error)))
+        return output_fail_error(ctx->out, CTL_EXIT_REFUSED, NULL, error);
+    if (!(a.follow = domain_follow_new(ctx, name, &rc, &error)))
+        return output_fail_error(ctx->out, rc, NULL, error);
+    a.policy = policy;
+    /* samples often enough for the shorter window to see a few of them */
+    a.period_ms = CLAMP(MIN(a.s.up_after, a.s.down_after) * 1000 / 5, 1000, 5000);
+    autoscale_state_init(&a.state);
+    say_start(&a);
+    while (!cancel_signal() && domain_follow_wait_running(a.follow)) {
+        step(&a);
+        if (!domain_follow_sleep(a.follow, a.period_ms))
+            break;
+    }
+    if (cancel_signal()) {
+        g_autofree char *bye = g_strdup_printf("autoscale of domain '%s' stopped by signal %d (%s)",
+                                               name, cancel_signal(), g_strsignal(cancel_signal()));
+        domain_follow_note(a.follow, bye);
+    }
+    domain_follow_free(a.follow);
+    return CTL_EXIT_OK; /* until SIGTERM/SIGINT: that is how it ends */
+}

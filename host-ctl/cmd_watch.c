@@ -1,0 +1,206 @@
+/* cmd_watch.c: `hotcpu-ctl watch DOMAIN [--load S]`: the guest's events,
+ * one line each (or one JSON object per line), until interrupted.
+ *
+ * It holds the agent's channel, which serves one client at a time; when a
+ * short-lived client (set, get, a hook) takes it over, watch waits a
+ * moment and connects again, quietly: the agent then tells the current
+ * topology, so nothing is missed but the moment itself.  It goes on through
+ * the agent restarting, the guest rebooting, the domain stopping (it waits
+ * for it to start) and libvirtd restarting, and says so once each.
+ */
+#include "agent_client.h"
+#include "protocol.h"
+#include "cancel.h"
+#include "ctl_util.h"
+#include "domain_follow.h"
+
+/* How long watch leaves the channel to another client before it asks for
+ * it again. */
+#define WATCH_YIELD_MS 1000
+
+typedef struct {
+    CtlContext *ctx;
+    DomainFollow *follow;
+    guint load_s; /* --load: seconds between load events, 0: none */
+    char *shown;  /* the sets of the last topology printed */
+} Watch;
+
+static char *
+stamp(void)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    return g_date_time_format(now, "%H:%M:%S");
+}
+
+static void
+print_topology(Watch *w, JsonNode *data)
+{
+    g_autoptr(Topology) topo = topology_from_json(data, NULL);
+    g_autofree char *t = stamp();
+
+    if (!topo)
+        return;
+    {
+        g_autofree char *online = cpulist_format(topo->online);
+        g_autofree char *present = cpulist_format(topo->present);
+        output_text(w->ctx->out,
+                    "%s topology-changed: %u of %u CPUs online (online %s, present %s)\n", t,
+                    cpulist_count(topo->online), cpulist_count(topo->present), online, present);
+    }
+}
+
+static void
+print_load(Watch *w, JsonNode *data)
+{
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT(data) ? json_node_get_object(data) : NULL;
+    JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
+    JsonObject *pressure = o ? json_object_get_object_member(o, "pressure") : NULL;
+    g_autofree char *t = stamp();
+    g_autofree char *b = busy && JSON_NODE_HOLDS_VALUE(busy)
+                             ? g_strdup_printf("%.2f", json_node_get_double(busy))
+                             : g_strdup("unknown");
+    g_autofree char *p
+        = pressure ? g_strdup_printf(
+              "%.2f", json_object_get_double_member_with_default(pressure, "some-avg10", 0))
+                   : g_strdup("unknown");
+
+    output_text(w->ctx->out, "%s load: busy %s, CPU pressure %s, runnable %" G_GINT64_FORMAT "\n",
+                t, b, p, o ? json_object_get_int_member_with_default(o, "runnable", 0) : 0);
+}
+
+/* An agent tells the whole topology to every host that connects: after
+ * watch gave the channel way and came back, that is no change. */
+static gboolean
+topology_is_news(Watch *w, JsonNode *data)
+{
+    g_autoptr(Topology) topo = topology_from_json(data, NULL);
+    g_autofree char *online = topo ? cpulist_format(topo->online) : NULL;
+    g_autofree char *present = topo ? cpulist_format(topo->present) : NULL;
+    g_autofree char *sets = topo ? g_strdup_printf("%s/%s", online, present) : NULL;
+
+    if (!sets || g_strcmp0(sets, w->shown) == 0)
+        return FALSE;
+    g_free(w->shown);
+    w->shown = g_steal_pointer(&sets);
+    return TRUE;
+}
+
+/* One event as a line, or as {"time", "domain", "event", "data"}. */
+static void
+print_event(Watch *w, const char *name, JsonNode *data)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *iso = g_date_time_format_iso8601(now);
+    g_autofree char *t = g_date_time_format(now, "%H:%M:%S");
+    JsonObject *obj;
+
+    if (g_strcmp0(name, "topology-changed") == 0 && !topology_is_news(w, data))
+        return;
+    obj = json_object_new();
+    json_object_set_string_member(obj, "time", iso);
+    json_object_set_string_member(obj, "domain", domain_follow_name(w->follow));
+    json_object_set_string_member(obj, "event", name);
+    json_object_set_member(obj, "data", json_node_ref(data));
+    output_result(w->ctx->out, obj);
+    if (g_strcmp0(name, "topology-changed") == 0)
+        print_topology(w, data);
+    else if (g_strcmp0(name, "load") == 0)
+        print_load(w, data);
+    else if (g_strcmp0(name, PROTO_EVENT_AGENT_STARTED) == 0)
+        output_text(w->ctx->out, "%s agent-started: hotcpu-agent (re)started in the guest\n", t);
+    else
+        output_text(w->ctx->out, "%s %s\n", t, name);
+}
+
+/* Asks for load events on @client (again after the agent restarted). */
+static void
+start_load(Watch *w, AgentClient *client)
+{
+    g_autoptr(JsonObject) args = json_object_new();
+    g_autoptr(JsonNode) reply = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (w->load_s == 0)
+        return;
+    json_object_set_int_member(args, "interval", w->load_s);
+    reply = agent_client_call(client, "watch-load", args, GUEST_CALL_TIMEOUT_MS, &error);
+    if (!reply) {
+        g_autofree char *note
+            = g_strdup_printf("the hotcpu agent of domain '%s' cannot send its load (%s)",
+                              domain_follow_name(w->follow), error->message);
+        domain_follow_note(w->follow, note);
+    }
+}
+
+static AgentClient *
+watch_connect(Watch *w)
+{
+    /* A watcher never takes the channel from another client: it waits. */
+    Guest *guest = domain_follow_guest(w->follow, TRUE);
+    g_autoptr(GError) error = NULL;
+    AgentClient *client;
+
+    if (!guest)
+        return NULL;
+    client = guest_connect_hotcpu(guest, &error);
+    if (!client) {
+        g_autofree char *why
+            = guest_unreachable_message(guest, domain_follow_name(w->follow), error);
+        g_autofree char *note = g_strdup_printf("%s; waiting", why);
+        domain_follow_note(w->follow, note);
+        return NULL;
+    }
+    {
+        g_autofree char *note
+            = g_strdup_printf("watching domain '%s'", domain_follow_name(w->follow));
+        domain_follow_note(w->follow, note);
+    }
+    start_load(w, client);
+    return client;
+}
+
+/* Prints events from @client until it closes (another client took the
+ * channel, the domain stopped, libvirtd went) or a signal comes. */
+static void
+watch_events(Watch *w, AgentClient *client)
+{
+    while (!cancel_requested()) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *name = NULL;
+        g_autoptr(JsonNode) data = agent_client_next_event(client, NULL, 1000, &name, &error);
+
+        if (data) {
+            print_event(w, name, data);
+            if (g_strcmp0(name, PROTO_EVENT_AGENT_STARTED) == 0)
+                start_load(w, client);
+            continue;
+        }
+        if (!g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT))
+            return;
+    }
+}
+
+int
+cmd_watch(CtlContext *ctx, const CmdArgs *args)
+{
+    g_autoptr(GError) error = NULL;
+    Watch w = { ctx, NULL, cmd_arg_uint(args, "load", 0), NULL };
+    int rc = CTL_EXIT_OK;
+
+    output_set_stream(ctx->out, TRUE);
+    cancel_watch_signals();
+    if (!(w.follow = domain_follow_new(ctx, cmd_arg_string(args, "domain"), &rc, &error)))
+        return output_fail_error(ctx->out, rc, NULL, error);
+    while (domain_follow_wait_running(w.follow)) {
+        g_autoptr(AgentClient) client = watch_connect(&w);
+
+        if (client)
+            watch_events(&w, client);
+        g_clear_pointer(&client, agent_client_free);
+        if (!domain_follow_sleep(w.follow, WATCH_YIELD_MS))
+            break;
+    }
+    domain_follow_free(w.follow);
+    g_free(w.shown);
+    return CTL_EXIT_OK; /* until interrupted: that is how it ends */
+}

@@ -1,0 +1,229 @@
+/* test_autoscale.c: autoscale and watch on a real guest (issue 13).
+ *
+ * A guest with 1 of 16 vCPUs; its load is switched on and off from the test
+ * (busy loops in the guest's shell).  `hotcpu-ctl autoscale --min 1 --max 3`
+ * with short windows takes it up to 3 while loaded and back down to 1 after
+ * the load stops; `hotcpu-ctl watch --load 1`, beside it, shows each step;
+ * the audit records carry the reasons.  `--dry-run` changes nothing.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "checks.h"
+#include "cunit_runner.h"
+
+static char *env_error;
+static E2eGuest *guest;
+static char *boot_error;
+
+#define NEED_GUEST()                                                                               \
+    do {                                                                                           \
+        CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);                 \
+        CHECK_FATAL(guest != NULL, "the guest did not boot: %s", boot_error ? boot_error : "?");   \
+    } while (0)
+
+static int
+suite_init(void)
+{
+    g_autoptr(GError) error = NULL;
+    E2eTopology t
+        = { .sockets = 16, .cores = 1, .threads = 1, .current = 1, .maximum = 16, .osinfo = TRUE };
+
+    if (env_error)
+        return 0;
+    if (!(guest = e2e_guest_boot(&t, &error)))
+        boot_error = g_strdup(error->message);
+    else
+        g_printerr("  guest %s booted in %.1f s\n", guest->name, guest->boot_seconds);
+    return 0;
+}
+
+static int
+suite_clean(void)
+{
+    g_clear_pointer(&guest, e2e_guest_free);
+    return 0;
+}
+
+/* @n busy loops in the guest (0: stop them). */
+static gboolean
+set_load(guint n)
+{
+    if (n == 0)
+        return e2e_guest_sh(guest, 5000, NULL, NULL,
+                            "[ -f /tmp/busy.pids ] && kill $(cat /tmp/busy.pids); rm -f "
+                            "/tmp/busy.pids; true")
+               == 0;
+    return e2e_guest_sh(guest, 5000, NULL, NULL,
+                        "for i in $(seq %u); do (while :; do :; done) </dev/null >/dev/null 2>&1 "
+                        "& echo $! >> /tmp/busy.pids; done",
+                        n)
+           == 0;
+}
+
+static gboolean
+wait_online(int n, guint timeout_s)
+{
+    return e2e_guest_wait_cpus(guest, n, n, timeout_s * 1000);
+}
+
+/* The audit records of the guest with a reason, in order. */
+static GPtrArray *
+reasons(void)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    g_file_get_contents(e2e.audit_log, &text, NULL, NULL);
+    lines = g_strsplit(text ? text : "", "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonNode) n = e2e_parse_json(lines[i]);
+        JsonObject *o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+        const char *reason
+            = o ? json_object_get_string_member_with_default(o, "reason", NULL) : NULL;
+
+        if (reason && g_strcmp0(json_object_get_string_member(o, "domain"), guest->name) == 0
+            && g_strcmp0(json_object_get_string_member(o, "outcome"), "done") == 0)
+            g_ptr_array_add(out, g_strdup_printf("%" G_GINT64_FORMAT ": %s",
+                                                 json_object_get_int_member(o, "actual"), reason));
+    }
+    return out;
+}
+
+/* How many topology-changed lines of @watch show @n CPUs online. */
+static guint
+watch_saw(const char *watch, int n)
+{
+    g_autofree char *needle = g_strdup_printf("\"online-count\":%d,", n);
+    guint count = 0;
+
+    for (const char *p = watch; (p = strstr(p, needle)); p++)
+        count++;
+    return count;
+}
+
+static E2eRun *
+stop(GSubprocess *p, int sig, double t0)
+{
+    g_subprocess_send_signal(p, sig);
+    return e2e_ctl_finish(p, t0);
+}
+
+static void
+test_autoscale_up_and_down(void)
+{
+    const char *wargv[] = { "--json", "watch", NULL, "--load", "1", NULL };
+    const char *aargv[]
+        = { "--json",     "--verbose", "autoscale",    NULL, "--min",      "1", "--max", "3",
+            "--up-after", "3",         "--down-after", "6",  "--cooldown", "2", NULL };
+    g_autoptr(GSubprocess) watch = NULL, scale = NULL;
+    g_autoptr(E2eRun) w = NULL, a = NULL;
+    g_autoptr(GPtrArray) why = NULL;
+    double t0 = e2e_now(), up, down;
+    gboolean reached;
+
+    NEED_GUEST();
+    wargv[2] = aargv[3] = guest->name;
+    watch = e2e_ctl_spawn(wargv, NULL);
+    scale = e2e_ctl_spawn(aargv, NULL);
+    CHECK_FATAL(watch && scale, "cannot start watch and autoscale");
+    CHECK(set_load(3), "cannot start the load");
+    CHECK(wait_online(3, 120), "the guest did not reach 3 CPUs under load");
+    up = e2e_now() - t0;
+    CHECK(set_load(0), "cannot stop the load");
+    reached = wait_online(1, 150);
+    CHECK(reached, "the guest did not come back to 1 CPU without load");
+    down = e2e_now() - t0 - up;
+    g_printerr("    up to 3 in %.1f s, back to 1 in %.1f s\n", up, down);
+    a = stop(g_steal_pointer(&scale), SIGTERM, t0);
+    w = stop(g_steal_pointer(&watch), SIGINT, t0);
+    if (!reached)
+        g_printerr("    autoscale said:\n%s%s\n", a->out, a->err);
+    CHECK(a->status == 0 && e2e_clean_exit(a), "autoscale exited %d: %s", a->status, a->err);
+    CHECK(w->status == 0 && e2e_clean_exit(w), "watch exited %d: %s", w->status, w->err);
+    CHECK(strstr(a->out, "setting domain") && strstr(a->out, "autoscale: busy"),
+          "autoscale said no decision: %s", a->out);
+    why = reasons();
+    for (guint i = 0; i < why->len; i++)
+        g_printerr("    record: %s\n", (char *)why->pdata[i]);
+    CHECK(why->len >= 4, "%u audit records with a reason, not 4 (2 up, 2 down)", why->len);
+    CHECK(why->len >= 4 && g_str_has_prefix(why->pdata[0], "2: autoscale: busy")
+              && g_str_has_prefix(why->pdata[1], "3: autoscale: busy")
+              && g_str_has_prefix(why->pdata[2], "2: autoscale: busy")
+              && strstr(why->pdata[2], " < ") && g_str_has_prefix(why->pdata[3], "1: "),
+          "the records' steps and reasons are not 1->2->3->2->1");
+    for (int n = 1; n <= 3; n++)
+        CHECK(watch_saw(w->out, n) > 0, "watch showed no step with %d CPUs online", n);
+    CHECK(strstr(w->out, "\"event\":\"load\"") != NULL, "watch showed no load event");
+    e2e_check_all_agree(guest, 1, 3000, "after autoscale");
+}
+
+/* --dry-run says what it would do and changes nothing. */
+static void
+test_autoscale_dry_run(void)
+{
+    const char *argv[] = { "autoscale",  NULL, "--min",      "1", "--max",     "3",
+                           "--up-after", "2",  "--cooldown", "1", "--dry-run", NULL };
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    g_autoptr(GPtrArray) before = NULL, after = NULL;
+    double t0 = e2e_now();
+
+    NEED_GUEST();
+    argv[1] = guest->name;
+    before = reasons();
+    CHECK(set_load(2), "cannot start the load");
+    p = e2e_ctl_spawn(argv, NULL);
+    g_usleep(8 * G_USEC_PER_SEC);
+    r = stop(g_steal_pointer(&p), SIGTERM, t0);
+    CHECK(set_load(0), "cannot stop the load");
+    after = reasons();
+    CHECK(r->status == 0, "autoscale --dry-run exited %d: %s", r->status, r->err);
+    CHECK(strstr(r->out, "would set domain") != NULL, "no decision printed: %s", r->out);
+    CHECK(e2e_libvirt_vcpus(guest, TRUE) == 1 && e2e_guest_online(guest) == 1,
+          "the dry run changed the domain");
+    CHECK(after->len == before->len, "the dry run wrote audit records");
+}
+
+static void
+test_environment(void)
+{
+    CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
+}
+
+static void
+register_autoscale_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "environment", test_environment },
+        { "dry-run", test_autoscale_dry_run },
+        { "up-and-down", test_autoscale_up_and_down },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite_full("autoscale", suite_init, suite_clean, NULL, NULL, tests);
+}
+
+static const CunitSuite suites[] = {
+    { "autoscale", register_autoscale_suite },
+    { NULL, NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
+    if (!e2e_env_init(&error)) {
+        env_error = g_strdup(error->message);
+        g_printerr("e2e-autoscale: FAIL: %s\n", env_error);
+    }
+    status = cunit_run(argc, argv, suites);
+    e2e_env_keep_rundir(status != EXIT_SUCCESS && g_getenv("HOTCPU_E2E_KEEP") != NULL);
+    g_clear_pointer(&guest, e2e_guest_free);
+    e2e_env_cleanup();
+    return status != EXIT_SUCCESS || env_error ? 1 : 0;
+}
