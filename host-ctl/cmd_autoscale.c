@@ -24,6 +24,7 @@ typedef struct {
     gboolean sockets, dry_run;
     double target;
     guint up_after, down_after, cooldown;
+    char *connect; /* the file's libvirt URI, when -c gives none */
 } AutoscaleSettings;
 
 static gboolean
@@ -43,7 +44,7 @@ read_double(const char *text, const char *what, double *out, GError **error)
 }
 
 /* [autoscale] min, max, target, up-after, down-after, cooldown, sockets,
- * dry-run from @path; a missing file is no error. */
+ * dry-run, connect from @path; a missing file is no error. */
 static gboolean
 settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
 {
@@ -74,6 +75,7 @@ settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
         if (!read_double(t ? t : "", what, &s->target, error))
             return FALSE;
     }
+    s->connect = g_key_file_get_string(kf, "autoscale", "connect", NULL);
     s->sockets = s->sockets || g_key_file_get_boolean(kf, "autoscale", "sockets", NULL);
     s->dry_run = s->dry_run || g_key_file_get_boolean(kf, "autoscale", "dry-run", NULL);
     return TRUE;
@@ -142,6 +144,8 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
 
     out->t = g_get_monotonic_time() / (double)G_USEC_PER_SEC;
     out->answered = o != NULL;
+    if (!o)
+        domain_follow_guest_failed(a->follow);
     out->busy = busy && JSON_NODE_HOLDS_VALUE(busy) ? json_node_get_double(busy) : -1;
     out->pressure
         = pressure ? json_object_get_double_member_with_default(pressure, "some-avg10", -1) : -1;
@@ -242,38 +246,57 @@ say_start(Autoscale *a)
     domain_follow_note(a->follow, note);
 }
 
-int
-cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
+/* Runs until a signal comes; the settings are loaded. */
+static int
+autoscale_run(CtlContext *ctx, const char *name, Autoscale *a)
 {
-    const char *name = cmd_arg_string(args, "domain");
     g_autoptr(GError) error = NULL;
     g_autoptr(Policy) policy = NULL;
-    Autoscale a = { .ctx = ctx };
     int rc = CTL_EXIT_OK;
 
-    output_set_stream(ctx->out, TRUE);
-    cancel_watch_signals();
-    if (!settings_load(name, args, &a.s, &error))
-        return output_fail_error(ctx->out, CTL_EXIT_USAGE, NULL, error);
     if (!(policy = policy_load(ctx->policy, !ctx->policy_explicit, &error)))
         return output_fail_error(ctx->out, CTL_EXIT_REFUSED, NULL, error);
-    if (!(a.follow = domain_follow_new(ctx, name, &rc, &error)))
+    if (!(a->follow = domain_follow_new(ctx, name, &rc, &error)))
         return output_fail_error(ctx->out, rc, NULL, error);
-    a.policy = policy;
+    a->policy = policy;
     /* samples often enough for the shorter window to see a few of them */
-    a.period_ms = CLAMP(MIN(a.s.up_after, a.s.down_after) * 1000 / 5, 1000, 5000);
-    autoscale_state_init(&a.state);
-    say_start(&a);
-    while (!cancel_signal() && domain_follow_wait_running(a.follow)) {
-        step(&a);
-        if (!domain_follow_sleep(a.follow, a.period_ms))
+    a->period_ms = CLAMP(MIN(a->s.up_after, a->s.down_after) * 1000 / 5, 1000, 5000);
+    autoscale_state_init(&a->state);
+    say_start(a);
+    while (!cancel_signal() && domain_follow_wait_running(a->follow)) {
+        step(a);
+        if (!domain_follow_sleep(a->follow, a->period_ms))
             break;
     }
     if (cancel_signal()) {
         g_autofree char *bye = g_strdup_printf("autoscale of domain '%s' stopped by signal %d (%s)",
                                                name, cancel_signal(), g_strsignal(cancel_signal()));
-        domain_follow_note(a.follow, bye);
+        domain_follow_note(a->follow, bye);
     }
-    domain_follow_free(a.follow);
+    g_clear_pointer(&a->follow, domain_follow_free);
     return CTL_EXIT_OK; /* until SIGTERM/SIGINT: that is how it ends */
+}
+
+int
+cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
+{
+    const char *name = cmd_arg_string(args, "domain");
+    const char *uri = ctx->uri;
+    g_autoptr(GError) error = NULL;
+    Autoscale a = { .ctx = ctx };
+    int rc;
+
+    output_set_stream(ctx->out, TRUE);
+    cancel_watch_signals();
+    if (!settings_load(name, args, &a.s, &error)) {
+        g_free(a.s.connect);
+        return output_fail_error(ctx->out, CTL_EXIT_USAGE, NULL, error);
+    }
+    /* -c wins over the file's connect= */
+    if (!ctx->uri && a.s.connect && *a.s.connect)
+        ctx->uri = a.s.connect;
+    rc = autoscale_run(ctx, name, &a);
+    ctx->uri = uri;
+    g_free(a.s.connect);
+    return rc;
 }

@@ -23,6 +23,7 @@ typedef struct {
     DomainFollow *follow;
     guint load_s; /* --load: seconds between load events, 0: none */
     char *shown;  /* the sets of the last topology printed */
+    guint epoch;  /* domain_follow_epoch() when they were: a new boot's are news */
 } Watch;
 
 static char *
@@ -112,6 +113,20 @@ print_event(Watch *w, const char *name, JsonNode *data)
         output_text(w->ctx->out, "%s %s\n", t, name);
 }
 
+/* The topology as the connection starts, when it is news: the agent greets
+ * a host that connects with it, but a greeting can go to the connection
+ * just before (the probe's), and the guest may have changed meanwhile. */
+static void
+show_topology(Watch *w, AgentClient *client)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) topo
+        = agent_client_call(client, "get-topology", NULL, GUEST_CALL_TIMEOUT_MS, &error);
+
+    if (topo)
+        print_event(w, "topology-changed", topo);
+}
+
 /* Asks for load events on @client (again after the agent restarted). */
 static void
 start_load(Watch *w, AgentClient *client)
@@ -142,12 +157,18 @@ watch_connect(Watch *w)
 
     if (!guest)
         return NULL;
+    /* A new boot's topology is news even when it is the same as before. */
+    if (domain_follow_epoch(w->follow) != w->epoch) {
+        w->epoch = domain_follow_epoch(w->follow);
+        g_clear_pointer(&w->shown, g_free);
+    }
     client = guest_connect_hotcpu(guest, &error);
     if (!client) {
         g_autofree char *why
             = guest_unreachable_message(guest, domain_follow_name(w->follow), error);
         g_autofree char *note = g_strdup_printf("%s; waiting", why);
         domain_follow_note(w->follow, note);
+        domain_follow_guest_failed(w->follow);
         return NULL;
     }
     {
@@ -155,6 +176,7 @@ watch_connect(Watch *w)
             = g_strdup_printf("watching domain '%s'", domain_follow_name(w->follow));
         domain_follow_note(w->follow, note);
     }
+    show_topology(w, client);
     start_load(w, client);
     return client;
 }
@@ -184,7 +206,7 @@ int
 cmd_watch(CtlContext *ctx, const CmdArgs *args)
 {
     g_autoptr(GError) error = NULL;
-    Watch w = { ctx, NULL, cmd_arg_uint(args, "load", 0), NULL };
+    Watch w = { ctx, NULL, cmd_arg_uint(args, "load", 0), NULL, 0 };
     int rc = CTL_EXIT_OK;
 
     output_set_stream(ctx->out, TRUE);

@@ -25,8 +25,9 @@ struct DomainFollow {
     int callback;     /* lifecycle event callback id, -1 */
     int wake[2];      /* written by the lifecycle callback (libvirt's event thread) */
     guint generation; /* bumped by every reconnect */
+    gint starts;      /* bumped by every start seen (event thread: atomic) */
     Guest *guest;
-    guint guest_generation;
+    guint guest_epoch;
     char *said; /* the last note */
 };
 
@@ -36,6 +37,10 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
     DomainFollow *f = opaque;
     const char byte = 1;
 
+    /* A new boot: a new channel path, maybe other agents (the Guest is
+     * made again), a topology to show again. */
+    if (event == VIR_DOMAIN_EVENT_STARTED)
+        g_atomic_int_inc(&f->starts);
     if (write(f->wake[1], &byte, 1) < 0) {
         /* full pipe: already awake */
     }
@@ -122,12 +127,24 @@ domain_follow_connection(const DomainFollow *f)
     return f->conn;
 }
 
+void
+domain_follow_guest_failed(DomainFollow *f)
+{
+    g_clear_pointer(&f->guest, guest_free);
+}
+
+guint
+domain_follow_epoch(const DomainFollow *f)
+{
+    return f->generation + (guint)g_atomic_int_get(&((DomainFollow *)f)->starts);
+}
+
 Guest *
 domain_follow_guest(DomainFollow *f, gboolean patient)
 {
     g_autoptr(DomainInfo) info = NULL;
 
-    if (f->guest && f->guest_generation == f->generation)
+    if (f->guest && f->guest_epoch == domain_follow_epoch(f))
         return f->guest;
     g_clear_pointer(&f->guest, guest_free);
     if (!(info = ctl_domain_info(f->dom, NULL, NULL))) {
@@ -136,7 +153,7 @@ domain_follow_guest(DomainFollow *f, gboolean patient)
     }
     f->guest = ctl_guest_new(f->ctx, f->conn, f->dom, info);
     guest_set_patient(f->guest, patient);
-    f->guest_generation = f->generation;
+    f->guest_epoch = domain_follow_epoch(f);
     return f->guest;
 }
 
@@ -213,6 +230,8 @@ domain_follow_wait_running(DomainFollow *f)
             if (waited) {
                 g_autofree char *runs = g_strdup_printf("domain '%s' runs", f->name);
                 domain_follow_note(f, runs);
+                /* a start, whether or not its event came (drivers without) */
+                g_atomic_int_inc(&f->starts);
             }
             return TRUE;
         }

@@ -27,10 +27,17 @@ const char *domain_follow_name(const DomainFollow *f);
 /* The domain on the current connection (changes after a reconnect). */
 virDomainPtr domain_follow_domain(const DomainFollow *f);
 virConnectPtr domain_follow_connection(const DomainFollow *f);
-/* The domain's guest side on the current connection (made again after a
- * reconnect); NULL when the live XML cannot be read.  @patient: never take
+/* Changes whenever the domain may have started anew (a lifecycle event, a
+ * wait that saw it start) or the connection was made again. */
+guint domain_follow_epoch(const DomainFollow *f);
+/* The domain's guest side on the current connection (made again for a new
+ * epoch); NULL when the live XML cannot be read.  @patient: never take
  * the agent's channel from another client (a watcher). */
 Guest *domain_follow_guest(DomainFollow *f, gboolean patient);
+/* The guest did not answer: the next domain_follow_guest() looks for its
+ * agents again (a Guest remembers which answered, and the agent may start
+ * later: a booting guest, a package installed meanwhile). */
+void domain_follow_guest_failed(DomainFollow *f);
 
 /* Returns TRUE once the domain runs over a live connection, waiting as long
  * as it takes; FALSE when a signal came (cancel.h). */

@@ -6,6 +6,17 @@
  * the handle callback from the pair to the stream, each buffering what the
  * other side does not take yet (as virsh's console does).  Either side's
  * end or error shuts the bridge down; the caller sees EOF.
+ *
+ * Nothing is sent on a stream before it has shown that it lives: data
+ * from the agent (it greets every host that connects), or BRIDGE_GATE_MS
+ * without an end.  libvirtd (seen in 11.3, the code is unchanged in
+ * master) queues one message twice when it cannot write a client's data
+ * to a channel whose QEMU end is gone (daemonStreamHandleWrite after
+ * daemonStreamHandleWriteData failed), and then spins or crashes.  A
+ * channel opened while its domain is being destroyed ends at once; a
+ * client that sends right after opening (our 0xFF) hit that every few
+ * tries in e2e-autoscale's watch test.  The gate leaves a window of
+ * microseconds instead of seconds.
  */
 #include "virt_channel.h"
 
@@ -28,6 +39,10 @@ G_DEFINE_QUARK(hotcpu-virt-channel-error-quark, virt_channel_error)
  * does not read: far above the protocol's 64 KiB line. */
 #define BRIDGE_MAX_BUFFERED (4 * 1024 * 1024)
 #define BRIDGE_CHUNK 65536
+/* How long a stream that says nothing must stay open before we send: an
+ * agent greets within a few milliseconds; the end of a channel whose
+ * domain is going away came within 1 ms of the open (libvirtd's log). */
+#define BRIDGE_GATE_MS 200
 
 typedef struct {
     gint refs;   /* one per registration (stream callback, handle) */
@@ -36,10 +51,18 @@ typedef struct {
     int fd;    /* the bridge's end of the socketpair */
     int watch; /* virEventAddHandle id, -1 once removed */
     gboolean stream_watched;
-    GByteArray *to_fd; /* from the stream, not yet written to fd */
-    GByteArray *to_st; /* from fd, not yet sent on the stream */
+    GByteArray *to_fd;     /* from the stream, not yet written to fd */
+    GByteArray *to_st;     /* from fd, not yet sent on the stream */
+    gboolean open_to_send; /* the stream has shown that it lives (see above) */
+    int gate_timer;        /* virEventAddTimeout id until then, else -1 */
     gboolean closed;
 } Bridge;
+
+typedef enum {
+    READ_MORE,  /* would block: wait for the next event */
+    READ_END,   /* the stream ended (EOF): finish it */
+    READ_ERROR, /* error, or a peer that does not read: abort */
+} ReadResult;
 
 static void
 bridge_unref(void *opaque)
@@ -58,8 +81,10 @@ bridge_unref(void *opaque)
     g_free(b);
 }
 
+/* @graceful: the stream ended (EOF), so it is finished, as virsh's console
+ * does; else (an error, or our own close) aborted. */
 static void
-bridge_shutdown(Bridge *b)
+bridge_shutdown(Bridge *b, gboolean graceful)
 {
     if (b->closed)
         return;
@@ -68,9 +93,13 @@ bridge_shutdown(Bridge *b)
         virStreamEventRemoveCallback(b->st);
         b->stream_watched = FALSE;
     }
+    if (b->gate_timer >= 0) {
+        virEventRemoveTimeout(b->gate_timer);
+        b->gate_timer = -1;
+    }
     /* Our peer gets EOF at once; libvirt closes its side of the channel. */
     shutdown(b->fd, SHUT_RDWR);
-    if (virStreamAbort(b->st) < 0)
+    if ((graceful ? virStreamFinish(b->st) : virStreamAbort(b->st)) < 0)
         virResetLastError();
     if (b->watch >= 0) {
         virEventRemoveHandle(b->watch);
@@ -81,12 +110,14 @@ bridge_shutdown(Bridge *b)
 static void
 update_watches(Bridge *b)
 {
+    gboolean sending = b->open_to_send && b->to_st->len > 0;
+
     if (b->closed)
         return;
     virEventUpdateHandle(b->watch, VIR_EVENT_HANDLE_READABLE
                                        | (b->to_fd->len ? VIR_EVENT_HANDLE_WRITABLE : 0));
     virStreamEventUpdateCallback(b->st, VIR_STREAM_EVENT_READABLE
-                                            | (b->to_st->len ? VIR_STREAM_EVENT_WRITABLE : 0));
+                                            | (sending ? VIR_STREAM_EVENT_WRITABLE : 0));
 }
 
 /* Writes what the stream gave to our peer, as far as it takes it. */
@@ -107,7 +138,7 @@ flush_to_fd(Bridge *b)
 static gboolean
 flush_to_stream(Bridge *b)
 {
-    while (b->to_st->len > 0) {
+    while (b->open_to_send && b->to_st->len > 0) {
         int n = virStreamSend(b->st, (const char *)b->to_st->data, b->to_st->len);
 
         if (n == -2)
@@ -119,7 +150,18 @@ flush_to_stream(Bridge *b)
     return TRUE;
 }
 
-static gboolean
+/* Data from the stream proves it lives: what waited may go. */
+static void
+open_gate(Bridge *b)
+{
+    b->open_to_send = TRUE;
+    if (b->gate_timer >= 0) {
+        virEventRemoveTimeout(b->gate_timer);
+        b->gate_timer = -1;
+    }
+}
+
+static ReadResult
 read_stream(Bridge *b)
 {
     char buf[BRIDGE_CHUNK];
@@ -128,12 +170,15 @@ read_stream(Bridge *b)
         int n = virStreamRecv(b->st, buf, sizeof(buf));
 
         if (n == -2)
-            return TRUE;
-        if (n <= 0)
-            return FALSE; /* end of stream or error */
+            return READ_MORE;
+        if (n == 0)
+            return READ_END;
+        if (n < 0)
+            return READ_ERROR;
+        open_gate(b);
         g_byte_array_append(b->to_fd, (const guint8 *)buf, (guint)n);
         if (b->to_fd->len > BRIDGE_MAX_BUFFERED)
-            return FALSE;
+            return READ_ERROR;
     }
 }
 
@@ -160,17 +205,40 @@ on_stream(virStreamPtr st, int events, void *opaque)
 {
     Bridge *b = opaque;
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&b->lock);
+    ReadResult r = READ_MORE;
     gboolean ok = TRUE;
 
     if (b->closed)
         return;
-    if (events & VIR_STREAM_EVENT_READABLE)
-        ok = read_stream(b) && flush_to_fd(b);
+    if (events & VIR_STREAM_EVENT_READABLE) {
+        r = read_stream(b);
+        /* what came before the end still reaches our peer */
+        ok = flush_to_fd(b) && r == READ_MORE;
+    }
     if (ok && (events & VIR_STREAM_EVENT_WRITABLE))
         ok = flush_to_stream(b);
     if (!ok || (events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP))) {
         virResetLastError();
-        bridge_shutdown(b);
+        bridge_shutdown(b, r == READ_END);
+        return;
+    }
+    update_watches(b);
+}
+
+/* BRIDGE_GATE_MS passed without data and without an end: the stream is
+ * open (no agent answers, or it is slow); what waited may go. */
+static void
+on_gate(int timer G_GNUC_UNUSED, void *opaque)
+{
+    Bridge *b = opaque;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&b->lock);
+
+    if (b->closed)
+        return;
+    open_gate(b);
+    if (!flush_to_stream(b)) {
+        virResetLastError();
+        bridge_shutdown(b, FALSE);
         return;
     }
     update_watches(b);
@@ -191,7 +259,7 @@ on_fd(int watch, int fd, int events, void *opaque)
         ok = flush_to_fd(b);
     if (!ok || (events & (VIR_EVENT_HANDLE_ERROR | VIR_EVENT_HANDLE_HANGUP))) {
         virResetLastError();
-        bridge_shutdown(b);
+        bridge_shutdown(b, FALSE);
         return;
     }
     update_watches(b);
@@ -229,6 +297,12 @@ bridge_watch(Bridge *b)
         g_atomic_int_dec_and_test(&b->refs);
         return FALSE;
     }
+    g_atomic_int_inc(&b->refs);
+    b->gate_timer = virEventAddTimeout(BRIDGE_GATE_MS, on_gate, b, bridge_unref);
+    if (b->gate_timer < 0) {
+        g_atomic_int_dec_and_test(&b->refs);
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -259,6 +333,7 @@ virt_channel_open(virDomainPtr dom, const char *name, gboolean force, VirtChanne
     b->st = st;
     b->fd = pair[1];
     b->watch = -1;
+    b->gate_timer = -1;
     b->to_fd = g_byte_array_new();
     b->to_st = g_byte_array_new();
     g_mutex_lock(&b->lock);
@@ -266,7 +341,7 @@ virt_channel_open(virDomainPtr dom, const char *name, gboolean force, VirtChanne
         g_set_error(error, VIRT_CHANNEL_ERROR, VIRT_CHANNEL_ERROR_FAILED,
                     "cannot watch channel %s: %s (is libvirt's event loop running?)", name,
                     virt_last_error());
-        bridge_shutdown(b);
+        bridge_shutdown(b, FALSE);
         g_mutex_unlock(&b->lock);
         bridge_unref(b);
         close(pair[0]);
@@ -288,7 +363,7 @@ virt_channel_close(VirtChannel *channel)
      * process may be about to exit, and libvirtd should see an orderly
      * abort rather than a client that vanished with a stream open. */
     g_mutex_lock(&b->lock);
-    bridge_shutdown(b);
+    bridge_shutdown(b, FALSE);
     g_mutex_unlock(&b->lock);
     bridge_unref(b);
 }

@@ -5,6 +5,9 @@
  * with short windows takes it up to 3 while loaded and back down to 1 after
  * the load stops; `hotcpu-ctl watch --load 1`, beside it, shows each step;
  * the audit records carry the reasons.  `--dry-run` changes nothing.
+ * autoscale holds while the agent is silent and goes on when it answers.
+ * watch goes on through the agent restarting and the domain restarting
+ * (and, before virt_channel's gate, brought libvirtd 11.3 down there).
  */
 #include <signal.h>
 #include <string.h>
@@ -115,8 +118,8 @@ test_autoscale_up_and_down(void)
 {
     const char *wargv[] = { "--json", "watch", NULL, "--load", "1", NULL };
     const char *aargv[]
-        = { "--json",     "--verbose", "autoscale",    NULL, "--min",      "1", "--max", "3",
-            "--up-after", "3",         "--down-after", "6",  "--cooldown", "2", NULL };
+        = { "--json",     "autoscale", NULL,           "--min", "1",          "--max", "3",
+            "--up-after", "3",         "--down-after", "6",     "--cooldown", "2",     NULL };
     g_autoptr(GSubprocess) watch = NULL, scale = NULL;
     g_autoptr(E2eRun) w = NULL, a = NULL;
     g_autoptr(GPtrArray) why = NULL;
@@ -124,7 +127,7 @@ test_autoscale_up_and_down(void)
     gboolean reached;
 
     NEED_GUEST();
-    wargv[2] = aargv[3] = guest->name;
+    wargv[2] = aargv[2] = guest->name;
     watch = e2e_ctl_spawn(wargv, NULL);
     scale = e2e_ctl_spawn(aargv, NULL);
     CHECK_FATAL(watch && scale, "cannot start watch and autoscale");
@@ -186,6 +189,83 @@ test_autoscale_dry_run(void)
     CHECK(after->len == before->len, "the dry run wrote audit records");
 }
 
+/* watch goes on through the agent restarting and the domain stopping and
+ * starting again, and says so. */
+static void
+test_watch_follows_restarts(void)
+{
+    const char *argv[] = { "--json", "watch", NULL, NULL };
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *runs = NULL;
+    double t0 = e2e_now();
+
+    NEED_GUEST();
+    argv[2] = guest->name;
+    p = e2e_ctl_spawn(argv, NULL);
+    CHECK_FATAL(p != NULL, "cannot start watch");
+    g_usleep(2 * G_USEC_PER_SEC);
+    CHECK(e2e_guest_agent_stop(guest) && e2e_guest_agent_start(guest),
+          "cannot restart the agent in the guest");
+    g_usleep(3 * G_USEC_PER_SEC);
+    CHECK_FATAL(virDomainDestroy(guest->dom) == 0, "cannot stop the domain");
+    g_usleep(3 * G_USEC_PER_SEC);
+    CHECK_FATAL(e2e_guest_start(guest, &error), "cannot start the domain again: %s",
+                error ? error->message : "?");
+    g_usleep(4 * G_USEC_PER_SEC);
+    r = stop(g_steal_pointer(&p), SIGINT, t0);
+    CHECK(r->status == 0 && e2e_clean_exit(r), "watch exited %d: %s", r->status, r->err);
+    runs = g_strdup_printf("\"note\":\"domain '%s' runs\"", guest->name);
+    CHECK(strstr(r->out, "\"event\":\"agent-started\"") != NULL,
+          "watch did not show the agent restarting: %s", r->out);
+    CHECK(strstr(r->out, "is not running; waiting") != NULL,
+          "watch did not say the domain stopped: %s", r->out);
+    CHECK(strstr(r->out, runs) != NULL, "watch did not say the domain runs again: %s", r->out);
+    /* after the new boot: the topology again, from the new agent */
+    CHECK(strstr(strstr(r->out, runs) ? strstr(r->out, runs) : "", "topology-changed") != NULL,
+          "watch showed no topology after the domain started again: %s", r->out);
+}
+
+/* The agent stopping: autoscale holds and says so once; it goes on when
+ * the agent answers again (it looks for it again, not just once). */
+static void
+test_autoscale_holds_while_silent(void)
+{
+    const char *argv[] = { "autoscale",  NULL, "--min",      "1", "--max", "3",
+                           "--up-after", "2",  "--cooldown", "1", NULL };
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    const char *silent = "does not answer: holding at 1 vCPUs";
+    const char *first;
+    double t0 = e2e_now();
+
+    NEED_GUEST();
+    argv[1] = guest->name;
+    CHECK_FATAL(e2e_guest_agent_stop(guest), "cannot stop the agent in the guest");
+    p = e2e_ctl_spawn(argv, NULL);
+    CHECK_FATAL(p != NULL, "cannot start autoscale");
+    g_usleep(6 * G_USEC_PER_SEC);
+    CHECK(e2e_guest_agent_start(guest), "cannot start the agent in the guest again");
+    CHECK(set_load(2), "cannot start the load");
+    /* it answers again, and the load takes the guest up */
+    CHECK(wait_online(2, 90), "autoscale did not go on after the agent came back");
+    r = stop(g_steal_pointer(&p), SIGTERM, t0);
+    CHECK(set_load(0), "cannot stop the load");
+    CHECK(r->status == 0, "autoscale exited %d: %s", r->status, r->err);
+    first = strstr(r->out, silent);
+    CHECK(first != NULL, "autoscale did not say the agent was silent: %s", r->out);
+    CHECK(first == NULL || strstr(first + 1, silent) == NULL,
+          "autoscale said the silence more than once: %s", r->out);
+    CHECK(strstr(r->out, "the guest's agent answers again") != NULL,
+          "autoscale did not say the agent answers again: %s", r->out);
+    /* back to 1 for the next test */
+    {
+        g_autoptr(E2eRun) back = e2e_ctlv("set", guest->name, "1", NULL);
+        CHECK(back->status == 0, "set 1 failed: %s", back->err);
+    }
+}
+
 static void
 test_environment(void)
 {
@@ -199,6 +279,8 @@ register_autoscale_suite(void)
         { "environment", test_environment },
         { "dry-run", test_autoscale_dry_run },
         { "up-and-down", test_autoscale_up_and_down },
+        { "holds-while-agent-silent", test_autoscale_holds_while_silent },
+        { "watch-follows-restarts", test_watch_follows_restarts },
         { NULL, NULL },
     };
 
