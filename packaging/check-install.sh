@@ -150,6 +150,10 @@ if [ "$host" = true ]; then
         check "$hooks/${phase}_set_num_of_cpus/50_hotcpu_agent" f 755
     done
     check "$bashcompletiondir/hotcpu-ctl" f 644
+    check "$unitdir/hotcpu-autoscale@.service" f 644
+    contains "$unitdir/hotcpu-autoscale@.service" "ExecStart=$bin/hotcpu-ctl autoscale %i"
+    check "$etc/hotcpu/autoscale.d" d 755
+    check "$data/hotcpu/autoscale.conf.example" f 644
     [ "$man" != true ] || check "$man_dir/man1/hotcpu-ctl.1" f 644
 else
     echo "skip: host side not built (no libvirt): hotcpu-ctl and hooks not checked"

@@ -21,7 +21,7 @@ fuzz_pkgs=(clang libclang-rt-14-dev)
 # Man pages (scdoc, checked with man-db's man and col) and bash completion.
 doc_pkgs=(scdoc man-db bsdextrautils bash-completion)
 # The .debs (packaging/build-deb.sh), lintian, the RPM spec (rpmbuild).
-pkg_pkgs=(dpkg-dev debhelper lintian rpm xz-utils)
+pkg_pkgs=(dpkg-dev debhelper lintian rpm xz-utils systemd)
 # The e2e guests: busybox initramfs, and the Debian systemd guest on an
 # ext4 disk (mmdebstrap, mkfs.ext4 -d).
 guest_pkgs=(linux-image-cloud-amd64 busybox-static cpio mmdebstrap e2fsprogs)

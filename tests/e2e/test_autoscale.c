@@ -11,6 +11,7 @@
  */
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checks.h"
 #include "cunit_runner.h"
@@ -266,6 +267,43 @@ test_autoscale_holds_while_silent(void)
     }
 }
 
+/* As hotcpu-autoscale@DOMAIN.service runs it: the settings only from
+ * /etc/hotcpu/autoscale.d/DOMAIN.conf, started while the domain is shut
+ * off; it waits, and once the domain runs it follows its load. */
+static void
+test_autoscale_from_file_waits_for_start(void)
+{
+    const char *argv[] = { "autoscale", NULL, NULL };
+    g_autofree char *conf = NULL;
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    g_autoptr(GError) error = NULL;
+    double t0 = e2e_now();
+
+    NEED_GUEST();
+    argv[1] = guest->name;
+    conf = g_strdup_printf("/etc/hotcpu/autoscale.d/%s.conf", guest->name);
+    g_mkdir_with_parents("/etc/hotcpu/autoscale.d", 0755);
+    CHECK_FATAL(g_file_set_contents(conf, "[autoscale]\nmin=1\nmax=2\nup-after=2\ncooldown=1\n", -1,
+                                    &error),
+                "cannot write %s: %s", conf, error ? error->message : "?");
+    CHECK_FATAL(virDomainDestroy(guest->dom) == 0, "cannot stop the domain");
+    p = e2e_ctl_spawn(argv, NULL);
+    g_usleep(3 * G_USEC_PER_SEC);
+    CHECK_FATAL(e2e_guest_start(guest, &error), "cannot start the domain again: %s",
+                error ? error->message : "?");
+    CHECK(set_load(2), "cannot start the load");
+    CHECK(wait_online(2, 90), "autoscale from %s did not take the started domain to 2", conf);
+    r = stop(g_steal_pointer(&p), SIGTERM, t0);
+    CHECK(set_load(0), "cannot stop the load");
+    unlink(conf);
+    CHECK(r->status == 0, "autoscale exited %d: %s", r->status, r->err);
+    CHECK(strstr(r->out, ": 1 to 2 vCPUs") != NULL, "the bounds did not come from %s: %s", conf,
+          r->out);
+    CHECK(strstr(r->out, "is not running; waiting for it to start") != NULL,
+          "autoscale did not say it waits for the domain: %s", r->out);
+}
+
 static void
 test_environment(void)
 {
@@ -281,6 +319,7 @@ register_autoscale_suite(void)
         { "up-and-down", test_autoscale_up_and_down },
         { "holds-while-agent-silent", test_autoscale_holds_while_silent },
         { "watch-follows-restarts", test_watch_follows_restarts },
+        { "from-file-waits-for-start", test_autoscale_from_file_waits_for_start },
         { NULL, NULL },
     };
 
