@@ -826,6 +826,17 @@ char *e2e_guest_read(E2eGuest *g, const char *path)
     return out;
 }
 
+char *e2e_guest_console_tail(E2eGuest *g, gsize max_bytes)
+{
+    g_autofree char *path = g_build_filename(g->rundir, "console.log", NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return g_strdup("(no console log)");
+    return g_strdup(len > max_bytes ? text + len - max_bytes : text);
+}
+
 static int count_list(const char *text)
 {
     int n = 0;

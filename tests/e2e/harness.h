@@ -130,6 +130,9 @@ int e2e_guest_sh(E2eGuest *g, guint timeout_ms, char **out, GError **error, cons
     G_GNUC_PRINTF(5, 6);
 /* Reads a guest file; NULL on error.  Trailing newline removed. */
 char *e2e_guest_read(E2eGuest *g, const char *path);
+/* The last @max_bytes of the guest's serial console (read on the host, so
+ * it works while the guest hangs); for failure messages. */
+char *e2e_guest_console_tail(E2eGuest *g, gsize max_bytes);
 /* Counts of /sys/devices/system/cpu/{online,present}; -1 on error. */
 int e2e_guest_online(E2eGuest *g);
 int e2e_guest_present(E2eGuest *g);

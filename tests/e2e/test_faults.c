@@ -90,6 +90,20 @@ guest_offlining(void)
     return online >= 0 && online < 6;
 }
 
+/* What the guest said while we waited for it to offline: a guest kernel
+ * or agent that hangs shows here (the run folder is gone after CI). */
+static void
+show_guest_state(void)
+{
+    g_autofree char *console = e2e_guest_console_tail(guest, 3000);
+    g_autofree char *agent_log = NULL;
+
+    e2e_guest_sh(guest, 5000, &agent_log, NULL, "tail -n 20 /run/agent.log; "
+                                                "cat /sys/devices/system/cpu/online");
+    g_printerr("    the guest's console ends with:\n%s\n    its agent log and online CPUs:\n%s\n",
+               console, agent_log ? agent_log : "(the guest's shell does not answer)");
+}
+
 static gboolean
 slow_hook_runs(void)
 {
@@ -200,8 +214,10 @@ test_qemu_killed_during_unplug(void)
     argv[2] = guest->name;
     t0 = e2e_now();
     p = e2e_ctl_spawn(argv, NULL);
-    CHECK(wait_for("the guest to start offlining", guest_offlining, 15000),
-          "the guest never started offlining");
+    if (!wait_for("the guest to start offlining", guest_offlining, 15000)) {
+        show_guest_state();
+        CHECK(FALSE, "the guest never started offlining");
+    }
     g_usleep(1500 * 1000); /* libvirt is now waiting for DEVICE_DELETED */
     qemu = e2e_guest_qemu_pid(guest);
     CHECK_FATAL(qemu > 0 && kill(qemu, SIGKILL) == 0, "cannot kill QEMU (pid %d)", (int)qemu);
