@@ -21,12 +21,25 @@
  *     fresh guest after one untimed warm-up plug with each.  Needs the host's
  *     udevadm in the image: HOTCPU_UDEVD (default /lib/systemd/systemd-udevd,
  *     "none" to skip).  Timing: see plug_timed().
+ * (d) autoscale, on a third guest (1 of 16 or more vCPUs, the agent as
+ *     installed, no hooks): 3 busy loops start in the guest at t0, with
+ *     `hotcpu-ctl autoscale --min 1 --max 3 --up-after 3 --down-after 6
+ *     --cooldown 2` started 3 s before; time until 2 and then 3 CPUs are
+ *     online, against the floor of window + sampling period per step, and
+ *     against `hotcpu-ctl set DOM 3` run at t0 (the manual one-command
+ *     path), alternating, HOTCPU_BENCH_ROUNDS rounds; autoscale's own lines
+ *     (--verbose, stamped as read) show where its time goes.  Then the
+ *     agent's CPU time (schedstat, and ticks) and RSS over 30 s each with
+ *     nobody connected, with `hotcpu-ctl watch` and with `watch --load 1`.
  *
  * The bench builds its own guest image (HOTCPU_IMAGE_DIR, default the e2e
  * image folder + "-bench"), so that the e2e tests' image is not rebuilt.
  *
- *   hotcpu-e2e-bench [--idle-only | --plug-only | --udev-only] [--verbose]
+ *   hotcpu-e2e-bench [--idle-only | --plug-only | --udev-only | --autoscale-only] [--verbose]
+ *
+ * Each --*-only adds its part; without one, all four run.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,27 +48,49 @@
 #include "harness.h"
 
 typedef struct {
-    double cpu_s;       /* utime + stime, seconds */
+    double cpu_s;       /* utime + stime, seconds (whole clock ticks) */
     long vol, nonvol;   /* context switches */
+    long rss_kb;        /* VmRSS; -1 when not read */
+    double run_s;       /* time on a CPU from schedstat, summed over the threads
+                         * (nanoseconds, where ticks round a short run to 0 ms);
+                         * -1 without schedstat */
 } ProcSample;
+
+/* The fields of /proc/PID/status and schedstat that proc_sample() reads,
+ * from the keyed lines of its guest command. */
+static void proc_sample_keyed(const char *out, ProcSample *s)
+{
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    const char *p;
+
+    s->vol = (p = strstr(out, "voluntary_ctxt_switches:")) ? atol(p + 24) : -1;
+    s->nonvol = (p = strstr(out, "nonvoluntary_ctxt_switches:")) ? atol(p + 27) : -1;
+    s->rss_kb = (p = strstr(out, "VmRSS:")) ? atol(p + 6) : -1;
+    s->run_s = -1;
+    for (guint i = 0; lines[i]; i++) {
+        unsigned long long ns;
+        if (sscanf(lines[i], "schedstat %llu", &ns) == 1)
+            s->run_s = (s->run_s < 0 ? 0 : s->run_s) + ns / 1e9;
+    }
+}
 
 static gboolean proc_sample(E2eGuest *g, const char *pid, ProcSample *s)
 {
     g_autofree char *out = NULL;
     unsigned long ut = 0, st = 0;
     long tck = 100;
-    const char *p;
 
     if (e2e_guest_sh(g, 5000, &out, NULL,
-                     "cut -d')' -f2- /proc/%s/stat; grep ctxt_switches /proc/%s/status; getconf CLK_TCK 2>/dev/null || echo 100",
-                     pid, pid) != 0)
+                     "cut -d')' -f2- /proc/%s/stat; grep -E 'ctxt_switches|VmRSS' /proc/%s/status;"
+                     " for f in /proc/%s/task/*/schedstat; do echo \"schedstat $(cat $f)\"; done 2>/dev/null;"
+                     " getconf CLK_TCK 2>/dev/null || echo 100",
+                     pid, pid, pid) != 0)
         return FALSE;
     /* After "comm)": state ppid pgrp session tty tpgid flags minflt cminflt
      * majflt cmajflt utime stime ... (fields 3.. of proc(5)). */
     if (sscanf(out, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return FALSE;
-    s->vol = (p = strstr(out, "voluntary_ctxt_switches:")) ? atol(p + 24) : -1;
-    s->nonvol = (p = strstr(out, "nonvoluntary_ctxt_switches:")) ? atol(p + 27) : -1;
+    proc_sample_keyed(out, s);
     {
         const char *last = strrchr(g_strchomp(out), '\n');
         long t = last ? atol(last + 1) : 0;
@@ -636,7 +671,528 @@ out:
     e2e_guest_free(g);
 }
 
-int main(int argc, char **argv)
+/* ---- (d) autoscale: a load step until CPUs are online; the agent's cost with a watcher -- */
+
+/* autoscale as the e2e test runs it: short windows, so that a round takes
+ * seconds.  Its sampling period follows from them: MIN(up-after,
+ * down-after) / 5, clamped to 1-5 s (cmd_autoscale.c), so 1 s here. */
+#define AS_MAX 3
+#define AS_UP_AFTER_S 3
+#define AS_DOWN_AFTER_S 6
+#define AS_COOLDOWN_S 2
+#define AS_PERIOD_S 1
+/* A sample is high above busy 0.85 (the default target 0.75 + the 0.10
+ * band) or CPU pressure 0.10 (autoscale_decide.h). */
+#define AS_BUSY_HIGH 0.85
+#define AS_PRESSURE_HIGH 0.10
+/* One busy loop per CPU autoscale may give: the guest stays busy up to --max. */
+#define AS_LOAD 3
+#define AGENT_COST_S 30
+
+/* @n busy loops in the guest's shell (0: stops them), as test_autoscale.c
+ * loads its guest. */
+static gboolean guest_busy_loops(E2eGuest *g, guint n)
+{
+    if (n == 0)
+        return e2e_guest_sh(g, 5000, NULL, NULL,
+                            "[ -f /tmp/busy.pids ] && kill $(cat /tmp/busy.pids); rm -f /tmp/busy.pids; true") == 0;
+    return e2e_guest_sh(g, 5000, NULL, NULL,
+                        "for i in $(seq %u); do (while :; do :; done) </dev/null >/dev/null 2>&1 "
+                        "& echo $! >> /tmp/busy.pids; done", n) == 0;
+}
+
+/* One line of a running hotcpu-ctl, stamped with e2e_now() when the bench
+ * read it: autoscale's decisions on the bench's own clock. */
+typedef struct {
+    double t;
+    char *text;
+} StampedLine;
+
+static void stamped_line_free(gpointer p)
+{
+    StampedLine *l = p;
+
+    g_free(l->text);
+    g_free(l);
+}
+
+/* A hotcpu-ctl left running.  A thread per pipe reads its lines as they
+ * come: read at the end, they would have no times (and a full pipe would
+ * stop the program). */
+typedef struct {
+    GSubprocess *proc;
+    GThread *readers[2];
+    GMutex lock;
+    GPtrArray *lines;   /* StampedLine, stdout and stderr in the order read */
+} LiveCtl;
+
+typedef struct {
+    LiveCtl *ctl;
+    GInputStream *pipe;
+} LineReader;
+
+static gpointer read_stamped_lines(gpointer data)
+{
+    LineReader *r = data;
+    g_autoptr(GDataInputStream) in = g_data_input_stream_new(r->pipe);
+    char *text;
+
+    while ((text = g_data_input_stream_read_line_utf8(in, NULL, NULL, NULL))) {
+        StampedLine *l = g_new(StampedLine, 1);
+
+        l->t = e2e_now();
+        l->text = text;
+        if (e2e_verbose())
+            g_printerr("    | %s\n", text);
+        g_mutex_lock(&r->ctl->lock);
+        g_ptr_array_add(r->ctl->lines, l);
+        g_mutex_unlock(&r->ctl->lock);
+    }
+    g_free(r);
+    return NULL;
+}
+
+static LiveCtl *live_ctl_start(const char *const *argv)
+{
+    g_autoptr(GError) error = NULL;
+    GSubprocess *p = e2e_ctl_spawn(argv, &error);
+    LiveCtl *c;
+
+    if (!p) {
+        printf("    cannot start hotcpu-ctl: %s\n", error->message);
+        return NULL;
+    }
+    c = g_new0(LiveCtl, 1);
+    c->proc = p;
+    g_mutex_init(&c->lock);
+    c->lines = g_ptr_array_new_with_free_func(stamped_line_free);
+    for (int i = 0; i < 2; i++) {
+        LineReader *r = g_new(LineReader, 1);
+
+        r->ctl = c;
+        r->pipe = i == 0 ? g_subprocess_get_stdout_pipe(p) : g_subprocess_get_stderr_pipe(p);
+        c->readers[i] = g_thread_new("ctl-lines", read_stamped_lines, r);
+    }
+    return c;
+}
+
+/* Sends @sig and waits for the exit and the last lines; the exit status,
+ * -1 when a signal ended it. */
+static int live_ctl_stop(LiveCtl *c, int sig)
+{
+    g_subprocess_send_signal(c->proc, sig);
+    g_subprocess_wait(c->proc, NULL, NULL);
+    for (int i = 0; i < 2; i++)
+        g_thread_join(c->readers[i]);
+    return g_subprocess_get_if_exited(c->proc) ? g_subprocess_get_exit_status(c->proc) : -1;
+}
+
+static void live_ctl_free(LiveCtl *c)
+{
+    g_object_unref(c->proc);
+    g_ptr_array_unref(c->lines);
+    g_mutex_clear(&c->lock);
+    g_free(c);
+}
+
+/* The last @n lines of a stopped hotcpu-ctl, for a failure. */
+static void live_ctl_print_tail(LiveCtl *c, guint n)
+{
+    for (guint i = c->lines->len > n ? c->lines->len - n : 0; i < c->lines->len; i++)
+        printf("      | %s\n", ((StampedLine *) c->lines->pdata[i])->text);
+}
+
+/* What happened in one autoscale round, seconds from t0 (the load's
+ * start); -1: not seen.  at[1][STEP_DECIDED] is 0: the load step starts
+ * the first window as a decision starts each later one. */
+typedef enum { STEP_OPENED, STEP_DECIDED, STEP_ONLINE, STEP_EVENTS } StepEvent;
+typedef struct {
+    double at[AS_MAX + 1][STEP_EVENTS];
+} StepTimes;
+/* STEP_OPENED: the first sample of the window that led to the step to N;
+ * STEP_DECIDED: autoscale said "setting domain ... from N-1 to N";
+ * STEP_ONLINE: the bench's poll saw N CPUs online. */
+
+/* Reads the steps from autoscale's lines: its --verbose line per sample
+ * ("autoscale of domain 'D': 1 vCPUs (1-3), busy 0.62, pressure 0.18:
+ * hold") and its note before each change.  The window is followed as
+ * autoscale_decide.c does: a high sample opens it, any other sample and a
+ * change close it. */
+static void steps_from_lines(const LiveCtl *c, double t0, StepTimes *st)
+{
+    double open_at = -1;
+
+    for (guint i = 0; i < c->lines->len; i++) {
+        const StampedLine *l = c->lines->pdata[i];
+        const char *set = strstr(l->text, "setting domain '");
+        const char *from = set ? strstr(set, "' from ") : NULL;
+        const char *after_name = strstr(l->text, "': ");
+        unsigned n_from, n_to;
+        int current;
+        double busy, pressure = -1;
+
+        if (from && sscanf(from, "' from %u to %u", &n_from, &n_to) == 2) {
+            if (n_to <= AS_MAX && st->at[n_to][STEP_DECIDED] < 0) {
+                st->at[n_to][STEP_DECIDED] = l->t - t0;
+                st->at[n_to][STEP_OPENED] = open_at;
+            }
+            open_at = -1;
+        } else if (g_str_has_prefix(l->text, "hotcpu-ctl: autoscale of domain '") && after_name
+                   && sscanf(after_name, "': %d vCPUs (%*u-%*u), busy %lf, pressure %lf", &current,
+                             &busy, &pressure) >= 2) {
+            if (busy <= AS_BUSY_HIGH && pressure <= AS_PRESSURE_HIGH)
+                open_at = -1;
+            else if (open_at < 0)
+                open_at = l->t - t0;
+        }
+    }
+}
+
+/* One round with autoscale running: from 1 vCPU, a settled autoscale,
+ * AS_LOAD busy loops at t0, until 2 and then AS_MAX CPUs are online. */
+static gboolean autoscale_round(E2eGuest *g, StepTimes *st)
+{
+    const char *argv[] = { "--verbose", "autoscale", g->name, "--min", "1", "--max", G_STRINGIFY(AS_MAX),
+                           "--up-after", G_STRINGIFY(AS_UP_AFTER_S), "--down-after",
+                           G_STRINGIFY(AS_DOWN_AFTER_S), "--cooldown", G_STRINGIFY(AS_COOLDOWN_S), NULL };
+    LiveCtl *scale;
+    gboolean reached;
+    double t0;
+    int status;
+
+    for (int n = 0; n <= AS_MAX; n++)
+        for (int e = 0; e < STEP_EVENTS; e++)
+            st->at[n][e] = -1;
+    st->at[1][STEP_DECIDED] = 0;
+    if (!(scale = live_ctl_start(argv)))
+        return FALSE;
+    /* Its first sample only sets the agent's load baseline; a few idle
+     * samples make the round start from a settled autoscale. */
+    g_usleep(3 * G_USEC_PER_SEC);
+    reached = guest_busy_loops(g, AS_LOAD);
+    t0 = e2e_now();
+    for (int n = 2; reached && n <= AS_MAX; n++) {
+        reached = e2e_guest_wait_cpus(g, n, n, 60000);
+        if (reached)
+            st->at[n][STEP_ONLINE] = e2e_now() - t0;
+    }
+    guest_busy_loops(g, 0);
+    /* SIGTERM: autoscale finishes a change in progress and exits 0. */
+    status = live_ctl_stop(scale, SIGTERM);
+    steps_from_lines(scale, t0, st);
+    if (!reached || status != 0) {
+        printf("    autoscale %s (exit %d); its last lines:\n",
+               reached ? "exited badly" : "did not reach the CPUs within 60 s", status);
+        live_ctl_print_tail(scale, 12);
+    }
+    live_ctl_free(scale);
+    back_to_one(g);
+    return reached && status == 0;
+}
+
+/* The same load step with `hotcpu-ctl set DOM 3` at t0 instead: the one
+ * command a person or a script would run on seeing the load. */
+static double manual_round(E2eGuest *g)
+{
+    double t = -1;
+
+    if (guest_busy_loops(g, AS_LOAD))
+        t = ctl_plug(g, AS_MAX);
+    guest_busy_loops(g, 0);
+    back_to_one(g);
+    return t;
+}
+
+/* The window + one sampling period per step: the load has to fill a whole
+ * sample before the window opens, and the window runs its full length. */
+static double step_floor(int n)
+{
+    return (n - 1) * (double) (AS_UP_AFTER_S + AS_PERIOD_S);
+}
+
+static void print_autoscale_round(int i, const StepTimes *st)
+{
+    printf("    round %d: autoscale          ", i + 1);
+    for (int n = 2; n <= AS_MAX; n++)
+        printf("  %d online %5.2f s (%.2fx floor)", n, st->at[n][STEP_ONLINE],
+               st->at[n][STEP_ONLINE] / step_floor(n));
+    printf("\n");
+    for (int n = 2; n <= AS_MAX; n++)
+        printf("             step to %d: window opened %+5.2f s, decided %+5.2f s, online %+5.2f s\n", n,
+               st->at[n][STEP_OPENED], st->at[n][STEP_DECIDED], st->at[n][STEP_ONLINE]);
+}
+
+/* Both ways of each round: autoscale's steps, the manual set's time to
+ * AS_MAX online. */
+typedef struct {
+    StepTimes steps[16];
+    double manual[16];
+    int n, nm;
+} LoadStepSamples;
+
+/* Median over the rounds of at[@n_to][@to] - at[@n_from][@from], where
+ * autoscale's lines showed both. */
+static double median_span(const LoadStepSamples *s, int n_from, StepEvent from, int n_to, StepEvent to)
+{
+    double v[16];
+    int k = 0;
+
+    for (int i = 0; i < s->n; i++) {
+        double a = s->steps[i].at[n_from][from], b = s->steps[i].at[n_to][to];
+        if (a >= 0 && b >= 0)
+            v[k++] = b - a;
+    }
+    return k ? median(v, k) : -1;
+}
+
+static void print_load_step_medians(LoadStepSamples *s)
+{
+    double manual = median(s->manual, s->nm);
+    double full = median_span(s, 1, STEP_DECIDED, AS_MAX, STEP_ONLINE);
+
+    for (int n = 2; n <= AS_MAX; n++) {
+        double t = median_span(s, 1, STEP_DECIDED, n, STEP_ONLINE);
+        printf("    median autoscale: %d online %5.2f s; window+period floor %.2f s: %.2fx\n", n, t,
+               step_floor(n), t / step_floor(n));
+    }
+    printf("    (the floor: per step, the window (%d s) + one sample period (%d s): the load has to fill a\n"
+           "    whole sample before the window opens.  Not in it: the plug itself, and after a change one\n"
+           "    more period per step, whose sample only sets autoscale's new load baseline)\n",
+           AS_UP_AFTER_S, AS_PERIOD_S);
+    printf("    median hotcpu-ctl set %d at t0: %d online %5.2f s\n", AS_MAX, AS_MAX, manual);
+    printf("    ratio autoscale / manual hotcpu-ctl set (%d online): %.1fx\n", AS_MAX, full / manual);
+    printf("    where autoscale's time goes (medians, from its own lines):\n");
+    for (int n = 2; n <= AS_MAX; n++)
+        printf("      step to %d: %5.2f s %s until a sample opened the window, window %5.2f s,"
+               " decision -> %d online %5.2f s\n", n, median_span(s, n - 1, STEP_DECIDED, n, STEP_OPENED),
+               n == 2 ? "from the load's start" : "from the decision before",
+               median_span(s, n, STEP_OPENED, n, STEP_DECIDED), n,
+               median_span(s, n, STEP_DECIDED, n, STEP_ONLINE));
+}
+
+/* (d) part 1: the load step, autoscale and the manual set alternating. */
+static void load_step_bench(E2eGuest *g, int rounds)
+{
+    LoadStepSamples s = { 0 };
+
+    printf("(d) load step: %d busy loops at t0 on a guest at 1 vCPU; autoscale --min 1 --max %d --up-after %d\n"
+           "    --down-after %d --cooldown %d (a sample every %d s), started 3 s before, vs hotcpu-ctl set %d\n"
+           "    run at t0; until the bench's poll (the shell, every 50 ms) sees the CPUs online; %d rounds,\n"
+           "    alternating, back to 1 vCPU (hotcpu-ctl set 1) before each\n",
+           AS_LOAD, AS_MAX, AS_UP_AFTER_S, AS_DOWN_AFTER_S, AS_COOLDOWN_S, AS_PERIOD_S, AS_MAX, rounds);
+    for (int i = 0; i < rounds; i++) {
+        for (int k = 0; k < 2; k++) {
+            if ((i + k) % 2 == 0) {
+                StepTimes *st = &s.steps[s.n];
+                if (autoscale_round(g, st)) {
+                    print_autoscale_round(i, st);
+                    s.n++;
+                } else {
+                    printf("    round %d: autoscale failed\n", i + 1);
+                }
+            } else {
+                double t = manual_round(g);
+                printf("    round %d: hotcpu-ctl set %d at t0   %d online %5.2f s\n", i + 1, AS_MAX, AS_MAX, t);
+                if (t >= 0)
+                    s.manual[s.nm++] = t;
+            }
+        }
+    }
+    if (s.n && s.nm)
+        print_load_step_medians(&s);
+}
+
+/* The agent's cost over one window of AGENT_COST_S. */
+typedef struct {
+    const char *what;
+    gboolean ok;
+    double secs;
+    double run_ms_min;    /* CPU ms per minute from schedstat; -1 without */
+    double tick_ms_min;   /* the same from utime + stime (10 ms ticks) */
+    double vol_per_s;     /* voluntary context switches (wakeups) per second */
+    long rss_kb;          /* at the end of the window */
+    char *ctl_said;       /* what the watcher printed, in short */
+} AgentCost;
+
+/* How many lines of a stopped watch contain @needle. */
+static guint live_ctl_count(const LiveCtl *c, const char *needle)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < c->lines->len; i++)
+        n += strstr(((StampedLine *) c->lines->pdata[i])->text, needle) != NULL;
+    return n;
+}
+
+/* The agent @pid over AGENT_COST_S with `hotcpu-ctl @watch_argv` connected
+ * (NULL: nobody connected). */
+static void agent_cost_with(E2eGuest *g, const char *pid, const char *const *watch_argv, AgentCost *c)
+{
+    LiveCtl *watch = watch_argv ? live_ctl_start(watch_argv) : NULL;
+    g_autofree char *pid_after = NULL;
+    ProcSample s0 = { 0 }, s1 = { 0 };
+    double t0;
+
+    if (watch_argv && !watch)
+        return;
+    /* Let the watcher connect and get its first events: the window is the
+     * steady state, not the connection. */
+    g_usleep(3 * G_USEC_PER_SEC);
+    t0 = e2e_now();
+    c->ok = proc_sample(g, pid, &s0);
+    g_usleep(AGENT_COST_S * G_USEC_PER_SEC);
+    c->ok = proc_sample(g, pid, &s1) && c->ok;
+    c->secs = e2e_now() - t0;
+    pid_after = guest_pid(g, "hotcpu-agent");
+    if (g_strcmp0(pid_after, pid) != 0) {
+        printf("    the agent %s was replaced by %s during the window: %s not measured\n", pid,
+               pid_after ? pid_after : "nothing", c->what);
+        c->ok = FALSE;
+    }
+    if (watch) {
+        int status = live_ctl_stop(watch, SIGINT);
+        c->ctl_said = g_strdup_printf("watch exit %d; %u topology-changed, %u load lines", status,
+                                      live_ctl_count(watch, "topology-changed"), live_ctl_count(watch, " load: "));
+        live_ctl_free(watch);
+    }
+    c->run_ms_min = s0.run_s >= 0 && s1.run_s >= 0 ? (s1.run_s - s0.run_s) * 1000 * 60 / c->secs : -1;
+    c->tick_ms_min = (s1.cpu_s - s0.cpu_s) * 1000 * 60 / c->secs;
+    c->vol_per_s = (s1.vol - s0.vol) / c->secs;
+    c->rss_kb = s1.rss_kb;
+}
+
+/* "@x / @base" as a ratio, or both values when the base is 0. */
+static char *ratio_text(double x, double base, const char *unit)
+{
+    if (base > 0)
+        return g_strdup_printf("%.2fx", x / base);
+    return g_strdup_printf("%.2f %s vs %.2f", x, unit, base);
+}
+
+static void print_agent_costs(const AgentCost *c, int n)
+{
+    printf("    %-28s %14s %16s %10s %10s\n", "host side", "CPU ms/min", "(from ticks)", "RSS KiB",
+           "wakeups/s");
+    for (int i = 0; i < n; i++) {
+        if (!c[i].ok) {
+            printf("    %-28s not measured\n", c[i].what);
+            continue;
+        }
+        printf("    %-28s %14.2f %16.0f %10ld %10.2f   %s\n", c[i].what, c[i].run_ms_min, c[i].tick_ms_min,
+               c[i].rss_kb, c[i].vol_per_s, c[i].ctl_said ? c[i].ctl_said : "");
+    }
+    for (int i = 1; i < n; i++) {
+        g_autofree char *cpu = NULL, *rss = NULL, *wake = NULL;
+
+        if (!c[0].ok || !c[i].ok)
+            continue;
+        cpu = ratio_text(c[i].run_ms_min, c[0].run_ms_min, "ms/min");
+        rss = ratio_text(c[i].rss_kb, c[0].rss_kb, "KiB");
+        wake = ratio_text(c[i].vol_per_s, c[0].vol_per_s, "/s");
+        printf("    ratio %s / %s: CPU %s, RSS %s, wakeups %s\n", c[i].what, c[0].what, cpu, rss, wake);
+    }
+}
+
+/* (d) part 2: the agent's CPU and memory with nobody connected, with
+ * `hotcpu-ctl watch` and with `watch --load 1`. */
+static void agent_cost_bench(E2eGuest *g)
+{
+    const char *watch[] = { "watch", g->name, NULL };
+    const char *watch_load[] = { "watch", g->name, "--load", "1", NULL };
+    AgentCost c[3] = { { .what = "nobody connected" }, { .what = "hotcpu-ctl watch" },
+                       { .what = "hotcpu-ctl watch --load 1" } };
+    const char *const *argv[3] = { NULL, watch, watch_load };
+    g_autofree char *pid = NULL;
+
+    /* A fresh agent: its RSS before any client, not after part 1's. */
+    if (!e2e_guest_agent_stop(g) || !e2e_guest_agent_start(g) || !(pid = guest_pid(g, "hotcpu-agent"))) {
+        printf("(d) agent cost: cannot restart hotcpu-agent in the guest\n");
+        return;
+    }
+    printf("(d) agent cost: hotcpu-agent (as installed, no --verbose, fresh, pid %s) over %d s each,\n"
+           "    3 s after the watcher started; CPU from schedstat (ns), ticks for comparison\n",
+           pid, AGENT_COST_S);
+    for (int i = 0; i < 3; i++)
+        agent_cost_with(g, pid, argv[i], &c[i]);
+    print_agent_costs(c, 3);
+    for (int i = 0; i < 3; i++)
+        g_free(c[i].ctl_said);
+}
+
+static void autoscale_bench(int rounds)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
+    char *hooks = e2e.hooks_dir;
+    /* QEMU's TCG aborts after `maximum` vCPU thread starts: 1 at boot, 2 for
+     * the warm-up plug, and 4 a round (autoscale's 2 steps, the manual set's 2 CPUs). */
+    E2eTopology topo = { .sockets = MAX(16, 1 + 2 + 4 * rounds + 2), .cores = 1, .threads = 1,
+                         .current = 1, .osinfo = TRUE };
+    E2eGuest *g;
+
+    topo.maximum = topo.sockets;
+    g = e2e_guest_boot(&topo, &error);
+    if (!g) {
+        printf("(d) cannot boot the guest: %s\n", error->message);
+        return;
+    }
+    printf("(d) guest %s up in %.1f s (TCG, 1 of %u vCPUs)\n", g->name, g->boot_seconds, topo.maximum);
+    /* hotcpu-ctl alone, without the shipped hooks, for autoscale's changes
+     * and the manual set alike. */
+    g_mkdir_with_parents(nohooks, 0755);
+    e2e.hooks_dir = nohooks;
+    /* The agent as installed: no --verbose (the e2e guests log debug, which
+     * would cost the agent a log line per request). */
+    e2e_guest_sh(g, 5000, NULL, NULL, ": > /run/agent.args");
+    e2e_guest_agent_stop(g);
+    e2e_guest_agent_start(g);
+    /* The first plug after boot is slower (bench (b)): untimed. */
+    ctl_plug(g, AS_MAX);
+    back_to_one(g);
+    load_step_bench(g, rounds);
+    agent_cost_bench(g);
+    e2e.hooks_dir = hooks;
+    e2e_guest_free(g);
+}
+
+typedef enum {
+    PART_IDLE = 1 << 0,      /* (a) */
+    PART_PLUG = 1 << 1,      /* (b) */
+    PART_UDEV = 1 << 2,      /* (c) */
+    PART_AUTOSCALE = 1 << 3, /* (d) */
+    PART_ALL = (1 << 4) - 1,
+} BenchPart;
+
+/* The parts the options name (all without one); 0 on a usage error. */
+static guint parse_args(int argc, char **argv)
+{
+    static const struct { const char *flag; BenchPart part; } only[] = {
+        { "--idle-only", PART_IDLE }, { "--plug-only", PART_PLUG },
+        { "--udev-only", PART_UDEV }, { "--autoscale-only", PART_AUTOSCALE },
+    };
+    guint parts = 0;
+
+    for (int i = 1; i < argc; i++) {
+        gboolean known = g_str_equal(argv[i], "--verbose");
+
+        for (guint k = 0; k < G_N_ELEMENTS(only); k++)
+            if (g_str_equal(argv[i], only[k].flag)) {
+                parts |= only[k].part;
+                known = TRUE;
+            }
+        if (!known) {
+            fprintf(stderr, "usage: hotcpu-e2e-bench [--idle-only | --plug-only | --udev-only | "
+                            "--autoscale-only] [--verbose]\n");
+            return 0;
+        }
+        if (g_str_equal(argv[i], "--verbose"))
+            e2e_set_verbose(TRUE);
+    }
+    return parts ? parts : PART_ALL;
+}
+
+/* (a) and (b), on one guest with qemu-ga when there is one. */
+static gboolean idle_and_plug_bench(guint parts)
 {
     g_autoptr(GError) error = NULL;
     /* A high maximum: QEMU's multi-threaded TCG aborts once more vCPU
@@ -644,27 +1200,50 @@ int main(int argc, char **argv)
      * boot and 3 per plug, 4 plugs a round. */
     E2eTopology topo = { .sockets = MAX(32, 1 + 12 * bench_rounds()), .cores = 1, .threads = 1,
                          .current = 1, .osinfo = TRUE };
-    gboolean idle_only = FALSE, udev_only = FALSE, plug_only = FALSE;
+    gboolean qga = e2e.qemu_ga != NULL;
     E2eGuest *g;
-    gboolean qga;
+
+    topo.maximum = topo.sockets;
+    topo.qga_port = qga;
+    g = e2e_guest_boot(&topo, &error);
+    if (!g) {
+        fprintf(stderr, "hotcpu-e2e-bench: %s\n", error->message);
+        return FALSE;
+    }
+    printf("guest %s up in %.1f s (TCG, 1 of %u vCPUs)%s\n", g->name, g->boot_seconds, topo.maximum,
+           qga ? ", qemu-ga on " E2E_QGA_PORT " and " E2E_QGA_IDLE_PORT : "");
+    if (qga) {
+        /* One qemu-ga for virsh --guest (libvirtd holds that port's host end),
+         * one on a port nobody holds, to compare with hotcpu-agent idle. */
+        e2e_guest_sh(g, 5000, NULL, NULL,
+                     "mkdir -p /run/qga1 /run/qga2; qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_PORT
+                     " -t /run/qga1 </dev/null >/run/qga.log 2>&1 &");
+        e2e_guest_sh(g, 5000, NULL, NULL,
+                     "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_IDLE_PORT
+                     " -t /run/qga2 </dev/null >/run/qga-idle.log 2>&1 & echo $! > /run/qga-idle.pid");
+    }
+    if (parts & PART_IDLE) {
+        idle_bench(g, qga, "no host ever connected");
+        /* A host connects once and leaves: from then on the port reports HUP. */
+        host_touch(g, E2E_AGENT_PORT, "{\"execute\": \"ping\"}\n");
+        if (qga)
+            host_touch(g, E2E_QGA_IDLE_PORT, "{\"execute\": \"guest-ping\"}\n");
+        idle_bench(g, qga, "after a host connected once and left");
+    }
+    if (parts & PART_PLUG)
+        plug_bench(g, qga);
+    e2e_guest_free(g);
+    return TRUE;
+}
+
+int main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    guint parts;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
-    for (int i = 1; i < argc; i++) {
-        if (g_str_equal(argv[i], "--idle-only"))
-            idle_only = TRUE;
-        else if (g_str_equal(argv[i], "--udev-only"))
-            udev_only = TRUE;
-        else if (g_str_equal(argv[i], "--plug-only"))
-            plug_only = TRUE;
-        else if (g_str_equal(argv[i], "--verbose"))
-            e2e_set_verbose(TRUE);
-        else {
-            fprintf(stderr, "usage: hotcpu-e2e-bench [--idle-only | --plug-only | --udev-only] "
-                            "[--verbose]\n");
-            return 2;
-        }
-    }
-    topo.maximum = topo.sockets;
+    if (!(parts = parse_args(argc, argv)))
+        return 2;
     /* Its own image (with qemu-ga and udevd), not the e2e tests' one; and
      * build-guest-image.sh reads HOTCPU_UDEVD. */
     g_setenv("HOTCPU_IMAGE_DIR", E2E_IMAGE_DIR "-bench", FALSE);
@@ -677,40 +1256,12 @@ int main(int argc, char **argv)
     printf("hotcpu-e2e-bench: image %s; qemu-ga %s; udevd %s\n", e2e.image_dir,
            e2e.qemu_ga ? e2e.qemu_ga : "none (HOTCPU_QEMU_GA)",
            g_getenv("HOTCPU_UDEVD") ? g_getenv("HOTCPU_UDEVD") : "none (HOTCPU_UDEVD)");
-    if (!udev_only) {
-        qga = e2e.qemu_ga != NULL;
-        topo.qga_port = qga;
-        g = e2e_guest_boot(&topo, &error);
-        if (!g) {
-            fprintf(stderr, "hotcpu-e2e-bench: %s\n", error->message);
-            return 1;
-        }
-        printf("guest %s up in %.1f s (TCG, 1 of %u vCPUs)%s\n", g->name, g->boot_seconds, topo.maximum,
-               qga ? ", qemu-ga on " E2E_QGA_PORT " and " E2E_QGA_IDLE_PORT : "");
-        if (qga) {
-            /* One qemu-ga for virsh --guest (libvirtd holds that port's host end),
-             * one on a port nobody holds, to compare with hotcpu-agent idle. */
-            e2e_guest_sh(g, 5000, NULL, NULL,
-                         "mkdir -p /run/qga1 /run/qga2; qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_PORT
-                         " -t /run/qga1 </dev/null >/run/qga.log 2>&1 &");
-            e2e_guest_sh(g, 5000, NULL, NULL,
-                         "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_IDLE_PORT
-                         " -t /run/qga2 </dev/null >/run/qga-idle.log 2>&1 & echo $! > /run/qga-idle.pid");
-        }
-        if (!plug_only) {
-            idle_bench(g, qga, "no host ever connected");
-            /* A host connects once and leaves: from then on the port reports HUP. */
-            host_touch(g, E2E_AGENT_PORT, "{\"execute\": \"ping\"}\n");
-            if (qga)
-                host_touch(g, E2E_QGA_IDLE_PORT, "{\"execute\": \"guest-ping\"}\n");
-            idle_bench(g, qga, "after a host connected once and left");
-        }
-        if (!idle_only)
-            plug_bench(g, qga);
-        e2e_guest_free(g);
-    }
-    if (!idle_only && !plug_only)
+    if ((parts & (PART_IDLE | PART_PLUG)) && !idle_and_plug_bench(parts))
+        return 1;
+    if (parts & PART_UDEV)
         udev_bench(bench_rounds());
+    if (parts & PART_AUTOSCALE)
+        autoscale_bench(bench_rounds());
     e2e_env_cleanup();
     return 0;
 }
