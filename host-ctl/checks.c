@@ -55,9 +55,10 @@ check_domain_running(const char *dom, int state, GError **error)
 }
 
 gboolean
-check_no_job(const char *dom, int control_state, int job_type, GError **error)
+check_no_job(const char *dom, const virDomainControlInfo *control, int job_type,
+             GError **error)
 {
-    switch (control_state) {
+    switch (control != NULL ? (int)control->state : -1) {
     case VIR_DOMAIN_CONTROL_JOB:
         return refuse(error,
                       "domain '%s' has a job in progress (such as a migration, save or dump); "
@@ -67,6 +68,14 @@ check_no_job(const char *dom, int control_state, int job_type, GError **error)
         return refuse(error, "domain '%s' is busy: libvirt is talking to its hypervisor; try again",
                       dom);
     case VIR_DOMAIN_CONTROL_ERROR:
+        /* QEMU's driver says ERROR/INTERNAL while another client's
+         * synchronous job (a vCPU change waiting for the guest) holds the
+         * domain outside the monitor: busy, not broken. */
+        if (control->details == VIR_DOMAIN_CONTROL_ERROR_REASON_INTERNAL)
+            return refuse(error,
+                          "domain '%s' is busy with another change in libvirt (such as a vCPU "
+                          "change from another controller); try again when it has finished",
+                          dom);
         return refuse(error, "libvirt cannot control domain '%s' (its hypervisor monitor failed)",
                       dom);
     default:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libvirt/libvirt.h>
 
 #include "cpulist.h"
 #include "domain_info.h"
@@ -24,11 +25,12 @@ typedef enum {
  * domain's refusal names --config, which changes its definition. */
 gboolean check_domain_running(const char *dom, int state, GError **error);
 
-/* No job on the domain.  @control_state is virDomainControlState, or -1 when
- * virDomainGetControlInfo is not supported; @job_type is virDomainJobType, or
- * -1 when virDomainGetJobInfo is not supported.  What is not supported is
- * not held against the domain. */
-gboolean check_no_job(const char *dom, int control_state, int job_type, GError **error);
+/* No job on the domain.  @control is what virDomainGetControlInfo said, or
+ * NULL when it is not supported; @job_type is virDomainJobType, or -1 when
+ * virDomainGetJobInfo is not supported.  What is not supported is not held
+ * against the domain. */
+gboolean check_no_job(const char *dom, const virDomainControlInfo *control, int job_type,
+                      GError **error);
 
 /* With @sockets, @value sockets are @value x vCPUs per socket; without it,
  * @value vCPUs, which must be a whole number of sockets when a socket holds

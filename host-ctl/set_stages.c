@@ -59,16 +59,15 @@ set_open_and_lock(SetRun *run)
 
 /* virDomainGetControlInfo's state, -1 when not supported or failing (the
  * test driver has it; job info it has not). */
-static int
-control_state(virDomainPtr dom)
+/* virDomainGetControlInfo into @ci; NULL when the driver cannot say. */
+static const virDomainControlInfo *
+control_info(virDomainPtr dom, virDomainControlInfo *ci)
 {
-    virDomainControlInfo ci;
-
-    if (virDomainGetControlInfo(dom, &ci, 0) < 0) {
+    if (virDomainGetControlInfo(dom, ci, 0) < 0) {
         virResetLastError();
-        return -1;
+        return NULL;
     }
-    return ci.state;
+    return ci;
 }
 
 static int
@@ -170,6 +169,7 @@ gboolean
 set_read_domain(SetRun *run)
 {
     g_autoptr(GError) error = NULL;
+    virDomainControlInfo ci;
     int state, reason;
 
     if (virDomainGetState(run->dom, &state, &reason, 0) < 0)
@@ -179,7 +179,7 @@ set_read_domain(SetRun *run)
     if (state == VIR_DOMAIN_SHUTOFF && run->config)
         return set_config_offline(run);
     if (!check_domain_running(run->name, state, &error)
-        || !check_no_job(run->name, control_state(run->dom), job_type(run->dom), &error))
+        || !check_no_job(run->name, control_info(run->dom, &ci), job_type(run->dom), &error))
         return refuse_error(run, error);
 
     if (!(run->info = ctl_domain_info(run->dom, &run->xml, &error))
