@@ -10,8 +10,16 @@ typedef struct {
     guint64 peer;
     guint interval_s;
     guint timer;
+    guint missed; /* ticks in a row that found no host on the port */
     LoadSample *prev;
 } LoadWatch;
+
+/* Ticks in a row without a host after which a watch ends.  On the virtio
+ * port (one peer for the agent's life) a host that leaves is not seen
+ * leaving; a watcher that only yields the port for a moment to a short
+ * client (autoscale's samples) must not lose its watch, one that is gone
+ * must not keep the agent waking. */
+#define LOAD_WATCH_MAX_MISSED 3
 
 static void
 load_watch_free(gpointer data)
@@ -88,11 +96,14 @@ on_watch_tick(gpointer user_data)
     g_autofree char *text = NULL;
 
     if (!channel_peer_connected(agent->channel, watch->peer)) {
+        if (++watch->missed < LOAD_WATCH_MAX_MISSED)
+            return G_SOURCE_CONTINUE; /* the baseline stays: the next covers both */
         g_debug("Load watch of peer %" G_GUINT64_FORMAT " ends: it left.", watch->peer);
         watch->timer = 0;
         g_hash_table_remove(agent->load_watches, &watch->peer);
         return G_SOURCE_REMOVE;
     }
+    watch->missed = 0;
     line = proto_event_begin("load");
     cur = write_load(agent, watch->prev, line, &error);
     if (cur == NULL) {
@@ -120,6 +131,15 @@ agent_load_watch(Agent *agent, CommandCall *call, guint interval_s)
         return;
     }
     watch = g_hash_table_lookup(agent->load_watches, &call->peer);
+    if (watch != NULL && watch->interval_s == interval_s) {
+        /* The same watch asked for again: a watcher that came back after
+         * yielding the port.  Restarting the period would starve it of
+         * events whenever it yields more often than the interval. */
+        load_sample_free(start);
+        watch->missed = 0;
+        command_call_return(call, NULL);
+        return;
+    }
     if (watch == NULL) {
         watch = g_new0(LoadWatch, 1);
         watch->agent = agent;

@@ -16,7 +16,7 @@
 
 /* How long watch leaves the channel to another client before it asks for
  * it again. */
-#define WATCH_YIELD_MS 1000
+#define WATCH_YIELD_MS 250
 
 typedef struct {
     CtlContext *ctx;

@@ -316,6 +316,37 @@ test_watch_load_events(void)
     fake_sysfs_destroy(tree);
 }
 
+/* The same watch asked for again (a watcher back after yielding the
+ * port to a short client) keeps its period: restarted each time, a watcher
+ * that yields more often than the interval never got an event (watch
+ * --load beside autoscale). */
+static void
+test_watch_load_again_keeps_period(void)
+{
+    char *tree = fake_sysfs_new_simple(2, 2, 2);
+    char *proc = fake_proc(stat_a, psi_text);
+    const char *args[] = { "--proc-root", proc, NULL };
+    TestAgent *agent = test_agent_start(tree, NULL, args);
+    RawClient *c = raw_connect(agent);
+    const char *watch3 = "{\"execute\": \"watch-load\", \"arguments\": {\"interval\": 3}}";
+    g_autoptr(JsonObject) first = call_return(c, watch3);
+    gint64 t0 = g_get_monotonic_time();
+    g_autoptr(JsonObject) again = NULL;
+    g_autoptr(JsonNode) ev = NULL;
+
+    g_usleep(1500 * 1000);
+    again = call_return(c, watch3);
+    CU_ASSERT_PTR_NOT_NULL(again);
+    ev = raw_event(c, 4000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ev);
+    /* 3 s after the first ask, not 3 s after the second (4.5 s). */
+    CU_ASSERT(g_get_monotonic_time() - t0 < 3900 * 1000);
+    raw_free(c);
+    CU_ASSERT_EQUAL(test_agent_stop(agent), 0);
+    remove_fake_proc(proc);
+    fake_sysfs_destroy(tree);
+}
+
 /* Events go to the watcher alone, and stop when it leaves: another client
  * sees none. */
 static void
@@ -361,6 +392,7 @@ static const CunitTest agent_tests[] = {
     { "watch-load: validation, events every second", test_watch_load_events },
     { "watch-load: to the watcher only, until it leaves",
       test_watch_load_stops_when_client_leaves },
+    { "watch-load asked again keeps its period", test_watch_load_again_keeps_period },
     { NULL, NULL },
 };
 
