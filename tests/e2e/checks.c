@@ -15,9 +15,8 @@ e2e_parse_json(const char *text)
     return root ? json_node_copy(root) : NULL;
 }
 
-/* The first integer member named @key anywhere in @node (depth first). */
-static gboolean
-find_int(JsonNode *node, const char *key, gint64 *out)
+gboolean
+e2e_json_find_int(JsonNode *node, const char *key, gint64 *out)
 {
     if (!node)
         return FALSE;
@@ -30,12 +29,12 @@ find_int(JsonNode *node, const char *key, gint64 *out)
             return TRUE;
         }
         for (GList *l = members; l; l = l->next)
-            if (find_int(json_object_get_member(o, l->data), key, out))
+            if (e2e_json_find_int(json_object_get_member(o, l->data), key, out))
                 return TRUE;
     } else if (JSON_NODE_HOLDS_ARRAY(node)) {
         JsonArray *a = json_node_get_array(node);
         for (guint i = 0; i < json_array_get_length(a); i++)
-            if (find_int(json_array_get_element(a, i), key, out))
+            if (e2e_json_find_int(json_array_get_element(a, i), key, out))
                 return TRUE;
     }
     return FALSE;
@@ -47,7 +46,7 @@ e2e_json_int(const char *text, const char *key, gint64 def)
     g_autoptr(JsonNode) n = e2e_parse_json(text);
     gint64 v = def;
 
-    find_int(n, key, &v);
+    e2e_json_find_int(n, key, &v);
     return v;
 }
 
@@ -104,10 +103,17 @@ check_get(E2eGuest *g, int n, const char *when)
     gint64 cur = -1, online = -1;
 
     CHECK(get->status == 0, "%s: hotcpu-ctl get exited %d: %s", when, get->status, get->err);
-    find_int(live, "current", &cur);
-    find_int(guest, "online", &online);
+    e2e_json_find_int(live, "current", &cur);
+    e2e_json_find_int(guest, "online", &online);
     CHECK(cur == n, "%s: hotcpu-ctl get says live current %" G_GINT64_FORMAT ", expected %d: %s",
           when, cur, n, get->out);
+    if (online < 0) {
+        g_autofree char *log = NULL;
+
+        e2e_guest_sh(g, 5000, &log, NULL, "tail -n 15 /run/agent.log");
+        g_printerr("    hotcpu-ctl get (%.2f s) had no answer from the agent; its log:\n%s\n",
+                   get->seconds, log ? log : "?");
+    }
     CHECK(online == n,
           "%s: hotcpu-ctl get says guest online %" G_GINT64_FORMAT ", expected %d: %s%s", when,
           online, n, get->out, get->err);

@@ -30,6 +30,8 @@
 
 /* @text parsed as JSON, or NULL. */
 JsonNode *e2e_parse_json(const char *text);
+/* The first integer member named @key anywhere in @node (depth first). */
+gboolean e2e_json_find_int(JsonNode *node, const char *key, gint64 *out);
 /* The first integer member @key anywhere in @text's JSON, or @def. */
 gint64 e2e_json_int(const char *text, const char *key, gint64 def);
 /* The string member @key of @text's top-level object, or NULL (g_free). */

@@ -28,31 +28,11 @@
 #include <glib/gstdio.h>
 
 #include "cunit_runner.h"
-#include "harness.h"
+#include "checks.h"
 
 static char *env_error;          /* why the environment is unusable */
 static E2eGuest *guest_a, *guest_b, *guest_c, *guest_d, *guest_e, *guest_f;
 static char *boot_error_a, *boot_error_b, *boot_error_c, *boot_error_d, *boot_error_e, *boot_error_f;
-
-#define CHECK(cond, ...)                                                            \
-    do {                                                                            \
-        gboolean ok_ = (cond);                                                      \
-        if (!ok_) {                                                                 \
-            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                     \
-            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);           \
-        }                                                                           \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);      \
-    } while (0)
-
-#define CHECK_FATAL(cond, ...)                                                      \
-    do {                                                                            \
-        gboolean ok_ = (cond);                                                      \
-        if (!ok_) {                                                                 \
-            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                     \
-            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);           \
-        }                                                                           \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_TRUE);       \
-    } while (0)
 
 #define NEED_GUEST(g, err)                                                         \
     do {                                                                            \
@@ -63,125 +43,10 @@ static char *boot_error_a, *boot_error_b, *boot_error_c, *boot_error_d, *boot_er
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static JsonNode *parse_json(const char *text)
-{
-    g_autoptr(JsonParser) p = json_parser_new();
-    JsonNode *root;
-
-    if (!text || !json_parser_load_from_data(p, text, -1, NULL))
-        return NULL;
-    root = json_parser_get_root(p);
-    return root ? json_node_copy(root) : NULL;
-}
-
-/* The first integer member named @key anywhere in @node (depth first). */
-static gboolean json_find_int(JsonNode *node, const char *key, gint64 *out)
-{
-    if (!node)
-        return FALSE;
-    if (JSON_NODE_HOLDS_OBJECT(node)) {
-        JsonObject *o = json_node_get_object(node);
-        g_autoptr(GList) members = json_object_get_members(o);
-        JsonNode *m = json_object_get_member(o, key);
-        if (m && JSON_NODE_HOLDS_VALUE(m) && json_node_get_value_type(m) == G_TYPE_INT64) {
-            *out = json_node_get_int(m);
-            return TRUE;
-        }
-        for (GList *l = members; l; l = l->next)
-            if (json_find_int(json_object_get_member(o, l->data), key, out))
-                return TRUE;
-    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
-        JsonArray *a = json_node_get_array(node);
-        for (guint i = 0; i < json_array_get_length(a); i++)
-            if (json_find_int(json_array_get_element(a, i), key, out))
-                return TRUE;
-    }
-    return FALSE;
-}
-
-static gint64 json_int_or(const char *text, const char *key, gint64 def)
-{
-    g_autoptr(JsonNode) n = parse_json(text);
-    gint64 v = def;
-    json_find_int(n, key, &v);
-    return v;
-}
-
 static E2eRun *ctl_set(E2eGuest *g, guint n)
 {
     g_autofree char *s = g_strdup_printf("%u", n);
     return e2e_ctlv("--json", "set", g->name, s, NULL);
-}
-
-/* No crash, no glib critical, no assertion: "no exception in the log". */
-static gboolean clean_exit(const E2eRun *r)
-{
-    return r->status >= 0 && !strstr(r->err, "CRITICAL") && !strstr(r->err, "assertion")
-        && !strstr(r->err, "Segmentation");
-}
-
-/* The last audit record for @dom, or NULL. */
-static JsonNode *last_audit(const char *dom)
-{
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-
-    if (!g_file_get_contents(e2e.audit_log, &text, NULL, NULL))
-        return NULL;
-    lines = g_strsplit(text, "\n", -1);
-    for (gint i = (gint) g_strv_length(lines) - 1; i >= 0; i--) {
-        JsonNode *n = parse_json(lines[i]);
-        if (n && JSON_NODE_HOLDS_OBJECT(n)
-            && g_strcmp0(json_object_get_string_member_with_default(json_node_get_object(n),
-                                                                    "domain", ""), dom) == 0)
-            return n;
-        if (n)
-            json_node_unref(n);
-    }
-    return NULL;
-}
-
-/* Checks that hotcpu-ctl get, libvirt, and the guest all say @n vCPUs, all
- * present and online in the guest (after giving it @settle_ms). */
-static void check_all_agree(E2eGuest *g, int n, guint settle_ms, const char *when)
-{
-    gboolean reached = e2e_guest_wait_cpus(g, n, n, settle_ms);
-    int online = e2e_guest_online(g), present = e2e_guest_present(g);
-    int lv = e2e_libvirt_vcpus(g, TRUE);
-    g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
-    g_autoptr(E2eRun) topo = e2e_ctlv("--json", "topology", g->name, NULL);
-
-    CHECK(reached && online == n && present == n,
-          "%s: guest has %d online / %d present CPUs, expected %d", when, online, present, n);
-    CHECK(lv == n, "%s: libvirt says %d live vCPUs, expected %d", when, lv, n);
-    CHECK(get->status == 0, "%s: hotcpu-ctl get exited %d: %s", when, get->status, get->err);
-    CHECK(strstr(get->out, "\"current\"") != NULL, "%s: hotcpu-ctl get --json lacks \"current\": %s",
-          when, get->out);
-    {
-        gint64 cur = -1, gonline = -1;
-        g_autoptr(JsonNode) j = parse_json(get->out);
-        JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
-        JsonNode *live = o ? json_object_get_member(o, "live") : NULL;
-        if (live)
-            json_find_int(live, "current", &cur);
-        else
-            json_find_int(j, "current", &cur);
-        if (o && json_object_get_member(o, "guest"))
-            json_find_int(json_object_get_member(o, "guest"), "online", &gonline);
-        CHECK(cur == n, "%s: hotcpu-ctl get says live current %" G_GINT64_FORMAT ", expected %d: %s",
-              when, cur, n, get->out);
-        if (gonline < 0) {
-            g_autofree char *log = NULL;
-            e2e_guest_sh(g, 5000, &log, NULL, "tail -n 15 /run/agent.log");
-            g_printerr("    hotcpu-ctl get (%.2f s) had no answer from the agent; its log:\n%s\n",
-                       get->seconds, log ? log : "?");
-        }
-        CHECK(gonline == n, "%s: hotcpu-ctl get says guest online %" G_GINT64_FORMAT
-              ", expected %d: %s", when, gonline, n, get->out);
-    }
-    CHECK(topo->status == 0 && json_int_or(topo->out, "online-count", -1) == n,
-          "%s: hotcpu-ctl topology (exit %d) says online-count %" G_GINT64_FORMAT ", expected %d",
-          when, topo->status, json_int_or(topo->out, "online-count", -1), n);
 }
 
 /* Brings @g to @n vCPUs (through hotcpu-ctl; retried once for libvirt's
@@ -197,11 +62,7 @@ static void ensure_count(E2eGuest *g, int n)
 
 static void check_set(E2eGuest *g, guint n, int want_exit)
 {
-    g_autoptr(E2eRun) r = ctl_set(g, n);
-    g_printerr("    set %s %u: exit %d in %.2f s\n", g->name, n, r->status, r->seconds);
-    CHECK(r->status == want_exit, "hotcpu-ctl set %s %u exited %d, expected %d\nstdout: %s\nstderr: %s",
-          g->name, n, r->status, want_exit, r->out, r->err);
-    CHECK(clean_exit(r), "hotcpu-ctl set had a crash or critical: %s", r->err);
+    g_autoptr(E2eRun) r = e2e_check_set(g, n, want_exit);
 }
 
 /* Boots the guest of a suite (its init: nothing when the environment is
@@ -267,13 +128,13 @@ static void test_plug_unplug(void)
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(guest_a, 2);
     check_set(guest_a, 4, 0);
-    check_all_agree(guest_a, 4, 5000, "after set 4");
+    e2e_check_all_agree(guest_a, 4, 5000, "after set 4");
     check_set(guest_a, 2, 0);
-    check_all_agree(guest_a, 2, 5000, "after set 2");
+    e2e_check_all_agree(guest_a, 2, 5000, "after set 2");
     {
-        g_autoptr(JsonNode) rec = last_audit(guest_a->name);
+        g_autoptr(JsonNode) rec = e2e_last_audit(guest_a->name);
         gint64 actual = -1;
-        json_find_int(rec, "actual", &actual);
+        e2e_json_find_int(rec, "actual", &actual);
         CHECK(actual == 2, "the audit log's last record says actual %" G_GINT64_FORMAT ", expected 2",
               actual);
     }
@@ -285,7 +146,7 @@ static void test_above_max(void)
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(guest_a, 2);
     check_set(guest_a, 34, 3);
-    check_all_agree(guest_a, 2, 500, "after refused set 34");
+    e2e_check_all_agree(guest_a, 2, 500, "after refused set 34");
 }
 
 /* 3. Below 1: refused. */
@@ -294,7 +155,7 @@ static void test_below_one(void)
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(guest_a, 2);
     check_set(guest_a, 0, 3);
-    check_all_agree(guest_a, 2, 500, "after refused set 0");
+    e2e_check_all_agree(guest_a, 2, 500, "after refused set 0");
 }
 
 /* 9. Hooks with the contract's environment; a veto changes nothing. */
@@ -312,9 +173,9 @@ static void test_hooks(void)
     g_unlink(e2e.hook_log);
 
     check_set(g, 4, 0);
-    check_all_agree(g, 4, 5000, "after set 4 with hooks");
+    e2e_check_all_agree(g, 4, 5000, "after set 4 with hooks");
     check_set(g, 2, 0);
-    check_all_agree(g, 2, 5000, "after set 2 with hooks");
+    e2e_check_all_agree(g, 2, 5000, "after set 2 with hooks");
     g_file_get_contents(e2e.hook_log, &log, NULL, NULL);
     g_printerr("    hooks.log:\n%s", log ? log : "(none)\n");
     want_common = g_strdup_printf("vmName=%s vmId=%s", g->name, uuid);
@@ -338,13 +199,13 @@ static void test_hooks(void)
     g_file_set_contents(veto, "1", -1, NULL);
     check_set(g, 6, 4);
     g_unlink(veto);
-    check_all_agree(g, 2, 1000, "after a vetoed set 6");
+    e2e_check_all_agree(g, 2, 1000, "after a vetoed set 6");
     g_clear_pointer(&log, g_free);
     g_file_get_contents(e2e.hook_log, &log, NULL, NULL);
     CHECK(log && strstr(log, "hook=before") && !strstr(log, "hook=after"),
           "vetoed change: before ran, after must not: %s", log ? log : "(none)");
     {
-        g_autoptr(JsonNode) rec = last_audit(g->name);
+        g_autoptr(JsonNode) rec = e2e_last_audit(g->name);
         JsonObject *o = rec ? json_node_get_object(rec) : NULL;
         CHECK(o && g_strcmp0(json_object_get_string_member_with_default(o, "outcome", ""),
                              "vetoed") == 0,
@@ -379,13 +240,13 @@ static void test_plug_then_unplug(void)
     CHECK(r1->status == 0, "the plug exited %d: %s", r1->status, r1->err);
     CHECK(r2->status == 0 || r2->status == 3, "the unplug exited %d (expected 0 or 3): %s",
           r2->status, r2->err);
-    CHECK(clean_exit(r1) && clean_exit(r2), "a crash or critical: %s %s", r1->err, r2->err);
+    CHECK(e2e_clean_exit(r1) && e2e_clean_exit(r2), "a crash or critical: %s %s", r1->err, r2->err);
     final = r2->status == 0 ? 2 : 4;
-    check_all_agree(g, final, 5000, "after plug + immediate unplug");
+    e2e_check_all_agree(g, final, 5000, "after plug + immediate unplug");
     {
-        g_autoptr(JsonNode) rec = last_audit(g->name);
+        g_autoptr(JsonNode) rec = e2e_last_audit(g->name);
         gint64 actual = -1;
-        json_find_int(rec, "actual", &actual);
+        e2e_json_find_int(rec, "actual", &actual);
         CHECK(actual == final, "the last audit record says actual %" G_GINT64_FORMAT ", expected %d",
               actual, final);
     }
@@ -409,7 +270,7 @@ static void test_toggle(void)
                 return;
         }
     }
-    check_all_agree(g, 1, 1000, "after 10 toggles");
+    e2e_check_all_agree(g, 1, 1000, "after 10 toggles");
 }
 
 /* 8. During another libvirt job (a live dump into a FIFO nobody reads):
@@ -448,7 +309,7 @@ static void test_during_job(void)
                    r->out, r->err);
         CHECK(r->status == 3, "set during a job exited %d, expected 3 (refused): %s", r->status,
               r->err);
-        CHECK(clean_exit(r), "crash or critical: %s", r->err);
+        CHECK(e2e_clean_exit(r), "crash or critical: %s", r->err);
     }
     /* End the job by letting the dump finish: drain the FIFO until libvirt's
      * iohelper closes it.  (virDomainAbortJob on this dump left the job hung
@@ -479,7 +340,7 @@ static void test_during_job(void)
     g_subprocess_force_exit(dump);
     g_subprocess_wait(dump, NULL, NULL);
     g_unlink(fifo);
-    check_all_agree(g, 2, 1000, "after the job");
+    e2e_check_all_agree(g, 2, 1000, "after the job");
 }
 
 /* 11. Unplug with the agent stopped: the actual count is reported (exit 6
@@ -501,11 +362,11 @@ static void test_unplug_no_agent(void)
     g_printerr("    set 2 without agent: exit %d in %.2f s\n    %s%s", r->status, r->seconds, r->out,
                r->err);
     CHECK(r->status == 0 || r->status == 6, "exit %d, expected 0 or 6", r->status);
-    CHECK(clean_exit(r), "crash or critical: %s", r->err);
+    CHECK(e2e_clean_exit(r), "crash or critical: %s", r->err);
     g_usleep(500 * 1000);
     present = e2e_guest_present(g);
     lv = e2e_libvirt_vcpus(g, TRUE);
-    json_find_int(parse_json(r->out), "actual", &reported);
+    e2e_json_find_int(e2e_parse_json(r->out), "actual", &reported);
     if (r->status == 0)
         CHECK(present == 2 && reported == 2,
               "exit 0 but the guest has %d present CPUs, hotcpu-ctl reported %" G_GINT64_FORMAT,
@@ -516,24 +377,24 @@ static void test_unplug_no_agent(void)
               reported, present);
     CHECK(lv == present, "libvirt says %d live vCPUs, the guest has %d present", lv, present);
     {
-        g_autoptr(JsonNode) rec = last_audit(g->name);
-        json_find_int(rec, "actual", &actual);
+        g_autoptr(JsonNode) rec = e2e_last_audit(g->name);
+        e2e_json_find_int(rec, "actual", &actual);
         CHECK(actual == present, "the audit log says actual %" G_GINT64_FORMAT ", guest has %d",
               actual, present);
     }
     {
         g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
-        g_autoptr(JsonNode) j = parse_json(get->out);
+        g_autoptr(JsonNode) j = e2e_parse_json(get->out);
         JsonNode *live = j && JSON_NODE_HOLDS_OBJECT(j)
             ? json_object_get_member(json_node_get_object(j), "live") : NULL;
         gint64 cur = -1;
-        json_find_int(live ? live : j, "current", &cur);
+        e2e_json_find_int(live ? live : j, "current", &cur);
         CHECK(cur == present, "hotcpu-ctl get says %" G_GINT64_FORMAT ", the guest has %d present",
               cur, present);
     }
     CHECK(e2e_guest_agent_start(g), "cannot restart the agent");
     ensure_count(g, 2);
-    check_all_agree(g, 2, 5000, "after restarting the agent");
+    e2e_check_all_agree(g, 2, 5000, "after restarting the agent");
 }
 
 /* 12. Agent killed and respawned, host end dropped mid-line: topology answers
@@ -554,7 +415,7 @@ static void test_agent_restart(void)
           "cannot kill the agent");
     for (int i = 0; i < 50 && !answered; i++) {
         g_autoptr(E2eRun) r = e2e_ctlv("--json", "topology", g->name, NULL);
-        answered = r->status == 0 && json_int_or(r->out, "online-count", -1) == 4;
+        answered = r->status == 0 && e2e_json_int(r->out, "online-count", -1) == 4;
         if (!answered)
             g_usleep(200 * 1000);
     }
@@ -586,9 +447,9 @@ static void test_agent_restart(void)
             g_subprocess_wait(p, NULL, NULL);
         }
     }
-    check_all_agree(g, 4, 3000, "after the agent restart and host disconnects");
+    e2e_check_all_agree(g, 4, 3000, "after the agent restart and host disconnects");
     ensure_count(g, 2);
-    check_all_agree(g, 2, 5000, "after set 2 following the restart");
+    e2e_check_all_agree(g, 2, 5000, "after set 2 following the restart");
 }
 
 /* /proc/stat busy jiffies (all but idle and iowait) of cpu0 and cpu1. */
@@ -650,7 +511,7 @@ static void test_load(void)
           (b[1] - a[1]) / dt);
     CHECK(e2e_guest_sh(g, 5000, NULL, NULL, "kill $(cat /tmp/busy.pids)") == 0,
           "cannot stop the busy loops");
-    check_all_agree(g, 2, 3000, "after the load test");
+    e2e_check_all_agree(g, 2, 3000, "after the load test");
     ensure_count(g, 1);
 }
 
@@ -692,11 +553,11 @@ static int suite_b_clean(void)
 static void test_pinning(void)
 {
     NEED_GUEST(guest_b, boot_error_b);
-    check_all_agree(guest_b, 4, 5000, "at boot");
+    e2e_check_all_agree(guest_b, 4, 5000, "at boot");
     check_set(guest_b, 3, 0);
-    check_all_agree(guest_b, 3, 5000, "after set 3");
+    e2e_check_all_agree(guest_b, 3, 5000, "after set 3");
     check_set(guest_b, 2, 3);
-    check_all_agree(guest_b, 3, 1000, "after the refused set 2");
+    e2e_check_all_agree(guest_b, 3, 1000, "after the refused set 2");
 }
 
 /* ---- suite C: threads ----------------------------------------------------- */
@@ -725,9 +586,9 @@ static void test_threads(void)
     NEED_GUEST(guest_c, boot_error_c);
     {
         g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
-        g_autoptr(JsonNode) j = parse_json(get->out);
+        g_autoptr(JsonNode) j = e2e_parse_json(get->out);
         gint64 max = -1;
-        json_find_int(j, "maximum", &max);
+        e2e_json_find_int(j, "maximum", &max);
         CHECK(get->status == 0 && max == 8, "get: exit %d, maximum %" G_GINT64_FORMAT
               ", expected 8: %s", get->status, max, get->out);
     }
@@ -736,12 +597,12 @@ static void test_threads(void)
         g_printerr("    set 2 --sockets: exit %d in %.2f s\n", r->status, r->seconds);
         CHECK(r->status == 0, "set 2 --sockets exited %d: %s", r->status, r->err);
     }
-    check_all_agree(g, 8, 10000, "after set 2 --sockets");
+    e2e_check_all_agree(g, 8, 10000, "after set 2 --sockets");
     {
         g_autoptr(E2eRun) t = e2e_ctlv("--json", "topology", g->name, NULL);
         /* The guest kernel sees the sockets; under TCG it does not see SMT
          * siblings (QEMU's qemu64 and max models), so threads show as cores. */
-        CHECK(json_int_or(t->out, "sockets", -1) == 2,
+        CHECK(e2e_json_int(t->out, "sockets", -1) == 2,
               "the guest does not see 2 sockets: %s", t->out);
     }
     {
@@ -754,7 +615,7 @@ static void test_threads(void)
         g_printerr("    set 1 --sockets: exit %d in %.2f s\n", r->status, r->seconds);
         CHECK(r->status == 0, "set 1 --sockets exited %d: %s", r->status, r->err);
     }
-    check_all_agree(g, 4, 10000, "after set 1 --sockets");
+    e2e_check_all_agree(g, 4, 10000, "after set 1 --sockets");
 }
 
 /* ---- suite E: boot vCPUs as libvirt makes them ---------------------------- */
@@ -775,15 +636,6 @@ static int suite_e_clean(void)
     return 0;
 }
 
-/* A string member of @text's top-level object, or "" (caller frees). */
-static char *json_str(const char *text, const char *key)
-{
-    g_autoptr(JsonNode) n = parse_json(text);
-    JsonObject *o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-
-    return g_strdup(o ? json_object_get_string_member_with_default(o, key, "") : "");
-}
-
 /* set @n below the non-hotpluggable boot vCPUs: exit 3 before any hook ran,
  * the guest keeps every CPU (the shipped before hook would have offlined
  * them: issue 8). */
@@ -801,7 +653,7 @@ static void expect_boot_vcpus_refusal(E2eGuest *g, guint n, int online, const ch
           "the refusal does not name vCPUs %s and prepare: %s", fixed, r->out);
     g_file_get_contents(e2e.hook_log, &log, NULL, NULL);
     CHECK(!log || !strstr(log, "hook=before"), "a before hook ran: %s", log ? log : "");
-    check_all_agree(g, online, 1000, "after the refused unplug");
+    e2e_check_all_agree(g, online, 1000, "after the refused unplug");
 }
 
 /* 13 (issue 8, e2e a). Boot vCPUs not hot-pluggable: an unplug below them is
@@ -816,22 +668,22 @@ static void test_boot_vcpus(void)
     {
         /* no <vcpus> in the live XML yet: libvirt's implicit layout */
         g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
-        g_autoptr(JsonNode) j = parse_json(get->out);
+        g_autoptr(JsonNode) j = e2e_parse_json(get->out);
         JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
         JsonNode *range = o ? json_object_get_member(o, "live-range") : NULL;
         gint64 min = -1, max = -1;
-        json_find_int(range, "min", &min);
-        json_find_int(range, "max", &max);
+        e2e_json_find_int(range, "min", &min);
+        e2e_json_find_int(range, "max", &max);
         CHECK(min == 2 && max == 4, "get: live-range %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
               ", expected 2-4: %s", min, max, get->out);
     }
     expect_boot_vcpus_refusal(g, 1, 2, "0-1");
     check_set(g, 3, 0);
-    check_all_agree(g, 3, 5000, "after set 3");
+    e2e_check_all_agree(g, 3, 5000, "after set 3");
     /* now the live XML lists <vcpus>: boot vCPUs 0-1 'no', 2 'yes' */
     expect_boot_vcpus_refusal(g, 1, 3, "0-1");
     check_set(g, 2, 0);
-    check_all_agree(g, 2, 5000, "after set 2 (the plugged vCPU removed)");
+    e2e_check_all_agree(g, 2, 5000, "after set 2 (the plugged vCPU removed)");
 
     /* prepare while it runs: the definition only */
     {
@@ -885,10 +737,10 @@ static void check_set_confirmed(E2eGuest *g, guint n, const char *timeout)
 {
     g_autofree char *s = g_strdup_printf("%u", n);
     g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, s, "--timeout", timeout, NULL);
-    g_autofree char *guest = json_str(r->out, "guest");
+    g_autofree char *guest = e2e_json_string(r->out, "guest");
 
     g_printerr("    set %u: exit %d in %.2f s, guest %s\n", n, r->status, r->seconds, guest);
-    CHECK(r->status == 0 && g_str_equal(guest, "confirmed"),
+    CHECK(r->status == 0 && g_strcmp0(guest, "confirmed") == 0,
           "set %u: exit %d, guest '%s': %s%s", n, r->status, guest, r->out, r->err);
 }
 
@@ -924,7 +776,7 @@ static void test_prepare_existing_vm(void)
           "the definition lacks the channel or its controller");
     {
         g_autoptr(E2eRun) again = e2e_ctlv("--json", "prepare", g->name, "--max", "8", NULL);
-        g_autoptr(JsonNode) j = parse_json(again->out);
+        g_autoptr(JsonNode) j = e2e_parse_json(again->out);
         JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
         CHECK(again->status == 0 && o && json_object_get_boolean_member(o, "ready")
               && json_array_get_length(json_object_get_array_member(o, "changes")) == 0,
@@ -944,12 +796,12 @@ static void test_prepare_existing_vm(void)
     CHECK_FATAL(e2e_guest_start(g, &error), "the prepared guest did not start: %s",
                 error ? error->message : "?");
     g_printerr("  guest %s started in %.1f s\n", g->name, g->boot_seconds);
-    check_all_agree(g, 3, 5000, "after the start");
+    e2e_check_all_agree(g, 3, 5000, "after the start");
     check_set_confirmed(g, 6, "30");
-    check_all_agree(g, 6, 5000, "after set 6");
+    e2e_check_all_agree(g, 6, 5000, "after set 6");
     /* 5 vCPUs under TCG: about 5 s each (libvirt's unplug timeout) */
     check_set_confirmed(g, 1, "60");
-    check_all_agree(g, 1, 5000, "after set 1");
+    e2e_check_all_agree(g, 1, 5000, "after set 1");
 }
 
 /* ---- main ----------------------------------------------------------------- */

@@ -25,20 +25,10 @@
 #include <string.h>
 
 #include "cunit_runner.h"
-#include "harness.h"
+#include "checks.h"
 
 static char *env_error, *boot_error;
 static E2eGuest *guest;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        gboolean ok_ = (cond);                                                                     \
-        if (!ok_) {                                                                                \
-            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                                    \
-            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);                          \
-        }                                                                                          \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);                     \
-    } while (0)
 
 #define NEED_GUEST()                                                                               \
     do {                                                                                           \

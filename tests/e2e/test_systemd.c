@@ -37,7 +37,7 @@
 #include <glib/gstdio.h>
 
 #include "cunit_runner.h"
-#include "harness.h"
+#include "checks.h"
 
 #define AGENT_UNIT "hotcpu-agent.service"
 #define PORT_DEVICE_UNIT "dev-virtio\\x2dports-org.hotcpu.agent.0.device"
@@ -58,26 +58,6 @@ static gboolean host_pkg_installed;
 static int host_pkg_lock_fd = -1;
 static double test_t0, run_t0;
 static unsigned test_failures0;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        gboolean ok_ = (cond);                                                                     \
-        if (!ok_) {                                                                                \
-            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                                    \
-            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);                          \
-        }                                                                                          \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);                     \
-    } while (0)
-
-#define CHECK_FATAL(cond, ...)                                                                     \
-    do {                                                                                           \
-        gboolean ok_ = (cond);                                                                     \
-        if (!ok_) {                                                                                \
-            g_autofree char *m_ = g_strdup_printf(__VA_ARGS__);                                    \
-            g_printerr("    FAILED %s:%d: %s\n", __FILE__, __LINE__, m_);                          \
-        }                                                                                          \
-        CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_TRUE);                      \
-    } while (0)
 
 #define NEED_GUEST()                                                                               \
     do {                                                                                           \
