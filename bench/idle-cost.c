@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 typedef struct {
-    unsigned long long ticks;  /* utime + stime */
-    unsigned long long ctxsw;  /* voluntary + nonvoluntary */
+    unsigned long long ticks; /* utime + stime */
+    unsigned long long ctxsw; /* voluntary + nonvoluntary */
 } Sample;
 
 /* Fields 14 and 15 of stat, counted after the ")" that ends the command
@@ -48,8 +48,7 @@ read_stat(const char *path, unsigned long long *ticks)
     if (p == NULL)
         return -1;
     /* after ") ": state(3) ppid(4) ... utime(14) stime(15) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-               &stime) != 2)
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     *ticks = utime + stime;
     return 0;
@@ -67,8 +66,8 @@ read_ctxsw(const char *path, unsigned long long *ctxsw)
         return -1;
     *ctxsw = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
-            sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1) {
+        if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1
+            || sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1) {
             *ctxsw += v;
             found++;
         }

@@ -55,8 +55,7 @@ check_domain_running(const char *dom, int state, GError **error)
 }
 
 gboolean
-check_no_job(const char *dom, const virDomainControlInfo *control, int job_type,
-             GError **error)
+check_no_job(const char *dom, const virDomainControlInfo *control, int job_type, GError **error)
 {
     switch (control != NULL ? (int)control->state : -1) {
     case VIR_DOMAIN_CONTROL_JOB:

@@ -16,8 +16,9 @@ apt_opts=(-y -q -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300)
 
 build_pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
             libcunit1-dev)
-# The fuzz targets (tests/fuzz): clang and its libFuzzer/sanitizer runtimes.
-fuzz_pkgs=(clang libclang-rt-14-dev)
+# The fuzz targets (tests/fuzz): clang and its libFuzzer/sanitizer runtimes;
+# clang-format for the style test (tests/style).
+fuzz_pkgs=(clang libclang-rt-14-dev clang-format)
 # Man pages (scdoc, checked with man-db's man and col) and bash completion.
 doc_pkgs=(scdoc man-db bsdextrautils bash-completion)
 # The .debs (packaging/build-deb.sh), lintian, the RPM spec (rpmbuild).

@@ -244,8 +244,7 @@ hotcpu_restore_online(Guest *guest, const CpuList *online, GError **error)
     if (!client)
         return NULL;
     json_object_set_string_member(args, "cpus", want);
-    while (!(reply = agent_client_call(client, "set-online-cpus", args, GUEST_SET_TIMEOUT_MS,
-                                       &err))
+    while (!(reply = agent_client_call(client, "set-online-cpus", args, GUEST_SET_TIMEOUT_MS, &err))
            && prepare_again(guest, &client, err, until))
         g_clear_error(&err);
     /* QEMU serves one client at a time: the fallback connects anew. */

@@ -141,12 +141,12 @@ test_write_online_errno(void)
 }
 
 static const CunitTest tests[] = {
-    {"apply up and down", test_apply_up_down},
-    {"rollback while onlining", test_rollback_online},
-    {"rollback while offlining", test_rollback_offline},
-    {"failure on the first CPU", test_fail_first},
-    {"write_online returns -errno", test_write_online_errno},
-    {NULL, NULL},
+    { "apply up and down", test_apply_up_down },
+    { "rollback while onlining", test_rollback_online },
+    { "rollback while offlining", test_rollback_offline },
+    { "failure on the first CPU", test_fail_first },
+    { "write_online returns -errno", test_write_online_errno },
+    { NULL, NULL },
 };
 
 void

@@ -88,11 +88,11 @@ test_rejects(void)
 }
 
 static const CunitTest tests[] = {
-    {"defaults", test_defaults},
-    {"all keys", test_all_keys},
-    {"missing file", test_missing},
-    {"bad files", test_rejects},
-    {NULL, NULL},
+    { "defaults", test_defaults },
+    { "all keys", test_all_keys },
+    { "missing file", test_missing },
+    { "bad files", test_rejects },
+    { NULL, NULL },
 };
 
 void

@@ -11,7 +11,7 @@
 static void
 hot_add(const char *tree, guint id, const char *present)
 {
-    FakeCpu cpu = {.id = id, .has_online_file = TRUE, .online = FALSE, .node = 0};
+    FakeCpu cpu = { .id = id, .has_online_file = TRUE, .online = FALSE, .node = 0 };
 
     fake_sysfs_add_cpu(tree, &cpu);
     fake_sysfs_set_masks(tree, NULL, present, NULL);
@@ -22,7 +22,7 @@ event_data(JsonNode *event)
 {
     CU_ASSERT_PTR_NOT_NULL_FATAL(event);
     CUNIT_ASSERT_STR(json_object_get_string_member(json_node_get_object(event), "event"),
-               "topology-changed");
+                     "topology-changed");
     return json_object_get_object_member(json_node_get_object(event), "data");
 }
 
@@ -114,7 +114,7 @@ check_stays_offline(const char *config_text, const char *const *args)
 static void
 test_hot_add_no_auto_online(void)
 {
-    static const char *const args[] = {"--no-auto-online", NULL};
+    static const char *const args[] = { "--no-auto-online", NULL };
 
     check_stays_offline(NULL, args);
 }
@@ -225,13 +225,15 @@ wait_for_hot_add(const char *const *args)
     g_autoptr(JsonNode) reply = NULL;
     JsonObject *ret;
 
-    raw_send_str(c, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6, \"wait\": 10}, \"id\": 1}\n");
+    raw_send_str(c, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6, \"wait\": 10}, "
+                    "\"id\": 1}\n");
     /* Let it arrive first, then: the agent answers others meanwhile... */
     g_usleep(100 * 1000);
     pong = raw_call(other, "{\"execute\": \"ping\"}");
     CU_ASSERT_PTR_NOT_NULL(reply_return(pong));
     /* ...but not a second set-num-cpus. */
-    busy = raw_call(other, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 2}, \"id\": 2}");
+    busy = raw_call(other,
+                    "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 2}, \"id\": 2}");
     CUNIT_ASSERT_STR(reply_error_class(busy), "Busy");
     /* ...nor a set-online-cpus, which the waiting one would undo. */
     busy_exact = raw_call(
@@ -243,7 +245,7 @@ wait_for_hot_add(const char *const *args)
     test_agent_uevent(agent, "add", 4, 4001);
     early = raw_reply(c, 300);
     CU_ASSERT_PTR_NULL(early); /* 5 present: still waiting */
-    FakeCpu cpu5 = {.id = 5, .has_online_file = TRUE, .online = FALSE, .node = 0};
+    FakeCpu cpu5 = { .id = 5, .has_online_file = TRUE, .online = FALSE, .node = 0 };
     fake_sysfs_add_cpu(tree, &cpu5);
     fake_sysfs_set_masks(tree, NULL, "0-5", NULL);
     test_agent_uevent(agent, "add", 5, 4002);
@@ -252,8 +254,9 @@ wait_for_hot_add(const char *const *args)
     ret = reply_return(reply);
     CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
     CU_ASSERT_EQUAL(json_object_get_int_member(json_node_get_object(reply), "id"), 1);
-    CU_ASSERT_EQUAL(json_object_get_int_member(json_object_get_object_member(ret, "topology"),
-                                               "online-count"), 6);
+    CU_ASSERT_EQUAL(
+        json_object_get_int_member(json_object_get_object_member(ret, "topology"), "online-count"),
+        6);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 4), 1);
     CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 5), 1);
 
@@ -272,7 +275,7 @@ test_wait_hot_add(void)
 static void
 test_wait_hot_add_no_auto_online(void)
 {
-    static const char *const args[] = {"--no-auto-online", NULL};
+    static const char *const args[] = { "--no-auto-online", NULL };
 
     /* set-num-cpus onlines the new CPUs itself. */
     wait_for_hot_add(args);
@@ -285,7 +288,9 @@ test_wait_times_out(void)
     TestAgent *agent = test_agent_start(tree, NULL, NULL);
     RawClient *c = raw_connect(agent);
     gint64 start = g_get_monotonic_time();
-    g_autoptr(JsonNode) reply = raw_call(c, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6, \"wait\": 1}, \"id\": 3}");
+    g_autoptr(JsonNode) reply = raw_call(
+        c,
+        "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6, \"wait\": 1}, \"id\": 3}");
     gint64 took = g_get_monotonic_time() - start;
     g_autoptr(JsonNode) after = NULL;
 
@@ -312,7 +317,8 @@ test_waiting_client_leaves(void)
     RawClient *next = NULL;
     g_autoptr(JsonNode) r = NULL;
 
-    raw_send_str(c, "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6, \"wait\": 30}}\n");
+    raw_send_str(c,
+                 "{\"execute\": \"set-num-cpus\", \"arguments\": {\"count\": 6, \"wait\": 30}}\n");
     g_usleep(100 * 1000);
     raw_free(c);
     g_usleep(100 * 1000);
@@ -326,17 +332,17 @@ test_waiting_client_leaves(void)
 }
 
 static const CunitTest tests[] = {
-    {"hot add, auto-online", test_hot_add_auto_online},
-    {"hot add, --no-auto-online", test_hot_add_no_auto_online},
-    {"hot add, auto-online=false in the config", test_hot_add_config_auto_online_off},
-    {"SIGHUP re-reads auto-online", test_sighup_reloads_auto_online},
-    {"auto-online retries until the file takes it", test_auto_online_retries},
-    {"an admin's offline is respected", test_admin_offline_respected},
-    {"set-num-cpus waits for hot adds", test_wait_hot_add},
-    {"set-num-cpus waits, --no-auto-online", test_wait_hot_add_no_auto_online},
-    {"set-num-cpus wait times out", test_wait_times_out},
-    {"waiting client leaves", test_waiting_client_leaves},
-    {NULL, NULL},
+    { "hot add, auto-online", test_hot_add_auto_online },
+    { "hot add, --no-auto-online", test_hot_add_no_auto_online },
+    { "hot add, auto-online=false in the config", test_hot_add_config_auto_online_off },
+    { "SIGHUP re-reads auto-online", test_sighup_reloads_auto_online },
+    { "auto-online retries until the file takes it", test_auto_online_retries },
+    { "an admin's offline is respected", test_admin_offline_respected },
+    { "set-num-cpus waits for hot adds", test_wait_hot_add },
+    { "set-num-cpus waits, --no-auto-online", test_wait_hot_add_no_auto_online },
+    { "set-num-cpus wait times out", test_wait_times_out },
+    { "waiting client leaves", test_waiting_client_leaves },
+    { NULL, NULL },
 };
 
 void

@@ -91,22 +91,16 @@ test_cpu_id(void)
         const char *devpath;
         gint id;
     } cases[] = {
-        {"/devices/system/cpu/cpu0", 0},
-        {"/devices/system/cpu/cpu63", 63},
-        {"/devices/system/cpu/cpu8191", 8191},
-        {"/devices/system/cpu/cpu8192", -1},
-        {"/devices/system/cpu/cpu", -1},
-        {"/devices/system/cpu/cpu01", -1},
-        {"/devices/system/cpu/cpu1x", -1},
-        {"/devices/system/cpu/cpu-1", -1},
-        {"/devices/system/cpu/cpu+1", -1},
-        {"/devices/system/cpu/cpufreq", -1},
-        {"/devices/system/cpu/cpu1/cache", -1},
-        {"/devices/system/memory/memory1", -1},
+        { "/devices/system/cpu/cpu0", 0 },        { "/devices/system/cpu/cpu63", 63 },
+        { "/devices/system/cpu/cpu8191", 8191 },  { "/devices/system/cpu/cpu8192", -1 },
+        { "/devices/system/cpu/cpu", -1 },        { "/devices/system/cpu/cpu01", -1 },
+        { "/devices/system/cpu/cpu1x", -1 },      { "/devices/system/cpu/cpu-1", -1 },
+        { "/devices/system/cpu/cpu+1", -1 },      { "/devices/system/cpu/cpufreq", -1 },
+        { "/devices/system/cpu/cpu1/cache", -1 }, { "/devices/system/memory/memory1", -1 },
     };
 
     for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-        Uevent ev = {.action = (char *)"add", .devpath = (char *)cases[i].devpath};
+        Uevent ev = { .action = (char *)"add", .devpath = (char *)cases[i].devpath };
 
         if (uevent_cpu_id(&ev) != cases[i].id)
             fprintf(stderr, "\n%s: got %d\n", cases[i].devpath, uevent_cpu_id(&ev));
@@ -115,11 +109,11 @@ test_cpu_id(void)
 }
 
 static const CunitTest tests[] = {
-    {"kernel message", test_parse_kernel_message},
-    {"variants", test_parse_variants},
-    {"rejects", test_parse_rejects},
-    {"cpu id from devpath", test_cpu_id},
-    {NULL, NULL},
+    { "kernel message", test_parse_kernel_message },
+    { "variants", test_parse_variants },
+    { "rejects", test_parse_rejects },
+    { "cpu id from devpath", test_cpu_id },
+    { NULL, NULL },
 };
 
 void

@@ -358,8 +358,8 @@ test_check_running_and_jobs(void)
     virDomainControlInfo job = { .state = VIR_DOMAIN_CONTROL_JOB };
     virDomainControlInfo held = { .state = VIR_DOMAIN_CONTROL_ERROR,
                                   .details = VIR_DOMAIN_CONTROL_ERROR_REASON_INTERNAL };
-    virDomainControlInfo broken = { .state = VIR_DOMAIN_CONTROL_ERROR,
-                                    .details = VIR_DOMAIN_CONTROL_ERROR_REASON_MONITOR };
+    virDomainControlInfo broken
+        = { .state = VIR_DOMAIN_CONTROL_ERROR, .details = VIR_DOMAIN_CONTROL_ERROR_REASON_MONITOR };
 
     CU_ASSERT_TRUE(check_domain_running("web1", VIR_DOMAIN_RUNNING, NULL));
     CU_ASSERT_FALSE(check_domain_running("web1", VIR_DOMAIN_SHUTOFF, &e1));

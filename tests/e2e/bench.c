@@ -48,17 +48,18 @@
 #include "harness.h"
 
 typedef struct {
-    double cpu_s;       /* utime + stime, seconds (whole clock ticks) */
-    long vol, nonvol;   /* context switches */
-    long rss_kb;        /* VmRSS; -1 when not read */
-    double run_s;       /* time on a CPU from schedstat, summed over the threads
-                         * (nanoseconds, where ticks round a short run to 0 ms);
-                         * -1 without schedstat */
+    double cpu_s;     /* utime + stime, seconds (whole clock ticks) */
+    long vol, nonvol; /* context switches */
+    long rss_kb;      /* VmRSS; -1 when not read */
+    double run_s;     /* time on a CPU from schedstat, summed over the threads
+                       * (nanoseconds, where ticks round a short run to 0 ms);
+                       * -1 without schedstat */
 } ProcSample;
 
 /* The fields of /proc/PID/status and schedstat that proc_sample() reads,
  * from the keyed lines of its guest command. */
-static void proc_sample_keyed(const char *out, ProcSample *s)
+static void
+proc_sample_keyed(const char *out, ProcSample *s)
 {
     g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
     const char *p;
@@ -74,7 +75,8 @@ static void proc_sample_keyed(const char *out, ProcSample *s)
     }
 }
 
-static gboolean proc_sample(E2eGuest *g, const char *pid, ProcSample *s)
+static gboolean
+proc_sample(E2eGuest *g, const char *pid, ProcSample *s)
 {
     g_autofree char *out = NULL;
     unsigned long ut = 0, st = 0;
@@ -82,9 +84,11 @@ static gboolean proc_sample(E2eGuest *g, const char *pid, ProcSample *s)
 
     if (e2e_guest_sh(g, 5000, &out, NULL,
                      "cut -d')' -f2- /proc/%s/stat; grep -E 'ctxt_switches|VmRSS' /proc/%s/status;"
-                     " for f in /proc/%s/task/*/schedstat; do echo \"schedstat $(cat $f)\"; done 2>/dev/null;"
+                     " for f in /proc/%s/task/*/schedstat; do echo \"schedstat $(cat $f)\"; done "
+                     "2>/dev/null;"
                      " getconf CLK_TCK 2>/dev/null || echo 100",
-                     pid, pid, pid) != 0)
+                     pid, pid, pid)
+        != 0)
         return FALSE;
     /* After "comm)": state ppid pgrp session tty tpgid flags minflt cminflt
      * majflt cmajflt utime stime ... (fields 3.. of proc(5)). */
@@ -97,11 +101,12 @@ static gboolean proc_sample(E2eGuest *g, const char *pid, ProcSample *s)
         if (t > 0)
             tck = t;
     }
-    s->cpu_s = (double) (ut + st) / tck;
+    s->cpu_s = (double)(ut + st) / tck;
     return TRUE;
 }
 
-static char *guest_pid(E2eGuest *g, const char *name)
+static char *
+guest_pid(E2eGuest *g, const char *name)
 {
     g_autofree char *out = NULL;
 
@@ -114,13 +119,14 @@ static char *guest_pid(E2eGuest *g, const char *name)
 }
 
 /* Connects to the host end of @port, sends @line, reads for a moment, leaves. */
-static void host_touch(E2eGuest *g, const char *port, const char *line)
+static void
+host_touch(E2eGuest *g, const char *port, const char *line)
 {
     g_autofree char *path = e2e_guest_channel_path(g, port);
     g_autoptr(GSocketClient) c = g_socket_client_new();
     g_autoptr(GSocketAddress) addr = path ? g_unix_socket_address_new(path) : NULL;
-    g_autoptr(GSocketConnection) conn =
-        addr ? g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL) : NULL;
+    g_autoptr(GSocketConnection) conn
+        = addr ? g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL) : NULL;
 
     if (!conn)
         return;
@@ -130,7 +136,8 @@ static void host_touch(E2eGuest *g, const char *port, const char *line)
     g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
 }
 
-static void idle_bench(E2eGuest *g, gboolean qga, const char *when)
+static void
+idle_bench(E2eGuest *g, gboolean qga, const char *when)
 {
     g_autofree char *apid = guest_pid(g, "hotcpu-agent");
     g_autofree char *qpid = qga ? e2e_guest_read(g, "/run/qga-idle.pid") : NULL;
@@ -148,34 +155,37 @@ static void idle_bench(E2eGuest *g, gboolean qga, const char *when)
     proc_sample(g, apid, &a0);
     if (qpid)
         proc_sample(g, qpid, &q0);
-    g_usleep((gulong) (secs * G_USEC_PER_SEC));
+    g_usleep((gulong)(secs * G_USEC_PER_SEC));
     proc_sample(g, apid, &a1);
     if (qpid)
         proc_sample(g, qpid, &q1);
     dt = e2e_now() - t0;
 
     printf("(a) idle cost over %.1f s, nobody connected on the host, %s:\n", dt, when);
-    printf("    %-14s %10s %12s %12s %10s\n", "process (port)", "CPU ms", "vol. ctxsw", "invol. ctxsw",
-           "wakeups/s");
+    printf("    %-14s %10s %12s %12s %10s\n", "process (port)", "CPU ms", "vol. ctxsw",
+           "invol. ctxsw", "wakeups/s");
     printf("    %-14s %10.0f %12ld %12ld %10.2f   (since start: %.2f s CPU, %ld+%ld switches)\n",
            "hotcpu-agent", (a1.cpu_s - a0.cpu_s) * 1000, a1.vol - a0.vol, a1.nonvol - a0.nonvol,
            (a1.vol - a0.vol) / dt, a1.cpu_s, a1.vol, a1.nonvol);
     {
         g_autofree char *st = NULL;
-        e2e_guest_sh(g, 5000, &st, NULL,
-                     "for p in %s %s; do echo \"$(cat /proc/$p/comm) state $(cut -d' ' -f3 /proc/$p/stat) waits in $(cat /proc/$p/wchan)\"; done; cat /run/qga.log 2>/dev/null | tail -3",
-                     apid, qpid ? qpid : "");
+        e2e_guest_sh(
+            g, 5000, &st, NULL,
+            "for p in %s %s; do echo \"$(cat /proc/$p/comm) state $(cut -d' ' -f3 /proc/$p/stat) "
+            "waits in $(cat /proc/$p/wchan)\"; done; cat /run/qga.log 2>/dev/null | tail -3",
+            apid, qpid ? qpid : "");
         printf("    %s\n", st ? g_strdelimit(st, "\n", ';') : "");
     }
     if (qpid) {
         long av = a1.vol - a0.vol + a1.nonvol - a0.nonvol;
         long qv = q1.vol - q0.vol + q1.nonvol - q0.nonvol;
         double ac = a1.cpu_s - a0.cpu_s, qc = q1.cpu_s - q0.cpu_s;
-        printf("    %-14s %10.0f %12ld %12ld %10.2f   (since start: %.2f s CPU, %ld+%ld switches)\n",
-               "qemu-ga (2nd)", qc * 1000, q1.vol - q0.vol, q1.nonvol - q0.nonvol, (q1.vol - q0.vol) / dt,
-               q1.cpu_s, q1.vol, q1.nonvol);
+        printf(
+            "    %-14s %10.0f %12ld %12ld %10.2f   (since start: %.2f s CPU, %ld+%ld switches)\n",
+            "qemu-ga (2nd)", qc * 1000, q1.vol - q0.vol, q1.nonvol - q0.nonvol,
+            (q1.vol - q0.vol) / dt, q1.cpu_s, q1.vol, q1.nonvol);
         printf("    ratio qemu-ga / hotcpu-agent: context switches %s, CPU time %s\n",
-               av > 0 ? g_strdup_printf("%.1fx", (double) qv / av) : g_strdup_printf("%ld vs 0", qv),
+               av > 0 ? g_strdup_printf("%.1fx", (double)qv / av) : g_strdup_printf("%ld vs 0", qv),
                ac > 0 ? g_strdup_printf("%.1fx", qc / ac)
                       : g_strdup_printf("%.0f ms vs 0 ms (below the 10 ms tick)", qc * 1000));
     } else {
@@ -183,18 +193,21 @@ static void idle_bench(E2eGuest *g, gboolean qga, const char *when)
     }
 }
 
-static double wait_online(E2eGuest *g, int n, double t0)
+static double
+wait_online(E2eGuest *g, int n, double t0)
 {
     if (!e2e_guest_wait_cpus(g, n, n, 30000))
         return -1;
     return e2e_now() - t0;
 }
 
-static double virsh_plug(E2eGuest *g, int n, double *live_s)
+static double
+virsh_plug(E2eGuest *g, int n, double *live_s)
 {
     g_autofree char *ns = g_strdup_printf("%d", n);
     const char *live[] = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, ns, "--live", NULL };
-    const char *guest[] = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, ns, "--guest", NULL };
+    const char *guest[]
+        = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, ns, "--guest", NULL };
     double t0 = e2e_now();
     g_autoptr(E2eRun) r1 = e2e_host_run(live);
     g_autoptr(E2eRun) r2 = NULL;
@@ -213,12 +226,13 @@ static double virsh_plug(E2eGuest *g, int n, double *live_s)
 }
 
 /* hotcpu-ctl [@option] set DOM @n, until the guest shows @n online. */
-static double ctl_plug_with(E2eGuest *g, int n, const char *option)
+static double
+ctl_plug_with(E2eGuest *g, int n, const char *option)
 {
     g_autofree char *ns = g_strdup_printf("%d", n);
     double t0 = e2e_now();
-    g_autoptr(E2eRun) r = option ? e2e_ctlv(option, "set", g->name, ns, NULL)
-                                 : e2e_ctlv("set", g->name, ns, NULL);
+    g_autoptr(E2eRun) r
+        = option ? e2e_ctlv(option, "set", g->name, ns, NULL) : e2e_ctlv("set", g->name, ns, NULL);
 
     if (r->status != 0) {
         printf("    hotcpu-ctl set failed (exit %d): %s", r->status, r->err);
@@ -227,7 +241,8 @@ static double ctl_plug_with(E2eGuest *g, int n, const char *option)
     return wait_online(g, n, t0);
 }
 
-static void back_to_one(E2eGuest *g)
+static void
+back_to_one(E2eGuest *g)
 {
     for (int i = 0; i < 3; i++) {
         g_autoptr(E2eRun) r = e2e_ctlv("set", g->name, "1", NULL);
@@ -236,19 +251,22 @@ static void back_to_one(E2eGuest *g)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
+static int
+cmp_double(const void *a, const void *b)
 {
-    double x = *(const double *) a, y = *(const double *) b;
+    double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-static int bench_rounds(void)
+static int
+bench_rounds(void)
 {
     const char *r = g_getenv("HOTCPU_BENCH_ROUNDS");
     return CLAMP(r ? atoi(r) : 5, 1, 16);
 }
 
-static double median(double *v, int n)
+static double
+median(double *v, int n)
 {
     qsort(v, n, sizeof(double), cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -263,24 +281,27 @@ typedef struct {
 /* One round of (b): hotcpu-ctl with and without hooks (hotcpu-agent), then,
  * with hotcpu-agent stopped so that only qemu-ga can online the CPUs, virsh
  * --live + --guest and hotcpu-ctl --guest-agent=qemu-ga (no hooks). */
-static double ctl_plug(E2eGuest *g, int n)
+static double
+ctl_plug(E2eGuest *g, int n)
 {
     return ctl_plug_with(g, n, NULL);
 }
 
 /* ctl_plug_with with @hooks_dir as the hooks root. */
-static double ctl_plug_in(E2eGuest *g, int n, const char *hooks_dir, const char *option)
+static double
+ctl_plug_in(E2eGuest *g, int n, const char *hooks_dir, const char *option)
 {
     char *hooks = e2e.hooks_dir;
     double t;
 
-    e2e.hooks_dir = (char *) hooks_dir;
+    e2e.hooks_dir = (char *)hooks_dir;
     t = ctl_plug_with(g, n, option);
     e2e.hooks_dir = hooks;
     return t;
 }
 
-static void plug_bench_round(E2eGuest *g, int i, const char *nohooks, PlugSamples *s)
+static void
+plug_bench_round(E2eGuest *g, int i, const char *nohooks, PlugSamples *s)
 {
     double t, live = 0;
 
@@ -298,8 +319,8 @@ static void plug_bench_round(E2eGuest *g, int i, const char *nohooks, PlugSample
     /* hotcpu-agent would online the new CPUs itself: stop it meanwhile. */
     e2e_guest_agent_stop(g);
     t = virsh_plug(g, 4, &live);
-    printf("    round %d: virsh setvcpus --live + --guest        %6.2f s (--live %.2f s)\n",
-           i + 1, t, live);
+    printf("    round %d: virsh setvcpus --live + --guest        %6.2f s (--live %.2f s)\n", i + 1,
+           t, live);
     if (t >= 0) {
         s->vs[s->nv] = t;
         s->vl[s->nv++] = live;
@@ -314,7 +335,8 @@ static void plug_bench_round(E2eGuest *g, int i, const char *nohooks, PlugSample
     e2e_guest_agent_start(g);
 }
 
-static void plug_bench(E2eGuest *g, gboolean qga)
+static void
+plug_bench(E2eGuest *g, gboolean qga)
 {
     int rounds = bench_rounds();
     PlugSamples s = { 0 };
@@ -336,9 +358,11 @@ static void plug_bench(E2eGuest *g, gboolean qga)
         double vs = median(s.vs, s.nv), vl = median(s.vl, s.nv);
 
         printf("    median: hotcpu-ctl %.2f s with hooks, %.2f s without, %.2f s through qemu-ga;"
-               " virsh --live + --guest %.2f s (--live alone %.2f s)\n", hc, hn, hq, vs, vl);
+               " virsh --live + --guest %.2f s (--live alone %.2f s)\n",
+               hc, hn, hq, vs, vl);
         printf("    ratio hotcpu-ctl / virsh: %.2fx with hooks, %.2fx without, %.2fx through"
-               " qemu-ga (same guest, same qemu-ga)\n", hc / vs, hn / vs, hq / vs);
+               " qemu-ga (same guest, same qemu-ga)\n",
+               hc / vs, hn / vs, hq / vs);
     }
 }
 
@@ -347,9 +371,10 @@ static void plug_bench(E2eGuest *g, gboolean qga)
 /* Guest commands whose reply is read later, so that the host can act while
  * they run: same protocol as e2e_guest_sh() ("TOKEN COMMAND" -> "TOKEN{",
  * output, "TOKEN} STATUS") on the same socket and buffer. */
-static double last_read;     /* e2e_now() right after the last read of the shell */
+static double last_read; /* e2e_now() right after the last read of the shell */
 
-static gboolean sh_send_async(E2eGuest *g, const char *tok, const char *cmd)
+static gboolean
+sh_send_async(E2eGuest *g, const char *tok, const char *cmd)
 {
     g_autofree char *line = g_strdup_printf("\n%s %s\n", tok, cmd);
     gsize len = strlen(line), done = 0;
@@ -369,7 +394,8 @@ static gboolean sh_send_async(E2eGuest *g, const char *tok, const char *cmd)
 }
 
 /* One read of the shell, waiting until @until at most. */
-static gboolean sh_fill(E2eGuest *g, double until)
+static gboolean
+sh_fill(E2eGuest *g, double until)
 {
     char buf[4096];
     g_autoptr(GError) error = NULL;
@@ -378,7 +404,8 @@ static gboolean sh_fill(E2eGuest *g, double until)
 
     if (left <= 0)
         return FALSE;
-    if (!g_socket_condition_timed_wait(g->shell, G_IO_IN, (gint64) (left * G_USEC_PER_SEC), NULL, NULL))
+    if (!g_socket_condition_timed_wait(g->shell, G_IO_IN, (gint64)(left * G_USEC_PER_SEC), NULL,
+                                       NULL))
         return e2e_now() < until;
     n = g_socket_receive(g->shell, buf, sizeof buf, NULL, &error);
     last_read = e2e_now();
@@ -392,7 +419,8 @@ static gboolean sh_fill(E2eGuest *g, double until)
 
 /* Waits for @needle on the shell; *@when: when the read that brought it
  * returned. */
-static gboolean sh_expect(E2eGuest *g, const char *needle, double timeout_s, double *when)
+static gboolean
+sh_expect(E2eGuest *g, const char *needle, double timeout_s, double *when)
 {
     double until = e2e_now() + timeout_s;
 
@@ -405,7 +433,8 @@ static gboolean sh_expect(E2eGuest *g, const char *needle, double timeout_s, dou
 }
 
 /* The reply to the async command @tok: its status, its output in *@out. */
-static int sh_reply(E2eGuest *g, const char *tok, double timeout_s, char **out)
+static int
+sh_reply(E2eGuest *g, const char *tok, double timeout_s, char **out)
 {
     g_autofree char *open_mark = g_strdup_printf("%s{\n", tok);
     g_autofree char *close_mark = g_strdup_printf("\n%s} ", tok);
@@ -430,13 +459,15 @@ static int sh_reply(E2eGuest *g, const char *tok, double timeout_s, char **out)
 
 typedef enum { VIA_UDEV, VIA_AGENT, VIA_CTL } Via;
 static const char *const via_name[] = {
-    "udev rule (systemd-udevd)", "hotcpu-agent auto-online", "hotcpu-ctl set 4 (agent)",
+    "udev rule (systemd-udevd)",
+    "hotcpu-agent auto-online",
+    "hotcpu-ctl set 4 (agent)",
 };
 
 typedef struct {
-    double host;       /* plug call -> guest says 0-3 online (host clock) */
-    double guest;      /* first "add" uevent -> last "online" uevent (guest clock) */
-    double call;       /* virDomainSetVcpusFlags, or hotcpu-ctl until it exited */
+    double host;  /* plug call -> guest says 0-3 online (host clock) */
+    double guest; /* first "add" uevent -> last "online" uevent (guest clock) */
+    double call;  /* virDomainSetVcpusFlags, or hotcpu-ctl until it exited */
     int adds, onlines;
 } Plug;
 
@@ -447,7 +478,8 @@ typedef struct {
     char *err;
 } CtlJob;
 
-static gpointer ctl_thread(gpointer data)
+static gpointer
+ctl_thread(gpointer data)
 {
     CtlJob *j = data;
     g_autoptr(E2eRun) r = e2e_ctlv("set", j->name, "4", NULL);
@@ -468,11 +500,12 @@ static gpointer ctl_thread(gpointer data)
  * shell round trip (measured and printed).  The guest time, first "add" to
  * last "online" uevent, is stamped by one `udevadm monitor` in the guest
  * (CLOCK_MONOTONIC, 1 us) and leaves out libvirt and QEMU. */
-static gboolean plug_timed(E2eGuest *g, Via via, Plug *p)
+static gboolean
+plug_timed(E2eGuest *g, Via via, Plug *p)
 {
     static guint seq;
-    g_autofree char *tok = g_strdup_printf("BENCH%u_%u", (guint) getpid(), ++seq);
-    g_autofree char *mark = g_strdup_printf("MARK%u_%u", (guint) getpid(), seq);
+    g_autofree char *tok = g_strdup_printf("BENCH%u_%u", (guint)getpid(), ++seq);
+    g_autofree char *mark = g_strdup_printf("MARK%u_%u", (guint)getpid(), seq);
     g_autofree char *cmd = g_strdup_printf("cpu-wait 0-3 %s", mark);
     g_autofree char *armed = g_strdup_printf("%s armed\n", mark);
     g_autofree char *done = g_strdup_printf("%s done\n", mark);
@@ -540,7 +573,8 @@ static gboolean plug_timed(E2eGuest *g, Via via, Plug *p)
 }
 
 /* udevd + rule onlines hot-added CPUs; hotcpu-agent stopped. */
-static gboolean use_udev(E2eGuest *g)
+static gboolean
+use_udev(E2eGuest *g)
 {
     g_autofree char *out = NULL;
 
@@ -554,14 +588,16 @@ static gboolean use_udev(E2eGuest *g)
 }
 
 /* hotcpu-agent (auto-online on) onlines them; systemd-udevd stopped. */
-static gboolean use_agent(E2eGuest *g)
+static gboolean
+use_agent(E2eGuest *g)
 {
     e2e_guest_sh(g, 20000, NULL, NULL, "udevd-stop");
     return e2e_guest_agent_start(g);
 }
 
 /* One plug 1 -> 4 through @via, from a guest at 1 vCPU. */
-static gboolean plug_round(E2eGuest *g, Via via, Plug *p)
+static gboolean
+plug_round(E2eGuest *g, Via via, Plug *p)
 {
     /* Unplug needs the agent (hotcpu-ctl offlines first). */
     if (!use_agent(g))
@@ -578,15 +614,19 @@ static gboolean plug_round(E2eGuest *g, Via via, Plug *p)
     return plug_timed(g, via, p);
 }
 
-static void udev_bench(int rounds)
+static void
+udev_bench(int rounds)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
     char *hooks = e2e.hooks_dir;
     /* QEMU's TCG aborts after `maximum` vCPU thread starts: 1 at boot, 3 per
      * plug, 2 warm-up plugs and 3 plugs a round. */
-    E2eTopology topo = { .sockets = MAX(32, 1 + 6 + 9 * rounds), .cores = 1, .threads = 1,
-                         .current = 1, .osinfo = TRUE };
+    E2eTopology topo = { .sockets = MAX(32, 1 + 6 + 9 * rounds),
+                         .cores = 1,
+                         .threads = 1,
+                         .current = 1,
+                         .osinfo = TRUE };
     double host[3][16], guest[3][16], call[3][16], rtt[10];
     int n[3] = { 0 }, nrtt = 0;
     E2eGuest *g;
@@ -599,11 +639,13 @@ static void udev_bench(int rounds)
         return;
     }
     if (e2e_guest_sh(g, 5000, NULL, NULL, "test -x /lib/systemd/systemd-udevd") != 0) {
-        printf("(c) no systemd-udevd in the guest image: set HOTCPU_UDEVD=/lib/systemd/systemd-udevd\n");
+        printf("(c) no systemd-udevd in the guest image: set "
+               "HOTCPU_UDEVD=/lib/systemd/systemd-udevd\n");
         e2e_guest_free(g);
         return;
     }
-    printf("(c) guest %s up in %.1f s (TCG, 1 of %u vCPUs)\n", g->name, g->boot_seconds, topo.maximum);
+    printf("(c) guest %s up in %.1f s (TCG, 1 of %u vCPUs)\n", g->name, g->boot_seconds,
+           topo.maximum);
     /* hotcpu-ctl alone, without the shipped hooks. */
     g_mkdir_with_parents(nohooks, 0755);
     e2e.hooks_dir = nohooks;
@@ -617,23 +659,26 @@ static void udev_bench(int rounds)
         if (e2e_guest_sh(g, 5000, NULL, NULL, "true") == 0)
             rtt[nrtt++] = e2e_now() - t;
     }
-    printf("    hot add 1 -> 4 until the guest's online list reads 0-3; %d rounds, rotating order,\n"
-           "    after one untimed warm-up plug with the udev rule and one with the agent.\n"
-           "    host: plug call -> the guest's \"done\" on the UART; guest: first add -> last\n"
-           "    online uevent (udevadm monitor timestamps); call: the libvirt call / hotcpu-ctl's run\n",
-           rounds);
+    printf(
+        "    hot add 1 -> 4 until the guest's online list reads 0-3; %d rounds, rotating order,\n"
+        "    after one untimed warm-up plug with the udev rule and one with the agent.\n"
+        "    host: plug call -> the guest's \"done\" on the UART; guest: first add -> last\n"
+        "    online uevent (udevadm monitor timestamps); call: the libvirt call / hotcpu-ctl's "
+        "run\n",
+        rounds);
     if (!plug_round(g, VIA_UDEV, &p) || !plug_round(g, VIA_AGENT, &p)) {
         printf("    warm-up failed\n");
         goto out;
     }
     for (int i = 0; i < rounds; i++) {
         for (int k = 0; k < 3; k++) {
-            Via via = (Via) ((i + k) % 3);
+            Via via = (Via)((i + k) % 3);
             if (!plug_round(g, via, &p)) {
                 printf("    round %d: %-26s failed\n", i + 1, via_name[via]);
                 continue;
             }
-            printf("    round %d: %-26s host %5.3f s  guest %5.3f s  call %5.3f s  (%d add, %d online uevents)\n",
+            printf("    round %d: %-26s host %5.3f s  guest %5.3f s  call %5.3f s  (%d add, %d "
+                   "online uevents)\n",
                    i + 1, via_name[via], p.host, p.guest, p.call, p.adds, p.onlines);
             host[via][n[via]] = p.host;
             guest[via][n[via]] = p.guest;
@@ -649,18 +694,20 @@ static void udev_bench(int rounds)
             printf("    median %-26s host %5.3f s  guest %5.3f s  call %5.3f s  (%d rounds)\n",
                    via_name[v], mh[v], mg[v], mc[v], n[v]);
         }
-        printf("    ratio hotcpu-agent / udev rule: %.2fx host, %.2fx guest\n", mh[VIA_AGENT] / mh[VIA_UDEV],
-               mg[VIA_AGENT] / mg[VIA_UDEV]);
-        printf("    ratio hotcpu-ctl set / udev rule: %.2fx host, %.2fx guest\n", mh[VIA_CTL] / mh[VIA_UDEV],
-               mg[VIA_CTL] / mg[VIA_UDEV]);
+        printf("    ratio hotcpu-agent / udev rule: %.2fx host, %.2fx guest\n",
+               mh[VIA_AGENT] / mh[VIA_UDEV], mg[VIA_AGENT] / mg[VIA_UDEV]);
+        printf("    ratio hotcpu-ctl set / udev rule: %.2fx host, %.2fx guest\n",
+               mh[VIA_CTL] / mh[VIA_UDEV], mg[VIA_CTL] / mg[VIA_UDEV]);
     }
     if (nrtt) {
         double lo, hi;
         qsort(rtt, nrtt, sizeof(double), cmp_double);
         lo = rtt[0];
         hi = rtt[nrtt - 1];
-        printf("    measurement error: a host time is late by the guest's wakeup + a short UART write\n"
-               "    + the host's read, less than a no-op shell round trip: median %.1f ms (min %.1f, max %.1f);\n"
+        printf("    measurement error: a host time is late by the guest's wakeup + a short UART "
+               "write\n"
+               "    + the host's read, less than a no-op shell round trip: median %.1f ms (min "
+               "%.1f, max %.1f);\n"
                "    guest times: both ends stamped by one udevadm monitor as it reads each uevent\n"
                "    (its scheduling delay on the busy vCPU, not measured; no polling anywhere).\n",
                median(rtt, nrtt) * 1000, lo * 1000, hi * 1000);
@@ -691,14 +738,19 @@ out:
 
 /* @n busy loops in the guest's shell (0: stops them), as test_autoscale.c
  * loads its guest. */
-static gboolean guest_busy_loops(E2eGuest *g, guint n)
+static gboolean
+guest_busy_loops(E2eGuest *g, guint n)
 {
     if (n == 0)
         return e2e_guest_sh(g, 5000, NULL, NULL,
-                            "[ -f /tmp/busy.pids ] && kill $(cat /tmp/busy.pids); rm -f /tmp/busy.pids; true") == 0;
+                            "[ -f /tmp/busy.pids ] && kill $(cat /tmp/busy.pids); rm -f "
+                            "/tmp/busy.pids; true")
+               == 0;
     return e2e_guest_sh(g, 5000, NULL, NULL,
                         "for i in $(seq %u); do (while :; do :; done) </dev/null >/dev/null 2>&1 "
-                        "& echo $! >> /tmp/busy.pids; done", n) == 0;
+                        "& echo $! >> /tmp/busy.pids; done",
+                        n)
+           == 0;
 }
 
 /* One line of a running hotcpu-ctl, stamped with e2e_now() when the bench
@@ -708,7 +760,8 @@ typedef struct {
     char *text;
 } StampedLine;
 
-static void stamped_line_free(gpointer p)
+static void
+stamped_line_free(gpointer p)
 {
     StampedLine *l = p;
 
@@ -723,7 +776,7 @@ typedef struct {
     GSubprocess *proc;
     GThread *readers[2];
     GMutex lock;
-    GPtrArray *lines;   /* StampedLine, stdout and stderr in the order read */
+    GPtrArray *lines; /* StampedLine, stdout and stderr in the order read */
 } LiveCtl;
 
 typedef struct {
@@ -731,7 +784,8 @@ typedef struct {
     GInputStream *pipe;
 } LineReader;
 
-static gpointer read_stamped_lines(gpointer data)
+static gpointer
+read_stamped_lines(gpointer data)
 {
     LineReader *r = data;
     g_autoptr(GDataInputStream) in = g_data_input_stream_new(r->pipe);
@@ -752,7 +806,8 @@ static gpointer read_stamped_lines(gpointer data)
     return NULL;
 }
 
-static LiveCtl *live_ctl_start(const char *const *argv)
+static LiveCtl *
+live_ctl_start(const char *const *argv)
 {
     g_autoptr(GError) error = NULL;
     GSubprocess *p = e2e_ctl_spawn(argv, &error);
@@ -778,7 +833,8 @@ static LiveCtl *live_ctl_start(const char *const *argv)
 
 /* Sends @sig and waits for the exit and the last lines; the exit status,
  * -1 when a signal ended it. */
-static int live_ctl_stop(LiveCtl *c, int sig)
+static int
+live_ctl_stop(LiveCtl *c, int sig)
 {
     g_subprocess_send_signal(c->proc, sig);
     g_subprocess_wait(c->proc, NULL, NULL);
@@ -787,7 +843,8 @@ static int live_ctl_stop(LiveCtl *c, int sig)
     return g_subprocess_get_if_exited(c->proc) ? g_subprocess_get_exit_status(c->proc) : -1;
 }
 
-static void live_ctl_free(LiveCtl *c)
+static void
+live_ctl_free(LiveCtl *c)
 {
     g_object_unref(c->proc);
     g_ptr_array_unref(c->lines);
@@ -796,10 +853,11 @@ static void live_ctl_free(LiveCtl *c)
 }
 
 /* The last @n lines of a stopped hotcpu-ctl, for a failure. */
-static void live_ctl_print_tail(LiveCtl *c, guint n)
+static void
+live_ctl_print_tail(LiveCtl *c, guint n)
 {
     for (guint i = c->lines->len > n ? c->lines->len - n : 0; i < c->lines->len; i++)
-        printf("      | %s\n", ((StampedLine *) c->lines->pdata[i])->text);
+        printf("      | %s\n", ((StampedLine *)c->lines->pdata[i])->text);
 }
 
 /* What happened in one autoscale round, seconds from t0 (the load's
@@ -818,7 +876,8 @@ typedef struct {
  * hold") and its note before each change.  The window is followed as
  * autoscale_decide.c does: a high sample opens it, any other sample and a
  * change close it. */
-static void steps_from_lines(const LiveCtl *c, double t0, StepTimes *st)
+static void
+steps_from_lines(const LiveCtl *c, double t0, StepTimes *st)
 {
     double open_at = -1;
 
@@ -839,7 +898,8 @@ static void steps_from_lines(const LiveCtl *c, double t0, StepTimes *st)
             open_at = -1;
         } else if (g_str_has_prefix(l->text, "hotcpu-ctl: autoscale of domain '") && after_name
                    && sscanf(after_name, "': %d vCPUs (%*u-%*u), busy %lf, pressure %lf", &current,
-                             &busy, &pressure) >= 2) {
+                             &busy, &pressure)
+                          >= 2) {
             if (busy <= AS_BUSY_HIGH && pressure <= AS_PRESSURE_HIGH)
                 open_at = -1;
             else if (open_at < 0)
@@ -850,11 +910,23 @@ static void steps_from_lines(const LiveCtl *c, double t0, StepTimes *st)
 
 /* One round with autoscale running: from 1 vCPU, a settled autoscale,
  * AS_LOAD busy loops at t0, until 2 and then AS_MAX CPUs are online. */
-static gboolean autoscale_round(E2eGuest *g, StepTimes *st)
+static gboolean
+autoscale_round(E2eGuest *g, StepTimes *st)
 {
-    const char *argv[] = { "--verbose", "autoscale", g->name, "--min", "1", "--max", G_STRINGIFY(AS_MAX),
-                           "--up-after", G_STRINGIFY(AS_UP_AFTER_S), "--down-after",
-                           G_STRINGIFY(AS_DOWN_AFTER_S), "--cooldown", G_STRINGIFY(AS_COOLDOWN_S), NULL };
+    const char *argv[] = { "--verbose",
+                           "autoscale",
+                           g->name,
+                           "--min",
+                           "1",
+                           "--max",
+                           G_STRINGIFY(AS_MAX),
+                           "--up-after",
+                           G_STRINGIFY(AS_UP_AFTER_S),
+                           "--down-after",
+                           G_STRINGIFY(AS_DOWN_AFTER_S),
+                           "--cooldown",
+                           G_STRINGIFY(AS_COOLDOWN_S),
+                           NULL };
     LiveCtl *scale;
     gboolean reached;
     double t0;
@@ -892,7 +964,8 @@ static gboolean autoscale_round(E2eGuest *g, StepTimes *st)
 
 /* The same load step with `hotcpu-ctl set DOM 3` at t0 instead: the one
  * command a person or a script would run on seeing the load. */
-static double manual_round(E2eGuest *g)
+static double
+manual_round(E2eGuest *g)
 {
     double t = -1;
 
@@ -905,12 +978,14 @@ static double manual_round(E2eGuest *g)
 
 /* The window + one sampling period per step: the load has to fill a whole
  * sample before the window opens, and the window runs its full length. */
-static double step_floor(int n)
+static double
+step_floor(int n)
 {
-    return (n - 1) * (double) (AS_UP_AFTER_S + AS_PERIOD_S);
+    return (n - 1) * (double)(AS_UP_AFTER_S + AS_PERIOD_S);
 }
 
-static void print_autoscale_round(int i, const StepTimes *st)
+static void
+print_autoscale_round(int i, const StepTimes *st)
 {
     printf("    round %d: autoscale          ", i + 1);
     for (int n = 2; n <= AS_MAX; n++)
@@ -918,8 +993,9 @@ static void print_autoscale_round(int i, const StepTimes *st)
                st->at[n][STEP_ONLINE] / step_floor(n));
     printf("\n");
     for (int n = 2; n <= AS_MAX; n++)
-        printf("             step to %d: window opened %+5.2f s, decided %+5.2f s, online %+5.2f s\n", n,
-               st->at[n][STEP_OPENED], st->at[n][STEP_DECIDED], st->at[n][STEP_ONLINE]);
+        printf(
+            "             step to %d: window opened %+5.2f s, decided %+5.2f s, online %+5.2f s\n",
+            n, st->at[n][STEP_OPENED], st->at[n][STEP_DECIDED], st->at[n][STEP_ONLINE]);
 }
 
 /* Both ways of each round: autoscale's steps, the manual set's time to
@@ -932,7 +1008,8 @@ typedef struct {
 
 /* Median over the rounds of at[@n_to][@to] - at[@n_from][@from], where
  * autoscale's lines showed both. */
-static double median_span(const LoadStepSamples *s, int n_from, StepEvent from, int n_to, StepEvent to)
+static double
+median_span(const LoadStepSamples *s, int n_from, StepEvent from, int n_to, StepEvent to)
 {
     double v[16];
     int k = 0;
@@ -945,7 +1022,8 @@ static double median_span(const LoadStepSamples *s, int n_from, StepEvent from, 
     return k ? median(v, k) : -1;
 }
 
-static void print_load_step_medians(LoadStepSamples *s)
+static void
+print_load_step_medians(LoadStepSamples *s)
 {
     double manual = median(s->manual, s->nm);
     double full = median_span(s, 1, STEP_DECIDED, AS_MAX, STEP_ONLINE);
@@ -955,31 +1033,40 @@ static void print_load_step_medians(LoadStepSamples *s)
         printf("    median autoscale: %d online %5.2f s; window+period floor %.2f s: %.2fx\n", n, t,
                step_floor(n), t / step_floor(n));
     }
-    printf("    (the floor: per step, the window (%d s) + one sample period (%d s): the load has to fill a\n"
-           "    whole sample before the window opens.  Not in it: the plug itself, and after a change one\n"
+    printf("    (the floor: per step, the window (%d s) + one sample period (%d s): the load has "
+           "to fill a\n"
+           "    whole sample before the window opens.  Not in it: the plug itself, and after a "
+           "change one\n"
            "    more period per step, whose sample only sets autoscale's new load baseline)\n",
            AS_UP_AFTER_S, AS_PERIOD_S);
     printf("    median hotcpu-ctl set %d at t0: %d online %5.2f s\n", AS_MAX, AS_MAX, manual);
-    printf("    ratio autoscale / manual hotcpu-ctl set (%d online): %.1fx\n", AS_MAX, full / manual);
+    printf("    ratio autoscale / manual hotcpu-ctl set (%d online): %.1fx\n", AS_MAX,
+           full / manual);
     printf("    where autoscale's time goes (medians, from its own lines):\n");
     for (int n = 2; n <= AS_MAX; n++)
         printf("      step to %d: %5.2f s %s until a sample opened the window, window %5.2f s,"
-               " decision -> %d online %5.2f s\n", n, median_span(s, n - 1, STEP_DECIDED, n, STEP_OPENED),
+               " decision -> %d online %5.2f s\n",
+               n, median_span(s, n - 1, STEP_DECIDED, n, STEP_OPENED),
                n == 2 ? "from the load's start" : "from the decision before",
                median_span(s, n, STEP_OPENED, n, STEP_DECIDED), n,
                median_span(s, n, STEP_DECIDED, n, STEP_ONLINE));
 }
 
 /* (d) part 1: the load step, autoscale and the manual set alternating. */
-static void load_step_bench(E2eGuest *g, int rounds)
+static void
+load_step_bench(E2eGuest *g, int rounds)
 {
     LoadStepSamples s = { 0 };
 
-    printf("(d) load step: %d busy loops at t0 on a guest at 1 vCPU; autoscale --min 1 --max %d --up-after %d\n"
-           "    --down-after %d --cooldown %d (a sample every %d s), started 3 s before, vs hotcpu-ctl set %d\n"
-           "    run at t0; until the bench's poll (the shell, every 50 ms) sees the CPUs online; %d rounds,\n"
+    printf("(d) load step: %d busy loops at t0 on a guest at 1 vCPU; autoscale --min 1 --max %d "
+           "--up-after %d\n"
+           "    --down-after %d --cooldown %d (a sample every %d s), started 3 s before, vs "
+           "hotcpu-ctl set %d\n"
+           "    run at t0; until the bench's poll (the shell, every 50 ms) sees the CPUs online; "
+           "%d rounds,\n"
            "    alternating, back to 1 vCPU (hotcpu-ctl set 1) before each\n",
-           AS_LOAD, AS_MAX, AS_UP_AFTER_S, AS_DOWN_AFTER_S, AS_COOLDOWN_S, AS_PERIOD_S, AS_MAX, rounds);
+           AS_LOAD, AS_MAX, AS_UP_AFTER_S, AS_DOWN_AFTER_S, AS_COOLDOWN_S, AS_PERIOD_S, AS_MAX,
+           rounds);
     for (int i = 0; i < rounds; i++) {
         for (int k = 0; k < 2; k++) {
             if ((i + k) % 2 == 0) {
@@ -992,7 +1079,8 @@ static void load_step_bench(E2eGuest *g, int rounds)
                 }
             } else {
                 double t = manual_round(g);
-                printf("    round %d: hotcpu-ctl set %d at t0   %d online %5.2f s\n", i + 1, AS_MAX, AS_MAX, t);
+                printf("    round %d: hotcpu-ctl set %d at t0   %d online %5.2f s\n", i + 1, AS_MAX,
+                       AS_MAX, t);
                 if (t >= 0)
                     s.manual[s.nm++] = t;
             }
@@ -1007,26 +1095,28 @@ typedef struct {
     const char *what;
     gboolean ok;
     double secs;
-    double run_ms_min;    /* CPU ms per minute from schedstat; -1 without */
-    double tick_ms_min;   /* the same from utime + stime (10 ms ticks) */
-    double vol_per_s;     /* voluntary context switches (wakeups) per second */
-    long rss_kb;          /* at the end of the window */
-    char *ctl_said;       /* what the watcher printed, in short */
+    double run_ms_min;  /* CPU ms per minute from schedstat; -1 without */
+    double tick_ms_min; /* the same from utime + stime (10 ms ticks) */
+    double vol_per_s;   /* voluntary context switches (wakeups) per second */
+    long rss_kb;        /* at the end of the window */
+    char *ctl_said;     /* what the watcher printed, in short */
 } AgentCost;
 
 /* How many lines of a stopped watch contain @needle. */
-static guint live_ctl_count(const LiveCtl *c, const char *needle)
+static guint
+live_ctl_count(const LiveCtl *c, const char *needle)
 {
     guint n = 0;
 
     for (guint i = 0; i < c->lines->len; i++)
-        n += strstr(((StampedLine *) c->lines->pdata[i])->text, needle) != NULL;
+        n += strstr(((StampedLine *)c->lines->pdata[i])->text, needle) != NULL;
     return n;
 }
 
 /* The agent @pid over AGENT_COST_S with `hotcpu-ctl @watch_argv` connected
  * (NULL: nobody connected). */
-static void agent_cost_with(E2eGuest *g, const char *pid, const char *const *watch_argv, AgentCost *c)
+static void
+agent_cost_with(E2eGuest *g, const char *pid, const char *const *watch_argv, AgentCost *c)
 {
     LiveCtl *watch = watch_argv ? live_ctl_start(watch_argv) : NULL;
     g_autofree char *pid_after = NULL;
@@ -1052,24 +1142,28 @@ static void agent_cost_with(E2eGuest *g, const char *pid, const char *const *wat
     if (watch) {
         int status = live_ctl_stop(watch, SIGINT);
         c->ctl_said = g_strdup_printf("watch exit %d; %u topology-changed, %u load lines", status,
-                                      live_ctl_count(watch, "topology-changed"), live_ctl_count(watch, " load: "));
+                                      live_ctl_count(watch, "topology-changed"),
+                                      live_ctl_count(watch, " load: "));
         live_ctl_free(watch);
     }
-    c->run_ms_min = s0.run_s >= 0 && s1.run_s >= 0 ? (s1.run_s - s0.run_s) * 1000 * 60 / c->secs : -1;
+    c->run_ms_min
+        = s0.run_s >= 0 && s1.run_s >= 0 ? (s1.run_s - s0.run_s) * 1000 * 60 / c->secs : -1;
     c->tick_ms_min = (s1.cpu_s - s0.cpu_s) * 1000 * 60 / c->secs;
     c->vol_per_s = (s1.vol - s0.vol) / c->secs;
     c->rss_kb = s1.rss_kb;
 }
 
 /* "@x / @base" as a ratio, or both values when the base is 0. */
-static char *ratio_text(double x, double base, const char *unit)
+static char *
+ratio_text(double x, double base, const char *unit)
 {
     if (base > 0)
         return g_strdup_printf("%.2fx", x / base);
     return g_strdup_printf("%.2f %s vs %.2f", x, unit, base);
 }
 
-static void print_agent_costs(const AgentCost *c, int n)
+static void
+print_agent_costs(const AgentCost *c, int n)
 {
     printf("    %-28s %14s %16s %10s %10s\n", "host side", "CPU ms/min", "(from ticks)", "RSS KiB",
            "wakeups/s");
@@ -1078,8 +1172,8 @@ static void print_agent_costs(const AgentCost *c, int n)
             printf("    %-28s not measured\n", c[i].what);
             continue;
         }
-        printf("    %-28s %14.2f %16.0f %10ld %10.2f   %s\n", c[i].what, c[i].run_ms_min, c[i].tick_ms_min,
-               c[i].rss_kb, c[i].vol_per_s, c[i].ctl_said ? c[i].ctl_said : "");
+        printf("    %-28s %14.2f %16.0f %10ld %10.2f   %s\n", c[i].what, c[i].run_ms_min,
+               c[i].tick_ms_min, c[i].rss_kb, c[i].vol_per_s, c[i].ctl_said ? c[i].ctl_said : "");
     }
     for (int i = 1; i < n; i++) {
         g_autofree char *cpu = NULL, *rss = NULL, *wake = NULL;
@@ -1089,29 +1183,34 @@ static void print_agent_costs(const AgentCost *c, int n)
         cpu = ratio_text(c[i].run_ms_min, c[0].run_ms_min, "ms/min");
         rss = ratio_text(c[i].rss_kb, c[0].rss_kb, "KiB");
         wake = ratio_text(c[i].vol_per_s, c[0].vol_per_s, "/s");
-        printf("    ratio %s / %s: CPU %s, RSS %s, wakeups %s\n", c[i].what, c[0].what, cpu, rss, wake);
+        printf("    ratio %s / %s: CPU %s, RSS %s, wakeups %s\n", c[i].what, c[0].what, cpu, rss,
+               wake);
     }
 }
 
 /* (d) part 2: the agent's CPU and memory with nobody connected, with
  * `hotcpu-ctl watch` and with `watch --load 1`. */
-static void agent_cost_bench(E2eGuest *g)
+static void
+agent_cost_bench(E2eGuest *g)
 {
     const char *watch[] = { "watch", g->name, NULL };
     const char *watch_load[] = { "watch", g->name, "--load", "1", NULL };
-    AgentCost c[3] = { { .what = "nobody connected" }, { .what = "hotcpu-ctl watch" },
+    AgentCost c[3] = { { .what = "nobody connected" },
+                       { .what = "hotcpu-ctl watch" },
                        { .what = "hotcpu-ctl watch --load 1" } };
     const char *const *argv[3] = { NULL, watch, watch_load };
     g_autofree char *pid = NULL;
 
     /* A fresh agent: its RSS before any client, not after part 1's. */
-    if (!e2e_guest_agent_stop(g) || !e2e_guest_agent_start(g) || !(pid = guest_pid(g, "hotcpu-agent"))) {
+    if (!e2e_guest_agent_stop(g) || !e2e_guest_agent_start(g)
+        || !(pid = guest_pid(g, "hotcpu-agent"))) {
         printf("(d) agent cost: cannot restart hotcpu-agent in the guest\n");
         return;
     }
-    printf("(d) agent cost: hotcpu-agent (as installed, no --verbose, fresh, pid %s) over %d s each,\n"
-           "    3 s after the watcher started; CPU from schedstat (ns), ticks for comparison\n",
-           pid, AGENT_COST_S);
+    printf(
+        "(d) agent cost: hotcpu-agent (as installed, no --verbose, fresh, pid %s) over %d s each,\n"
+        "    3 s after the watcher started; CPU from schedstat (ns), ticks for comparison\n",
+        pid, AGENT_COST_S);
     for (int i = 0; i < 3; i++)
         agent_cost_with(g, pid, argv[i], &c[i]);
     print_agent_costs(c, 3);
@@ -1119,15 +1218,19 @@ static void agent_cost_bench(E2eGuest *g)
         g_free(c[i].ctl_said);
 }
 
-static void autoscale_bench(int rounds)
+static void
+autoscale_bench(int rounds)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
     char *hooks = e2e.hooks_dir;
     /* QEMU's TCG aborts after `maximum` vCPU thread starts: 1 at boot, 2 for
      * the warm-up plug, and 4 a round (autoscale's 2 steps, the manual set's 2 CPUs). */
-    E2eTopology topo = { .sockets = MAX(16, 1 + 2 + 4 * rounds + 2), .cores = 1, .threads = 1,
-                         .current = 1, .osinfo = TRUE };
+    E2eTopology topo = { .sockets = MAX(16, 1 + 2 + 4 * rounds + 2),
+                         .cores = 1,
+                         .threads = 1,
+                         .current = 1,
+                         .osinfo = TRUE };
     E2eGuest *g;
 
     topo.maximum = topo.sockets;
@@ -1136,7 +1239,8 @@ static void autoscale_bench(int rounds)
         printf("(d) cannot boot the guest: %s\n", error->message);
         return;
     }
-    printf("(d) guest %s up in %.1f s (TCG, 1 of %u vCPUs)\n", g->name, g->boot_seconds, topo.maximum);
+    printf("(d) guest %s up in %.1f s (TCG, 1 of %u vCPUs)\n", g->name, g->boot_seconds,
+           topo.maximum);
     /* hotcpu-ctl alone, without the shipped hooks, for autoscale's changes
      * and the manual set alike. */
     g_mkdir_with_parents(nohooks, 0755);
@@ -1164,11 +1268,17 @@ typedef enum {
 } BenchPart;
 
 /* The parts the options name (all without one); 0 on a usage error. */
-static guint parse_args(int argc, char **argv)
+static guint
+parse_args(int argc, char **argv)
 {
-    static const struct { const char *flag; BenchPart part; } only[] = {
-        { "--idle-only", PART_IDLE }, { "--plug-only", PART_PLUG },
-        { "--udev-only", PART_UDEV }, { "--autoscale-only", PART_AUTOSCALE },
+    static const struct {
+        const char *flag;
+        BenchPart part;
+    } only[] = {
+        { "--idle-only", PART_IDLE },
+        { "--plug-only", PART_PLUG },
+        { "--udev-only", PART_UDEV },
+        { "--autoscale-only", PART_AUTOSCALE },
     };
     guint parts = 0;
 
@@ -1192,14 +1302,18 @@ static guint parse_args(int argc, char **argv)
 }
 
 /* (a) and (b), on one guest with qemu-ga when there is one. */
-static gboolean idle_and_plug_bench(guint parts)
+static gboolean
+idle_and_plug_bench(guint parts)
 {
     g_autoptr(GError) error = NULL;
     /* A high maximum: QEMU's multi-threaded TCG aborts once more vCPU
      * threads were started than the maximum (unplugged ones count): 1 at
      * boot and 3 per plug, 4 plugs a round. */
-    E2eTopology topo = { .sockets = MAX(32, 1 + 12 * bench_rounds()), .cores = 1, .threads = 1,
-                         .current = 1, .osinfo = TRUE };
+    E2eTopology topo = { .sockets = MAX(32, 1 + 12 * bench_rounds()),
+                         .cores = 1,
+                         .threads = 1,
+                         .current = 1,
+                         .osinfo = TRUE };
     gboolean qga = e2e.qemu_ga != NULL;
     E2eGuest *g;
 
@@ -1216,11 +1330,13 @@ static gboolean idle_and_plug_bench(guint parts)
         /* One qemu-ga for virsh --guest (libvirtd holds that port's host end),
          * one on a port nobody holds, to compare with hotcpu-agent idle. */
         e2e_guest_sh(g, 5000, NULL, NULL,
-                     "mkdir -p /run/qga1 /run/qga2; qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_PORT
+                     "mkdir -p /run/qga1 /run/qga2; qemu-ga -m virtio-serial -p "
+                     "/dev/virtio-ports/" E2E_QGA_PORT
                      " -t /run/qga1 </dev/null >/run/qga.log 2>&1 &");
-        e2e_guest_sh(g, 5000, NULL, NULL,
-                     "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_IDLE_PORT
-                     " -t /run/qga2 </dev/null >/run/qga-idle.log 2>&1 & echo $! > /run/qga-idle.pid");
+        e2e_guest_sh(
+            g, 5000, NULL, NULL,
+            "qemu-ga -m virtio-serial -p /dev/virtio-ports/" E2E_QGA_IDLE_PORT
+            " -t /run/qga2 </dev/null >/run/qga-idle.log 2>&1 & echo $! > /run/qga-idle.pid");
     }
     if (parts & PART_IDLE) {
         idle_bench(g, qga, "no host ever connected");
@@ -1236,7 +1352,8 @@ static gboolean idle_and_plug_bench(guint parts)
     return TRUE;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     guint parts;
@@ -1247,7 +1364,8 @@ int main(int argc, char **argv)
     /* Its own image (with qemu-ga and udevd), not the e2e tests' one; and
      * build-guest-image.sh reads HOTCPU_UDEVD. */
     g_setenv("HOTCPU_IMAGE_DIR", E2E_IMAGE_DIR "-bench", FALSE);
-    if (!g_getenv("HOTCPU_UDEVD") && g_file_test("/lib/systemd/systemd-udevd", G_FILE_TEST_IS_EXECUTABLE))
+    if (!g_getenv("HOTCPU_UDEVD")
+        && g_file_test("/lib/systemd/systemd-udevd", G_FILE_TEST_IS_EXECUTABLE))
         g_setenv("HOTCPU_UDEVD", "/lib/systemd/systemd-udevd", FALSE);
     if (!e2e_env_init(&error)) {
         fprintf(stderr, "hotcpu-e2e-bench: %s\n", error->message);

@@ -144,8 +144,9 @@ e2e_check_set(E2eGuest *g, guint n, int want_exit)
     E2eRun *r = e2e_ctl_on(g, "--json", "set", g->name, count, NULL);
 
     g_printerr("    set %s %u: exit %d in %.2f s\n", g->name, n, r->status, r->seconds);
-    CHECK(r->status == want_exit, "hotcpu-ctl set %s %u exited %d, expected %d\nstdout: %s\nstderr: %s",
-          g->name, n, r->status, want_exit, r->out, r->err);
+    CHECK(r->status == want_exit,
+          "hotcpu-ctl set %s %u exited %d, expected %d\nstdout: %s\nstderr: %s", g->name, n,
+          r->status, want_exit, r->out, r->err);
     CHECK(e2e_clean_exit(r), "hotcpu-ctl set had a crash or critical: %s", r->err);
     return r;
 }

@@ -15,13 +15,15 @@
 
 static const char *domain;
 
-static void rule(void)
+static void
+rule(void)
 {
     printf("----------------------------------------------------------------------\n");
 }
 
 /* Runs hotcpu-ctl ARGS DOMAIN [COUNT], printing the command and its output. */
-static E2eRun *show(const char *cmd, const char *count)
+static E2eRun *
+show(const char *cmd, const char *count)
 {
     const char *argv[] = { cmd, domain, count, NULL };
     E2eRun *r = e2e_ctl(argv);
@@ -38,7 +40,8 @@ static E2eRun *show(const char *cmd, const char *count)
     return r;
 }
 
-static char *guest_says(E2eGuest *g)
+static char *
+guest_says(E2eGuest *g)
 {
     g_autofree char *online = e2e_guest_read(g, "/sys/devices/system/cpu/online");
     g_autofree char *present = e2e_guest_read(g, "/sys/devices/system/cpu/present");
@@ -46,11 +49,12 @@ static char *guest_says(E2eGuest *g)
                            present ? present : "?", online ? online : "?");
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
-    E2eTopology topo = { .sockets = 4, .cores = 1, .threads = 1, .current = 1, .maximum = 4,
-                         .osinfo = TRUE };
+    E2eTopology topo
+        = { .sockets = 4, .cores = 1, .threads = 1, .current = 1, .maximum = 4, .osinfo = TRUE };
     E2eGuest *g;
     double t0, t_setup, t_boot, t_plug = 0, t_unplug = 0, t_topo = 0, t_all = e2e_now();
     int status = 0;
@@ -99,7 +103,8 @@ int main(int argc, char **argv)
         t_plug = r->seconds;
         if (r->status == 0)
             printf("  -> plugged in %.2f s: libvirt added 3 vCPUs, the agent onlined them\n"
-                   "     (%s)\n", t_plug, s);
+                   "     (%s)\n",
+                   t_plug, s);
         else
             printf("  -> the plug did not complete (%s)\n", s);
         status |= r->status;
@@ -115,7 +120,8 @@ int main(int argc, char **argv)
         t_unplug = r->seconds;
         if (r->status == 0)
             printf("  -> unplugged in %.2f s: the agent offlined CPUs 3 and 2 first, then QEMU\n"
-                   "     ejected them (%s)\n", t_unplug, s);
+                   "     ejected them (%s)\n",
+                   t_unplug, s);
         else
             printf("  -> the unplug did not complete (%s)\n", s);
         status |= r->status;
@@ -150,7 +156,8 @@ int main(int argc, char **argv)
                 || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
                 continue;
             o = json_node_get_object(json_parser_get_root(p));
-            printf("  %s: %s %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT ", outcome %s, guest %s, %u hooks ran\n",
+            printf("  %s: %s %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT
+                   ", outcome %s, guest %s, %u hooks ran\n",
                    json_object_get_string_member_with_default(o, "time", "?"),
                    json_object_get_string_member_with_default(o, "command", "?"),
                    json_object_get_int_member_with_default(o, "previous", -1),
@@ -158,12 +165,14 @@ int main(int argc, char **argv)
                    json_object_get_string_member_with_default(o, "outcome", "?"),
                    json_object_get_string_member_with_default(o, "guest", "?"),
                    json_object_has_member(o, "hooks")
-                       ? json_array_get_length(json_object_get_array_member(o, "hooks")) : 0);
+                       ? json_array_get_length(json_object_get_array_member(o, "hooks"))
+                       : 0);
         }
     }
     printf("Cleaning up (destroying %s) ...\n", domain);
     e2e_guest_free(g);
     e2e_env_cleanup();
-    printf("Done in %.1f s%s.\n", e2e_now() - t_all, status ? " (some step failed, see above)" : "");
+    printf("Done in %.1f s%s.\n", e2e_now() - t_all,
+           status ? " (some step failed, see above)" : "");
     return status ? 1 : 0;
 }

@@ -32,31 +32,37 @@ static gboolean keep_rundir;
 static guint guest_seq;
 static GPtrArray *live_guests; /* E2eGuest *, not owned */
 
-void e2e_set_verbose(gboolean v)
+void
+e2e_set_verbose(gboolean v)
 {
     verbose = v;
 }
 
-gboolean e2e_verbose(void)
+gboolean
+e2e_verbose(void)
 {
     return verbose;
 }
 
-void e2e_env_keep_rundir(gboolean keep)
+void
+e2e_env_keep_rundir(gboolean keep)
 {
     keep_rundir = keep;
 }
 
-double e2e_now(void)
+double
+e2e_now(void)
 {
     return g_get_monotonic_time() / 1e6;
 }
 
-static void quiet_libvirt(void *opaque, virErrorPtr err)
+static void
+quiet_libvirt(void *opaque, virErrorPtr err)
 {
 }
 
-static const char *virt_msg(void)
+static const char *
+virt_msg(void)
 {
     const char *m = virGetLastErrorMessage();
     return m ? m : "unknown libvirt error";
@@ -64,7 +70,8 @@ static const char *virt_msg(void)
 
 /* ---- host programs ------------------------------------------------------ */
 
-void e2e_run_free(E2eRun *run)
+void
+e2e_run_free(E2eRun *run)
 {
     if (!run)
         return;
@@ -73,7 +80,8 @@ void e2e_run_free(E2eRun *run)
     g_free(run);
 }
 
-static E2eRun *run_finish(GSubprocess *proc, double started, const char *what)
+static E2eRun *
+run_finish(GSubprocess *proc, double started, const char *what)
 {
     E2eRun *run = g_new0(E2eRun, 1);
     g_autoptr(GError) error = NULL;
@@ -90,14 +98,14 @@ static E2eRun *run_finish(GSubprocess *proc, double started, const char *what)
     if (!run->err)
         run->err = g_strdup("");
     if (verbose)
-        g_printerr("    -> exit %d in %.2f s\n%s%s", run->status, run->seconds, run->out,
-                   run->err);
+        g_printerr("    -> exit %d in %.2f s\n%s%s", run->status, run->seconds, run->out, run->err);
     return run;
 }
 
 /* The result of a program that could not be started: status -1, @error's
  * message as its stderr. */
-static E2eRun *run_not_started(const GError *error)
+static E2eRun *
+run_not_started(const GError *error)
 {
     E2eRun *run = g_new0(E2eRun, 1);
 
@@ -107,10 +115,11 @@ static E2eRun *run_not_started(const GError *error)
     return run;
 }
 
-static GSubprocessLauncher *launcher_new(void)
+static GSubprocessLauncher *
+launcher_new(void)
 {
-    GSubprocessLauncher *l =
-        g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                       | G_SUBPROCESS_FLAGS_STDERR_PIPE);
     g_subprocess_launcher_setenv(l, "LIBVIRT_DEFAULT_URI", E2E_URI, TRUE);
     if (e2e.hooks_dir)
         g_subprocess_launcher_setenv(l, "HOTCPU_HOOKS_DIR", e2e.hooks_dir, TRUE);
@@ -124,7 +133,8 @@ static GSubprocessLauncher *launcher_new(void)
 
 /* hotcpu-ctl COMMAND [--audit-log PATH] ARGS...: global options first, then
  * the command; the audit log only for the commands that change something. */
-static GPtrArray *ctl_argv(const char *const *argv)
+static GPtrArray *
+ctl_argv(const char *const *argv)
 {
     GPtrArray *a = g_ptr_array_new();
 
@@ -134,12 +144,13 @@ static GPtrArray *ctl_argv(const char *const *argv)
     g_ptr_array_add(a, (gpointer) "--audit-log");
     g_ptr_array_add(a, e2e.audit_log);
     for (guint i = 0; argv[i]; i++)
-        g_ptr_array_add(a, (gpointer) argv[i]);
+        g_ptr_array_add(a, (gpointer)argv[i]);
     g_ptr_array_add(a, NULL);
     return a;
 }
 
-GSubprocess *e2e_ctl_spawn(const char *const *argv, GError **error)
+GSubprocess *
+e2e_ctl_spawn(const char *const *argv, GError **error)
 {
     g_autoptr(GSubprocessLauncher) l = NULL;
     g_autoptr(GPtrArray) a = NULL;
@@ -151,19 +162,21 @@ GSubprocess *e2e_ctl_spawn(const char *const *argv, GError **error)
     }
     a = ctl_argv(argv);
     if (verbose) {
-        g_autofree char *line = g_strjoinv(" ", (char **) argv);
+        g_autofree char *line = g_strjoinv(" ", (char **)argv);
         g_printerr("    $ hotcpu-ctl %s\n", line);
     }
     l = launcher_new();
-    return g_subprocess_launcher_spawnv(l, (const char *const *) a->pdata, error);
+    return g_subprocess_launcher_spawnv(l, (const char *const *)a->pdata, error);
 }
 
-E2eRun *e2e_ctl_finish(GSubprocess *proc, double started)
+E2eRun *
+e2e_ctl_finish(GSubprocess *proc, double started)
 {
     return run_finish(proc, started, "hotcpu-ctl");
 }
 
-E2eRun *e2e_ctl(const char *const *argv)
+E2eRun *
+e2e_ctl(const char *const *argv)
 {
     g_autoptr(GError) error = NULL;
     double t0 = e2e_now();
@@ -174,20 +187,22 @@ E2eRun *e2e_ctl(const char *const *argv)
     return e2e_ctl_finish(p, t0);
 }
 
-E2eRun *e2e_ctlv(const char *first, ...)
+E2eRun *
+e2e_ctlv(const char *first, ...)
 {
     g_autoptr(GPtrArray) a = g_ptr_array_new();
     va_list ap;
 
     va_start(ap, first);
     for (const char *s = first; s; s = va_arg(ap, const char *))
-        g_ptr_array_add(a, (gpointer) s);
+        g_ptr_array_add(a, (gpointer)s);
     va_end(ap);
     g_ptr_array_add(a, NULL);
-    return e2e_ctl((const char *const *) a->pdata);
+    return e2e_ctl((const char *const *)a->pdata);
 }
 
-E2eRun *e2e_ctl_on(E2eGuest *g, const char *first, ...)
+E2eRun *
+e2e_ctl_on(E2eGuest *g, const char *first, ...)
 {
     g_autoptr(GPtrArray) a = g_ptr_array_new();
     va_list ap;
@@ -198,13 +213,14 @@ E2eRun *e2e_ctl_on(E2eGuest *g, const char *first, ...)
     }
     va_start(ap, first);
     for (const char *s = first; s; s = va_arg(ap, const char *))
-        g_ptr_array_add(a, (gpointer) s);
+        g_ptr_array_add(a, (gpointer)s);
     va_end(ap);
     g_ptr_array_add(a, NULL);
-    return e2e_ctl((const char *const *) a->pdata);
+    return e2e_ctl((const char *const *)a->pdata);
 }
 
-E2eRun *e2e_host_run(const char *const *argv)
+E2eRun *
+e2e_host_run(const char *const *argv)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(GSubprocessLauncher) l = launcher_new();
@@ -212,7 +228,7 @@ E2eRun *e2e_host_run(const char *const *argv)
     g_autoptr(GSubprocess) p = NULL;
 
     if (verbose) {
-        g_autofree char *line = g_strjoinv(" ", (char **) argv);
+        g_autofree char *line = g_strjoinv(" ", (char **)argv);
         g_printerr("    $ %s\n", line);
     }
     p = g_subprocess_launcher_spawnv(l, argv, &error);
@@ -221,12 +237,14 @@ E2eRun *e2e_host_run(const char *const *argv)
     return run_finish(p, t0, argv[0]);
 }
 
-static gboolean run_quiet(const char *const *argv)
+static gboolean
+run_quiet(const char *const *argv)
 {
     gint status = 0;
 
-    if (!g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
-                      | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL))
+    if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                      NULL, NULL, NULL, NULL, &status, NULL))
         return FALSE;
     return g_spawn_check_wait_status(status, NULL);
 }
@@ -234,9 +252,12 @@ static gboolean run_quiet(const char *const *argv)
 /* ---- environment ---------------------------------------------------------- */
 
 /* $VAR, else where this build put the thing. */
-static const char *default_path(const char *var)
+static const char *
+default_path(const char *var)
 {
-    static const struct { const char *var, *path; } defaults[] = {
+    static const struct {
+        const char *var, *path;
+    } defaults[] = {
         { "HOTCPU_CTL", E2E_BUILD_ROOT "/host-ctl/hotcpu-ctl" },
         { "HOTCPU_AGENT", E2E_BUILD_ROOT "/guest-agent/hotcpu-agent" },
         { "HOTCPU_HOOKS_SRC", E2E_BUILD_ROOT "/host-hooks" },
@@ -251,7 +272,8 @@ static const char *default_path(const char *var)
     return NULL;
 }
 
-static char *env_path(const char *var, gboolean must_exec)
+static char *
+env_path(const char *var, gboolean must_exec)
 {
     const char *v = g_getenv(var);
 
@@ -267,20 +289,23 @@ static char *env_path(const char *var, gboolean must_exec)
     return g_canonicalize_filename(v, NULL);
 }
 
-static gboolean pid_alive(long pid)
+static gboolean
+pid_alive(long pid)
 {
-    return pid > 0 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
 /* hotcpu-e2e-PID-N or hotcpu-e2e-PID-...: the PID, or 0. */
-static long name_pid(const char *name)
+static long
+name_pid(const char *name)
 {
     if (!g_str_has_prefix(name, E2E_PREFIX))
         return 0;
     return strtol(name + strlen(E2E_PREFIX), NULL, 10);
 }
 
-static void remove_leftovers(void)
+static void
+remove_leftovers(void)
 {
     virDomainPtr *doms = NULL;
     int n = virConnectListAllDomains(e2e.conn, &doms, 0);
@@ -296,8 +321,8 @@ static void remove_leftovers(void)
                 virDomainDestroy(doms[i]);
             if (virDomainIsPersistent(doms[i]) == 1)
                 virDomainUndefineFlags(doms[i], VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                                       | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                                       | VIR_DOMAIN_UNDEFINE_NVRAM);
+                                                    | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                                                    | VIR_DOMAIN_UNDEFINE_NVRAM);
         }
         virDomainFree(doms[i]);
     }
@@ -316,7 +341,8 @@ static void remove_leftovers(void)
     }
 }
 
-static gboolean ensure_libvirtd(GError **error)
+static gboolean
+ensure_libvirtd(GError **error)
 {
     virSetErrorFunc(NULL, quiet_libvirt);
     e2e.conn = virConnectOpen(E2E_URI);
@@ -324,7 +350,8 @@ static gboolean ensure_libvirtd(GError **error)
         return TRUE;
 
     /* No libvirtd answers: start our own (no systemd here). */
-    if (!g_find_program_in_path("libvirtd") && !g_file_test("/usr/sbin/libvirtd", G_FILE_TEST_EXISTS)) {
+    if (!g_find_program_in_path("libvirtd")
+        && !g_file_test("/usr/sbin/libvirtd", G_FILE_TEST_EXISTS)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                     "libvirtd is not installed (run scripts/deps.sh as root)");
         return FALSE;
@@ -377,7 +404,8 @@ static gboolean ensure_libvirtd(GError **error)
     return TRUE;
 }
 
-static gboolean write_file_mode(const char *path, const char *text, int mode, GError **error)
+static gboolean
+write_file_mode(const char *path, const char *text, int mode, GError **error)
 {
     if (!g_file_set_contents(path, text, -1, error))
         return FALSE;
@@ -390,22 +418,24 @@ static gboolean write_file_mode(const char *path, const char *text, int mode, GE
 }
 
 /* The tests' own hooks: record the contract's environment; veto when told. */
-static const char recording_hook[] =
-    "#!/bin/sh\n"
-    "# e2e: records what a hook sees; exits with the status in $RUNDIR/veto-%s if present.\n"
-    "log='%s'\n"
-    "{\n"
-    "  echo \"hook=%s vmName=$vmName vmId=$vmId numberOfCpus=$numberOfCpus "
-    "previousNumberOfCpus=$previousNumberOfCpus HOTCPU_AGENT_SOCKET=$HOTCPU_AGENT_SOCKET "
-    "LIBVIRT_DEFAULT_URI=$LIBVIRT_DEFAULT_URI HOTCPU_OUTCOME=$HOTCPU_OUTCOME "
-    "domxml=$( [ -r \"$_hook_domxml\" ] && grep -q \"<name>$vmName</name>\" \"$_hook_domxml\" "
-    "&& echo ok || echo bad:$_hook_domxml ) "
-    "agent_socket_exists=$( [ -S \"$HOTCPU_AGENT_SOCKET\" ] && echo yes || echo no )\"\n"
-    "} >> \"$log\"\n"
-    "if [ -r '%s/veto-%s' ]; then echo 'e2e test hook vetoes this change' >&2; exit $(cat '%s/veto-%s'); fi\n"
-    "exit 0\n";
+static const char recording_hook[]
+    = "#!/bin/sh\n"
+      "# e2e: records what a hook sees; exits with the status in $RUNDIR/veto-%s if present.\n"
+      "log='%s'\n"
+      "{\n"
+      "  echo \"hook=%s vmName=$vmName vmId=$vmId numberOfCpus=$numberOfCpus "
+      "previousNumberOfCpus=$previousNumberOfCpus HOTCPU_AGENT_SOCKET=$HOTCPU_AGENT_SOCKET "
+      "LIBVIRT_DEFAULT_URI=$LIBVIRT_DEFAULT_URI HOTCPU_OUTCOME=$HOTCPU_OUTCOME "
+      "domxml=$( [ -r \"$_hook_domxml\" ] && grep -q \"<name>$vmName</name>\" \"$_hook_domxml\" "
+      "&& echo ok || echo bad:$_hook_domxml ) "
+      "agent_socket_exists=$( [ -S \"$HOTCPU_AGENT_SOCKET\" ] && echo yes || echo no )\"\n"
+      "} >> \"$log\"\n"
+      "if [ -r '%s/veto-%s' ]; then echo 'e2e test hook vetoes this change' >&2; exit $(cat "
+      "'%s/veto-%s'); fi\n"
+      "exit 0\n";
 
-static gboolean copy_tree(const char *src, const char *dst, GError **error)
+static gboolean
+copy_tree(const char *src, const char *dst, GError **error)
 {
     const char *argv[] = { "cp", "-r", "--no-preserve=mode,ownership", src, dst, NULL };
     if (!run_quiet(argv)) {
@@ -415,7 +445,8 @@ static gboolean copy_tree(const char *src, const char *dst, GError **error)
     return TRUE;
 }
 
-static gboolean prepare_hooks(GError **error)
+static gboolean
+prepare_hooks(GError **error)
 {
     const char *phases[] = { "before_set_num_of_cpus", "after_set_num_of_cpus" };
     const char *tags[] = { "before", "after" };
@@ -425,8 +456,8 @@ static gboolean prepare_hooks(GError **error)
     g_mkdir_with_parents(e2e.hooks_dir, 0755);
     for (guint i = 0; i < G_N_ELEMENTS(phases); i++) {
         g_autofree char *d = g_build_filename(e2e.hooks_dir, phases[i], NULL);
-        g_autofree char *src = e2e.hooks_src ? g_build_filename(e2e.hooks_src, phases[i], NULL)
-                                             : NULL;
+        g_autofree char *src
+            = e2e.hooks_src ? g_build_filename(e2e.hooks_src, phases[i], NULL) : NULL;
         g_autofree char *hook = NULL;
         g_autofree char *text = NULL;
 
@@ -438,7 +469,8 @@ static gboolean prepare_hooks(GError **error)
             while (dir && (n = g_dir_read_name(dir))) {
                 g_autofree char *from = g_build_filename(src, n, NULL);
                 g_autofree char *to = g_build_filename(d, n, NULL);
-                if (!g_file_test(from, G_FILE_TEST_IS_EXECUTABLE) || g_file_test(from, G_FILE_TEST_IS_DIR))
+                if (!g_file_test(from, G_FILE_TEST_IS_EXECUTABLE)
+                    || g_file_test(from, G_FILE_TEST_IS_DIR))
                     continue;
                 if (!copy_tree(from, to, error))
                     return FALSE;
@@ -456,7 +488,8 @@ static gboolean prepare_hooks(GError **error)
     return TRUE;
 }
 
-static gboolean build_image(GError **error)
+static gboolean
+build_image(GError **error)
 {
     g_autoptr(GPtrArray) a = g_ptr_array_new();
     g_autofree char *script = env_path("HOTCPU_IMAGE_SCRIPT", FALSE);
@@ -479,7 +512,7 @@ static gboolean build_image(GError **error)
         g_ptr_array_add(a, e2e.qemu_ga);
     }
     g_ptr_array_add(a, NULL);
-    run = e2e_host_run((const char *const *) a->pdata);
+    run = e2e_host_run((const char *const *)a->pdata);
     if (run->status != 0) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "building the guest image failed: %s%s",
                     run->out, run->err);
@@ -490,19 +523,22 @@ static gboolean build_image(GError **error)
     return TRUE;
 }
 
-static void on_signal(int sig)
+static void
+on_signal(int sig)
 {
     e2e_env_cleanup();
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static void at_exit(void)
+static void
+at_exit(void)
 {
     e2e_env_cleanup();
 }
 
-gboolean e2e_env_init(GError **error)
+gboolean
+e2e_env_init(GError **error)
 {
     glob_t gl;
     gboolean have_kernel;
@@ -533,7 +569,7 @@ gboolean e2e_env_init(GError **error)
     e2e.image_dir = env_path("HOTCPU_IMAGE_DIR", FALSE);
     if (!e2e.image_dir)
         e2e.image_dir = g_strdup("/tmp/hotcpu-e2e-image");
-    e2e.rundir = g_strdup_printf("/tmp/" E2E_PREFIX "%ld", (long) getpid());
+    e2e.rundir = g_strdup_printf("/tmp/" E2E_PREFIX "%ld", (long)getpid());
     live_guests = g_ptr_array_new();
 
     if (!ensure_libvirtd(error))
@@ -558,7 +594,8 @@ gboolean e2e_env_init(GError **error)
     return build_image(error);
 }
 
-void e2e_env_cleanup(void)
+void
+e2e_env_cleanup(void)
 {
     static gboolean done;
 
@@ -581,7 +618,8 @@ void e2e_env_cleanup(void)
 
 /* ---- guests --------------------------------------------------------------- */
 
-static char *domain_xml(const E2eGuest *g)
+static char *
+domain_xml(const E2eGuest *g)
 {
     const E2eTopology *t = &g->topo;
     GString *x = g_string_new(NULL);
@@ -629,7 +667,8 @@ static char *domain_xml(const E2eGuest *g)
                                "    <initrd>%s/initramfs.cpio.gz</initrd>\n"
                                "    <cmdline>console=ttyS0 panic=-1 loglevel=4%s</cmdline>\n",
                                e2e.image_dir, e2e.image_dir, t->no_agent ? " hotcpu.noagent" : "");
-    g_string_append_printf(x,
+    g_string_append_printf(
+        x,
         "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n%s  </os>\n"
         "  <features><acpi/><apic/></features>\n"
         "  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model>"
@@ -645,8 +684,10 @@ static char *domain_xml(const E2eGuest *g)
         g_string_append(x, "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT
                            "'/></channel>\n");
     if (t->vnc_passwd)
-        g_string_append_printf(x, "    <graphics type='vnc' autoport='yes' listen='127.0.0.1' "
-                                  "passwd='%s'/>\n", t->vnc_passwd);
+        g_string_append_printf(x,
+                               "    <graphics type='vnc' autoport='yes' listen='127.0.0.1' "
+                               "passwd='%s'/>\n",
+                               t->vnc_passwd);
     if (t->disk_image_dir)
         g_string_append_printf(
             x,
@@ -665,7 +706,8 @@ static char *domain_xml(const E2eGuest *g)
     return g_string_free(x, FALSE);
 }
 
-char *e2e_guest_xml(E2eGuest *g)
+char *
+e2e_guest_xml(E2eGuest *g)
 {
     char *x = virDomainGetXMLDesc(g->dom, 0);
     char *r = g_strdup(x);
@@ -674,7 +716,8 @@ char *e2e_guest_xml(E2eGuest *g)
 }
 
 /* The <channel> element naming @port in @xml, or NULL. */
-static char *channel_element(const char *xml, const char *port)
+static char *
+channel_element(const char *xml, const char *port)
 {
     g_autofree char *needle = g_strdup_printf("name='%s'", port);
     const char *hit = strstr(xml, needle);
@@ -689,7 +732,8 @@ static char *channel_element(const char *xml, const char *port)
     return g_strndup(start, end - start);
 }
 
-static char *attr_value(const char *elem, const char *attr)
+static char *
+attr_value(const char *elem, const char *attr)
 {
     g_autofree char *needle = g_strdup_printf("%s='", attr);
     const char *p = strstr(elem, needle);
@@ -702,7 +746,8 @@ static char *attr_value(const char *elem, const char *attr)
     return q ? g_strndup(p, q - p) : NULL;
 }
 
-gboolean e2e_guest_wait_agent_port(E2eGuest *g, guint timeout_ms)
+gboolean
+e2e_guest_wait_agent_port(E2eGuest *g, guint timeout_ms)
 {
     double until = e2e_now() + timeout_ms / 1000.0;
 
@@ -716,7 +761,8 @@ gboolean e2e_guest_wait_agent_port(E2eGuest *g, guint timeout_ms)
     return FALSE;
 }
 
-static gboolean shell_connect(E2eGuest *g, GError **error)
+static gboolean
+shell_connect(E2eGuest *g, GError **error)
 {
     g_autofree char *path = g_build_filename(g->rundir, g->shell_sock, NULL);
     g_autoptr(GSocketClient) client = g_socket_client_new();
@@ -731,7 +777,8 @@ static gboolean shell_connect(E2eGuest *g, GError **error)
     return TRUE;
 }
 
-static gboolean shell_send(E2eGuest *g, const char *data, GError **error)
+static gboolean
+shell_send(E2eGuest *g, const char *data, GError **error)
 {
     gsize len = strlen(data), done = 0;
 
@@ -747,14 +794,15 @@ static gboolean shell_send(E2eGuest *g, const char *data, GError **error)
     return TRUE;
 }
 
-int e2e_guest_sh(E2eGuest *g, guint timeout_ms, char **out, GError **error, const char *fmt, ...)
+int
+e2e_guest_sh(E2eGuest *g, guint timeout_ms, char **out, GError **error, const char *fmt, ...)
 {
     g_autofree char *cmd = NULL;
-    g_autofree char *tok = g_strdup_printf("E2E%u_%u", (guint) getpid(), ++g->seq);
+    g_autofree char *tok = g_strdup_printf("E2E%u_%u", (guint)getpid(), ++g->seq);
     g_autofree char *open_mark = g_strdup_printf("%s{\n", tok);
     g_autofree char *close_mark = g_strdup_printf("\n%s} ", tok);
     g_autofree char *line = NULL;
-    gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     va_list ap;
 
     va_start(ap, fmt);
@@ -814,7 +862,8 @@ int e2e_guest_sh(E2eGuest *g, guint timeout_ms, char **out, GError **error, cons
     }
 }
 
-char *e2e_guest_read(E2eGuest *g, const char *path)
+char *
+e2e_guest_read(E2eGuest *g, const char *path)
 {
     char *out = NULL;
     g_autoptr(GError) error = NULL;
@@ -826,7 +875,8 @@ char *e2e_guest_read(E2eGuest *g, const char *path)
     return out;
 }
 
-char *e2e_guest_console_tail(E2eGuest *g, gsize max_bytes)
+char *
+e2e_guest_console_tail(E2eGuest *g, gsize max_bytes)
 {
     g_autofree char *path = g_build_filename(g->rundir, "console.log", NULL);
     g_autofree char *text = NULL;
@@ -837,7 +887,8 @@ char *e2e_guest_console_tail(E2eGuest *g, gsize max_bytes)
     return g_strdup(len > max_bytes ? text + len - max_bytes : text);
 }
 
-static int count_list(const char *text)
+static int
+count_list(const char *text)
 {
     int n = 0;
     g_auto(GStrv) items = NULL;
@@ -859,19 +910,22 @@ static int count_list(const char *text)
     return n;
 }
 
-int e2e_guest_online(E2eGuest *g)
+int
+e2e_guest_online(E2eGuest *g)
 {
     g_autofree char *s = e2e_guest_read(g, "/sys/devices/system/cpu/online");
     return count_list(s);
 }
 
-int e2e_guest_present(E2eGuest *g)
+int
+e2e_guest_present(E2eGuest *g)
 {
     g_autofree char *s = e2e_guest_read(g, "/sys/devices/system/cpu/present");
     return count_list(s);
 }
 
-gboolean e2e_guest_wait_cpus(E2eGuest *g, int online, int present, guint timeout_ms)
+gboolean
+e2e_guest_wait_cpus(E2eGuest *g, int online, int present, guint timeout_ms)
 {
     double until = e2e_now() + timeout_ms / 1000.0;
 
@@ -880,7 +934,8 @@ gboolean e2e_guest_wait_cpus(E2eGuest *g, int online, int present, guint timeout
         g_auto(GStrv) lines = NULL;
 
         if (e2e_guest_sh(g, 10000, &out, NULL,
-                         "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/present") == 0) {
+                         "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/present")
+            == 0) {
             lines = g_strsplit(out, "\n", -1);
             if (g_strv_length(lines) >= 2 && (online < 0 || count_list(lines[0]) == online)
                 && (present < 0 || count_list(lines[1]) == present))
@@ -892,35 +947,40 @@ gboolean e2e_guest_wait_cpus(E2eGuest *g, int online, int present, guint timeout
     }
 }
 
-gboolean e2e_guest_agent_stop(E2eGuest *g)
+gboolean
+e2e_guest_agent_stop(E2eGuest *g)
 {
     return e2e_guest_sh(g, 15000, NULL, NULL, "agent-stop") == 0;
 }
 
-gboolean e2e_guest_agent_start(E2eGuest *g)
+gboolean
+e2e_guest_agent_start(E2eGuest *g)
 {
     return e2e_guest_sh(g, 15000, NULL, NULL, "agent-start") == 0
-        && e2e_guest_wait_agent_port(g, 10000);
+           && e2e_guest_wait_agent_port(g, 10000);
 }
 
-char *e2e_guest_channel_path(E2eGuest *g, const char *port)
+char *
+e2e_guest_channel_path(E2eGuest *g, const char *port)
 {
     g_autofree char *xml = e2e_guest_xml(g);
     g_autofree char *ch = xml ? channel_element(xml, port) : NULL;
     return ch ? attr_value(ch, "path") : NULL;
 }
 
-pid_t e2e_guest_qemu_pid(E2eGuest *g)
+pid_t
+e2e_guest_qemu_pid(E2eGuest *g)
 {
     g_autofree char *path = g_strdup_printf("/run/libvirt/qemu/%s.pid", g->name);
     g_autofree char *text = NULL;
 
     if (g->uri || !g_file_get_contents(path, &text, NULL, NULL))
         return 0;
-    return (pid_t) strtol(text, NULL, 10);
+    return (pid_t)strtol(text, NULL, 10);
 }
 
-gboolean e2e_guest_reattach(E2eGuest *g, virConnectPtr conn)
+gboolean
+e2e_guest_reattach(E2eGuest *g, virConnectPtr conn)
 {
     virDomainPtr dom = virDomainLookupByName(conn, g->name);
 
@@ -933,18 +993,20 @@ gboolean e2e_guest_reattach(E2eGuest *g, virConnectPtr conn)
     return TRUE;
 }
 
-int e2e_libvirt_vcpus(E2eGuest *g, gboolean live)
+int
+e2e_libvirt_vcpus(E2eGuest *g, gboolean live)
 {
     return virDomainGetVcpusFlags(g->dom, live ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG);
 }
 
-E2eGuest *e2e_guest_define(const E2eTopology *topo, GError **error)
+E2eGuest *
+e2e_guest_define(const E2eTopology *topo, GError **error)
 {
     return e2e_guest_define_on(e2e.conn, NULL, topo, error);
 }
 
-E2eGuest *e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
-                              GError **error)
+E2eGuest *
+e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopology *topo, GError **error)
 {
     g_autoptr(E2eGuest) g = g_new0(E2eGuest, 1);
     g_autofree char *xml = NULL;
@@ -954,7 +1016,7 @@ E2eGuest *e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopo
     g->uri = g_strdup(uri);
     g->shell_sock = g_strdup("shell.sock");
     g->rbuf = g_string_new(NULL);
-    g->name = g_strdup_printf(E2E_PREFIX "%ld-%u", (long) getpid(), ++guest_seq);
+    g->name = g_strdup_printf(E2E_PREFIX "%ld-%u", (long)getpid(), ++guest_seq);
     g->rundir = g_build_filename(e2e.rundir, g->name + strlen(E2E_PREFIX), NULL);
     g_mkdir_with_parents(g->rundir, 0755);
     chmod(g->rundir, 0755);
@@ -986,7 +1048,8 @@ E2eGuest *e2e_guest_define_on(virConnectPtr conn, const char *uri, const E2eTopo
     return g_steal_pointer(&g);
 }
 
-gboolean e2e_guest_start(E2eGuest *g, GError **error)
+gboolean
+e2e_guest_start(E2eGuest *g, GError **error)
 {
     g_autofree char *live = NULL;
     g_autofree char *ch = NULL;
@@ -1012,8 +1075,8 @@ gboolean e2e_guest_start(E2eGuest *g, GError **error)
     }
     if (!answered) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                    "guest %s did not boot to its shell within %.0f s (see %s/console.log)", g->name,
-                    boot_limit, g->rundir);
+                    "guest %s did not boot to its shell within %.0f s (see %s/console.log)",
+                    g->name, boot_limit, g->rundir);
         return FALSE;
     }
     if (g->topo.no_agent)
@@ -1037,13 +1100,14 @@ gboolean e2e_guest_start(E2eGuest *g, GError **error)
     return TRUE;
 }
 
-E2eGuest *e2e_guest_boot(const E2eTopology *topo, GError **error)
+E2eGuest *
+e2e_guest_boot(const E2eTopology *topo, GError **error)
 {
     return e2e_guest_boot_on(e2e.conn, NULL, topo, error);
 }
 
-E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopology *topo,
-                            GError **error)
+E2eGuest *
+e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopology *topo, GError **error)
 {
     g_autoptr(E2eGuest) g = e2e_guest_define_on(conn, uri, topo, error);
 
@@ -1052,7 +1116,8 @@ E2eGuest *e2e_guest_boot_on(virConnectPtr conn, const char *uri, const E2eTopolo
     return g_steal_pointer(&g);
 }
 
-void e2e_guest_free(E2eGuest *g)
+void
+e2e_guest_free(E2eGuest *g)
 {
     if (!g)
         return;
@@ -1063,7 +1128,7 @@ void e2e_guest_free(E2eGuest *g)
         if (virDomainIsActive(g->dom) == 1)
             virDomainDestroy(g->dom);
         virDomainUndefineFlags(g->dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                               | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+                                           | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
         virDomainFree(g->dom);
     }
     if (g->rbuf)
@@ -1078,7 +1143,8 @@ void e2e_guest_free(E2eGuest *g)
 
 /* The domain's XML for the destination: the same, but a shell socket of its
  * own (the source's QEMU still holds the old one while they overlap). */
-static char *migration_xml(E2eGuest *g, const char *shell_sock)
+static char *
+migration_xml(E2eGuest *g, const char *shell_sock)
 {
     char *x = virDomainGetXMLDesc(g->dom, VIR_DOMAIN_XML_MIGRATABLE);
     g_autofree char *old = g_strdup_printf("%s/%s'", g->rundir, g->shell_sock);
@@ -1089,8 +1155,9 @@ static char *migration_xml(E2eGuest *g, const char *shell_sock)
     return parts ? g_strjoinv(new, parts) : NULL;
 }
 
-gboolean e2e_guest_migrate(E2eGuest *g, virConnectPtr dst, const char *dst_uri,
-                           const char *migrate_uri, GError **error)
+gboolean
+e2e_guest_migrate(E2eGuest *g, virConnectPtr dst, const char *dst_uri, const char *migrate_uri,
+                  GError **error)
 {
     g_autofree char *sock = g_strdup_printf("shell-%u.sock", ++g->seq);
     g_autofree char *xml = migration_xml(g, sock);

@@ -35,15 +35,15 @@
 #define E2E_QGA_IDLE_PORT "org.hotcpu.bench.qga"
 
 typedef struct {
-    char *ctl;          /* hotcpu-ctl; NULL when not built (yet) */
-    char *agent;        /* hotcpu-agent; NULL when not built (yet) */
-    char *qemu_ga;      /* qemu-ga for the benchmark; NULL when none */
-    char *hooks_src;    /* the build's host-hooks folder; may be NULL */
-    char *image_dir;    /* vmlinuz + initramfs.cpio.gz */
-    char *rundir;       /* /tmp/hotcpu-e2e-PID */
-    char *hooks_dir;    /* rundir/hooks: shipped hooks + the tests' own */
-    char *hook_log;     /* rundir/hooks.log, written by the recording hooks */
-    char *audit_log;    /* rundir/audit.log */
+    char *ctl;       /* hotcpu-ctl; NULL when not built (yet) */
+    char *agent;     /* hotcpu-agent; NULL when not built (yet) */
+    char *qemu_ga;   /* qemu-ga for the benchmark; NULL when none */
+    char *hooks_src; /* the build's host-hooks folder; may be NULL */
+    char *image_dir; /* vmlinuz + initramfs.cpio.gz */
+    char *rundir;    /* /tmp/hotcpu-e2e-PID */
+    char *hooks_dir; /* rundir/hooks: shipped hooks + the tests' own */
+    char *hook_log;  /* rundir/hooks.log, written by the recording hooks */
+    char *audit_log; /* rundir/audit.log */
     gboolean started_libvirtd;
     virConnectPtr conn;
 } E2eEnv;
@@ -53,13 +53,13 @@ extern E2eEnv e2e;
 typedef struct {
     guint sockets, cores, threads;
     guint current, maximum;
-    guint pinned;         /* pin vCPUs 0..pinned-1 (0: no <cputune>) */
-    gboolean osinfo;      /* add libosinfo metadata (debian12) */
-    gboolean qga_port;    /* add org.qemu.guest_agent.0 and org.hotcpu.bench.qga too */
-    gboolean no_agent;    /* keep hotcpu-agent stopped from boot on */
-    guint memory_mib;     /* 0: 256 */
-    gboolean boot_default; /* no <vcpus>: libvirt's default, boot vCPUs not hot-pluggable */
-    gboolean no_channel;  /* no org.hotcpu.agent.0 channel (a VM not built for hotcpu) */
+    guint pinned;           /* pin vCPUs 0..pinned-1 (0: no <cputune>) */
+    gboolean osinfo;        /* add libosinfo metadata (debian12) */
+    gboolean qga_port;      /* add org.qemu.guest_agent.0 and org.hotcpu.bench.qga too */
+    gboolean no_agent;      /* keep hotcpu-agent stopped from boot on */
+    guint memory_mib;       /* 0: 256 */
+    gboolean boot_default;  /* no <vcpus>: libvirt's default, boot vCPUs not hot-pluggable */
+    gboolean no_channel;    /* no org.hotcpu.agent.0 channel (a VM not built for hotcpu) */
     const char *vnc_passwd; /* a <graphics type='vnc'> with this password (127.0.0.1) */
     /* Boot from a disk instead of the busybox initramfs: DIR/vmlinuz,
      * DIR/initrd.img and a qcow2 overlay of DIR/rootfs.img (in the guest's
@@ -80,13 +80,13 @@ typedef struct {
     GSocket *shell;
     GString *rbuf;
     guint seq;
-    char *agent_socket;   /* host end of the agent channel, from the live XML */
+    char *agent_socket; /* host end of the agent channel, from the live XML */
     double boot_seconds;
     E2eTopology topo;
 } E2eGuest;
 
 typedef struct {
-    int status;           /* exit status; -1 when killed or not started */
+    int status; /* exit status; -1 when killed or not started */
     char *out;
     char *err;
     double seconds;

@@ -30,20 +30,22 @@
 #include "cunit_runner.h"
 #include "checks.h"
 
-static char *env_error;          /* why the environment is unusable */
+static char *env_error; /* why the environment is unusable */
 static E2eGuest *guest_a, *guest_b, *guest_c, *guest_d, *guest_e, *guest_f;
-static char *boot_error_a, *boot_error_b, *boot_error_c, *boot_error_d, *boot_error_e, *boot_error_f;
+static char *boot_error_a, *boot_error_b, *boot_error_c, *boot_error_d, *boot_error_e,
+    *boot_error_f;
 
-#define NEED_GUEST(g, err)                                                         \
-    do {                                                                            \
-        CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error); \
-        CHECK_FATAL(e2e.ctl != NULL, "hotcpu-ctl is not built");                   \
-        CHECK_FATAL((g) != NULL, "the guest did not boot: %s", (err) ? (err) : "?"); \
+#define NEED_GUEST(g, err)                                                                         \
+    do {                                                                                           \
+        CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);                 \
+        CHECK_FATAL(e2e.ctl != NULL, "hotcpu-ctl is not built");                                   \
+        CHECK_FATAL((g) != NULL, "the guest did not boot: %s", (err) ? (err) : "?");               \
     } while (0)
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static E2eRun *ctl_set(E2eGuest *g, guint n)
+static E2eRun *
+ctl_set(E2eGuest *g, guint n)
 {
     g_autofree char *s = g_strdup_printf("%u", n);
     return e2e_ctlv("--json", "set", g->name, s, NULL);
@@ -51,7 +53,8 @@ static E2eRun *ctl_set(E2eGuest *g, guint n)
 
 /* Brings @g to @n vCPUs (through hotcpu-ctl; retried once for libvirt's
  * unplug lag), without asserting: the starting point of a test. */
-static void ensure_count(E2eGuest *g, int n)
+static void
+ensure_count(E2eGuest *g, int n)
 {
     for (int i = 0; i < 3; i++) {
         if (e2e_libvirt_vcpus(g, TRUE) == n && e2e_guest_wait_cpus(g, n, n, 2000))
@@ -60,14 +63,16 @@ static void ensure_count(E2eGuest *g, int n)
     }
 }
 
-static void check_set(E2eGuest *g, guint n, int want_exit)
+static void
+check_set(E2eGuest *g, guint n, int want_exit)
 {
     g_autoptr(E2eRun) r = e2e_check_set(g, n, want_exit);
 }
 
 /* Boots the guest of a suite (its init: nothing when the environment is
  * unusable); *boot_error says why when it did not boot, for NEED_GUEST. */
-static void boot_guest(const E2eTopology *t, E2eGuest **guest, char **boot_error)
+static void
+boot_guest(const E2eTopology *t, E2eGuest **guest, char **boot_error)
 {
     g_autoptr(GError) error = NULL;
 
@@ -82,27 +87,30 @@ static void boot_guest(const E2eTopology *t, E2eGuest **guest, char **boot_error
 
 /* ---- suite A -------------------------------------------------------------- */
 
-static int suite_a_init(void)
+static int
+suite_a_init(void)
 {
     /* Under multi-threaded TCG, QEMU never frees the TCG context of an
      * unplugged vCPU and aborts ("tcg_register_thread: assertion failed:
      * (n < tcg_max_ctxs)") once more vCPU threads were ever started than the
      * maximum: keep the maximum well above the plugs a suite makes. */
-    E2eTopology t = { .sockets = 16, .cores = 2, .threads = 1, .current = 2, .maximum = 32,
-                      .osinfo = TRUE };
+    E2eTopology t
+        = { .sockets = 16, .cores = 2, .threads = 1, .current = 2, .maximum = 32, .osinfo = TRUE };
 
     boot_guest(&t, &guest_a, &boot_error_a);
     return 0;
 }
 
-static int suite_a_clean(void)
+static int
+suite_a_clean(void)
 {
     g_clear_pointer(&guest_a, e2e_guest_free);
     return 0;
 }
 
 /* The infrastructure itself: shell, channel, sysfs; libvirt plug works. */
-static void test_infra(void)
+static void
+test_infra(void)
 {
     E2eGuest *g = guest_a;
     g_autofree char *out = NULL;
@@ -110,9 +118,11 @@ static void test_infra(void)
 
     CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
     CHECK_FATAL(g != NULL, "the guest did not boot: %s", boot_error_a ? boot_error_a : "?");
-    CHECK(e2e_guest_sh(g, 5000, &out, NULL, "echo hello; exit 3") == 3 && g_strcmp0(out, "hello") == 0,
+    CHECK(e2e_guest_sh(g, 5000, &out, NULL, "echo hello; exit 3") == 3
+              && g_strcmp0(out, "hello") == 0,
           "guest shell: status/output framing broken: '%s'", out ? out : "(null)");
-    CHECK(e2e_guest_online(g) == 2 && e2e_guest_present(g) == 2, "guest does not start with 2 CPUs");
+    CHECK(e2e_guest_online(g) == 2 && e2e_guest_present(g) == 2,
+          "guest does not start with 2 CPUs");
     CHECK(e2e_libvirt_vcpus(g, TRUE) == 2, "libvirt does not say 2 live vCPUs");
     CHECK(g->agent_socket != NULL, "the live XML names no host socket for the agent channel");
     xml = e2e_guest_xml(g);
@@ -123,7 +133,8 @@ static void test_infra(void)
 }
 
 /* 1. Hot add and remove whole sockets: 2 -> 4 -> 2. */
-static void test_plug_unplug(void)
+static void
+test_plug_unplug(void)
 {
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(guest_a, 2);
@@ -135,13 +146,14 @@ static void test_plug_unplug(void)
         g_autoptr(JsonNode) rec = e2e_last_audit(guest_a->name);
         gint64 actual = -1;
         e2e_json_find_int(rec, "actual", &actual);
-        CHECK(actual == 2, "the audit log's last record says actual %" G_GINT64_FORMAT ", expected 2",
-              actual);
+        CHECK(actual == 2,
+              "the audit log's last record says actual %" G_GINT64_FORMAT ", expected 2", actual);
     }
 }
 
 /* 2. Above the maximum: refused before any change. */
-static void test_above_max(void)
+static void
+test_above_max(void)
 {
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(guest_a, 2);
@@ -150,7 +162,8 @@ static void test_above_max(void)
 }
 
 /* 3. Below 1: refused. */
-static void test_below_one(void)
+static void
+test_below_one(void)
 {
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(guest_a, 2);
@@ -159,7 +172,8 @@ static void test_below_one(void)
 }
 
 /* 9. Hooks with the contract's environment; a veto changes nothing. */
-static void test_hooks(void)
+static void
+test_hooks(void)
 {
     E2eGuest *g = guest_a;
     g_autofree char *log = NULL;
@@ -207,15 +221,18 @@ static void test_hooks(void)
     {
         g_autoptr(JsonNode) rec = e2e_last_audit(g->name);
         JsonObject *o = rec ? json_node_get_object(rec) : NULL;
-        CHECK(o && g_strcmp0(json_object_get_string_member_with_default(o, "outcome", ""),
-                             "vetoed") == 0,
-              "the audit log does not record the veto");
+        CHECK(
+            o
+                && g_strcmp0(json_object_get_string_member_with_default(o, "outcome", ""), "vetoed")
+                       == 0,
+            "the audit log does not record the veto");
     }
 }
 
 /* 4. Plug then at once unplug: the second waits or is refused; never a
  * wrong record. */
-static void test_plug_then_unplug(void)
+static void
+test_plug_then_unplug(void)
 {
     E2eGuest *g = guest_a;
     const char *a1[] = { "--json", "set", g ? g->name : "", "4", NULL };
@@ -247,13 +264,14 @@ static void test_plug_then_unplug(void)
         g_autoptr(JsonNode) rec = e2e_last_audit(g->name);
         gint64 actual = -1;
         e2e_json_find_int(rec, "actual", &actual);
-        CHECK(actual == final, "the last audit record says actual %" G_GINT64_FORMAT ", expected %d",
-              actual, final);
+        CHECK(actual == final,
+              "the last audit record says actual %" G_GINT64_FORMAT ", expected %d", actual, final);
     }
 }
 
 /* 5. Toggle plug and unplug 10 times. */
-static void test_toggle(void)
+static void
+test_toggle(void)
 {
     E2eGuest *g = guest_d;
 
@@ -275,7 +293,8 @@ static void test_toggle(void)
 
 /* 8. During another libvirt job (a live dump into a FIFO nobody reads):
  * refused, cleanly. */
-static void test_during_job(void)
+static void
+test_during_job(void)
 {
     E2eGuest *g = guest_a;
     g_autofree char *fifo = NULL;
@@ -295,8 +314,7 @@ static void test_during_job(void)
     hold = open(fifo, O_RDWR | O_NONBLOCK);
     CHECK_FATAL(hold >= 0, "open %s: %s", fifo, g_strerror(errno));
     dump = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                            &error, "virsh", "-c", E2E_URI, "dump", "--live",
-                            g->name, fifo, NULL);
+                            &error, "virsh", "-c", E2E_URI, "dump", "--live", g->name, fifo, NULL);
     CHECK_FATAL(dump != NULL, "cannot start virsh dump");
     for (int i = 0; i < 100 && !job; i++) {
         g_usleep(100 * 1000);
@@ -345,7 +363,8 @@ static void test_during_job(void)
 
 /* 11. Unplug with the agent stopped: the actual count is reported (exit 6
  * when it differs) and get, the audit log and libvirt agree. */
-static void test_unplug_no_agent(void)
+static void
+test_unplug_no_agent(void)
 {
     E2eGuest *g = guest_a;
     g_autoptr(E2eRun) r = NULL;
@@ -359,8 +378,8 @@ static void test_unplug_no_agent(void)
     /* --timeout 15: the unplug of 2 vCPUs needs ~10 s of libvirt timeouts;
      * no agent will ever confirm, so don't wait the default 30 s for it. */
     r = e2e_ctlv("--json", "set", g->name, "2", "--timeout", "15", NULL);
-    g_printerr("    set 2 without agent: exit %d in %.2f s\n    %s%s", r->status, r->seconds, r->out,
-               r->err);
+    g_printerr("    set 2 without agent: exit %d in %.2f s\n    %s%s", r->status, r->seconds,
+               r->out, r->err);
     CHECK(r->status == 0 || r->status == 6, "exit %d, expected 0 or 6", r->status);
     CHECK(e2e_clean_exit(r), "crash or critical: %s", r->err);
     g_usleep(500 * 1000);
@@ -386,7 +405,8 @@ static void test_unplug_no_agent(void)
         g_autoptr(E2eRun) get = e2e_ctlv("--json", "get", g->name, NULL);
         g_autoptr(JsonNode) j = e2e_parse_json(get->out);
         JsonNode *live = j && JSON_NODE_HOLDS_OBJECT(j)
-            ? json_object_get_member(json_node_get_object(j), "live") : NULL;
+                             ? json_object_get_member(json_node_get_object(j), "live")
+                             : NULL;
         gint64 cur = -1;
         e2e_json_find_int(live ? live : j, "current", &cur);
         CHECK(cur == present, "hotcpu-ctl get says %" G_GINT64_FORMAT ", the guest has %d present",
@@ -399,7 +419,8 @@ static void test_unplug_no_agent(void)
 
 /* 12. Agent killed and respawned, host end dropped mid-line: topology answers
  * again and nothing is lost. */
-static void test_agent_restart(void)
+static void
+test_agent_restart(void)
 {
     E2eGuest *g = guest_a;
     g_autofree char *pid1 = NULL, *pid2 = NULL;
@@ -427,8 +448,8 @@ static void test_agent_restart(void)
     if (g->agent_socket) {
         g_autoptr(GSocketClient) c = g_socket_client_new();
         g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(g->agent_socket);
-        g_autoptr(GSocketConnection) conn =
-            g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
+        g_autoptr(GSocketConnection) conn
+            = g_socket_client_connect(c, G_SOCKET_CONNECTABLE(addr), NULL, NULL);
         CHECK(conn != NULL, "cannot connect to %s", g->agent_socket);
         if (conn) {
             GOutputStream *os = g_io_stream_get_output_stream(G_IO_STREAM(conn));
@@ -453,7 +474,8 @@ static void test_agent_restart(void)
 }
 
 /* /proc/stat busy jiffies (all but idle and iowait) of cpu0 and cpu1. */
-static gboolean cpu_busy(E2eGuest *g, guint64 busy[2])
+static gboolean
+cpu_busy(E2eGuest *g, guint64 busy[2])
 {
     g_autofree char *out = NULL;
     g_auto(GStrv) lines = NULL;
@@ -465,10 +487,12 @@ static gboolean cpu_busy(E2eGuest *g, guint64 busy[2])
     for (guint i = 0; lines[i]; i++) {
         guint64 v[10] = { 0 };
         int cpu;
-        if (sscanf(lines[i], "cpu%d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
+        if (sscanf(lines[i],
+                   "cpu%d %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
                    " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
                    " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT,
-                   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 8
+                   &cpu, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
+                >= 8
             && cpu >= 0 && cpu < 2)
             busy[cpu] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
     }
@@ -476,7 +500,8 @@ static gboolean cpu_busy(E2eGuest *g, guint64 busy[2])
 }
 
 /* 10. A fully busy 1-CPU guest gets a second CPU, which takes part of the load. */
-static void test_load(void)
+static void
+test_load(void)
 {
     E2eGuest *g = guest_d;
     guint64 a[2], b[2];
@@ -487,7 +512,8 @@ static void test_load(void)
     CHECK_FATAL(e2e_guest_online(g) == 1, "could not bring the guest to 1 CPU");
     /* Two busy loops: more than one CPU's worth of work. */
     e2e_guest_sh(g, 5000, NULL, NULL,
-                 "rm -f /tmp/busy.pids; for i in 1 2; do (while :; do :; done) </dev/null >/dev/null 2>&1 & echo $! >> /tmp/busy.pids; done");
+                 "rm -f /tmp/busy.pids; for i in 1 2; do (while :; do :; done) </dev/null "
+                 ">/dev/null 2>&1 & echo $! >> /tmp/busy.pids; done");
     g_usleep(500 * 1000);
     cpu_busy(g, a);
     t0 = e2e_now();
@@ -517,16 +543,18 @@ static void test_load(void)
 
 /* ---- suite D: one CPU at a time ------------------------------------------ */
 
-static int suite_d_init(void)
+static int
+suite_d_init(void)
 {
-    E2eTopology t = { .sockets = 16, .cores = 1, .threads = 1, .current = 1, .maximum = 16,
-                      .osinfo = TRUE };
+    E2eTopology t
+        = { .sockets = 16, .cores = 1, .threads = 1, .current = 1, .maximum = 16, .osinfo = TRUE };
 
     boot_guest(&t, &guest_d, &boot_error_d);
     return 0;
 }
 
-static int suite_d_clean(void)
+static int
+suite_d_clean(void)
 {
     g_clear_pointer(&guest_d, e2e_guest_free);
     return 0;
@@ -534,23 +562,31 @@ static int suite_d_clean(void)
 
 /* ---- suite B: pinning ----------------------------------------------------- */
 
-static int suite_b_init(void)
+static int
+suite_b_init(void)
 {
-    E2eTopology t = { .sockets = 4, .cores = 1, .threads = 1, .current = 4, .maximum = 4,
-                      .pinned = 3, .osinfo = TRUE };
+    E2eTopology t = { .sockets = 4,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 4,
+                      .maximum = 4,
+                      .pinned = 3,
+                      .osinfo = TRUE };
 
     boot_guest(&t, &guest_b, &boot_error_b);
     return 0;
 }
 
-static int suite_b_clean(void)
+static int
+suite_b_clean(void)
 {
     g_clear_pointer(&guest_b, e2e_guest_free);
     return 0;
 }
 
 /* 6. vCPUs 0-2 pinned, 4 running: 4 -> 3 works, 3 -> 2 is refused. */
-static void test_pinning(void)
+static void
+test_pinning(void)
 {
     NEED_GUEST(guest_b, boot_error_b);
     e2e_check_all_agree(guest_b, 4, 5000, "at boot");
@@ -562,16 +598,18 @@ static void test_pinning(void)
 
 /* ---- suite C: threads ----------------------------------------------------- */
 
-static int suite_c_init(void)
+static int
+suite_c_init(void)
 {
-    E2eTopology t = { .sockets = 2, .cores = 2, .threads = 2, .current = 4, .maximum = 8,
-                      .osinfo = TRUE };
+    E2eTopology t
+        = { .sockets = 2, .cores = 2, .threads = 2, .current = 4, .maximum = 8, .osinfo = TRUE };
 
     boot_guest(&t, &guest_c, &boot_error_c);
     return 0;
 }
 
-static int suite_c_clean(void)
+static int
+suite_c_clean(void)
 {
     g_clear_pointer(&guest_c, e2e_guest_free);
     return 0;
@@ -579,7 +617,8 @@ static int suite_c_clean(void)
 
 /* 7. 2 threads per core: the maximum is sockets x cores x threads and
  * --sockets plugs whole sockets. */
-static void test_threads(void)
+static void
+test_threads(void)
 {
     E2eGuest *g = guest_c;
 
@@ -589,8 +628,9 @@ static void test_threads(void)
         g_autoptr(JsonNode) j = e2e_parse_json(get->out);
         gint64 max = -1;
         e2e_json_find_int(j, "maximum", &max);
-        CHECK(get->status == 0 && max == 8, "get: exit %d, maximum %" G_GINT64_FORMAT
-              ", expected 8: %s", get->status, max, get->out);
+        CHECK(get->status == 0 && max == 8,
+              "get: exit %d, maximum %" G_GINT64_FORMAT ", expected 8: %s", get->status, max,
+              get->out);
     }
     {
         g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, "2", "--sockets", NULL);
@@ -602,8 +642,8 @@ static void test_threads(void)
         g_autoptr(E2eRun) t = e2e_ctlv("--json", "topology", g->name, NULL);
         /* The guest kernel sees the sockets; under TCG it does not see SMT
          * siblings (QEMU's qemu64 and max models), so threads show as cores. */
-        CHECK(e2e_json_int(t->out, "sockets", -1) == 2,
-              "the guest does not see 2 sockets: %s", t->out);
+        CHECK(e2e_json_int(t->out, "sockets", -1) == 2, "the guest does not see 2 sockets: %s",
+              t->out);
     }
     {
         g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, "3", "--sockets", NULL);
@@ -620,17 +660,24 @@ static void test_threads(void)
 
 /* ---- suite E: boot vCPUs as libvirt makes them ---------------------------- */
 
-static int suite_e_init(void)
+static int
+suite_e_init(void)
 {
     /* no <vcpus>: libvirt makes the 2 boot vCPUs hotpluggable='no' */
-    E2eTopology t = { .sockets = 4, .cores = 1, .threads = 1, .current = 2, .maximum = 4,
-                      .osinfo = TRUE, .boot_default = TRUE };
+    E2eTopology t = { .sockets = 4,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 2,
+                      .maximum = 4,
+                      .osinfo = TRUE,
+                      .boot_default = TRUE };
 
     boot_guest(&t, &guest_e, &boot_error_e);
     return 0;
 }
 
-static int suite_e_clean(void)
+static int
+suite_e_clean(void)
 {
     g_clear_pointer(&guest_e, e2e_guest_free);
     return 0;
@@ -639,7 +686,8 @@ static int suite_e_clean(void)
 /* set @n below the non-hotpluggable boot vCPUs: exit 3 before any hook ran,
  * the guest keeps every CPU (the shipped before hook would have offlined
  * them: issue 8). */
-static void expect_boot_vcpus_refusal(E2eGuest *g, guint n, int online, const char *fixed)
+static void
+expect_boot_vcpus_refusal(E2eGuest *g, guint n, int online, const char *fixed)
 {
     g_autofree char *log = NULL;
     g_autofree char *want = g_strdup_printf("vCPUs %s are not hot-pluggable", fixed);
@@ -660,7 +708,8 @@ static void expect_boot_vcpus_refusal(E2eGuest *g, guint n, int online, const ch
  * refused with exit 3 before any hook, the guest keeps all its CPUs; above
  * them it works.  prepare on the running domain changes only its
  * definition. */
-static void test_boot_vcpus(void)
+static void
+test_boot_vcpus(void)
 {
     E2eGuest *g = guest_e;
 
@@ -674,8 +723,9 @@ static void test_boot_vcpus(void)
         gint64 min = -1, max = -1;
         e2e_json_find_int(range, "min", &min);
         e2e_json_find_int(range, "max", &max);
-        CHECK(min == 2 && max == 4, "get: live-range %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT
-              ", expected 2-4: %s", min, max, get->out);
+        CHECK(min == 2 && max == 4,
+              "get: live-range %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT ", expected 2-4: %s", min,
+              max, get->out);
     }
     expect_boot_vcpus_refusal(g, 1, 2, "0-1");
     check_set(g, 3, 0);
@@ -694,7 +744,7 @@ static void test_boot_vcpus(void)
         g_printerr("    prepare (running): exit %d in %.2f s\n%s", p->status, p->seconds, p->out);
         CHECK(p->status == 0, "prepare exited %d: %s", p->status, p->err);
         CHECK(strstr(p->out, "hot-pluggable vCPUs: 2-3 -> 1-3")
-              && strstr(p->out, "is running: only its persistent definition changed"),
+                  && strstr(p->out, "is running: only its persistent definition changed"),
               "prepare did not say what it changed: %s", p->out);
         x = virDomainGetXMLDesc(g->dom, VIR_DOMAIN_XML_INACTIVE);
         def = g_strdup(x);
@@ -710,12 +760,19 @@ static void test_boot_vcpus(void)
 
 /* ---- suite F: an existing VM made ready ----------------------------------- */
 
-static int suite_f_init(void)
+static int
+suite_f_init(void)
 {
     /* as many VMs are: maximum = current, boot vCPUs as libvirt makes them,
      * no agent channel; and a VNC password a redefinition must keep */
-    E2eTopology t = { .sockets = 2, .cores = 1, .threads = 1, .current = 2, .maximum = 2,
-                      .osinfo = TRUE, .boot_default = TRUE, .no_channel = TRUE,
+    E2eTopology t = { .sockets = 2,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 2,
+                      .maximum = 2,
+                      .osinfo = TRUE,
+                      .boot_default = TRUE,
+                      .no_channel = TRUE,
                       .vnc_passwd = "e2eS3crt" };
     g_autoptr(GError) error = NULL;
 
@@ -726,29 +783,32 @@ static int suite_f_init(void)
     return 0;
 }
 
-static int suite_f_clean(void)
+static int
+suite_f_clean(void)
 {
     g_clear_pointer(&guest_f, e2e_guest_free);
     return 0;
 }
 
 /* One --json set: exit 0 and "guest": "confirmed". */
-static void check_set_confirmed(E2eGuest *g, guint n, const char *timeout)
+static void
+check_set_confirmed(E2eGuest *g, guint n, const char *timeout)
 {
     g_autofree char *s = g_strdup_printf("%u", n);
     g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, s, "--timeout", timeout, NULL);
     g_autofree char *guest = e2e_json_string(r->out, "guest");
 
     g_printerr("    set %u: exit %d in %.2f s, guest %s\n", n, r->status, r->seconds, guest);
-    CHECK(r->status == 0 && g_strcmp0(guest, "confirmed") == 0,
-          "set %u: exit %d, guest '%s': %s%s", n, r->status, guest, r->out, r->err);
+    CHECK(r->status == 0 && g_strcmp0(guest, "confirmed") == 0, "set %u: exit %d, guest '%s': %s%s",
+          n, r->status, guest, r->out, r->err);
 }
 
 /* 15 (issue 8, e2e c). A persistent domain without the channel, maximum =
  * current: prepare --max 8 (changes printed; a second run says ready), set
  * --config while it is shut off, start, plug to 6 and unplug to 1, each
  * confirmed by the guest. */
-static void test_prepare_existing_vm(void)
+static void
+test_prepare_existing_vm(void)
 {
     E2eGuest *g = guest_f;
     g_autofree char *def = NULL;
@@ -761,11 +821,12 @@ static void test_prepare_existing_vm(void)
         g_printerr("    prepare --max 8: exit %d in %.2f s\n%s", p->status, p->seconds, p->out);
         CHECK_FATAL(p->status == 0, "prepare exited %d: %s", p->status, p->err);
         CHECK(strstr(p->out, "  maximum vCPUs: 2 -> 8\n")
-              && strstr(p->out, "  topology: 2 sockets x 1 core x 1 thread -> 8 sockets x 1 core "
-                                "x 1 thread\n")
-              && strstr(p->out, "  hot-pluggable vCPUs: none -> 1-7\n")
-              && strstr(p->out, "  agent channel: none -> " E2E_AGENT_PORT "\n")
-              && strstr(p->out, "after a full shutdown and start"),
+                  && strstr(p->out,
+                            "  topology: 2 sockets x 1 core x 1 thread -> 8 sockets x 1 core "
+                            "x 1 thread\n")
+                  && strstr(p->out, "  hot-pluggable vCPUs: none -> 1-7\n")
+                  && strstr(p->out, "  agent channel: none -> " E2E_AGENT_PORT "\n")
+                  && strstr(p->out, "after a full shutdown and start"),
               "prepare's changes are not as expected: %s", p->out);
     }
     x = virDomainGetXMLDesc(g->dom, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
@@ -779,7 +840,7 @@ static void test_prepare_existing_vm(void)
         g_autoptr(JsonNode) j = e2e_parse_json(again->out);
         JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
         CHECK(again->status == 0 && o && json_object_get_boolean_member(o, "ready")
-              && json_array_get_length(json_object_get_array_member(o, "changes")) == 0,
+                  && json_array_get_length(json_object_get_array_member(o, "changes")) == 0,
               "a second prepare is not a ready no-op: %s%s", again->out, again->err);
     }
     {
@@ -787,8 +848,9 @@ static void test_prepare_existing_vm(void)
         g_autoptr(E2eRun) cfg = e2e_ctlv("set", g->name, "3", "--config", NULL);
         CHECK(off->status == 3 && strstr(off->out, "--config"),
               "set on a shut-off domain without --config: exit %d: %s", off->status, off->out);
-        CHECK(cfg->status == 0 && strstr(cfg->out, "is shut off: its persistent definition now "
-                                                   "has 3 vCPUs (was 2)"),
+        CHECK(cfg->status == 0
+                  && strstr(cfg->out, "is shut off: its persistent definition now "
+                                      "has 3 vCPUs (was 2)"),
               "set --config while shut off: exit %d: %s%s", cfg->status, cfg->out, cfg->err);
         CHECK(e2e_libvirt_vcpus(g, FALSE) == 3, "libvirt's definition has %d vCPUs, not 3",
               e2e_libvirt_vcpus(g, FALSE));
@@ -806,7 +868,8 @@ static void test_prepare_existing_vm(void)
 
 /* ---- main ----------------------------------------------------------------- */
 
-static void test_environment(void)
+static void
+test_environment(void)
 {
     CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
     CHECK(e2e.ctl != NULL, "hotcpu-ctl is not built (HOTCPU_CTL)");
@@ -817,26 +880,28 @@ static double test_t0, run_t0;
 static unsigned test_failures0;
 
 /* Every test's per-test setup and teardown: its name, outcome and time. */
-static void on_test_start(void)
+static void
+on_test_start(void)
 {
     test_t0 = e2e_now();
     test_failures0 = CU_get_number_of_failure_records();
     g_printerr("  [%s] %s ...\n", CU_get_current_suite()->pName, CU_get_current_test()->pName);
 }
 
-static void on_test_done(void)
+static void
+on_test_done(void)
 {
-    g_printerr("  [%s] %s: %s in %.1f s\n", CU_get_current_suite()->pName,
-               CU_get_current_test()->pName,
-               CU_get_number_of_failure_records() > test_failures0 ? "FAILED" : "ok",
-               e2e_now() - test_t0);
+    g_printerr(
+        "  [%s] %s: %s in %.1f s\n", CU_get_current_suite()->pName, CU_get_current_test()->pName,
+        CU_get_number_of_failure_records() > test_failures0 ? "FAILED" : "ok", e2e_now() - test_t0);
 }
 
 /* Adds suite @name with those of @tests that HOTCPU_E2E_ONLY=a,b wants (the
  * tests whose names contain one of these; for development), or nothing when
  * it wants none of them. */
-static void add_guest_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
-                            const CunitTest *tests)
+static void
+add_guest_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc clean,
+                const CunitTest *tests)
 {
     const char *only = g_getenv("HOTCPU_E2E_ONLY");
     g_auto(GStrv) wanted = only ? g_strsplit(only, ",", -1) : NULL;
@@ -851,10 +916,11 @@ static void add_guest_suite(const char *name, CU_InitializeFunc init, CU_Cleanup
     }
     if (chosen->len > 0)
         cunit_add_suite_full(name, init, clean, on_test_start, on_test_done,
-                             (const CunitTest *) chosen->data);
+                             (const CunitTest *)chosen->data);
 }
 
-static void register_environment_suite(void)
+static void
+register_environment_suite(void)
 {
     static const CunitTest tests[] = {
         { "environment", test_environment },
@@ -864,7 +930,8 @@ static void register_environment_suite(void)
     cunit_add_suite_full("environment", NULL, NULL, on_test_start, on_test_done, tests);
 }
 
-static void register_guest_a_suite(void)
+static void
+register_guest_a_suite(void)
 {
     static const CunitTest tests[] = {
         { "infra", test_infra },
@@ -884,7 +951,8 @@ static void register_guest_a_suite(void)
     add_guest_suite("guest-a", suite_a_init, suite_a_clean, tests);
 }
 
-static void register_guest_d_suite(void)
+static void
+register_guest_d_suite(void)
 {
     static const CunitTest tests[] = {
         { "5-toggle", test_toggle },
@@ -895,7 +963,8 @@ static void register_guest_d_suite(void)
     add_guest_suite("guest-d-single", suite_d_init, suite_d_clean, tests);
 }
 
-static void register_guest_b_suite(void)
+static void
+register_guest_b_suite(void)
 {
     static const CunitTest tests[] = {
         { "6-pinning", test_pinning },
@@ -905,7 +974,8 @@ static void register_guest_b_suite(void)
     add_guest_suite("guest-b-pinning", suite_b_init, suite_b_clean, tests);
 }
 
-static void register_guest_c_suite(void)
+static void
+register_guest_c_suite(void)
 {
     static const CunitTest tests[] = {
         { "7-threads", test_threads },
@@ -915,7 +985,8 @@ static void register_guest_c_suite(void)
     add_guest_suite("guest-c-threads", suite_c_init, suite_c_clean, tests);
 }
 
-static void register_guest_e_suite(void)
+static void
+register_guest_e_suite(void)
 {
     static const CunitTest tests[] = {
         { "13-boot-vcpus-not-hotpluggable", test_boot_vcpus },
@@ -925,7 +996,8 @@ static void register_guest_e_suite(void)
     add_guest_suite("guest-e-boot-vcpus", suite_e_init, suite_e_clean, tests);
 }
 
-static void register_guest_f_suite(void)
+static void
+register_guest_f_suite(void)
 {
     static const CunitTest tests[] = {
         { "15-prepare-existing-vm", test_prepare_existing_vm },
@@ -936,17 +1008,14 @@ static void register_guest_f_suite(void)
 }
 
 static const CunitSuite suites[] = {
-    { "environment", register_environment_suite },
-    { "guest-a", register_guest_a_suite },
-    { "guest-d-single", register_guest_d_suite },
-    { "guest-b-pinning", register_guest_b_suite },
-    { "guest-c-threads", register_guest_c_suite },
-    { "guest-e-boot-vcpus", register_guest_e_suite },
-    { "guest-f-prepare", register_guest_f_suite },
-    { NULL, NULL },
+    { "environment", register_environment_suite }, { "guest-a", register_guest_a_suite },
+    { "guest-d-single", register_guest_d_suite },  { "guest-b-pinning", register_guest_b_suite },
+    { "guest-c-threads", register_guest_c_suite }, { "guest-e-boot-vcpus", register_guest_e_suite },
+    { "guest-f-prepare", register_guest_f_suite }, { NULL, NULL },
 };
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     g_autoptr(GError) error = NULL;
     int status;

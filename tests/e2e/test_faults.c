@@ -98,8 +98,9 @@ show_guest_state(void)
     g_autofree char *console = e2e_guest_console_tail(guest, 3000);
     g_autofree char *agent_log = NULL;
 
-    e2e_guest_sh(guest, 5000, &agent_log, NULL, "tail -n 20 /run/agent.log; "
-                                                "cat /sys/devices/system/cpu/online");
+    e2e_guest_sh(guest, 5000, &agent_log, NULL,
+                 "tail -n 20 /run/agent.log; "
+                 "cat /sys/devices/system/cpu/online");
     g_printerr("    the guest's console ends with:\n%s\n    its agent log and online CPUs:\n%s\n",
                console, agent_log ? agent_log : "(the guest's shell does not answer)");
 }

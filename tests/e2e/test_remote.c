@@ -29,8 +29,8 @@ static int
 suite_init(void)
 {
     g_autoptr(GError) error = NULL;
-    E2eTopology t = { .sockets = 16, .cores = 1, .threads = 1, .current = 1, .maximum = 16,
-                      .osinfo = TRUE };
+    E2eTopology t
+        = { .sockets = 16, .cores = 1, .threads = 1, .current = 1, .maximum = 16, .osinfo = TRUE };
 
     if (env_error)
         return 0;
@@ -55,7 +55,7 @@ suite_clean(void)
 #define NEED_SETUP()                                                                               \
     do {                                                                                           \
         CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);                 \
-        CHECK_FATAL(guest && remote, "setup failed: %s", setup_error ? setup_error : "?");         \
+        CHECK_FATAL(guest &&remote, "setup failed: %s", setup_error ? setup_error : "?");          \
     } while (0)
 
 /* The hooks.log lines of the last change of the guest (one per hook). */

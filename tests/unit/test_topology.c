@@ -16,7 +16,7 @@ list_text(const CpuList *list)
 #define ASSERT_LIST(list, expected)                                                                \
     do {                                                                                           \
         g_autofree char *text_ = list_text(list);                                                  \
-        CUNIT_ASSERT_STR(text_, expected);                                                          \
+        CUNIT_ASSERT_STR(text_, expected);                                                         \
     } while (0)
 
 static char *
@@ -282,14 +282,14 @@ test_offline_hidden_json(void)
     text = json_text(json);
     /* The contract's key order and nulls, exactly. */
     CUNIT_ASSERT_STR(text,
-                    "{\"online\":\"0\",\"present\":\"0-1\",\"possible\":\"0-3\","
-                    "\"online-count\":1,\"present-count\":2,"
-                    "\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,"
-                    "\"cpus\":["
-                    "{\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,"
-                    "\"core\":0,\"node\":0,\"siblings\":[0]},"
-                    "{\"id\":1,\"online\":false,\"can-offline\":true,\"socket\":null,\"die\":null,"
-                    "\"core\":null,\"node\":0,\"siblings\":null}]}");
+                     "{\"online\":\"0\",\"present\":\"0-1\",\"possible\":\"0-3\","
+                     "\"online-count\":1,\"present-count\":2,"
+                     "\"sockets\":1,\"cores-per-socket\":1,\"threads-per-core\":1,"
+                     "\"cpus\":["
+                     "{\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,"
+                     "\"core\":0,\"node\":0,\"siblings\":[0]},"
+                     "{\"id\":1,\"online\":false,\"can-offline\":true,\"socket\":null,\"die\":null,"
+                     "\"core\":null,\"node\":0,\"siblings\":null}]}");
     fake_sysfs_destroy(root);
 }
 
