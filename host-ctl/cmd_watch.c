@@ -123,8 +123,13 @@ show_topology(Watch *w, AgentClient *client)
     g_autoptr(JsonNode) topo
         = agent_client_call(client, "get-topology", NULL, GUEST_CALL_TIMEOUT_MS, &error);
 
-    if (topo)
+    if (topo) {
+        /* A topology-changed that came during the call (a greeting meant
+         * for the client before us, an event queued in the port) is older
+         * than the reply: shown after it, it would turn the clock back. */
+        agent_client_drop_events(client, "topology-changed");
         print_event(w, "topology-changed", topo);
+    }
 }
 
 /* Asks for load events on @client (again after the agent restarted). */
@@ -139,7 +144,9 @@ start_load(Watch *w, AgentClient *client)
         return;
     json_object_set_int_member(args, "interval", w->load_s);
     reply = agent_client_call(client, "watch-load", args, GUEST_CALL_TIMEOUT_MS, &error);
-    if (!reply) {
+    /* The connection lost (another client took the channel) is not news:
+     * the next connection asks again.  An agent that refuses is. */
+    if (!reply && error->domain == PROTO_ERROR) {
         g_autofree char *note
             = g_strdup_printf("the hotcpu agent of domain '%s' cannot send its load (%s)",
                               domain_follow_name(w->follow), error->message);

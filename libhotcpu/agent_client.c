@@ -289,6 +289,23 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
     }
 }
 
+void
+agent_client_drop_events(AgentClient *client, const char *name)
+{
+    GList *l = client->events.head;
+
+    while (l != NULL) {
+        GList *next = l->next;
+        ProtoMessage *msg = l->data;
+
+        if (strcmp(msg->event, name) == 0) {
+            proto_message_free(msg);
+            g_queue_delete_link(&client->events, l);
+        }
+        l = next;
+    }
+}
+
 static JsonNode *
 take_event_data(ProtoMessage *msg)
 {

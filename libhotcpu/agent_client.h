@@ -69,3 +69,7 @@ JsonNode *agent_client_wait_event(AgentClient *client, const char *name, guint t
  * NULL; *@name_out (may be NULL) gets its name (g_free). */
 JsonNode *agent_client_next_event(AgentClient *client, const char *name, guint timeout_ms,
                                   char **name_out, GError **error);
+/* Forgets the events named @name received so far and not taken: after a
+ * reply that tells the same thing, they are older news (the channel keeps
+ * order), and shown after it they would turn the clock back. */
+void agent_client_drop_events(AgentClient *client, const char *name);

@@ -411,6 +411,32 @@ test_event_queued(void)
     fake_agent_free(agent);
 }
 
+/* watch asks for the topology as it connects; a topology-changed that came
+ * before the reply is older than it and is dropped, others stay. */
+static void
+test_drop_older_events(void)
+{
+    FakeAgent *agent = fake_agent_start(script_event_then_reply);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+    g_autoptr(JsonNode) other = NULL;
+    g_autoptr(JsonNode) stale = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "get-topology", NULL, 2000, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ret);
+    agent_client_drop_events(client, "topology-changed");
+    stale = agent_client_wait_event(client, "topology-changed", 100, &error);
+    CU_ASSERT_PTR_NULL(stale);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT));
+    g_clear_error(&error);
+    other = agent_client_wait_event(client, "other", 0, &error);
+    CU_ASSERT_PTR_NOT_NULL(other);
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
 static void
 test_late_event(void)
 {
@@ -661,6 +687,7 @@ register_agent_client_suite(void)
         { "reply with the matching id", test_matching_reply },
         { "stale replies are skipped", test_stale_replies_skipped },
         { "events during a call are queued", test_event_queued },
+        { "older events dropped after a reply", test_drop_older_events },
         { "wait_event reads a later event", test_late_event },
         { "error reply becomes PROTO_ERROR", test_error_reply },
         { "hostile error desc is escaped and capped", test_hostile_error_desc },
