@@ -142,6 +142,9 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
                                : NULL;
     JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
 
+    /* A stop that cut the call short says nothing about the agent. */
+    if (!o && cancel_signal() != 0)
+        return FALSE;
     out->t = g_get_monotonic_time() / (double)G_USEC_PER_SEC;
     out->answered = o != NULL;
     if (!o)
