@@ -23,14 +23,42 @@ autoscale_state_init(AutoscaleState *state)
     state->last_change = 0;
     state->changed_once = FALSE;
     state->silent = FALSE;
+    state->refused_from = state->refused_to = 0;
+    state->refused_until = state->refused_backoff = 0;
+}
+
+static void
+restart_windows(AutoscaleState *state, double t)
+{
+    state->high_since = state->low_since = -1;
+    state->last_change = t;
+    state->changed_once = TRUE;
 }
 
 void
 autoscale_changed(AutoscaleState *state, double t)
 {
-    state->high_since = state->low_since = -1;
-    state->last_change = t;
-    state->changed_once = TRUE;
+    restart_windows(state, t);
+    state->refused_from = state->refused_to = 0;
+    state->refused_backoff = 0;
+}
+
+#define AUTOSCALE_REFUSED_MAX_S 3600
+
+double
+autoscale_refused(const AutoscalePolicy *p, AutoscaleState *state, double t, guint from, guint to)
+{
+    double first = MIN(MAX(MAX(p->up_after, p->down_after), p->cooldown), AUTOSCALE_REFUSED_MAX_S);
+    gboolean again
+        = state->refused_from == from && state->refused_to == to && state->refused_backoff > 0;
+
+    restart_windows(state, t);
+    state->refused_backoff
+        = again ? MIN(state->refused_backoff * 2, AUTOSCALE_REFUSED_MAX_S) : first;
+    state->refused_from = from;
+    state->refused_to = to;
+    state->refused_until = t + state->refused_backoff;
+    return state->refused_backoff;
 }
 
 static gboolean
@@ -154,7 +182,7 @@ autoscale_decide(const AutoscalePolicy *p, AutoscaleState *state, const Autoscal
 {
     AutoscaleDecision hold = change(AUTOSCALE_HOLD, current);
     gboolean cooled = !state->changed_once || s->t - state->last_change >= p->cooldown;
-    AutoscaleDecision bounds;
+    AutoscaleDecision d;
 
     /* No change without a view of the guest confirmed by its agent. */
     if (track_silence(state, s, current, &hold))
@@ -163,12 +191,17 @@ autoscale_decide(const AutoscalePolicy *p, AutoscaleState *state, const Autoscal
     track_windows(p, state, s, current);
     if (!cooled)
         return hold;
-    bounds = into_bounds(p, current);
-    if (bounds.action != AUTOSCALE_HOLD)
-        return bounds;
-    if (state->high_since >= 0 && s->t - state->high_since >= p->up_after && current < p->ceiling)
-        return scale_up(p, s, state->high_since, current);
-    if (state->low_since >= 0 && s->t - state->low_since >= p->down_after && current > p->floor)
-        return scale_down(p, s, state->low_since, current);
-    return hold;
+    d = into_bounds(p, current);
+    if (d.action == AUTOSCALE_HOLD && state->high_since >= 0
+        && s->t - state->high_since >= p->up_after && current < p->ceiling)
+        d = scale_up(p, s, state->high_since, current);
+    else if (d.action == AUTOSCALE_HOLD && state->low_since >= 0
+             && s->t - state->low_since >= p->down_after && current > p->floor)
+        d = scale_down(p, s, state->low_since, current);
+    /* What `set` refused is not asked again before its backoff ends. */
+    if (d.action == AUTOSCALE_HOLD
+        || (current == state->refused_from && d.target == state->refused_to
+            && s->t < state->refused_until))
+        return hold;
+    return d;
 }

@@ -48,6 +48,10 @@ typedef struct {
     double last_change;
     gboolean changed_once; /* last_change is valid */
     gboolean silent;       /* the agent's silence was said */
+    /* The last change `set` refused, not asked again before refused_until
+     * (see autoscale_refused); refused_to 0: none. */
+    guint refused_from, refused_to;
+    double refused_until, refused_backoff;
 } AutoscaleState;
 
 typedef enum {
@@ -79,3 +83,13 @@ AutoscaleDecision autoscale_decide(const AutoscalePolicy *policy, AutoscaleState
 
 /* A change was made at @t: the windows start again, the cooldown runs. */
 void autoscale_changed(AutoscaleState *state, double t);
+
+/* `set` refused to go from @from to @to at @t (exit 3: a check, the
+ * policy, the guest OS).  The windows start again, and that change is not
+ * asked again for the returned number of seconds: the longer window (at
+ * least the cooldown) at first, twice that after each further refusal, at
+ * most an hour.  Refusals for a passing reason (another change holds the
+ * domain) then cost one retry later; lasting ones do not fill the audit
+ * log.  A change that succeeds (autoscale_changed) forgets it. */
+double autoscale_refused(const AutoscalePolicy *policy, AutoscaleState *state, double t, guint from,
+                         guint to);

@@ -196,12 +196,26 @@ act(Autoscale *a, const AutoscaleDecision *d, const AutoscalePolicy *p, guint cu
     /* A stop (SIGTERM) lets the change finish first: its end is bounded by
      * the timeout, and a change cut short leaves the guest to converge on
      * its own.  A second signal still cuts it short. */
+    int rc = CTL_EXIT_OK;
+
     cancel_hold();
     if (!a->s.dry_run)
-        set_execute(a->ctx, &req);
+        rc = set_execute(a->ctx, &req);
     cancel_release();
-    autoscale_changed(&a->state, t);
     a->primed = FALSE;
+    if (rc != CTL_EXIT_REFUSED) {
+        autoscale_changed(&a->state, t);
+        return;
+    }
+    {
+        /* set said why; a lasting refusal must not fill the audit log. */
+        double wait = autoscale_refused(p, &a->state, t, current, d->target);
+        g_autofree char *again = g_strdup_printf(
+            "autoscale: domain '%s' was not set to %u vCPUs (refused); not asking again for %.0f s",
+            domain_follow_name(a->follow), d->target, wait);
+
+        domain_follow_note(a->follow, again);
+    }
 }
 
 static void

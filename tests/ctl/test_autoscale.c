@@ -214,6 +214,42 @@ test_pressure_calls_for_more(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "CPU pressure 0.25 > 0.10 for 30 s"));
 }
 
+/* A change `set` refused (the guest OS not allowed to unplug, a policy)
+ * is not asked again every window: once after the backoff, which doubles
+ * with each refusal up to an hour; any change of the count forgets it. */
+static void
+test_refused_backs_off(void)
+{
+    AutoscaleState st;
+    double when = -1;
+    AutoscaleDecision d;
+    double backoff;
+
+    autoscale_state_init(&st);
+    d = feed(&policy, &st, 0, 400, 0.10, 0.0, 3, &when);
+    CU_ASSERT_EQUAL_FATAL(d.action, AUTOSCALE_DOWN);
+    backoff = autoscale_refused(&policy, &st, when, 3, d.target);
+    CU_ASSERT(backoff >= policy.down_after);
+    /* Within the backoff: the same idle load, no second try. */
+    d = feed(&policy, &st, when + 1, when + backoff - 1, 0.10, 0.0, 3, &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_HOLD);
+    /* After it: asked once more; refused again, twice as long. */
+    d = feed(&policy, &st, when + 1, when + 2 * backoff, 0.10, 0.0, 3, &when);
+    CU_ASSERT_EQUAL_FATAL(d.action, AUTOSCALE_DOWN);
+    CU_ASSERT_EQUAL(autoscale_refused(&policy, &st, when, 3, d.target), 2 * backoff);
+    /* The other way is not held back. */
+    d = feed(&policy, &st, when + 1, when + 200, 0.95, 0.0, 3, &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_UP);
+    /* A change (by hand) forgets the refusal. */
+    autoscale_changed(&st, when);
+    d = feed(&policy, &st, when + 1, when + 400, 0.10, 0.0, 3, &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_DOWN);
+    CU_ASSERT_EQUAL(autoscale_refused(&policy, &st, when, 3, d.target), backoff);
+    /* Never more than an hour. */
+    for (int i = 0; i < 20; i++)
+        CU_ASSERT(autoscale_refused(&policy, &st, when, 3, 2) <= 3600);
+}
+
 static void
 register_autoscale_suite(void)
 {
@@ -227,6 +263,7 @@ register_autoscale_suite(void)
         { "host policy narrows the floor", test_policy_floor },
         { "the agent going silent", test_agent_silent },
         { "pressure calls for a CPU", test_pressure_calls_for_more },
+        { "a refused change backs off", test_refused_backs_off },
         { NULL, NULL },
     };
 
