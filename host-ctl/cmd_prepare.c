@@ -254,18 +254,6 @@ read_definition(PrepareRun *run, GError **error)
     return domain_info_parse(xml, error);
 }
 
-static guint
-host_cpus(virConnectPtr conn)
-{
-    virNodeInfo ni;
-
-    if (virNodeGetInfo(conn, &ni) < 0) {
-        virResetLastError();
-        return 0;
-    }
-    return ni.cpus;
-}
-
 /* The definition, the checks of the maximum, the plan. */
 static int
 prepare_read(PrepareRun *run)
@@ -287,7 +275,7 @@ prepare_read(PrepareRun *run)
         return refuse(run, error);
     }
     run->rec.requested = run->max;
-    host = host_cpus(run->conn);
+    host = ctl_host_cpus(run->conn);
     if (host > 0 && run->max > host)
         output_warning(run->ctx->out,
                        "a maximum of %u vCPUs for domain '%s' is more than the host's %u logical "

@@ -149,3 +149,15 @@ ctl_domain_open(CtlContext *ctx, const CmdArgs *args, const char *need_running, 
     d->guest = ctl_guest_new(ctx, d->conn, d->dom, d->info);
     return CTL_EXIT_OK;
 }
+
+guint
+ctl_host_cpus(virConnectPtr conn)
+{
+    virNodeInfo ni;
+
+    if (virNodeGetInfo(conn, &ni) < 0) {
+        virResetLastError();
+        return 0;
+    }
+    return ni.cpus;
+}

@@ -40,6 +40,9 @@ const char *ctl_local_agent_socket(virConnectPtr conn, const DomainInfo *info);
 /* The guest side of @dom, as the command line chose to reach it. */
 Guest *ctl_guest_new(CtlContext *ctx, virConnectPtr conn, virDomainPtr dom, const DomainInfo *info);
 
+/* The host's logical CPUs, 0 when libvirt cannot tell. */
+guint ctl_host_cpus(virConnectPtr conn);
+
 /* A domain as the commands that do not change it (get, topology, guest-set) open it. */
 typedef struct {
     virConnectPtr conn;

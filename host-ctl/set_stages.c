@@ -82,19 +82,6 @@ job_type(virDomainPtr dom)
     return ji.type;
 }
 
-/* The host's logical CPUs, 0 when libvirt cannot tell. */
-static guint
-host_cpus(virConnectPtr conn)
-{
-    virNodeInfo ni;
-
-    if (virNodeGetInfo(conn, &ni) < 0) {
-        virResetLastError();
-        return 0;
-    }
-    return ni.cpus;
-}
-
 /* Growing past the host's size: a warning, or the policy's refusal. */
 static gboolean
 check_host(SetRun *run, const Policy *policy, int current, GError **error)
@@ -102,7 +89,7 @@ check_host(SetRun *run, const Policy *policy, int current, GError **error)
     g_autofree char *warning = NULL;
 
     if (!check_host_size(policy, run->name, (guint)MAX(current, 0), run->count,
-                         host_cpus(run->conn), &warning, error))
+                         ctl_host_cpus(run->conn), &warning, error))
         return FALSE;
     if (warning)
         output_warning(run->ctx->out, "%s", warning);
