@@ -21,8 +21,15 @@
 G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
 /* clang-format on */
 
-/* How often one call is sent again to an agent that restarted meanwhile. */
+/* How often one call is sent again to an agent that restarted meanwhile,
+ * or that said nothing for AGENT_CLIENT_SILENCE_MS. */
 #define AGENT_CLIENT_MAX_RESENDS 3
+/* An agent answers within milliseconds, or within the time its sysfs
+ * writes take (0.1-0.4 s a CPU under TCG).  A request met by this much
+ * silence may have been lost on the way (the port's data and its
+ * open/close travel on different virtqueues; see commit 74127a8): it is
+ * sent again, same id, so that either answer will do. */
+#define AGENT_CLIENT_SILENCE_MS 3000
 
 /* Events nobody waits for must not pile up without bound. */
 #define MAX_QUEUED_EVENTS 256
@@ -255,14 +262,33 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
     g_autofree char *what = g_strdup_printf("answer '%s'", execute);
     guint resends = 0;
 
+    /* A request that waits for hot-added CPUs is silent by design, and
+     * asked twice the agent would answer the second Busy. */
+    gboolean may_resend = arguments == NULL || !json_object_has_member(arguments, "wait")
+                          || json_object_get_int_member(arguments, "wait") == 0;
+
     if (!write_all(client, request, strlen(request), deadline, error))
         return NULL;
 
     for (;;) {
-        g_autoptr(ProtoMessage) msg = read_message(client, deadline, what, error);
+        gint64 silence_end = g_get_monotonic_time() + AGENT_CLIENT_SILENCE_MS * 1000;
+        gboolean until_silence
+            = may_resend && resends < AGENT_CLIENT_MAX_RESENDS && silence_end < deadline;
+        g_autoptr(GError) local = NULL;
+        g_autoptr(ProtoMessage) msg
+            = read_message(client, until_silence ? silence_end : deadline, what, &local);
 
-        if (msg == NULL)
+        if (msg == NULL && until_silence
+            && g_error_matches(local, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT)) {
+            resends++;
+            if (!write_all(client, request, strlen(request), deadline, error))
+                return NULL;
+            continue;
+        }
+        if (msg == NULL) {
+            g_propagate_error(error, g_steal_pointer(&local));
             return NULL;
+        }
         if (msg->kind == PROTO_MSG_EVENT) {
             /* The agent restarted: our request went to the instance that
              * died.  Every request of the protocol may be asked twice. */

@@ -209,6 +209,24 @@ script_event_then_reply(FakeAgent *agent, int fd)
     agent_drain(agent, fd);
 }
 
+/* Loses the first request (as an agent did after a quick host reconnect)
+ * and answers the second; records what came. */
+static void
+script_lose_first(FakeAgent *agent, int fd)
+{
+    g_autofree char *first = agent_read_request_id(agent, fd);
+    g_autofree char *second = first ? agent_read_request_id(agent, fd) : NULL;
+
+    if (second == NULL)
+        return;
+    /* The lines as received are there; keep just the two ids. */
+    g_ptr_array_set_size(agent->requests, 0);
+    g_ptr_array_add(agent->requests, g_strdup(first));
+    g_ptr_array_add(agent->requests, g_strdup(second));
+    agent_sendf(fd, "{\"return\":{\"pong\":true},\"id\":%s}\n", second);
+    agent_drain(agent, fd);
+}
+
 static void
 script_error_reply(FakeAgent *agent, int fd)
 {
@@ -547,6 +565,44 @@ test_resend_after_restart(void)
     fake_agent_free(agent);
 }
 
+/* A request the agent never answers is sent again (same id: every
+ * request of the protocol may be asked twice) after a silence, within the
+ * call's time; a request that waits for hot-added CPUs is not (the agent
+ * would answer the second Busy). */
+static void
+test_resend_after_silence(void)
+{
+    FakeAgent *agent = fake_agent_start(script_lose_first);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "ping", NULL, 10000, &error);
+    CU_ASSERT_PTR_NOT_NULL(ret);
+    CU_ASSERT_PTR_NULL(error);
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_join(agent);
+    CU_ASSERT_EQUAL_FATAL(agent->requests->len, 2);
+    CUNIT_ASSERT_STR(agent->requests->pdata[0], agent->requests->pdata[1]);
+    fake_agent_free(agent);
+    {
+        g_autoptr(JsonObject) args = json_object_new();
+
+        agent = fake_agent_start(script_lose_first);
+        client = agent_client_connect(agent->path, 2000, &error);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+        json_object_set_int_member(args, "count", 2);
+        json_object_set_int_member(args, "wait", 5);
+        g_clear_pointer(&ret, json_node_unref);
+        ret = agent_client_call(client, "set-num-cpus", args, 4500, &error);
+        CU_ASSERT_PTR_NULL(ret);
+        CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT));
+        g_clear_pointer(&client, agent_client_free);
+        fake_agent_free(agent);
+    }
+}
+
 static void
 test_timeout(void)
 {
@@ -694,6 +750,7 @@ register_agent_client_suite(void)
         { "hostile key in a bad message is escaped", test_hostile_key },
         { "asked again after agent-started", test_resend_after_restart },
         { "no reply times out", test_timeout },
+        { "sent again after a silence", test_resend_after_silence },
         { "peer closes", test_peer_closes },
         { "garbage from the peer", test_garbage_from_peer },
         { "each call has its own id", test_two_calls_unique_ids },
