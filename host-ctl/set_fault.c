@@ -35,6 +35,9 @@ set_recover(SetRun *run, VirtFault fault)
     virConnectClose(run->conn);
     run->dom = dom;
     run->conn = conn;
+    /* The name was the old handle's (virDomainGetName), freed with it;
+     * the record and the hooks' vmName pointed at it too. */
+    run->name = run->rec.domain = run->env.vm_name = virDomainGetName(run->dom);
     guest_set_domain(run->guest, dom);
     run->rec.reconnected = TRUE;
     output_warning(run->ctx->out,

@@ -42,7 +42,7 @@ typedef struct {
     gint64 deadline; /* of the change and the guest's confirmation */
 
     /* the domain */
-    const char *name; /* as asked, then libvirt's */
+    const char *name; /* as asked, then libvirt's: owned by dom, renewed with it */
     char uuid[VIR_UUID_STRING_BUFLEN];
     virConnectPtr conn;
     char *uri; /* the connection's, for the hooks */

@@ -65,8 +65,8 @@ e2e_json_string(const char *text, const char *key)
 gboolean
 e2e_clean_exit(const E2eRun *r)
 {
-    return r->status >= 0 && !strstr(r->err, "CRITICAL") && !strstr(r->err, "assertion")
-           && !strstr(r->err, "Segmentation");
+    return r->status >= 0 && !r->invalid_utf8 && !strstr(r->err, "CRITICAL")
+           && !strstr(r->err, "assertion") && !strstr(r->err, "Segmentation");
 }
 
 JsonNode *

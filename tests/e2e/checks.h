@@ -37,7 +37,8 @@ gint64 e2e_json_int(const char *text, const char *key, gint64 def);
 /* The string member @key of @text's top-level object, or NULL (g_free). */
 char *e2e_json_string(const char *text, const char *key);
 
-/* No crash, no glib critical, no assertion in its stderr. */
+/* No crash, no glib critical, no assertion in its stderr; its output
+ * valid UTF-8. */
 gboolean e2e_clean_exit(const E2eRun *r);
 
 /* The last audit record for domain @dom, or NULL. */

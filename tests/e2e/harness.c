@@ -80,17 +80,40 @@ e2e_run_free(E2eRun *run)
     g_free(run);
 }
 
+/* @b as text; *@invalid set when it was not valid UTF-8 (or held a NUL). */
+static char *
+text_of(GBytes *b, gboolean *invalid)
+{
+    gsize len = 0;
+    const char *data = b ? g_bytes_get_data(b, &len) : NULL;
+
+    if (data == NULL)
+        return g_strdup("");
+    if (g_utf8_validate(data, (gssize)len, NULL))
+        return g_strndup(data, len);
+    *invalid = TRUE;
+    return g_utf8_make_valid(data, (gssize)len);
+}
+
 static E2eRun *
 run_finish(GSubprocess *proc, double started, const char *what)
 {
     E2eRun *run = g_new0(E2eRun, 1);
     g_autoptr(GError) error = NULL;
 
+    g_autoptr(GBytes) out = NULL;
+    g_autoptr(GBytes) err = NULL;
+
     run->status = -1;
-    if (!g_subprocess_communicate_utf8(proc, NULL, NULL, &run->out, &run->err, &error)) {
+    /* Bytes, not communicate_utf8: that one drops everything on one bad
+     * byte, and what the program printed is what a failure must show. */
+    if (!g_subprocess_communicate(proc, NULL, NULL, &out, &err, &error)) {
         run->err = g_strdup_printf("%s: %s", what, error->message);
-    } else if (g_subprocess_get_if_exited(proc)) {
-        run->status = g_subprocess_get_exit_status(proc);
+    } else {
+        run->out = text_of(out, &run->invalid_utf8);
+        run->err = text_of(err, &run->invalid_utf8);
+        if (g_subprocess_get_if_exited(proc))
+            run->status = g_subprocess_get_exit_status(proc);
     }
     run->seconds = e2e_now() - started;
     if (!run->out)

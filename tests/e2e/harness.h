@@ -90,6 +90,9 @@ typedef struct {
     char *out;
     char *err;
     double seconds;
+    /* what the program wrote was not valid UTF-8 (a NUL included): out and
+     * err hold it made valid (U+FFFD), so that a failure can show it */
+    gboolean invalid_utf8;
 } E2eRun;
 
 /* Monotonic seconds. */

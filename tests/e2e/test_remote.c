@@ -167,6 +167,15 @@ test_libvirtd_restart_while_set_waits(void)
     CHECK_FATAL(e2e_guest_reattach(guest, remote->conn), "the guest is gone after the restart");
     r = e2e_ctl_finish(g_steal_pointer(&p), t0);
     g_printerr("    set 2 across a libvirtd restart: exit %d in %.1f s\n", r->status, r->seconds);
+    CHECK(!r->invalid_utf8, "set's output is not valid UTF-8: %s%s", r->out, r->err);
+    {
+        /* The name came from the domain handle the reconnect replaced
+         * (freed with it: garbage in the record, 1 run in 3). */
+        g_autofree char *name = e2e_json_string(r->out, "domain");
+
+        CHECK(g_strcmp0(name, guest->name) == 0, "set's record names domain '%s', not '%s'",
+              name ? name : "(none)", guest->name);
+    }
     CHECK(r->status == 0 && strstr(r->out, "\"guest\":\"confirmed\""), "set exited %d: %s%s",
           r->status, r->out, r->err);
     CHECK(strstr(r->err, "the connection to libvirtd broke") != NULL,
