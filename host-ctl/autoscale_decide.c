@@ -43,12 +43,15 @@ autoscale_changed(AutoscaleState *state, double t)
     state->refused_backoff = 0;
 }
 
+#define AUTOSCALE_REFUSED_MIN_S 60
 #define AUTOSCALE_REFUSED_MAX_S 3600
 
 double
 autoscale_refused(const AutoscalePolicy *p, AutoscaleState *state, double t, guint from, guint to)
 {
-    double first = MIN(MAX(MAX(p->up_after, p->down_after), p->cooldown), AUTOSCALE_REFUSED_MAX_S);
+    double first
+        = MIN(MAX(MAX(MAX(p->up_after, p->down_after), p->cooldown), AUTOSCALE_REFUSED_MIN_S),
+              AUTOSCALE_REFUSED_MAX_S);
     gboolean again
         = state->refused_from == from && state->refused_to == to && state->refused_backoff > 0;
 

@@ -87,7 +87,7 @@ void autoscale_changed(AutoscaleState *state, double t);
 /* `set` refused to go from @from to @to at @t (exit 3: a check, the
  * policy, the guest OS).  The windows start again, and that change is not
  * asked again for the returned number of seconds: the longer window (at
- * least the cooldown) at first, twice that after each further refusal, at
+ * least the cooldown, at least a minute) at first, twice that after each further refusal, at
  * most an hour.  Refusals for a passing reason (another change holds the
  * domain) then cost one retry later; lasting ones do not fill the audit
  * log.  A change that succeeds (autoscale_changed) forgets it. */

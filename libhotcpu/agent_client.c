@@ -260,7 +260,7 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
     g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_text);
     g_autofree char *request = proto_format_request(execute, arguments, id);
     g_autofree char *what = g_strdup_printf("answer '%s'", execute);
-    guint resends = 0;
+    guint resends = 0, silence_resends = 0; /* after agent-started; after a silence */
 
     /* A request that waits for hot-added CPUs is silent by design, and
      * asked twice the agent would answer the second Busy. */
@@ -273,14 +273,14 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
     for (;;) {
         gint64 silence_end = g_get_monotonic_time() + AGENT_CLIENT_SILENCE_MS * 1000;
         gboolean until_silence
-            = may_resend && resends < AGENT_CLIENT_MAX_RESENDS && silence_end < deadline;
+            = may_resend && silence_resends < AGENT_CLIENT_MAX_RESENDS && silence_end < deadline;
         g_autoptr(GError) local = NULL;
         g_autoptr(ProtoMessage) msg
             = read_message(client, until_silence ? silence_end : deadline, what, &local);
 
         if (msg == NULL && until_silence
             && g_error_matches(local, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT)) {
-            resends++;
+            silence_resends++;
             if (!write_all(client, request, strlen(request), deadline, error))
                 return NULL;
             continue;

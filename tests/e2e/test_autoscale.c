@@ -229,7 +229,9 @@ test_watch_follows_restarts(void)
     g_usleep(3 * G_USEC_PER_SEC);
     CHECK_FATAL(e2e_guest_start(guest, &error), "cannot start the domain again: %s",
                 error ? error->message : "?");
-    g_usleep(4 * G_USEC_PER_SEC);
+    /* watch may have looked once before the new agent ran; it looks again
+     * every 5 s (FOLLOW_LOOK_MS): time for that and for its topology */
+    g_usleep(8 * G_USEC_PER_SEC);
     r = stop(g_steal_pointer(&p), SIGINT, t0);
     CHECK(r->status == 0 && e2e_clean_exit(r), "watch exited %d: %s", r->status, r->err);
     runs = g_strdup_printf("\"note\":\"domain '%s' runs\"", guest->name);
@@ -276,6 +278,80 @@ test_autoscale_holds_while_silent(void)
     CHECK(strstr(r->out, "the guest's agent answers again") != NULL,
           "autoscale did not say the agent answers again: %s", r->out);
     /* back to 1 for the next test */
+    {
+        g_autoptr(E2eRun) back = e2e_ctlv("set", guest->name, "1", NULL);
+        CHECK(back->status == 0, "set 1 failed: %s", back->err);
+    }
+}
+
+/* How many audit records of the guest have outcome @outcome and a reason. */
+static guint
+records_with_reason(const char *outcome)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint n = 0;
+
+    g_file_get_contents(e2e.audit_log, &text, NULL, NULL);
+    lines = g_strsplit(text ? text : "", "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonNode) node = e2e_parse_json(lines[i]);
+        JsonObject *o = node && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+
+        if (o && json_object_has_member(o, "reason")
+            && g_strcmp0(json_object_get_string_member(o, "domain"), guest->name) == 0
+            && g_strcmp0(json_object_get_string_member(o, "outcome"), outcome) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* An unplug set refuses for a lasting reason (the guest OS is in no
+ * support matrix): autoscale asks once, says how long it waits, and does
+ * not ask again every window (it did, one refused record each time). */
+static void
+test_autoscale_refused_backs_off(void)
+{
+    g_autofree char *empty = g_build_filename(e2e.rundir, "empty-matrix.ini", NULL);
+    const char *argv[]
+        = { "--support-matrix", empty, "autoscale",  NULL, "--min",      "1", "--max", "2",
+            "--down-after",     "2",   "--up-after", "2",  "--cooldown", "1", NULL };
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    guint before;
+    double t0;
+
+    NEED_GUEST();
+    argv[3] = guest->name;
+    CHECK_FATAL(g_file_set_contents(empty, "# no guest OS may be unplugged\n", -1, NULL),
+                "cannot write %s", empty);
+    {
+        g_autoptr(E2eRun) up = e2e_check_set(guest, 2, 0);
+    }
+    /* The test before loaded the guest: its CPU pressure (a 10 s average)
+     * must have settled, or autoscale sees no low window at all. */
+    for (int i = 0; i < 60; i++) {
+        g_autofree char *psi = e2e_guest_read(guest, "/proc/pressure/cpu");
+        const char *avg = psi ? strstr(psi, "avg10=") : NULL;
+
+        if (avg && g_ascii_strtod(avg + 6, NULL) < 1.0)
+            break;
+        g_usleep(G_USEC_PER_SEC);
+    }
+    before = records_with_reason("refused");
+    t0 = e2e_now();
+    p = e2e_ctl_spawn(argv, NULL);
+    CHECK_FATAL(p != NULL, "cannot start autoscale");
+    /* idle: low after 2 s, so without the backoff a try every 3-4 s */
+    g_usleep(16 * G_USEC_PER_SEC);
+    r = stop(g_steal_pointer(&p), SIGTERM, t0);
+    CHECK(r->status == 0, "autoscale exited %d: %s", r->status, r->err);
+    CHECK(records_with_reason("refused") - before == 1,
+          "%u refused changes recorded in 16 s, not 1: %s", records_with_reason("refused") - before,
+          r->out);
+    CHECK(strstr(r->out, "not asking again for 60 s") != NULL,
+          "autoscale did not say how long it waits: %s%s", r->out, r->err);
+    CHECK(e2e_libvirt_vcpus(guest, TRUE) == 2, "the refused unplug changed the domain");
     {
         g_autoptr(E2eRun) back = e2e_ctlv("set", guest->name, "1", NULL);
         CHECK(back->status == 0, "set 1 failed: %s", back->err);
@@ -333,6 +409,7 @@ register_autoscale_suite(void)
         { "dry-run", test_autoscale_dry_run },
         { "up-and-down", test_autoscale_up_and_down },
         { "holds-while-agent-silent", test_autoscale_holds_while_silent },
+        { "refused-backs-off", test_autoscale_refused_backs_off },
         { "watch-follows-restarts", test_watch_follows_restarts },
         { "from-file-waits-for-start", test_autoscale_from_file_waits_for_start },
         { NULL, NULL },
