@@ -21,9 +21,10 @@
 typedef struct {
     CtlContext *ctx;
     DomainFollow *follow;
-    guint load_s; /* --load: seconds between load events, 0: none */
-    char *shown;  /* the sets of the last topology printed */
-    guint epoch;  /* domain_follow_epoch() when they were: a new boot's are news */
+    guint load_s;      /* --load: seconds between load events, 0: none */
+    char *shown;       /* the sets of the last topology printed */
+    guint shown_epoch; /* domain_follow_epoch() when it was printed */
+    guint epoch;       /* domain_follow_epoch() when they were: a new boot's are news */
 } Watch;
 
 static char *
@@ -79,10 +80,16 @@ topology_is_news(Watch *w, JsonNode *data)
     g_autofree char *present = topo ? cpulist_format(topo->present) : NULL;
     g_autofree char *sets = topo ? g_strdup_printf("%s/%s", online, present) : NULL;
 
-    if (!sets || g_strcmp0(sets, w->shown) == 0)
+    guint epoch = domain_follow_epoch(w->follow);
+
+    /* The same sets after a new boot (or a new libvirtd) are news: read
+     * the epoch here, not only on connecting, because a start's event can
+     * arrive after the connection it belongs to was made. */
+    if (!sets || (g_strcmp0(sets, w->shown) == 0 && epoch == w->shown_epoch))
         return FALSE;
     g_free(w->shown);
     w->shown = g_steal_pointer(&sets);
+    w->shown_epoch = epoch;
     return TRUE;
 }
 
@@ -116,20 +123,23 @@ print_event(Watch *w, const char *name, JsonNode *data)
 /* The topology as the connection starts, when it is news: the agent greets
  * a host that connects with it, but a greeting can go to the connection
  * just before (the probe's), and the guest may have changed meanwhile. */
-static void
+static gboolean
 show_topology(Watch *w, AgentClient *client)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) topo
         = agent_client_call(client, "get-topology", NULL, GUEST_CALL_TIMEOUT_MS, &error);
 
-    if (topo) {
-        /* A topology-changed that came during the call (a greeting meant
-         * for the client before us, an event queued in the port) is older
-         * than the reply: shown after it, it would turn the clock back. */
-        agent_client_drop_events(client, "topology-changed");
-        print_event(w, "topology-changed", topo);
+    if (!topo) {
+        g_debug("no topology on the new connection (%s): connecting again", error->message);
+        return FALSE;
     }
+    /* A topology-changed that came during the call (a greeting meant
+     * for the client before us, an event queued in the port) is older
+     * than the reply: shown after it, it would turn the clock back. */
+    agent_client_drop_events(client, "topology-changed");
+    print_event(w, "topology-changed", topo);
+    return TRUE;
 }
 
 /* Asks for load events on @client (again after the agent restarted). */
@@ -183,7 +193,13 @@ watch_connect(Watch *w)
             = g_strdup_printf("watching domain '%s'", domain_follow_name(w->follow));
         domain_follow_note(w->follow, note);
     }
-    show_topology(w, client);
+    /* A connection that does not give the topology is no good (QEMU can
+     * leave a new one stuck right after the agent started, seen after a
+     * domain restart; the next one works): take another. */
+    if (!show_topology(w, client)) {
+        agent_client_free(client);
+        return NULL;
+    }
     start_load(w, client);
     return client;
 }

@@ -40,8 +40,13 @@ struct AgentClient {
     gpointer close_data;
     ProtoLineReader *reader;
     GQueue events; /* ProtoMessage *, kind EVENT, oldest first */
-    guint next_id;
 };
+
+/* Request ids, unique in the process and not per connection: a reply to a
+ * request an earlier connection left behind can reach a later one (the
+ * port has one stream of bytes for every host that comes), and with
+ * per-connection counters it matched the later one's first request. */
+static gint next_request_id;
 
 /* Waits for @events on the socket, or a signal (cancel.h).  FALSE with
  * TIMEOUT, CANCELLED or IO set. */
@@ -255,8 +260,8 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
                   GError **error)
 {
     gint64 deadline = deadline_after_ms(timeout_ms);
-    g_autofree char *id_text
-        = g_strdup_printf("hotcpu-ctl-%d-%u", (int)getpid(), ++client->next_id);
+    g_autofree char *id_text = g_strdup_printf("hotcpu-ctl-%d-%d", (int)getpid(),
+                                               g_atomic_int_add(&next_request_id, 1) + 1);
     g_autoptr(JsonNode) id = json_node_init_string(json_node_alloc(), id_text);
     g_autofree char *request = proto_format_request(execute, arguments, id);
     g_autofree char *what = g_strdup_printf("answer '%s'", execute);

@@ -603,6 +603,56 @@ test_resend_after_silence(void)
     }
 }
 
+/* The id a client's request had, from what its fake agent received. */
+static JsonNode *
+first_request_id(FakeAgent *agent)
+{
+    const char *line;
+    g_autoptr(ProtoRequest) req = NULL;
+
+    if (agent->requests->len == 0)
+        return NULL;
+    line = g_ptr_array_index(agent->requests, 0);
+    req = proto_parse_request(line, strlen(line), NULL, NULL);
+    return req && req->id ? json_node_copy(req->id) : NULL;
+}
+
+/* Ids are unique in the process, not per connection: a reply to a request
+ * an earlier connection left behind (a probe that timed out before the
+ * agent ran) reached a later connection of the same process and matched
+ * its first request's id (watch took a ping's reply for the topology). */
+static void
+test_ids_unique_across_clients(void)
+{
+    FakeAgent *a1 = fake_agent_start(script_pong);
+    FakeAgent *a2 = fake_agent_start(script_pong);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) c1 = agent_client_connect(a1->path, 2000, &error);
+    g_autoptr(AgentClient) c2 = agent_client_connect(a2->path, 2000, &error);
+    g_autoptr(JsonNode) r1 = NULL;
+    g_autoptr(JsonNode) r2 = NULL;
+    g_autoptr(JsonNode) id1 = NULL;
+    g_autoptr(JsonNode) id2 = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c2);
+    r1 = agent_client_call(c1, "ping", NULL, 2000, &error);
+    r2 = agent_client_call(c2, "ping", NULL, 2000, &error);
+    CU_ASSERT_PTR_NOT_NULL(r1);
+    CU_ASSERT_PTR_NOT_NULL(r2);
+    g_clear_pointer(&c1, agent_client_free);
+    g_clear_pointer(&c2, agent_client_free);
+    fake_agent_join(a1);
+    fake_agent_join(a2);
+    id1 = first_request_id(a1);
+    id2 = first_request_id(a2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(id1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(id2);
+    CU_ASSERT_FALSE(json_node_equal(id1, id2));
+    fake_agent_free(a1);
+    fake_agent_free(a2);
+}
+
 static void
 test_timeout(void)
 {
@@ -754,6 +804,7 @@ register_agent_client_suite(void)
         { "peer closes", test_peer_closes },
         { "garbage from the peer", test_garbage_from_peer },
         { "each call has its own id", test_two_calls_unique_ids },
+        { "ids unique across clients", test_ids_unique_across_clients },
         { "call_once", test_call_once },
         { "connect to a missing socket", test_connect_fails },
         { NULL, NULL },
