@@ -150,3 +150,23 @@ e2e_check_set(E2eGuest *g, guint n, int want_exit)
     CHECK(e2e_clean_exit(r), "hotcpu-ctl set had a crash or critical: %s", r->err);
     return r;
 }
+
+int
+e2e_run_program(int argc, char **argv, const char *program, const CunitSuite *suites,
+                char **env_error, void (*before_cleanup)(void))
+{
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
+    if (!e2e_env_init(&error)) {
+        *env_error = g_strdup(error->message);
+        g_printerr("%s: FAIL: %s\n", program, *env_error);
+    }
+    status = cunit_run(argc, argv, suites);
+    e2e_env_keep_rundir(status != EXIT_SUCCESS && g_getenv("HOTCPU_E2E_KEEP") != NULL);
+    if (before_cleanup)
+        before_cleanup();
+    e2e_env_cleanup();
+    return status != EXIT_SUCCESS || *env_error ? 1 : 0;
+}

@@ -6,6 +6,7 @@
 #include <CUnit/CUnit.h>
 #include <json-glib/json-glib.h>
 
+#include "cunit_runner.h"
 #include "harness.h"
 
 #define CHECK(cond, ...)                                                                           \
@@ -51,3 +52,11 @@ void e2e_check_all_agree(E2eGuest *g, int n, guint settle_ms, const char *when);
 /* hotcpu-ctl --json set G N (on G's libvirtd) exits @want_exit, cleanly;
  * returns the run. */
 E2eRun *e2e_check_set(E2eGuest *g, guint n, int want_exit);
+
+/* What an e2e program's main() does: the environment (its failure kept in
+ * *@env_error, for the tests' environment check), @suites, the run folder
+ * kept on failure with HOTCPU_E2E_KEEP, @before_cleanup (the program's own
+ * guests; may be NULL), the environment torn down.  Returns the exit
+ * status: 1 when anything failed. */
+int e2e_run_program(int argc, char **argv, const char *program, const CunitSuite *suites,
+                    char **env_error, void (*before_cleanup)(void));

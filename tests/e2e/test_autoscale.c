@@ -423,20 +423,14 @@ static const CunitSuite suites[] = {
     { NULL, NULL },
 };
 
+static void
+free_guests(void)
+{
+    g_clear_pointer(&guest, e2e_guest_free);
+}
+
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
-    int status;
-
-    e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
-    if (!e2e_env_init(&error)) {
-        env_error = g_strdup(error->message);
-        g_printerr("e2e-autoscale: FAIL: %s\n", env_error);
-    }
-    status = cunit_run(argc, argv, suites);
-    e2e_env_keep_rundir(status != EXIT_SUCCESS && g_getenv("HOTCPU_E2E_KEEP") != NULL);
-    g_clear_pointer(&guest, e2e_guest_free);
-    e2e_env_cleanup();
-    return status != EXIT_SUCCESS || env_error ? 1 : 0;
+    return e2e_run_program(argc, argv, "e2e-autoscale", suites, &env_error, free_guests);
 }

@@ -327,16 +327,5 @@ static const CunitSuite suites[] = {
 int
 main(int argc, char **argv)
 {
-    g_autoptr(GError) error = NULL;
-    int status;
-
-    e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
-    if (!e2e_env_init(&error)) {
-        env_error = g_strdup(error->message);
-        g_printerr("e2e-qga: FAIL: %s\n", env_error);
-    }
-    status = cunit_run(argc, argv, suites);
-    e2e_env_keep_rundir(status != 0 && g_getenv("HOTCPU_E2E_KEEP") != NULL);
-    e2e_env_cleanup();
-    return status;
+    return e2e_run_program(argc, argv, "e2e-qga", suites, &env_error, NULL);
 }
