@@ -24,7 +24,6 @@ typedef struct {
     guint load_s;      /* --load: seconds between load events, 0: none */
     char *shown;       /* the sets of the last topology printed */
     guint shown_epoch; /* domain_follow_epoch() when it was printed */
-    guint epoch;       /* domain_follow_epoch() when they were: a new boot's are news */
 } Watch;
 
 static char *
@@ -82,8 +81,8 @@ topology_is_news(Watch *w, JsonNode *data)
 
     guint epoch = domain_follow_epoch(w->follow);
 
-    /* The same sets after a new boot (or a new libvirtd) are news: read
-     * the epoch here, not only on connecting, because a start's event can
+    /* The same sets after a new boot (or a new libvirtd) are news: the
+     * epoch is read here, when printing, because a start's event can
      * arrive after the connection it belongs to was made. */
     if (!sets || (g_strcmp0(sets, w->shown) == 0 && epoch == w->shown_epoch))
         return FALSE;
@@ -174,11 +173,6 @@ watch_connect(Watch *w)
 
     if (!guest)
         return NULL;
-    /* A new boot's topology is news even when it is the same as before. */
-    if (domain_follow_epoch(w->follow) != w->epoch) {
-        w->epoch = domain_follow_epoch(w->follow);
-        g_clear_pointer(&w->shown, g_free);
-    }
     client = guest_connect_hotcpu(guest, &error);
     if (!client) {
         g_autofree char *why
