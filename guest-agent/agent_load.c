@@ -1,5 +1,6 @@
 /* agent_load.c: get-load baselines per peer and watch-load timers. */
 #include "agent_load.h"
+#include "glib_compat.h"
 
 #include <string.h>
 

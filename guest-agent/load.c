@@ -1,5 +1,6 @@
 /* load.c: /proc/stat and /proc/pressure/cpu, and the busy fractions. */
 #include "load.h"
+#include "glib_compat.h"
 
 #include <gio/gio.h>
 #include <string.h>

@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "agent_config.h"
+#include "agent_log.h"
 #include "config.h"
 #include "load.h"
 #include "topology.h"
@@ -109,7 +110,7 @@ on_hup(gpointer user_data)
     }
     ctx->agent->config->auto_online = fresh->auto_online;
     ctx->agent->config->verbose = fresh->verbose;
-    g_log_set_debug_enabled(fresh->verbose);
+    agent_log_set_verbose(fresh->verbose);
     g_message("Reloaded the configuration: auto-online %s, verbose %s.",
               fresh->auto_online ? "on" : "off", fresh->verbose ? "on" : "off");
     agent_schedule_check(ctx->agent);
@@ -201,7 +202,7 @@ main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
     /* Messages go to stderr (journald picks them up under systemd). */
-    g_log_writer_default_set_use_stderr(TRUE);
+    agent_log_init();
 
     status = parse_options(&argc, &argv, &options);
     if (status >= 0)
@@ -211,7 +212,7 @@ main(int argc, char **argv)
         g_printerr("hotcpu-agent: %s\n", error->message);
         return 2;
     }
-    g_log_set_debug_enabled(config->verbose);
+    agent_log_set_verbose(config->verbose);
     install_signals(&signal_ctx);
 
     agent = agent_new(config, &error);

@@ -3,6 +3,7 @@
  * Plain POSIX sockets and poll(): the callers (hotcpu-ctl, hooks) are short
  * synchronous programs, and a GMainContext would add nothing but weight. */
 #include "agent_client.h"
+#include "glib_compat.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,6 @@
 /* cpulist.c: CPU sets as compact bitmaps, in the kernel's range syntax. */
 #include "cpulist.h"
+#include "glib_compat.h"
 
 #include <gio/gio.h>
 #include <string.h>

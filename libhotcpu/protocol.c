@@ -1,5 +1,6 @@
 /* protocol.c: encode and decode the hotcpu wire protocol, version 1. */
 #include "protocol.h"
+#include "glib_compat.h"
 
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /* topology.c: the guest's CPU topology from sysfs, and as contract JSON. */
 #include "topology.h"
+#include "glib_compat.h"
 
 #include <errno.h>
 #include <gio/gio.h>

@@ -133,15 +133,15 @@ check "$etc/hotcpu/agent.conf" f 644
 if [ "$man" = true ]; then
     check "$man_dir/man8/hotcpu-agent.8" f 644
     check "$man_dir/man5/agent.conf.5" f 644
-    check "$man_dir/man5/hotcpu.conf.5" f 644
 else
     echo "skip: man pages not built (no scdoc)"
 fi
 
 # Host side.
-check "$etc/hotcpu/hotcpu.conf" f 644
-check "$data/hotcpu/guest-os-support.ini" f 644
 if [ "$host" = true ]; then
+    check "$etc/hotcpu/hotcpu.conf" f 644
+    check "$data/hotcpu/guest-os-support.ini" f 644
+    [ "$man" != true ] || check "$man_dir/man5/hotcpu.conf.5" f 644
     check "$bin/hotcpu-ctl" f 755
     hooks=$libexec/hotcpu/hooks
     check "$hooks" d 755
@@ -156,7 +156,13 @@ if [ "$host" = true ]; then
     check "$data/hotcpu/autoscale.conf.example" f 644
     [ "$man" != true ] || check "$man_dir/man1/hotcpu-ctl.1" f 644
 else
-    echo "skip: host side not built (no libvirt): hotcpu-ctl and hooks not checked"
+    # An agent-only build (a guest distribution's package) installs nothing
+    # of the host's: no file the hotcpu-agent package would not own.
+    for p in "$bin/hotcpu-ctl" "$libexec/hotcpu" "$etc/hotcpu/hotcpu.conf" \
+            "$data/hotcpu" "$man_dir/man1/hotcpu-ctl.1" "$man_dir/man5/hotcpu.conf.5" \
+            "$unitdir/hotcpu-autoscale@.service"; do
+        if [ -e "$dest$p" ]; then fail "$p installed by an agent-only build"; else ok "$p absent (agent only)"; fi
+    done
 fi
 
 echo "$passed passed, $failed failed"

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "glib_compat.h"
 #include "agent_test.h"
 #include "protocol.h"
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "glib_compat.h"
 #include "agent_test.h"
 #include "fake_sysfs.h"
 
