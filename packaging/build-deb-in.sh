@@ -54,9 +54,9 @@ if [ ! -s "$base" ]; then
         --customize-hook="copy-in $tmp/ctl/debian /tmp/ctl" \
         --customize-hook='chroot "$1" apt-get build-dep -y -q --no-install-recommends --build-profiles=pkg.hotcpu.agentonly /tmp/ctl' \
         --customize-hook='rm -rf "$1/tmp/ctl" "$1"/var/cache/apt/archives/*.deb' \
-        "$suite" "$base.tmp" ${HOTCPU_DEBIAN_MIRROR:+"$HOTCPU_DEBIAN_MIRROR"} </dev/null ||
+        "$suite" "${base%.tar}.tmp.tar" ${HOTCPU_DEBIAN_MIRROR:+"$HOTCPU_DEBIAN_MIRROR"} </dev/null ||
         die "mmdebstrap of the $suite build root failed"
-    mv "$base.tmp" "$base"
+    mv "${base%.tar}.tmp.tar" "$base"
     # Older roots of this suite are of no more use.
     for old in "$cache"/buildroot-"$suite"-*.tar; do
         [ "$old" = "$base" ] || rm -f "$old"

@@ -683,8 +683,9 @@ domain_xml(const E2eGuest *g)
     if (t->disk_image_dir)
         boot = g_strdup_printf(
             "    <kernel>%s/vmlinuz</kernel>\n    <initrd>%s/initrd.img</initrd>\n"
-            "    <cmdline>root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4</cmdline>\n",
-            t->disk_image_dir, t->disk_image_dir);
+            "    <cmdline>root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4%s%s</cmdline>\n",
+            t->disk_image_dir, t->disk_image_dir, t->extra_cmdline ? " " : "",
+            t->extra_cmdline ? t->extra_cmdline : "");
     else
         boot = g_strdup_printf("    <kernel>%s/vmlinuz</kernel>\n"
                                "    <initrd>%s/initramfs.cpio.gz</initrd>\n"

@@ -67,6 +67,8 @@ typedef struct {
      * (build-systemd-image.sh makes them).  The image must run the tests'
      * shell on ttyS1 (guest-shell.sh).  NULL: the busybox guest. */
     const char *disk_image_dir;
+    /* More kernel command line for the disk guest (e.g. "psi=0"); NULL: none. */
+    const char *extra_cmdline;
 } E2eTopology;
 
 typedef struct {

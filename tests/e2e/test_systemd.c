@@ -36,6 +36,7 @@
 
 #include <glib/gstdio.h>
 
+#include "agent_call.h"
 #include "cunit_runner.h"
 #include "checks.h"
 
@@ -51,6 +52,12 @@
 
 static char *env_error;
 static char *deb_dir;
+/* The guest's Debian release (HOTCPU_SYSTEMD_SUITE: bookworm, bullseye,
+ * trixie), whether it boots its own kernel (HOTCPU_SYSTEMD_OWN_KERNEL=1) and
+ * more kernel command line (HOTCPU_SYSTEMD_CMDLINE, e.g. psi=0). */
+static const char *guest_suite = "bookworm";
+static gboolean own_kernel;
+static const char *extra_cmdline;
 static char *image_dir;
 static E2eGuest *guest;
 static char *boot_error;
@@ -457,7 +464,9 @@ build_image(GError **error)
     if (!script)
         script = g_strdup(E2E_SOURCE_DIR "/build-systemd-image.sh");
     {
-        const char *argv[] = { "sh", script, image_dir, "--debs", deb_dir, NULL };
+        const char *argv[] = { "sh",    script,    image_dir,   "--debs",
+                               deb_dir, "--suite", guest_suite, own_kernel ? "--own-kernel" : NULL,
+                               NULL };
         r = e2e_host_run(argv);
     }
     if (r->status != 0) {
@@ -493,12 +502,15 @@ suite_init(void)
         return 0;
     }
     t.disk_image_dir = image_dir;
+    t.extra_cmdline = extra_cmdline;
     guest = e2e_guest_boot(&t, &error);
     if (!guest)
         boot_error = g_strdup(error->message);
     else
-        g_printerr("  systemd guest %s booted in %.1f s (to its shell and the agent on its port)\n",
-                   guest->name, guest->boot_seconds);
+        g_printerr("  systemd guest %s (%s%s%s) booted in %.1f s (to its shell and the agent on "
+                   "its port)\n",
+                   guest->name, guest_suite, extra_cmdline ? ", " : "",
+                   extra_cmdline ? extra_cmdline : "", guest->boot_seconds);
     return 0;
 }
 
@@ -855,6 +867,131 @@ test_hardening(void)
     CHECK(wait_unit("active", 20000), "the agent did not come back as shipped");
 }
 
+/* @n busy loops in the guest (0: stop them). */
+static gboolean
+guest_load(guint n)
+{
+    if (n == 0)
+        return gsh(10000, NULL,
+                   "[ -f /run/busy.pids ] && kill $(cat /run/busy.pids); rm -f /run/busy.pids; "
+                   "true")
+               == 0;
+    return gsh(10000, NULL,
+               "for i in $(seq %u); do (while :; do :; done) </dev/null >/dev/null 2>&1 & "
+               "echo $! >> /run/busy.pids; done",
+               n)
+           == 0;
+}
+
+/* get-load through the installed unit: the hardening lets the agent read
+ * /proc/stat (busy, runnable) and /proc/pressure/cpu (PSI, null where the
+ * kernel runs without it, as RHEL 8's 4.18 does by default: psi=0). */
+static void
+test_get_load(void)
+{
+    g_autofree char *sock = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) reply = NULL;
+    JsonObject *o;
+    JsonNode *pressure, *runnable;
+    gboolean psi_off = extra_cmdline && strstr(extra_cmdline, "psi=0");
+
+    NEED_GUEST();
+    sock = e2e_guest_channel_path(guest, E2E_AGENT_PORT);
+    CHECK_FATAL(sock != NULL, "no host socket for the agent's channel");
+    reply = agent_client_call_once(sock, "get-load", NULL, 10000, &error);
+    CHECK_FATAL(reply != NULL && JSON_NODE_HOLDS_OBJECT(reply),
+                "get-load under the installed unit failed: %s\n%s",
+                error ? error->message : "not an object", agent_journal());
+    o = json_node_get_object(reply);
+    CHECK(json_object_has_member(o, "busy") && json_object_has_member(o, "cpus"),
+          "get-load's reply has no busy or cpus");
+    runnable = json_object_get_member(o, "runnable");
+    CHECK(runnable && JSON_NODE_HOLDS_VALUE(runnable) && json_node_get_int(runnable) >= 1,
+          "get-load says no runnable task (the agent reads /proc/stat)");
+    pressure = json_object_get_member(o, "pressure");
+    if (psi_off)
+        CHECK(pressure && JSON_NODE_HOLDS_NULL(pressure),
+              "the kernel runs with psi=0 but get-load reports pressure");
+    else
+        CHECK(pressure && JSON_NODE_HOLDS_OBJECT(pressure)
+                  && json_object_has_member(json_node_get_object(pressure), "some-avg10"),
+              "get-load reports no CPU pressure (the agent reads /proc/pressure/cpu)");
+}
+
+/* hotcpu-ctl watch --load shows the guest's load as it comes. */
+static void
+test_watch_load(void)
+{
+    const char *argv[] = { "watch", NULL, "--load", "1", NULL };
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    double t0 = e2e_now(), busiest = -1;
+    const char *at;
+
+    NEED_GUEST();
+    argv[1] = guest->name;
+    CHECK_FATAL(guest_load(1), "cannot start a busy loop in the guest");
+    p = e2e_ctl_spawn(argv, NULL);
+    CHECK_FATAL(p != NULL, "cannot start hotcpu-ctl watch");
+    g_usleep(8 * G_USEC_PER_SEC);
+    g_subprocess_send_signal(p, SIGINT);
+    r = e2e_ctl_finish(g_steal_pointer(&p), t0);
+    guest_load(0);
+    for (at = r->out; (at = strstr(at, "load: busy ")); at++)
+        busiest = MAX(busiest, g_ascii_strtod(at + strlen("load: busy "), NULL));
+    CHECK(r->status == 0, "watch exited %d: %s", r->status, r->err);
+    CHECK(busiest >= 0.3, "watch --load showed no busy guest (busiest %.2f):\n%s", busiest, r->out);
+}
+
+/* autoscale adds a vCPU to the guest under a busy loop on every CPU. */
+static void
+test_autoscale_step(void)
+{
+    const char *argv[]
+        = { "autoscale", NULL,           "--min", "2",          "--max", "4", "--up-after",
+            "3",         "--down-after", "600",   "--cooldown", "3",     NULL };
+    g_autoptr(GSubprocess) p = NULL;
+    g_autoptr(E2eRun) r = NULL;
+    double t0 = e2e_now(), until;
+    int vcpus = 2;
+
+    NEED_GUEST();
+    argv[1] = guest->name;
+    CHECK_FATAL(e2e_libvirt_vcpus(guest, TRUE) == 2, "the guest does not start from 2 vCPUs");
+    CHECK_FATAL(guest_load(2), "cannot start busy loops in the guest");
+    p = e2e_ctl_spawn(argv, NULL);
+    CHECK_FATAL(p != NULL, "cannot start hotcpu-ctl autoscale");
+    for (until = e2e_now() + 120; vcpus <= 2 && e2e_now() < until;) {
+        g_usleep(500 * 1000);
+        vcpus = e2e_libvirt_vcpus(guest, TRUE);
+    }
+    g_subprocess_send_signal(p, SIGTERM);
+    r = e2e_ctl_finish(g_steal_pointer(&p), t0);
+    guest_load(0);
+    CHECK(vcpus > 2, "autoscale did not add a vCPU under load in 120 s:\n%s%s", r->out, r->err);
+    CHECK(r->status == 0, "autoscale exited %d: %s", r->status, r->err);
+    CHECK(e2e_guest_wait_cpus(guest, vcpus, vcpus, 30000),
+          "the guest does not have the %d CPUs autoscale gave it online", vcpus);
+    ctl_set_confirmed(2);
+}
+
+/* systemd-analyze verify of the unit as installed, with this release's
+ * systemd: no directive it does not know, nothing it warns about. */
+static void
+test_unit_verify(void)
+{
+    g_autofree char *out = NULL;
+    int rc;
+
+    NEED_GUEST();
+    rc = gsh(60000, &out,
+             "systemd-analyze verify --man=no " AGENT_UNIT " 2>&1 | grep -i -e hotcpu -e unknown; "
+             "systemd-analyze verify --man=no " AGENT_UNIT " >/dev/null 2>&1");
+    CHECK(rc == 0, "systemd-analyze verify " AGENT_UNIT " failed (%d):\n%s", rc, out);
+    CHECK(out && *out == '\0', "systemd-analyze verify " AGENT_UNIT " warns:\n%s", out);
+}
+
 static void
 test_remove_reinstall(void)
 {
@@ -914,9 +1051,16 @@ on_test_done(void)
 static void
 register_systemd_suite(void)
 {
+    /* Every release: the agent as its package runs it.  Debian 12 (the
+     * host's own release) also: the port unplugged, a distribution's udev
+     * rule, the host package, removal. */
     static const CunitTest tests[] = {
         { "autostart", test_autostart },
         { "plug-unplug", test_plug_unplug },
+        { "get-load", test_get_load },
+        { "watch-load", test_watch_load },
+        { "autoscale-step", test_autoscale_step },
+        { "unit-verify", test_unit_verify },
         { "kill-restart", test_kill_restart },
         { "detach-attach", test_detach_attach },
         { "udev-cpu-rule", test_udev_cpu_rule },
@@ -925,9 +1069,20 @@ register_systemd_suite(void)
         { "remove-reinstall", test_remove_reinstall },
         { NULL, NULL },
     };
+    static const CunitTest other_release[] = {
+        { "autostart", test_autostart },
+        { "plug-unplug", test_plug_unplug },
+        { "get-load", test_get_load },
+        { "watch-load", test_watch_load },
+        { "autoscale-step", test_autoscale_step },
+        { "unit-verify", test_unit_verify },
+        { "kill-restart", test_kill_restart },
+        { "hardening", test_hardening },
+        { NULL, NULL },
+    };
 
     cunit_add_suite_full("systemd-guest", suite_init, suite_clean, on_test_start, on_test_done,
-                         tests);
+                         g_str_equal(guest_suite, "bookworm") ? tests : other_release);
 }
 
 static const CunitSuite suites[] = {
@@ -943,6 +1098,10 @@ main(int argc, char **argv)
 
     e2e_set_verbose(g_getenv("HOTCPU_E2E_VERBOSE") != NULL);
     run_t0 = e2e_now();
+    if (g_getenv("HOTCPU_SYSTEMD_SUITE"))
+        guest_suite = g_getenv("HOTCPU_SYSTEMD_SUITE");
+    own_kernel = g_strcmp0(g_getenv("HOTCPU_SYSTEMD_OWN_KERNEL"), "1") == 0;
+    extra_cmdline = g_getenv("HOTCPU_SYSTEMD_CMDLINE");
     deb_dir = g_strdup(g_getenv("HOTCPU_DEB_DIR") ? g_getenv("HOTCPU_DEB_DIR")
                                                   : E2E_BUILD_ROOT "/debs");
     image_dir = g_strdup(g_getenv("HOTCPU_SYSTEMD_IMAGE_DIR") ? g_getenv("HOTCPU_SYSTEMD_IMAGE_DIR")
@@ -963,7 +1122,7 @@ main(int argc, char **argv)
     signal(SIGHUP, on_signal);
 
     status = cunit_run(argc, argv, suites);
-    g_printerr("e2e-systemd: whole run %.1f s, %s\n", e2e_now() - run_t0,
+    g_printerr("e2e-systemd (%s): whole run %.1f s, %s\n", guest_suite, e2e_now() - run_t0,
                status == EXIT_SUCCESS ? "passed" : "FAILED");
     host_pkg_remove();
     e2e_env_keep_rundir(status != EXIT_SUCCESS && g_getenv("HOTCPU_E2E_KEEP") != NULL);
