@@ -7,7 +7,8 @@
  * error, even on a machine with a newer glib: that is the point.  Each
  * replacement below is chosen by MAX_ALLOWED, not by the glib at hand, so
  * every build compiles the same code whatever glib it finds (as QEMU's
- * glib-compat.h does).
+ * glib-compat.h does).  G_ENCODE_VERSION, not GLIB_VERSION_2_xx: an older
+ * glib does not define the macros of versions after its own.
  */
 #pragma once
 
@@ -17,7 +18,7 @@
 
 /* g_memdup2 (2.68): g_memdup with a gsize length (g_memdup's guint
  * truncates lengths past 4 GiB). */
-#if GLIB_VERSION_MAX_ALLOWED < GLIB_VERSION_2_68
+#if GLIB_VERSION_MAX_ALLOWED < G_ENCODE_VERSION(2, 68)
 static inline gpointer
 hotcpu_memdup2(gconstpointer mem, gsize byte_size)
 {
@@ -33,7 +34,7 @@ hotcpu_memdup2(gconstpointer mem, gsize byte_size)
 #endif
 
 /* g_queue_clear_full (2.60). */
-#if GLIB_VERSION_MAX_ALLOWED < GLIB_VERSION_2_60
+#if GLIB_VERSION_MAX_ALLOWED < G_ENCODE_VERSION(2, 60)
 static inline void
 hotcpu_queue_clear_full(GQueue *queue, GDestroyNotify free_func)
 {
@@ -54,13 +55,13 @@ hotcpu_utf8_validate_len(const char *str, gsize max_len, const char **end)
 #endif
 
 /* g_spawn_check_wait_status (2.70) is g_spawn_check_exit_status renamed. */
-#if GLIB_VERSION_MAX_ALLOWED < GLIB_VERSION_2_70
+#if GLIB_VERSION_MAX_ALLOWED < G_ENCODE_VERSION(2, 70)
 #define g_spawn_check_wait_status g_spawn_check_exit_status
 #endif
 
 /* g_io_error_from_file_error (2.74): the GIOErrorEnum for a GFileError, as
  * glib's own mapping does. */
-#if GLIB_VERSION_MAX_ALLOWED < GLIB_VERSION_2_74
+#if GLIB_VERSION_MAX_ALLOWED < G_ENCODE_VERSION(2, 74)
 static inline GIOErrorEnum
 hotcpu_io_error_from_file_error(GFileError file_error)
 {

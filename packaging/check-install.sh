@@ -62,8 +62,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/hotcpu-install.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT INT TERM
 dest=$tmp/root
 
-# Not inherited from the caller: a stray DESTDIR would be added to ours.
-if ! env -u DESTDIR meson install -C "$build_dir" --no-rebuild --destdir "$dest" \
+# Ours, not the caller's (a stray DESTDIR would be added to ours); by the
+# environment, since meson install --destdir needs meson 0.57.
+if ! env DESTDIR="$dest" meson install -C "$build_dir" --no-rebuild \
         >"$tmp/install.log" 2>&1; then
     cat "$tmp/install.log"
     echo "check-install.sh: meson install failed"
