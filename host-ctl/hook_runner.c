@@ -9,8 +9,9 @@
  *   root or by the user running hotcpu-ctl (our effective uid) and not be
  *   writable by group or others.  When the root or the phase folder fails
  *   that, every hook in it is refused and recorded, so the audit record
- *   says why nothing ran.  Only those two folders are checked, not their
- *   parents: --hooks-dir /tmp/x is as safe as /tmp/x itself.
+ *   says why nothing ran.  Their parents are checked with each hook's
+ *   path (next point), where a sticky /tmp is fine: --hooks-dir /tmp/x,
+ *   root's, is as safe as /tmp/x itself.
  * - Each hook is started by its path, the one the listing gave
  *   (ROOT/PHASE/NAME), as VDSM, run-parts and systemd do: a script's $0,
  *   sys.argv[0] and __file__ name the hook, so it can source or read files
