@@ -360,6 +360,39 @@ test_after_hooks_see_the_change(void)
     fx_free(fx);
 }
 
+/* The domain stops during the change (a setVcpus shim destroys it, as when
+ * QEMU dies): the after hooks get what libvirt has then, the persistent
+ * definition (no id='N' on <domain>, the defined count). */
+static void
+test_after_hooks_stopped_domain(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 4, .os_id = "http://debian.org/debian/12" };
+    g_autofree char *before_path = g_build_filename(fx->dir, "before", NULL);
+    g_autofree char *after_path = g_build_filename(fx->dir, "after", NULL);
+    g_autofree char *before = NULL, *after = NULL;
+#define GRAB_SCRIPT                                                                                \
+    "#!/bin/sh\ngrep -o '<domain[^>]*>' \"$_hook_domxml\" > '%s'\n"                                \
+    "grep -o '<vcpu[^>]*>[0-9]*</vcpu>' \"$_hook_domxml\" >> '%s'\n"
+    g_autofree char *before_script = g_strdup_printf(GRAB_SCRIPT, before_path, before_path);
+    g_autofree char *after_script = g_strdup_printf(GRAB_SCRIPT, after_path, after_path);
+#undef GRAB_SCRIPT
+
+    fx_domain(fx, &d);
+    write_hook(fx, BEFORE, "10_grab", before_script);
+    write_hook(fx, AFTER, "10_grab", after_script);
+    fx->mock = "die";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2"), 6);
+    CU_ASSERT_TRUE(err_has(fx, "domain 'web1' stopped running during the change"));
+    before = slurp(before_path);
+    after = slurp(after_path);
+    CUNIT_ASSERT_CONTAINS(before, "<domain type='test' id='");
+    CUNIT_ASSERT_CONTAINS(before, "current='4'>8</vcpu>");
+    CUNIT_ASSERT_CONTAINS(after, "<domain type='test'>");
+    CUNIT_ASSERT_CONTAINS(after, "current='4'>8</vcpu>");
+    fx_free(fx);
+}
+
 /* ---- custom properties ------------------------------------------------------ */
 
 /* NAME=VALUE pairs of a NUL-separated environment dump. */
@@ -636,6 +669,8 @@ register_domxml_suite(void)
 {
     static const CunitTest tests[] = {
         { "after hooks read the domain after the change", test_after_hooks_see_the_change },
+        { "the domain stopped: after hooks read its persistent XML",
+          test_after_hooks_stopped_domain },
         { NULL, NULL },
     };
 
