@@ -38,6 +38,16 @@ set_value(CmdArgs *args, int idx, const char *value, GError **error)
 {
     const CmdOptDef *o = &args->def->opts[idx];
 
+    if (o->type == OPT_STRING_LIST) {
+        if (args->list[idx] == NULL) {
+            args->list[idx] = g_ptr_array_new();
+            g_ptr_array_add(args->list[idx], NULL);
+        }
+        /* before the terminating NULL */
+        g_ptr_array_insert(args->list[idx], (gint)args->list[idx]->len - 1, (gpointer)value);
+        args->value[idx] = value;
+        return TRUE;
+    }
     if (args->value[idx]) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "option --%s given twice",
                     o->name);
@@ -162,6 +172,21 @@ cmd_arg_uint(const CmdArgs *args, const char *name, guint def)
     return args->value[i] ? (guint)args->number[i] : def;
 }
 
+const char *const *
+cmd_arg_strings(const CmdArgs *args, const char *name)
+{
+    int i = opt_index(args->def, name);
+    g_assert(i >= 0 && args->def->opts[i].type == OPT_STRING_LIST);
+    return args->list[i] ? (const char *const *)args->list[i]->pdata : NULL;
+}
+
+void
+cmd_args_clear(CmdArgs *args)
+{
+    for (guint i = 0; i < CMD_MAX_OPTS; i++)
+        g_clear_pointer(&args->list[i], g_ptr_array_unref);
+}
+
 static char *
 option_label(const CmdOptDef *o)
 {
@@ -185,7 +210,8 @@ cmd_help_text(const CmdDef *c)
         else if (o->type == OPT_BOOL)
             g_string_append_printf(s, " [--%s]", o->name);
         else
-            g_string_append_printf(s, " [--%s <%s>]", o->name, o->metavar);
+            g_string_append_printf(s, " [--%s <%s>]%s", o->name, o->metavar,
+                                   o->type == OPT_STRING_LIST ? "..." : "");
     }
     g_string_append_printf(s, "\n\n  DESCRIPTION\n    %s\n\n  OPTIONS\n", c->description);
     for (const CmdOptDef *o = c->opts; o->name; o++) {

@@ -14,6 +14,7 @@ typedef enum {
     OPT_BOOL,
     OPT_STRING,
     OPT_UINT,
+    OPT_STRING_LIST, /* repeatable: every value kept, in order */
 } OptType;
 
 typedef struct {
@@ -44,7 +45,12 @@ struct CmdArgs {
     const CmdDef *def;
     const char *value[CMD_MAX_OPTS]; /* by option index; "" for a given bool */
     guint64 number[CMD_MAX_OPTS];    /* OPT_UINT values */
+    GPtrArray *list[CMD_MAX_OPTS];   /* OPT_STRING_LIST values (borrowed), NULL-terminated */
 };
+
+/* Frees what cmd_args_parse allocated (the lists); @args may be reused. */
+void cmd_args_clear(CmdArgs *args);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CmdArgs, cmd_args_clear)
 
 /* Parses @argv (the command's own arguments, without the command name;
  * NULL-terminated) into @args against @def.  FALSE with a G_OPTION_ERROR
@@ -59,6 +65,9 @@ const char *cmd_arg_string(const CmdArgs *args, const char *name);
 gboolean cmd_arg_bool(const CmdArgs *args, const char *name);
 /* The value of an OPT_UINT option, or @def when not given. */
 guint cmd_arg_uint(const CmdArgs *args, const char *name, guint def);
+/* Every value of an OPT_STRING_LIST option in the order given,
+ * NULL-terminated; NULL when not given. */
+const char *const *cmd_arg_strings(const CmdArgs *args, const char *name);
 
 /* "NAME / SYNOPSIS / DESCRIPTION / OPTIONS" for `hotcpu-ctl help CMD`. */
 char *cmd_help_text(const CmdDef *def);

@@ -5,6 +5,7 @@
 #include "set_run.h"
 
 #include "cancel.h"
+#include "hook_env.h"
 
 static void
 set_run_clear(SetRun *run)
@@ -16,6 +17,7 @@ set_run_clear(SetRun *run)
     hook_domxml_remove(run->domxml_path);
     g_free(run->domxml_path);
     g_strfreev(run->roots);
+    g_strfreev(run->hook_vars);
     topology_free(run->guest_before);
     guest_free(run->guest);
     g_free(run->xml);
@@ -41,6 +43,7 @@ set_run_init(SetRun *run, CtlContext *ctx, const SetRequest *req)
     run->force = req->force;
     run->require_guest = req->require_guest;
     run->timeout = req->timeout;
+    run->hook_env_args = req->hook_env;
     run->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     run->rec.command = "set";
     run->rec.reason = req->reason;
@@ -155,7 +158,11 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         .force = cmd_arg_bool(args, "force"),
         .require_guest = cmd_arg_bool(args, "require-guest"),
         .timeout = cmd_arg_uint(args, "timeout", CTL_DEFAULT_TIMEOUT_S),
+        .hook_env = cmd_arg_strings(args, "hook-env"),
     };
+    g_autoptr(GError) error = NULL;
 
+    if (!hook_env_check_args(req.hook_env, &error))
+        return output_fail(ctx->out, CTL_EXIT_USAGE, NULL, "%s", error->message);
     return set_execute(ctx, &req);
 }

@@ -12,6 +12,17 @@
 #include <string.h>
 
 #include "agent_client.h"
+#include "hook_env.h"
+
+static void
+hook_var_free(gpointer data)
+{
+    DomainHookVar *v = data;
+
+    g_free(v->name);
+    g_free(v->value);
+    g_free(v);
+}
 
 void
 domain_info_free(DomainInfo *info)
@@ -28,6 +39,8 @@ domain_info_free(DomainInfo *info)
         g_array_unref(info->pinned_vcpus);
     g_free(info->agent_socket);
     g_free(info->os_id);
+    if (info->hook_vars)
+        g_ptr_array_unref(info->hook_vars);
     g_free(info);
 }
 
@@ -215,6 +228,28 @@ read_channel(xmlXPathContext *x, DomainInfo *info)
         "/source[not(@mode) or @mode='bind']/@path)[1]");
 }
 
+/* hotcpu's <metadata>: hook-env elements directly under <metadata>, or in
+ * one hotcpu element there (as `virsh metadata --key` writes them). */
+static void
+read_hook_vars(xmlXPathContext *x, DomainInfo *info)
+{
+    g_autoptr(xmlXPathObject) obj = select_nodes(
+        x, NULL, "/domain/metadata/hotcpu:hook-env | /domain/metadata/hotcpu:*/hotcpu:hook-env");
+
+    for (int i = 0; obj && i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *n = obj->nodesetval->nodeTab[i];
+        DomainHookVar *v = g_new0(DomainHookVar, 1);
+        xmlChar *name = xmlGetNoNsProp(n, (const xmlChar *)"name");
+        xmlChar *content = xmlNodeGetContent(n);
+
+        v->name = name ? g_strdup((const char *)name) : NULL;
+        v->value = g_strdup(content ? (const char *)content : "");
+        xmlFree(name);
+        xmlFree(content);
+        g_ptr_array_add(info->hook_vars, v);
+    }
+}
+
 /* ---- parse ------------------------------------------------------------------ */
 
 static xmlDoc *
@@ -249,6 +284,7 @@ read_all(xmlXPathContext *x, DomainInfo *info, GError **error)
     info->os_id
         = select_text(x, NULL, "(/domain/metadata/libosinfo:libosinfo/libosinfo:os/@id)[1]");
     read_channel(x, info);
+    read_hook_vars(x, info);
     return read_vcpu(x, info, error) && read_vcpu_slots(x, info, error)
            && read_topology(x, info, error) && read_pins(x, info, error);
 }
@@ -271,10 +307,12 @@ domain_info_parse(const char *xml, GError **error)
     }
     x = xmlXPathNewContext(doc);
     xmlXPathRegisterNs(x, (const xmlChar *)"libosinfo", (const xmlChar *)DOMAIN_INFO_LIBOSINFO_NS);
+    xmlXPathRegisterNs(x, (const xmlChar *)"hotcpu", (const xmlChar *)HOOK_ENV_NS);
 
     info = g_new0(DomainInfo, 1);
     info->vcpus = g_array_new(FALSE, FALSE, sizeof(VcpuSlot));
     info->pinned_vcpus = g_array_new(FALSE, FALSE, sizeof(guint));
+    info->hook_vars = g_ptr_array_new_with_free_func(hook_var_free);
     info->sockets = info->dies = info->clusters = info->cores = info->threads = 1;
     if (!read_all(x, info, error))
         return NULL;

@@ -8,13 +8,21 @@
  * name='org.hotcpu.agent.0'/>) and its host socket (<source mode='bind'
  * path='...'/>); the libosinfo OS id from <metadata><libosinfo:libosinfo
  * xmlns:libosinfo="http://libosinfo.org/xmlns/libvirt/domain/1.0"><libosinfo:os
- * id='...'/>, whatever prefix the document binds to that namespace.
+ * id='...'/>, whatever prefix the document binds to that namespace; the
+ * hooks' variables from hotcpu's own <metadata> (hook_env.h).
  */
 #pragma once
 
 #include <glib.h>
 
 #define DOMAIN_INFO_LIBOSINFO_NS "http://libosinfo.org/xmlns/libvirt/domain/1.0"
+
+/* One <hotcpu:hook-env name='N'>V</hotcpu:hook-env> of the <metadata>, as
+ * written (hook_env.c checks it). */
+typedef struct {
+    char *name;  /* NULL when the element has no name attribute */
+    char *value; /* its text, not trimmed */
+} DomainHookVar;
 
 /* One <vcpus><vcpu/>: libvirt's per-vCPU hot-plug state. */
 typedef struct {
@@ -42,6 +50,7 @@ typedef struct {
     gboolean has_agent_channel; /* a channel with the agent's target name */
     char *agent_socket;         /* its bind path; NULL when none */
     char *os_id;                /* NULL when no libosinfo metadata */
+    GPtrArray *hook_vars;       /* DomainHookVar *, in document order */
 } DomainInfo;
 
 /* Parses @xml.  Fails with G_MARKUP_ERROR when the text is not well formed,

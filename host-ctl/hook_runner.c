@@ -9,19 +9,27 @@
  *   root or by the user running hotcpu-ctl (our effective uid) and not be
  *   writable by group or others.  When the root or the phase folder fails
  *   that, every hook in it is refused and recorded, so the audit record
- *   says why nothing ran.  Only those two folders are checked, not their
- *   parents: --hooks-dir /tmp/x is as safe as /tmp/x itself.
- * - What is checked is what runs: the folders are opened once and the hook
- *   is opened (O_PATH) relative to the phase folder's descriptor, checked
- *   with fstat and started with fexecve on that descriptor.  Nobody can
- *   swap the file between the check and the exec.  A script then sees $0
- *   as /dev/fd/N (its interpreter reads it through our descriptor), not
- *   its path.
- * - A symlink in the phase folder is followed once, when the hook is
- *   opened; the file it leads to must pass the hook's check, and so must
- *   the folder holding that file (a root-owned file in a world-writable
- *   folder such as /tmp is refused too: whoever can write there could
- *   replace it before the next run).
+ *   says why nothing ran.  Their parents are checked with each hook's
+ *   path (next point), where a sticky /tmp is fine: --hooks-dir /tmp/x,
+ *   root's, is as safe as /tmp/x itself.
+ * - Each hook is started by its path, the one the listing gave
+ *   (ROOT/PHASE/NAME), as VDSM, run-parts and systemd do: a script's $0,
+ *   sys.argv[0] and __file__ name the hook, so it can source or read files
+ *   next to itself.  Starting by path means the kernel resolves the path
+ *   again at exec, after our checks.  That is safe because the checks cover
+ *   everything the path resolves through (trusted_path_reason): every
+ *   folder from / to the hook, through every symlink, is owned by root or
+ *   by us, and no one else may write to a folder on the way (a sticky
+ *   folder such as /tmp excepted, where others cannot rename or remove our
+ *   entries).  So only root, or the user running hotcpu-ctl, could replace
+ *   the file between the check and the exec, and they could as well
+ *   replace hotcpu-ctl.  As a last guard the path must still name the file
+ *   that was checked (same device and inode) just before the fork.
+ * - The root and the phase folder are held open while their hooks run, so
+ *   the listing and each hook's checks see one folder.
+ * - A symlink in the phase folder is followed; the file it leads to must
+ *   pass the hook's check, and the folder holding that file must be
+ *   trusted like a hooks folder (not even sticky-writable).
  * - @timeout_s 0 means the contract's default, 30 s.
  * - A hook that cannot be started (exec failed) has failed like exit 1,
  *   with exit_code -1 and the reason in its output.
@@ -161,12 +169,13 @@ link_target_reason(int fd, const char *path)
     return trust_reason(&st, "the folder of the link's target", folder);
 }
 
-/* Opens hook @name of @dir_fd for fexecve once it passed the checks; -1
- * with *@refusal set when it did not. */
+/* Checks hook @name of @dir_fd, at @path: the file, the folder of a
+ * link's target, every folder on @path.  0 when it may run, else -1 with
+ * *@refusal set.  *@checked is the file that was checked. */
 static int
-open_hook(int dir_fd, const char *name, const char *path, char **refusal)
+check_hook(int dir_fd, const char *name, const char *path, struct stat *checked, char **refusal)
 {
-    struct stat link_st, st;
+    struct stat link_st;
     int fd;
 
     if (fstatat(dir_fd, name, &link_st, AT_SYMLINK_NOFOLLOW) < 0
@@ -174,15 +183,27 @@ open_hook(int dir_fd, const char *name, const char *path, char **refusal)
         *refusal = g_strdup_printf("the hook %s cannot be opened: %s", path, g_strerror(errno));
         return -1;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+    if (fstat(fd, checked) < 0 || !S_ISREG(checked->st_mode))
         *refusal = g_strdup_printf("the hook %s is not a regular file", path);
-    else if (!(*refusal = trust_reason(&st, "the hook", path)) && S_ISLNK(link_st.st_mode))
+    else if (!(*refusal = trust_reason(checked, "the hook", path)) && S_ISLNK(link_st.st_mode))
         *refusal = link_target_reason(fd, path);
-    if (*refusal != NULL) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    close(fd);
+    if (*refusal == NULL)
+        *refusal = trusted_path_reason(path, "the hook");
+    return *refusal == NULL ? 0 : -1;
+}
+
+/* NULL when @path still names the file checked as @checked. */
+static char *
+changed_reason(const char *path, const struct stat *checked)
+{
+    struct stat now;
+
+    if (stat(path, &now) < 0)
+        return g_strdup_printf("the hook %s cannot be examined: %s", path, g_strerror(errno));
+    if (now.st_dev != checked->st_dev || now.st_ino != checked->st_ino)
+        return g_strdup_printf("the hook %s was replaced while it was checked", path);
+    return NULL;
 }
 
 /* ---- running one hook -------------------------------------------------- */
@@ -308,6 +329,13 @@ hook_environ(const HookEnv *env, HookPhase phase)
             g_strv_builder_add(b, caller[i]);
     }
     envp = g_strv_builder_end(b);
+    /* Before the contract's, which are set over them: the names were
+     * checked (hook_env.c), this is only a second guard. */
+    for (guint i = 0; env->custom != NULL && env->custom[i] != NULL; i++) {
+        g_autofree char *name = g_strndup(env->custom[i], strcspn(env->custom[i], "="));
+
+        envp = g_environ_setenv(envp, name, env->custom[i] + strlen(name) + 1, TRUE);
+    }
     if (g_environ_getenv(envp, "PATH") == NULL)
         envp = g_environ_setenv(envp, "PATH", HOOK_DEFAULT_PATH, TRUE);
     envp = g_environ_setenv(envp, "_hook_domxml", env->domxml_path ? env->domxml_path : "", TRUE);
@@ -341,7 +369,7 @@ fd_above_stdio(int fd)
 /* The child between fork and exec: async-signal-safe calls only.  Reports
  * a failed exec as its errno on @err_fd (close-on-exec: EOF means it ran). */
 G_GNUC_NORETURN static void
-child_exec(int hook_fd, int null_fd, int out_fd, int err_fd, char **argv, char **envp)
+child_exec(int null_fd, int out_fd, int err_fd, char **argv, char **envp)
 {
     struct sigaction dfl = { .sa_handler = SIG_DFL };
     sigset_t none;
@@ -356,14 +384,13 @@ child_exec(int hook_fd, int null_fd, int out_fd, int err_fd, char **argv, char *
     if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0
         || dup2(out_fd, STDERR_FILENO) < 0)
         goto fail;
-    /* Nothing of ours but stdio and the hook itself crosses the exec.  The
-     * hook's descriptor stays open: a script's interpreter reads it. */
+    /* Nothing of ours but stdio crosses the exec. */
     if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         for (int fd = STDERR_FILENO + 1; fd < 65536; fd++)
             fcntl(fd, F_SETFD, FD_CLOEXEC);
-    if (fcntl(hook_fd, F_SETFD, 0) < 0)
-        goto fail;
-    fexecve(hook_fd, argv, envp);
+    /* By its path, as VDSM runs hooks: argv[0], and a script's $0, is the
+     * path the listing gave (why that is safe: this file's header). */
+    execve(argv[0], argv, envp);
 fail:
     e = errno;
     if (write(err_fd, &e, sizeof e) < 0) {
@@ -403,11 +430,11 @@ child_fds(int *null_fd, int out[2], int err[2], GError **error)
     return TRUE;
 }
 
-/* Starts the checked hook on @hook_fd (@path as its argv[0]) with
- * /dev/null as stdin and one pipe as stdout and stderr, in its own process
- * group.  Returns once the exec has happened or failed. */
+/* Starts the checked hook at @path (also its argv[0]) with /dev/null as
+ * stdin and one pipe as stdout and stderr, in its own process group.
+ * Returns once the exec has happened or failed. */
 static gboolean
-spawn_hook(int hook_fd, const char *path, char **envp, GPid *pid_out, int *out_fd, GError **error)
+spawn_hook(const char *path, char **envp, GPid *pid_out, int *out_fd, GError **error)
 {
     char *argv[] = { (char *)path, NULL };
     int null_fd = -1, out[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -419,7 +446,7 @@ spawn_hook(int hook_fd, const char *path, char **envp, GPid *pid_out, int *out_f
         return FALSE;
     pid = fork();
     if (pid == 0)
-        child_exec(hook_fd, null_fd, out[1], err[1], argv, envp);
+        child_exec(null_fd, out[1], err[1], argv, envp);
     e = errno;
     close(null_fd);
     close(out[1]);
@@ -519,7 +546,7 @@ note_killed(Capture *cap, const char *why)
 }
 
 static HookResult *
-run_hook(int hook_fd, const char *path, char **envp, guint timeout_s)
+run_hook(const char *path, char **envp, guint timeout_s)
 {
     HookResult *result = g_new0(HookResult, 1);
     Capture cap = { g_string_new(NULL), FALSE };
@@ -531,7 +558,7 @@ run_hook(int hook_fd, const char *path, char **envp, guint timeout_s)
 
     result->path = g_strdup(path);
     result->exit_code = -1;
-    if (!spawn_hook(hook_fd, path, envp, &pid, &out_fd, &error)) {
+    if (!spawn_hook(path, envp, &pid, &out_fd, &error)) {
         g_string_append_printf(cap.buf, "hotcpu: cannot run hook %s: %s\n", path, error->message);
     } else {
         HookWait how;
@@ -578,16 +605,14 @@ check_and_run(int dir_fd, const char *name, const char *path, const char *folder
               char **envp, guint timeout_s)
 {
     g_autofree char *why = NULL;
-    HookResult *result;
-    int fd;
+    struct stat checked;
 
     if (folder_refusal != NULL)
         return refused_result(path, folder_refusal);
-    if ((fd = open_hook(dir_fd, name, path, &why)) < 0)
+    if (check_hook(dir_fd, name, path, &checked, &why) < 0
+        || (why = changed_reason(path, &checked)) != NULL)
         return refused_result(path, why);
-    result = run_hook(fd, path, envp, timeout_s);
-    close(fd);
-    return result;
+    return run_hook(path, envp, timeout_s);
 }
 
 /* Runs @root's hooks of @phase.  FALSE when a hook's exit 2 stopped the
@@ -713,6 +738,24 @@ write_all(int fd, const char *data, gsize len)
     return TRUE;
 }
 
+/* Writes @xml into a new 0600 file @path (which must not exist). */
+static gboolean
+write_new_file(const char *path, const char *xml, GError **error)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    int e;
+
+    if (fd >= 0 && write_all(fd, xml, strlen(xml)) && close(fd) == 0)
+        return TRUE;
+    e = errno;
+    if (fd >= 0)
+        close(fd);
+    g_unlink(path);
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot write %s: %s", path,
+                g_strerror(e));
+    return FALSE;
+}
+
 char *
 hook_domxml_write(const char *xml, GError **error)
 {
@@ -721,22 +764,33 @@ hook_domxml_write(const char *xml, GError **error)
      * business, and nobody can put a file in its place. */
     g_autofree char *dir = g_dir_make_tmp("hotcpu-domxml-XXXXXX", error);
     g_autofree char *path = NULL;
-    int fd, e;
 
     if (dir == NULL)
         return NULL;
     path = g_build_filename(dir, "domain.xml", NULL);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-    if (fd >= 0 && write_all(fd, xml, strlen(xml)) && close(fd) == 0)
+    if (write_new_file(path, xml, error))
         return g_steal_pointer(&path);
-    e = errno;
-    if (fd >= 0)
-        close(fd);
-    g_unlink(path);
     g_rmdir(dir);
-    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot write %s: %s", path,
-                g_strerror(e));
     return NULL;
+}
+
+gboolean
+hook_domxml_replace(const char *path, const char *xml, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *next = g_build_filename(dir, "domain.xml.new", NULL);
+
+    /* Whole or not at all: a hook never reads half of the new XML, and what
+     * a before hook wrote into the old file does not survive. */
+    g_unlink(next);
+    if (!write_new_file(next, xml, error))
+        return FALSE;
+    if (rename(next, path) == 0)
+        return TRUE;
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "cannot replace %s: %s", path,
+                g_strerror(errno));
+    g_unlink(next);
+    return FALSE;
 }
 
 void

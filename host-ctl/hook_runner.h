@@ -5,14 +5,17 @@
  * folder before_set_num_of_cpus/ or after_set_num_of_cpus/ holds
  * executables, run in lexical order (all of the first root's, then the
  * next's) with the contract's environment and nothing else of ours: the
- * HookEnv variables, and PATH (a safe default when unset), LANG, LC_* and TZ
- * from the caller.  Exit 0 ok; 1 failed, go on; 2
+ * HookEnv variables, the domain's custom properties (checked by hook_env.c,
+ * so they never override the others), and PATH (a safe default when
+ * unset), LANG, LC_* and TZ from the caller.  Exit 0 ok; 1 failed, go on; 2
  * failed, stop the chain; anything else counts as 1.  A hook that outlives
  * its timeout gets its whole process group killed and has failed.  A hook
  * file or folder (the root, or the phase folder) writable by group or others,
  * or owned by anyone but root or the user running hotcpu-ctl, is refused
- * (failed, not run).  What was checked is what runs (fexecve on the checked
- * descriptor), so a script hook sees $0 as /dev/fd/N.
+ * (failed, not run), and so is a hook that someone else could replace
+ * through a folder on its path (trusted_path_reason in trusted_dir.h).
+ * Each hook is started by its path, ROOT/PHASE/NAME, as VDSM starts hooks:
+ * a script's $0 is that path.
  */
 #pragma once
 
@@ -33,7 +36,8 @@ typedef enum {
 } HookPhase;
 
 typedef struct {
-    const char *domxml_path;       /* _hook_domxml */
+    const char *domxml_path;       /* _hook_domxml: before hooks the live XML before the
+                                      change, after hooks the XML after it */
     const char *vm_id;             /* vmId */
     const char *vm_name;           /* vmName */
     guint number_of_cpus;          /* numberOfCpus */
@@ -41,6 +45,7 @@ typedef struct {
     const char *agent_socket;      /* HOTCPU_AGENT_SOCKET, NULL or "" if none or not local */
     const char *libvirt_uri;       /* LIBVIRT_DEFAULT_URI, NULL or "" if unknown */
     const char *outcome;           /* HOTCPU_OUTCOME, after hooks only; NULL: not set */
+    char **custom; /* the domain's custom properties, NAME=VALUE (hook_env.h); NULL: none */
 } HookEnv;
 
 typedef struct {
@@ -80,6 +85,9 @@ char *hook_results_describe_failures(GPtrArray *results, guint from);
 /* Writes @xml for the hooks' _hook_domxml: mode 0600 in a new private
  * folder (0700) under the temp folder.  Returns the file's path (g_free). */
 char *hook_domxml_write(const char *xml, GError **error);
+/* Replaces the file hook_domxml_write made at @path with @xml, at once
+ * (a new file renamed over it): the after hooks' view of the domain. */
+gboolean hook_domxml_replace(const char *path, const char *xml, GError **error);
 /* Removes what hook_domxml_write made, the file and its folder; accepts
  * NULL. */
 void hook_domxml_remove(const char *path);

@@ -40,6 +40,8 @@ static const CmdOptDef opts_set[] = {
       "override the guest OS support matrix and <vcpupin> refusals (not the host policy)" },
     { "require-guest", OPT_BOOL, FALSE, FALSE, NULL,
       "fail with exit 7 when the guest agent cannot confirm the change" },
+    { "hook-env", OPT_STRING_LIST, FALSE, FALSE, "name=value",
+      "a variable for this run's hooks, over the domain's <metadata> (repeatable)" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_set);
@@ -383,7 +385,7 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autoptr(Output) out = NULL;
     CtlContext ctx = { 0 };
-    CmdArgs args = { 0 };
+    g_auto(CmdArgs) args = { 0 };
     const CmdDef *cmd = NULL;
     int rc;
 

@@ -23,8 +23,9 @@ typedef struct {
     const char *domain;
     guint value; /* vCPUs, or sockets with @sockets */
     gboolean sockets, config, force, require_guest;
-    guint timeout;      /* seconds */
-    const char *reason; /* why (autoscale), into the audit record; NULL */
+    guint timeout;               /* seconds */
+    const char *reason;          /* why (autoscale), into the audit record; NULL */
+    const char *const *hook_env; /* --hook-env NAME=VALUE, checked; NULL: none */
 } SetRequest;
 
 /* Runs `set` to its end; returns its exit code.  The result is printed and
@@ -58,6 +59,8 @@ typedef struct {
     Topology *guest_before; /* before the first hook: what "nothing changed" gives back */
 
     /* hooks */
+    const char *const *hook_env_args; /* --hook-env, checked (hook_env_check_args) */
+    char **hook_vars;                 /* the hooks' custom properties, NAME=VALUE */
     char **roots;
     char *domxml_path;
     HookEnv env;

@@ -2,6 +2,7 @@
  * the domain, check, the hooks, the persistent definition. */
 #include "cancel.h"
 #include "checks.h"
+#include "hook_env.h"
 #include "policy.h"
 #include "set_run.h"
 #include "support_matrix.h"
@@ -224,6 +225,10 @@ set_check(SetRun *run)
     if (!check_sockets(run->info, run->name, run->value, run->sockets, &run->count, &error))
         return refuse_error(run, error);
     run->rec.requested = run->count;
+    /* the domain's custom properties: a bad one refuses before anything ran */
+    if (!(run->hook_vars
+          = hook_env_build(run->name, run->info->hook_vars, run->hook_env_args, &error)))
+        return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_count(run->name, run->count, run->live_max, run->hv_max, run->info->type,
                      run->config, run->cfg_max, &error)
         || !check_hotpluggable(run, &error))
@@ -256,6 +261,7 @@ set_before_hooks(SetRun *run)
     run->env.previous_number_of_cpus = run->live_cur;
     run->env.agent_socket = ctl_local_agent_socket(run->conn, run->info);
     run->env.libvirt_uri = run->uri;
+    run->env.custom = run->hook_vars;
     /* No agent connection is held while hooks run: they connect themselves. */
     if (hooks_run(run->roots, HOOK_PHASE_BEFORE, &run->env, run->ctx->hook_timeout, run->hooks,
                   NULL)) {
@@ -271,12 +277,36 @@ set_before_hooks(SetRun *run)
                                                 run->name, run->count, why));
 }
 
+/* The after hooks' _hook_domxml: the domain as it is now.  That is the
+ * live XML after the change, or the persistent XML once the domain has
+ * stopped (what libvirt gives for a shut-off domain).  When it cannot be
+ * read (the connection is lost, a transient domain is gone), the file
+ * keeps the XML from before the change and HOTCPU_OUTCOME says why. */
+static void
+refresh_hook_domxml(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+
+    if (run->domxml_path == NULL)
+        return;
+    if (!(xml = virDomainGetXMLDesc(run->dom, 0))) {
+        virResetLastError();
+        return;
+    }
+    if (!hook_domxml_replace(run->domxml_path, xml, &error))
+        output_warning(run->ctx->out,
+                       "the after hooks of domain '%s' get its XML from before the change: %s",
+                       run->name, error->message);
+}
+
 void
 set_run_after_hooks(SetRun *run)
 {
     if (run->after_hooks_done)
         return;
     run->after_hooks_done = TRUE;
+    refresh_hook_domxml(run);
     /* reported, not fatal */
     if (!hooks_run(run->roots, HOOK_PHASE_AFTER, &run->env, run->ctx->hook_timeout, run->hooks,
                    NULL)) {

@@ -21,3 +21,15 @@ char *trust_reason(const struct stat *st, const char *what, const char *path);
  * its O_DIRECTORY descriptor, or -1 with G_FILE_ERROR whose message names
  * @what (e.g. "the audit log folder") and @dir. */
 int trusted_dir_open(const char *dir, int mode, const char *what, GError **error);
+
+/* NULL when nobody but root and the user running hotcpu-ctl can change
+ * what @path leads to, so that opening or executing @path later finds what
+ * was checked now; else why not, naming @what and @path ("the hook
+ * /etc/...").  Walks @path as the kernel resolves it (a relative path from
+ * the current folder, each symlink followed, at most 40): every folder on
+ * the way must be owned by root or that user, and each entry on the way must
+ * sit in a folder that no one else may write to, except a sticky folder such
+ * as /tmp, where others may add entries but not rename or remove an entry
+ * owned by root or that user.  The last entry itself (the file) is the
+ * caller's to check. */
+char *trusted_path_reason(const char *path, const char *what);

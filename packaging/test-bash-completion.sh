@@ -84,6 +84,29 @@ expect "no domain for COUNT" "" hotcpu-ctl -c test:///default set test ""
 expect "nothing for --timeout's value" "" hotcpu-ctl -c test:///default set test 2 --timeout ""
 expect "no domains from a URI that fails" "" hotcpu-ctl -c test:///nonexistent.xml set ""
 
+# set --hook-env: the names of the domain's own hook variables (its
+# <metadata>, hotcpu's namespace), from a test driver node file.
+cat > "$tmp/node.xml" <<'NODE'
+<node>
+  <domain type='test'>
+    <name>web1</name>
+    <metadata>
+      <hotcpu:hotcpu xmlns:hotcpu='http://hotcpu.org/xmlns/libvirt/domain/1.0'>
+        <hotcpu:hook-env name='sap_profile'>gold</hotcpu:hook-env>
+        <hotcpu:hook-env name='backup'>nightly</hotcpu:hook-env>
+      </hotcpu:hotcpu>
+    </metadata>
+    <memory>1048576</memory>
+    <vcpu current='2'>8</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+  </domain>
+</node>
+NODE
+has "set's options include --hook-env" "--hook-env" hotcpu-ctl set web1 4 -
+expect "--hook-env offers the domain's names" "backup= sap_profile=" hotcpu-ctl -c "test://$tmp/node.xml" set web1 4 --hook-env ""
+expect "--hook-env by prefix, --domain given by name" "sap_profile=" hotcpu-ctl -c "test://$tmp/node.xml" set --domain web1 4 --hook-env s
+expect "--hook-env without a domain offers nothing" "" hotcpu-ctl -c "test://$tmp/node.xml" set --hook-env ""
+
 # Derived at completion time: a hotcpu-ctl with another command table.
 mkdir "$tmp/fake"
 cat > "$tmp/fake/hotcpu-ctl" <<'FAKE'

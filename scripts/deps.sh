@@ -16,6 +16,9 @@ apt_opts=(-y -q -o Dpkg::Options::=--force-confold -o DPkg::Lock::Timeout=300)
 
 build_pkgs=(meson ninja-build pkg-config gcc libglib2.0-dev libjson-glib-dev
             libcunit1-dev)
+# The VDSM-style hooks of tests/hooks/vdsm (#!/usr/bin/python3, as VDSM's)
+# and scripts/test-summary.py.
+test_pkgs=(python3)
 # The fuzz targets (tests/fuzz): clang and its libFuzzer/sanitizer runtimes;
 # clang-format for the style test (tests/style).
 fuzz_pkgs=(clang libclang-rt-14-dev clang-format)
@@ -49,8 +52,8 @@ SRC
     need_update=1
 fi
 
-todo_main=$(missing "${build_pkgs[@]}" "${doc_pkgs[@]}" "${pkg_pkgs[@]}" "${guest_pkgs[@]}" \
-    "${fuzz_pkgs[@]}")
+todo_main=$(missing "${build_pkgs[@]}" "${test_pkgs[@]}" "${doc_pkgs[@]}" "${pkg_pkgs[@]}" \
+    "${guest_pkgs[@]}" "${fuzz_pkgs[@]}")
 # The virt stack must come from backports: an installed 9.0 libvirt counts as missing.
 todo_virt=$(missing "${virt_pkgs[@]}")
 if command -v libvirtd >/dev/null && libvirtd --version | grep -q ' 9\.'; then

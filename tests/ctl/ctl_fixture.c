@@ -69,12 +69,18 @@ dom_xml(const Dom *d)
         "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
         "  <name>%s</name>\n  <uuid>%s</uuid>\n",
         d->name, d->uuid ? d->uuid : UUID1);
+    if (d->os_id || d->metadata)
+        g_string_append(s, "  <metadata>");
     if (d->os_id)
         g_string_append_printf(s,
-                               "  <metadata><libosinfo:libosinfo "
+                               "<libosinfo:libosinfo "
                                "xmlns:libosinfo=\"http://libosinfo.org/xmlns/libvirt/domain/1.0\">"
-                               "<libosinfo:os id=\"%s\"/></libosinfo:libosinfo></metadata>\n",
+                               "<libosinfo:os id=\"%s\"/></libosinfo:libosinfo>",
                                d->os_id);
+    if (d->metadata)
+        g_string_append(s, d->metadata);
+    if (d->os_id || d->metadata)
+        g_string_append(s, "</metadata>\n");
     g_string_append_printf(s, "  <memory>1048576</memory>\n  <vcpu current='%u'>%u</vcpu>\n",
                            d->current ? d->current : 2, d->max ? d->max : 8);
     if (d->vcpus)

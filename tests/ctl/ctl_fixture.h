@@ -46,8 +46,9 @@ typedef struct {
     const char *devices;      /* more XML inside <devices>, or NULL */
     int runstate;             /* 0: running; else <test:runstate> */
     gboolean transient;
-    const char *vcpus; /* a <vcpus> element, verbatim */
-    const char *arch;  /* NULL: x86_64 */
+    const char *vcpus;    /* a <vcpus> element, verbatim */
+    const char *arch;     /* NULL: x86_64 */
+    const char *metadata; /* more XML inside <metadata>, or NULL */
 } Dom;
 
 typedef struct {

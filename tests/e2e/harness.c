@@ -440,7 +440,8 @@ write_file_mode(const char *path, const char *text, int mode, GError **error)
     return TRUE;
 }
 
-/* The tests' own hooks: record the contract's environment; veto when told. */
+/* The tests' own hooks: record the contract's environment, $0 and the
+ * <vcpu current> of $_hook_domxml; veto when told. */
 static const char recording_hook[]
     = "#!/bin/sh\n"
       "# e2e: records what a hook sees; exits with the status in $RUNDIR/veto-%s if present.\n"
@@ -451,7 +452,9 @@ static const char recording_hook[]
       "LIBVIRT_DEFAULT_URI=$LIBVIRT_DEFAULT_URI HOTCPU_OUTCOME=$HOTCPU_OUTCOME "
       "domxml=$( [ -r \"$_hook_domxml\" ] && grep -q \"<name>$vmName</name>\" \"$_hook_domxml\" "
       "&& echo ok || echo bad:$_hook_domxml ) "
-      "agent_socket_exists=$( [ -S \"$HOTCPU_AGENT_SOCKET\" ] && echo yes || echo no )\"\n"
+      "agent_socket_exists=$( [ -S \"$HOTCPU_AGENT_SOCKET\" ] && echo yes || echo no ) "
+      "self=$0 current=$(sed -n \"s/.*<vcpu[^>]* current='\\([0-9]*\\)'.*/\\1/p\" "
+      "\"$_hook_domxml\")\"\n"
       "} >> \"$log\"\n"
       "if [ -r '%s/veto-%s' ]; then echo 'e2e test hook vetoes this change' >&2; exit $(cat "
       "'%s/veto-%s'); fi\n"

@@ -171,7 +171,8 @@ test_below_one(void)
     e2e_check_all_agree(guest_a, 2, 500, "after refused set 0");
 }
 
-/* 9. Hooks with the contract's environment; a veto changes nothing. */
+/* 9. Hooks with the contract's environment, run by their path, the domain
+ * XML before and after the change; a veto changes nothing. */
 static void
 test_hooks(void)
 {
@@ -197,12 +198,15 @@ test_hooks(void)
         int to = step == 0 ? 4 : 2, from = step == 0 ? 2 : 4;
         for (int phase = 0; phase < 2; phase++) {
             /* the URI hotcpu-ctl used, and the outcome for the after hooks */
+            /* started by its path (issue 20); the before hooks read the
+             * live XML before the change, the after hooks after it */
             g_autofree char *want = g_strdup_printf(
                 "hook=%s %s numberOfCpus=%d previousNumberOfCpus=%d HOTCPU_AGENT_SOCKET=%s "
                 "LIBVIRT_DEFAULT_URI=" E2E_URI " HOTCPU_OUTCOME=%s domxml=ok "
-                "agent_socket_exists=yes",
+                "agent_socket_exists=yes self=%s/%s_set_num_of_cpus/50_e2e_record current=%d",
                 phase == 0 ? "before" : "after", want_common, to, from,
-                g->agent_socket ? g->agent_socket : "?", phase == 0 ? "" : "done");
+                g->agent_socket ? g->agent_socket : "?", phase == 0 ? "" : "done", e2e.hooks_dir,
+                phase == 0 ? "before" : "after", phase == 0 ? from : to);
             CHECK(log && strstr(log, want), "no hook run recorded as: %s", want);
         }
     }

@@ -6,6 +6,7 @@
 
 #include "cunit_runner.h"
 #include "hook_runner.h"
+#include "trusted_dir.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -180,7 +181,7 @@ scratch_pid(const char *name)
 
 /* ---- ordering ------------------------------------------------------------- */
 
-/* A hook body logging @name ($0 is /dev/fd/N: see test_runs_checked_file). */
+/* A hook body logging @name (the name is given: hooks need not parse $0). */
 #define LOG_AS(name) "echo " name " >> \"$HOOKTEST_DIR/log\""
 
 static void
@@ -765,20 +766,76 @@ test_refuse_link_out(void)
 }
 
 static void
-test_runs_checked_file(void)
+test_runs_by_path(void)
 {
     g_autofree char *root = make_tmp();
     g_autofree char *text = NULL;
+    g_autofree char *want = NULL;
+    g_autofree char *hook = NULL;
     Run run;
 
-    /* The script is read through the descriptor that was checked. */
-    g_free(add_hook(root, BEFORE, "10_where", "echo \"$0\" > \"$HOOKTEST_DIR/zero\"", 0755));
+    /* Started by the path the listing gave, as VDSM does: $0 names the
+     * hook (issue 20; with fexecve it was /dev/fd/N). */
+    hook = add_hook(root, BEFORE, "10_where", "echo \"$0\" > \"$HOOKTEST_DIR/zero\"", 0755);
     run = run_one_root(root, HOOK_PHASE_BEFORE, 10);
     CU_ASSERT_TRUE(run.ok);
     text = scratch_read("zero");
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    CU_ASSERT_TRUE(g_str_has_prefix(text, "/dev/fd/"));
+    want = g_strdup_printf("%s\n", hook);
+    CUNIT_ASSERT_STR(text, want);
     g_ptr_array_unref(run.results);
+    rm_rf(root);
+}
+
+/* trusted_path_reason walks a path as the kernel resolves it: "..",
+ * relative and absolute links, loops; what it refuses names the folder. */
+static void
+test_trusted_path_walk(void)
+{
+    g_autofree char *root = make_tmp();
+    g_autofree char *file = g_build_filename(root, "a", "file", NULL);
+    g_autofree char *dotdot = g_build_filename(root, "a", "..", "a", ".", "file", NULL);
+    g_autofree char *a = g_build_filename(root, "a", NULL);
+    g_autofree char *open_dir = g_build_filename(root, "open", NULL);
+    g_autofree char *in_open = g_build_filename(open_dir, "file", NULL);
+    g_autofree char *rel_link = g_build_filename(a, "rel", NULL);
+    g_autofree char *abs_link = g_build_filename(a, "abs", NULL);
+    g_autofree char *loop1 = g_build_filename(a, "loop1", NULL);
+    g_autofree char *loop2 = g_build_filename(a, "loop2", NULL);
+    g_autofree char *missing = g_build_filename(a, "missing", "file", NULL);
+    g_autofree char *why = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(a, 0755), 0);
+    CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(open_dir, 0755), 0);
+    CU_ASSERT_EQUAL(chmod(open_dir, 0777), 0);
+    CU_ASSERT_TRUE(g_file_set_contents(file, "x", -1, NULL));
+    CU_ASSERT_TRUE(g_file_set_contents(in_open, "x", -1, NULL));
+    CU_ASSERT_PTR_NULL(trusted_path_reason(file, "the hook"));
+    CU_ASSERT_PTR_NULL(trusted_path_reason(dotdot, "the hook"));
+    /* through a link that leads into a folder anyone may write to */
+    CU_ASSERT_EQUAL(symlink("../open/file", rel_link), 0);
+    why = trusted_path_reason(rel_link, "the hook");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CUNIT_ASSERT_CONTAINS(why, open_dir);
+    CUNIT_ASSERT_CONTAINS(why, "is writable by group or others");
+    g_clear_pointer(&why, g_free);
+    /* an absolute link starts from / again */
+    CU_ASSERT_EQUAL(symlink(file, abs_link), 0);
+    CU_ASSERT_PTR_NULL(trusted_path_reason(abs_link, "the hook"));
+    /* a loop ends */
+    CU_ASSERT_EQUAL(symlink("loop2", loop1), 0);
+    CU_ASSERT_EQUAL(symlink("loop1", loop2), 0);
+    why = trusted_path_reason(loop1, "the hook");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CUNIT_ASSERT_CONTAINS(why, "more than 40 symbolic links");
+    g_clear_pointer(&why, g_free);
+    why = trusted_path_reason(missing, "the hook");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+    CUNIT_ASSERT_CONTAINS(why, "cannot be examined");
+    g_clear_pointer(&why, g_free);
+    /* the folder itself may be open to others when sticky: only our entries count */
+    CU_ASSERT_EQUAL(chmod(open_dir, 01777), 0);
+    CU_ASSERT_PTR_NULL(trusted_path_reason(rel_link, "the hook"));
     rm_rf(root);
 }
 
@@ -982,7 +1039,8 @@ static const CunitTest tests[] = {
     { "refuse group/other-writable folders", test_refuse_writable_folders },
     { "refuse hooks and folders owned by others", test_refuse_foreign_owner },
     { "refuse links out to untrusted files", test_refuse_link_out },
-    { "run the checked file (fexecve)", test_runs_checked_file },
+    { "run by its path ($0 is the hook)", test_runs_by_path },
+    { "trusted_path_reason walks like the kernel", test_trusted_path_walk },
     { "output: stdout+stderr merged, UTF-8", test_output_merged },
     { "output: capped at 64 KiB", test_output_cap },
     { "roots: option, $HOTCPU_HOOKS_DIR, defaults", test_roots },
