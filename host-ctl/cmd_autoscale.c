@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "audit.h"
 #include "autoscale_decide.h"
 #include "cancel.h"
 #include "ctl_util.h"
@@ -24,7 +25,8 @@ typedef struct {
     gboolean sockets, dry_run;
     double target;
     guint up_after, down_after, cooldown;
-    char *connect; /* the file's libvirt URI, when -c gives none */
+    guint max_step; /* vCPUs (sockets) one change may add or remove; 0: no limit */
+    char *connect;  /* the file's libvirt URI, when -c gives none */
 } AutoscaleSettings;
 
 static gboolean
@@ -43,15 +45,16 @@ read_double(const char *text, const char *what, double *out, GError **error)
     return TRUE;
 }
 
-/* [autoscale] min, max, target, up-after, down-after, cooldown, sockets,
- * dry-run, connect from @path; a missing file is no error. */
+/* [autoscale] min, max, target, up-after, down-after, cooldown, max-step,
+ * sockets, dry-run, connect from @path; a missing file is no error. */
 static gboolean
 settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) err = NULL;
-    static const char *const uints[] = { "min", "max", "up-after", "down-after", "cooldown" };
-    guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown };
+    static const char *const uints[]
+        = { "min", "max", "up-after", "down-after", "cooldown", "max-step" };
+    guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown, &s->max_step };
 
     if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
         if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
@@ -94,7 +97,8 @@ settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GEr
                               AUTOSCALE_DEFAULT_TARGET,
                               AUTOSCALE_DEFAULT_UP_AFTER,
                               AUTOSCALE_DEFAULT_DOWN_AFTER,
-                              AUTOSCALE_DEFAULT_COOLDOWN };
+                              AUTOSCALE_DEFAULT_COOLDOWN,
+                              0 };
     if (!settings_from_file(path, s, error))
         return FALSE;
     /* the command line wins */
@@ -103,6 +107,7 @@ settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GEr
     s->up_after = cmd_arg_uint(args, "up-after", s->up_after);
     s->down_after = cmd_arg_uint(args, "down-after", s->down_after);
     s->cooldown = cmd_arg_uint(args, "cooldown", s->cooldown);
+    s->max_step = cmd_arg_uint(args, "max-step", s->max_step);
     s->sockets = s->sockets || cmd_arg_bool(args, "sockets");
     s->dry_run = s->dry_run || cmd_arg_bool(args, "dry-run");
     if (target && !read_double(target, "--target", &s->target, error))
@@ -127,6 +132,18 @@ typedef struct {
     guint period_ms;
 } Autoscale;
 
+/* A number 0..1 from the guest's reply; -1 for anything else. */
+static double
+fraction(JsonNode *n)
+{
+    GType type = n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+    double v = type == G_TYPE_DOUBLE  ? json_node_get_double(n)
+               : type == G_TYPE_INT64 ? (double)json_node_get_int(n)
+                                      : -1;
+
+    return isfinite(v) && v >= 0 && v <= 1 ? v : -1;
+}
+
 /* One sample: the guest's load since the previous one.  The first call
  * after a start or a change only sets the baseline (get-load covers the
  * time since the previous call on the port, whoever made it). */
@@ -141,6 +158,8 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
                                ? json_object_get_object_member(o, "pressure")
                                : NULL;
     JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
+    JsonNode *steal = o ? json_object_get_member(o, "steal") : NULL;
+    JsonNode *runnable = o ? json_object_get_member(o, "runnable") : NULL;
 
     /* A stop that cut the call short says nothing about the agent. */
     if (!o && cancel_signal() != 0)
@@ -149,9 +168,17 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
     out->answered = o != NULL;
     if (!o)
         domain_follow_guest_failed(a->follow);
-    out->busy = busy && JSON_NODE_HOLDS_VALUE(busy) ? json_node_get_double(busy) : -1;
-    out->pressure
-        = pressure ? json_object_get_double_member_with_default(pressure, "some-avg10", -1) : -1;
+    /* The guest is untrusted: a fraction out of 0..1 or a count out of
+     * range is no figure (unknown), never a decision. */
+    out->busy = fraction(busy);
+    out->steal = fraction(steal);
+    out->runnable = runnable && JSON_NODE_HOLDS_VALUE(runnable)
+                            && json_node_get_value_type(runnable) == G_TYPE_INT64
+                            && json_node_get_int(runnable) > 0
+                            && json_node_get_int(runnable) <= AUTOSCALE_MAX_RUNNABLE
+                        ? json_node_get_int(runnable)
+                        : -1;
+    out->pressure = pressure ? fraction(json_object_get_member(pressure, "some-avg10")) : -1;
     if (o && !a->primed) {
         a->primed = TRUE;
         return FALSE;
@@ -167,13 +194,49 @@ bounds(Autoscale *a, virDomainPtr dom, guint current)
     int persistent = virDomainIsPersistent(dom) == 1
                          ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG)
                          : 0;
-    AutoscalePolicy p
-        = { 0, a->s.max * unit, unit, a->s.target, a->s.up_after, a->s.down_after, a->s.cooldown };
+    AutoscalePolicy p = { 0,
+                          a->s.max * unit,
+                          unit,
+                          a->s.target,
+                          a->s.up_after,
+                          a->s.down_after,
+                          a->s.cooldown,
+                          a->s.max_step * unit };
 
     p.floor = autoscale_floor(a->s.min * unit, a->policy->allow_unplug,
                               a->policy->allow_below_persistent, MAX(persistent, 0), current);
     virResetLastError();
     return p;
+}
+
+/* The host's saturation held a change back: one audit record, as for a
+ * change, with outcome "held" (said once per episode, like the line). */
+static void
+record_hold(Autoscale *a, virDomainPtr dom, const AutoscaleDecision *d, guint current)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AuditLog) log = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    AuditRecord rec = { 0 };
+
+    if (a->s.dry_run)
+        return;
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        virResetLastError();
+    rec.command = "autoscale";
+    rec.reason = d->reason;
+    rec.domain = domain_follow_name(a->follow);
+    rec.uuid = uuid[0] ? uuid : NULL;
+    rec.previous = rec.actual = (gint)current;
+    rec.requested = (gint)d->desired;
+    rec.outcome = "held";
+    rec.exit_code = 0;
+    rec.guest_online = rec.guest_present = -1;
+    if (!(log = audit_open(a->ctx->audit_log, &error)) || !audit_write(log, &rec, &error)) {
+        g_autofree char *note = g_strdup_printf(
+            "autoscale of domain '%s': cannot record the hold: %s", rec.domain, error->message);
+        domain_follow_note(a->follow, note);
+    }
 }
 
 /* Carries out @d: through set's whole path, or only said with --dry-run. */
@@ -237,15 +300,18 @@ step(Autoscale *a)
     }
     p = bounds(a, dom, (guint)current);
     d = autoscale_decide(&p, &a->state, &x, (guint)current);
-    g_debug("autoscale of domain '%s': %d vCPUs (%u-%u), busy %.2f, pressure %.2f%s: %s",
-            domain_follow_name(a->follow), current, p.floor, p.ceiling, x.busy, x.pressure,
-            x.answered ? "" : " (no answer)",
+    g_debug("autoscale of domain '%s': %d vCPUs (%u-%u), busy %.2f, pressure %.2f, steal %.2f, "
+            "runnable %" G_GINT64_FORMAT "%s: wants %u: %s",
+            domain_follow_name(a->follow), current, p.floor, p.ceiling, x.busy, x.pressure, x.steal,
+            x.runnable, x.answered ? "" : " (no answer)", d.desired,
             d.action == AUTOSCALE_UP     ? "up"
             : d.action == AUTOSCALE_DOWN ? "down"
                                          : "hold");
     if (d.action == AUTOSCALE_HOLD) {
         if (d.reason[0])
             domain_follow_note(a->follow, d.reason);
+        if (g_str_has_prefix(d.reason, "autoscale: steal"))
+            record_hold(a, dom, &d, (guint)current);
         return;
     }
     act(a, &d, &p, (guint)current, x.t);
@@ -254,12 +320,17 @@ step(Autoscale *a)
 static void
 say_start(Autoscale *a)
 {
+    g_autofree char *step = a->s.max_step
+                                ? g_strdup_printf(", at most %u %s per change", a->s.max_step,
+                                                  a->s.sockets ? "sockets" : "vCPUs")
+                                : NULL;
     g_autofree char *note = g_strdup_printf(
         "autoscale of domain '%s': %u to %u %s, busy target %.2f (%.2f-%.2f), up after %u s, "
-        "down after %u s, cooldown %u s%s",
+        "down after %u s, cooldown %u s%s%s",
         domain_follow_name(a->follow), a->s.min, a->s.max, a->s.sockets ? "sockets" : "vCPUs",
         a->s.target, a->s.target - AUTOSCALE_BAND, a->s.target + AUTOSCALE_BAND, a->s.up_after,
-        a->s.down_after, a->s.cooldown, a->s.dry_run ? "; dry run: nothing is changed" : "");
+        a->s.down_after, a->s.cooldown, step ? step : "",
+        a->s.dry_run ? "; dry run: nothing is changed" : "");
     domain_follow_note(a->follow, note);
 }
 
@@ -276,8 +347,7 @@ autoscale_run(CtlContext *ctx, const char *name, Autoscale *a)
     if (!(a->follow = domain_follow_new(ctx, name, &rc, &error)))
         return output_fail_error(ctx->out, rc, NULL, error);
     a->policy = policy;
-    /* samples often enough for the shorter window to see a few of them */
-    a->period_ms = CLAMP(MIN(a->s.up_after, a->s.down_after) * 1000 / 5, 1000, 5000);
+    a->period_ms = autoscale_period_ms(a->s.up_after, a->s.down_after);
     autoscale_state_init(&a->state);
     say_start(a);
     while (!cancel_signal() && domain_follow_wait_running(a->follow)) {
