@@ -318,11 +318,14 @@ autoscale_look(Sim *s, double t, double period)
     double d, steal;
     AutoscaleSample x;
     AutoscaleDecision dec;
-    double took;
+    double took, ran;
 
     load_trace_at(s->trace, t, &d, &steal);
-    x = (AutoscaleSample){ t,      TRUE,  s->span > 0 ? s->used / (s->n * s->span) : 0,
-                           s->psi, steal, (gint64)ceil(d - 1e-9) + 1 };
+    /* of the time the vCPUs wanted to run, the host took @steal */
+    ran = s->span > 0 ? s->used / (s->n * s->span) : 0;
+    x = (AutoscaleSample){
+        t, TRUE, MAX(ran - steal, 0), s->psi, MIN(steal, ran), (gint64)ceil(d - 1e-9) + 1
+    };
     s->used = s->span = 0;
     if (!s->primed) {
         s->primed = TRUE;

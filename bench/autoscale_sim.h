@@ -13,10 +13,11 @@
  * rows with the same time make a step.  A measured row's demand is what
  * autoscale would read from it (autoscale_demand()).
  *
- * The guest in the simulation: with demand D on n vCPUs, busy is
- * min(D, n) / n over each sample period; runnable is ceil(D) plus the
- * agent; CPU pressure ("some", a 10 s average like PSI's avg10) is the
- * share of time D exceeds n; steal is the trace's.  Samples are taken as
+ * The guest in the simulation: with demand D on n vCPUs, the vCPUs want
+ * to run min(D, n) / n of the time, of which the trace's steal is taken
+ * by the host (busy + steal, as autoscale counts them, is min(D, n) / n);
+ * runnable is ceil(D) plus the agent; CPU pressure ("some", a 10 s
+ * average like PSI's avg10) is the share of time D exceeds n.  Samples are taken as
  * cmd_autoscale.c takes them: every autoscale_period_ms(), the first after
  * a start or a change only sets the baseline, a change blocks the loop
  * for its plug or unplug time and the count changes at its end.

@@ -109,16 +109,24 @@ autoscale_period_ms(guint up_after, guint down_after)
     return CLAMP(MIN(up_after, down_after) * 1000 / 5, 1000, 5000);
 }
 
+/* The share of time the vCPUs were not idle: busy, and the time the host
+ * took from them (steal), which they wanted to run too.  < 0: unknown. */
+static double
+active(const AutoscaleSample *s)
+{
+    return s->busy < 0 ? -1 : MIN(1.0, s->busy + MAX(s->steal, 0));
+}
+
 double
 autoscale_demand(const AutoscaleSample *s, guint current)
 {
-    double used = s->busy * current;
+    double busy = active(s), used = busy * current;
 
-    if (s->busy < 0)
+    if (busy < 0)
         return -1;
     /* Saturated CPUs hide how much more is wanted; the runnable tasks (but
      * the agent, which is running as it counts them) each want one. */
-    if (s->busy >= AUTOSCALE_SATURATED && s->runnable > 1)
+    if (busy >= AUTOSCALE_SATURATED && s->runnable > 1)
         return MAX(used, (double)(s->runnable - 1));
     return used;
 }
@@ -146,18 +154,19 @@ for_target(const AutoscalePolicy *p, double cpus)
 guint
 autoscale_desired(const AutoscalePolicy *p, const AutoscaleSample *s, guint current, double *demand)
 {
+    double busy = active(s);
     /* CPU pressure is a 10 s average: after a burst it stays up while the
      * CPUs are idle again.  Tasks wait now only if the CPUs are not. */
-    gboolean pressed = s->pressure > AUTOSCALE_PRESSURE_HIGH
-                       && (s->busy < 0 || s->busy >= p->target - AUTOSCALE_BAND);
+    gboolean pressed
+        = s->pressure > AUTOSCALE_PRESSURE_HIGH && (busy < 0 || busy >= p->target - AUTOSCALE_BAND);
     double cpus = autoscale_demand(s, current);
     guint want = current;
 
     if (demand)
         *demand = cpus;
-    if (s->busy >= 0 && s->busy > p->target + AUTOSCALE_BAND)
+    if (busy >= 0 && busy > p->target + AUTOSCALE_BAND)
         want = MAX(for_target(p, cpus), current + 1);
-    else if (s->busy >= 0 && s->busy < p->target - AUTOSCALE_BAND && !pressed
+    else if (busy >= 0 && busy < p->target - AUTOSCALE_BAND && !pressed
              && (s->pressure < 0 || s->pressure < AUTOSCALE_PRESSURE_LOW))
         want = MIN(for_target(p, cpus), current);
     /* Tasks wait for a CPU whatever the busy fraction says: one more unit
@@ -263,9 +272,11 @@ append_load(char *buf, gsize size, const AutoscaleSample *s, double demand)
         = s->runnable > 0 ? g_strdup_printf("runnable %" G_GINT64_FORMAT ", ", s->runnable) : NULL;
     g_autofree char *pressure
         = s->pressure >= 0 ? g_strdup_printf("CPU pressure %.2f, ", s->pressure) : NULL;
+    g_autofree char *steal
+        = s->steal >= 0.005 ? g_strdup_printf("steal %.2f counted as busy, ", s->steal) : NULL;
 
-    g_snprintf(buf + len, size - len, " (%s%sdemand %.2f CPUs)", runnable ? runnable : "",
-               pressure ? pressure : "", MAX(demand, 0));
+    g_snprintf(buf + len, size - len, " (%s%s%sdemand %.2f CPUs)", runnable ? runnable : "",
+               pressure ? pressure : "", steal ? steal : "", MAX(demand, 0));
 }
 
 static AutoscaleDecision
@@ -280,13 +291,13 @@ scale_up(const AutoscalePolicy *p, const AutoscaleState *state, const AutoscaleS
         to = MIN(to, current + p->max_change);
     d = change(AUTOSCALE_UP, to);
     autoscale_desired(p, s, current, &demand);
-    if (s->busy >= 0 && s->busy > p->target + AUTOSCALE_BAND)
-        g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f > %.2f for %.0f s", s->busy,
+    if (active(s) >= 0 && active(s) > p->target + AUTOSCALE_BAND)
+        g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f > %.2f for %.0f s", active(s),
                    p->target + AUTOSCALE_BAND, held);
     else
         g_snprintf(d.reason, sizeof(d.reason),
                    "autoscale: CPU pressure %.2f > %.2f for %.0f s (busy %.2f)", s->pressure,
-                   AUTOSCALE_PRESSURE_HIGH, held, s->busy);
+                   AUTOSCALE_PRESSURE_HIGH, held, active(s));
     append_load(d.reason, sizeof(d.reason), s, demand);
     g_snprintf(d.reason + strlen(d.reason), sizeof(d.reason) - strlen(d.reason),
                ": %u vCPUs for busy %.2f%s", to, p->target, to < least ? " (--max-step)" : "");
@@ -316,7 +327,7 @@ scale_down(const AutoscalePolicy *p, const AutoscaleState *state, const Autoscal
         to = MAX(to, current - p->max_change);
     d = change(AUTOSCALE_DOWN, to);
     autoscale_desired(p, s, current, &demand);
-    g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f < %.2f for %.0f s", s->busy,
+    g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f < %.2f for %.0f s", active(s),
                p->target - AUTOSCALE_BAND, p->down_after);
     append_load(d.reason, sizeof(d.reason), s, demand);
     g_snprintf(d.reason + strlen(d.reason), sizeof(d.reason) - strlen(d.reason),

@@ -133,7 +133,9 @@ guint autoscale_desired(const AutoscalePolicy *policy, const AutoscaleSample *sa
 
 /* The CPUs of work @sample shows on @current vCPUs: busy x @current, or,
  * when the CPUs are saturated (busy >= AUTOSCALE_SATURATED), the runnable
- * tasks but the agent if they are more; -1 without a busy fraction. */
+ * tasks but the agent if they are more; -1 without a busy fraction.
+ * Here and in autoscale_desired() "busy" is busy + steal: the host's time
+ * taken from the vCPUs is time they wanted to run. */
 double autoscale_demand(const AutoscaleSample *sample, guint current);
 
 /* Samples are taken this often (ms): a fifth of the shorter window, 1 to

@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "autoscale_decide.h"
+#include "autoscale_explain.h"
 #include "cancel.h"
 #include "ctl_util.h"
 #include "domain_follow.h"
@@ -144,6 +145,31 @@ fraction(JsonNode *n)
     return isfinite(v) && v >= 0 && v <= 1 ? v : -1;
 }
 
+void
+autoscale_sample_from_load(JsonNode *load, double t, AutoscaleSample *out)
+{
+    JsonObject *o = load && JSON_NODE_HOLDS_OBJECT(load) ? json_node_get_object(load) : NULL;
+    JsonNode *pressure = o ? json_object_get_member(o, "pressure") : NULL;
+    JsonNode *runnable = o ? json_object_get_member(o, "runnable") : NULL;
+
+    out->t = t;
+    out->answered = o != NULL;
+    /* The guest is untrusted: a fraction out of 0..1 or a count out of
+     * range is no figure (unknown), never a decision. */
+    out->busy = o ? fraction(json_object_get_member(o, "busy")) : -1;
+    out->steal = o ? fraction(json_object_get_member(o, "steal")) : -1;
+    out->runnable = runnable && JSON_NODE_HOLDS_VALUE(runnable)
+                            && json_node_get_value_type(runnable) == G_TYPE_INT64
+                            && json_node_get_int(runnable) > 0
+                            && json_node_get_int(runnable) <= AUTOSCALE_MAX_RUNNABLE
+                        ? json_node_get_int(runnable)
+                        : -1;
+    out->pressure
+        = pressure && JSON_NODE_HOLDS_OBJECT(pressure)
+              ? fraction(json_object_get_member(json_node_get_object(pressure), "some-avg10"))
+              : -1;
+}
+
 /* One sample: the guest's load since the previous one.  The first call
  * after a start or a change only sets the baseline (get-load covers the
  * time since the previous call on the port, whoever made it). */
@@ -152,33 +178,14 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) load = guest ? guest_get_load(guest, &error) : NULL;
-    JsonObject *o = load && JSON_NODE_HOLDS_OBJECT(load) ? json_node_get_object(load) : NULL;
-    JsonObject *pressure = o && json_object_get_member(o, "pressure")
-                                   && JSON_NODE_HOLDS_OBJECT(json_object_get_member(o, "pressure"))
-                               ? json_object_get_object_member(o, "pressure")
-                               : NULL;
-    JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
-    JsonNode *steal = o ? json_object_get_member(o, "steal") : NULL;
-    JsonNode *runnable = o ? json_object_get_member(o, "runnable") : NULL;
+    gboolean o = load && JSON_NODE_HOLDS_OBJECT(load);
 
     /* A stop that cut the call short says nothing about the agent. */
     if (!o && cancel_signal() != 0)
         return FALSE;
-    out->t = g_get_monotonic_time() / (double)G_USEC_PER_SEC;
-    out->answered = o != NULL;
+    autoscale_sample_from_load(load, g_get_monotonic_time() / (double)G_USEC_PER_SEC, out);
     if (!o)
         domain_follow_guest_failed(a->follow);
-    /* The guest is untrusted: a fraction out of 0..1 or a count out of
-     * range is no figure (unknown), never a decision. */
-    out->busy = fraction(busy);
-    out->steal = fraction(steal);
-    out->runnable = runnable && JSON_NODE_HOLDS_VALUE(runnable)
-                            && json_node_get_value_type(runnable) == G_TYPE_INT64
-                            && json_node_get_int(runnable) > 0
-                            && json_node_get_int(runnable) <= AUTOSCALE_MAX_RUNNABLE
-                        ? json_node_get_int(runnable)
-                        : -1;
-    out->pressure = pressure ? fraction(json_object_get_member(pressure, "some-avg10")) : -1;
     if (o && !a->primed) {
         a->primed = TRUE;
         return FALSE;
@@ -187,26 +194,62 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
 }
 
 static AutoscalePolicy
-bounds(Autoscale *a, virDomainPtr dom, guint current)
+policy_of(const AutoscaleSettings *s, const Policy *host, virDomainPtr dom, guint current)
 {
     g_autoptr(DomainInfo) info = ctl_domain_info(dom, NULL, NULL);
-    guint unit = a->s.sockets && info ? domain_info_vcpus_per_socket(info) : 1;
+    guint unit = s->sockets && info ? domain_info_vcpus_per_socket(info) : 1;
     int persistent = virDomainIsPersistent(dom) == 1
                          ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG)
                          : 0;
-    AutoscalePolicy p = { 0,
-                          a->s.max * unit,
-                          unit,
-                          a->s.target,
-                          a->s.up_after,
-                          a->s.down_after,
-                          a->s.cooldown,
-                          a->s.max_step * unit };
+    AutoscalePolicy p = { 0,           s->max * unit, unit,        s->target,
+                          s->up_after, s->down_after, s->cooldown, s->max_step * unit };
 
-    p.floor = autoscale_floor(a->s.min * unit, a->policy->allow_unplug,
-                              a->policy->allow_below_persistent, MAX(persistent, 0), current);
+    p.floor = autoscale_floor(s->min * unit, host->allow_unplug, host->allow_below_persistent,
+                              MAX(persistent, 0), current);
     virResetLastError();
     return p;
+}
+
+static AutoscalePolicy
+bounds(Autoscale *a, virDomainPtr dom, guint current)
+{
+    return policy_of(&a->s, a->policy, dom, current);
+}
+
+gboolean
+autoscale_policy_for(CtlContext *ctx, const char *name, virDomainPtr dom, guint current,
+                     AutoscalePolicy *out, GError **error)
+{
+    g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", name);
+    g_autoptr(Policy) host = policy_load(ctx->policy, !ctx->policy_explicit, error);
+    AutoscaleSettings s = { 0,
+                            0,
+                            FALSE,
+                            FALSE,
+                            AUTOSCALE_DEFAULT_TARGET,
+                            AUTOSCALE_DEFAULT_UP_AFTER,
+                            AUTOSCALE_DEFAULT_DOWN_AFTER,
+                            AUTOSCALE_DEFAULT_COOLDOWN,
+                            0 };
+    gboolean ok = host && settings_from_file(path, &s, error);
+    int maximum
+        = ok ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM) : -1;
+
+    g_free(s.connect);
+    if (!ok)
+        return FALSE;
+    virResetLastError();
+    /* bounds the file does not give: all the domain allows */
+    if (s.min < 1)
+        s.min = 1;
+    if (s.max < s.min) {
+        g_autoptr(DomainInfo) info = s.sockets ? ctl_domain_info(dom, NULL, NULL) : NULL;
+        guint unit = info ? MAX(domain_info_vcpus_per_socket(info), 1) : 1;
+
+        s.max = MAX((maximum > 0 ? (guint)maximum : current) / unit, s.min);
+    }
+    *out = policy_of(&s, host, dom, current);
+    return TRUE;
 }
 
 /* The host's saturation held a change back: one audit record, as for a

@@ -72,6 +72,8 @@ static const CmdOptDef opts_watch[] = {
     DOMAIN_OPT,
     { "load", OPT_UINT, FALSE, FALSE, "seconds",
       "also the guest's load every so many seconds (1 to 3600)" },
+    { "explain", OPT_BOOL, FALSE, FALSE, NULL,
+      "beside each load line, the vCPUs autoscale's rules want for it (implies --load 5)" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_watch);

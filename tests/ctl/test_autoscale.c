@@ -305,6 +305,8 @@ test_desired_count(void)
     s = loaded(0, 1.0, 0.66, 0, 5); /* 4 tasks (and the agent) on one CPU */
     CU_ASSERT_EQUAL(autoscale_desired(&wide, &s, 1, &demand), 6);
     CU_ASSERT_DOUBLE_EQUAL(demand, 4, 1e-9);
+    s = loaded(0, 0.70, 0.66, 0.30, 5); /* saturated counting steal */
+    CU_ASSERT_EQUAL(autoscale_desired(&wide, &s, 1, &demand), 6);
     s = loaded(0, 1.0, 0.66, 0, -1); /* saturated, tasks unknown: busy x n */
     CU_ASSERT_EQUAL(autoscale_desired(&wide, &s, 2, NULL), 3);
     s = loaded(0, 0.50, 0.0, 0, 2); /* 3 x 0.50 / 0.75 = 2 exactly */
@@ -493,9 +495,10 @@ test_host_saturated_holds(void)
     autoscale_state_init(&st);
     d = feed_sample(&wide, &st, 0, 400, loaded(0, 0.05, 0.0, 0.40, 1), 4, &when);
     CU_ASSERT_EQUAL(d.action, AUTOSCALE_DOWN);
-    CU_ASSERT_STRING_EQUAL(d.reason, "autoscale: busy 0.05 < 0.65 for 300 s (runnable 1, CPU "
-                                     "pressure 0.00, demand 0.20 CPUs): 1 vCPUs, the most "
-                                     "wanted in that time");
+    /* the stolen time was wanted too: 0.45 x 4 = 1.8 CPUs, 3 vCPUs */
+    CUNIT_ASSERT_STR(d.reason, "autoscale: busy 0.45 < 0.65 for 300 s (runnable 1, CPU pressure "
+                               "0.00, steal 0.40 counted as busy, demand 1.80 CPUs): 3 vCPUs, the "
+                               "most wanted in that time");
 }
 
 static void

@@ -129,6 +129,23 @@ test_spikes_and_square_wave(void)
     }
 }
 
+/* The host saturated (steal 0.30) while the load steps up: no vCPU until
+ * the steal ends, then the one change. */
+static void
+test_steal_holds(void)
+{
+    SimSetup setup = sim_setup_default();
+    g_autoptr(SimResult) one = NULL;
+    g_autoptr(SimResult) now = NULL;
+
+    both("steal", &setup, &one, &now);
+    CU_ASSERT_FATAL(one && now);
+    CU_ASSERT_EQUAL(now->changes, 2);
+    CU_ASSERT(g_array_index(now->timeline, TracePoint, 1).t > 600);
+    CU_ASSERT(g_array_index(one->timeline, TracePoint, 1).t > 600);
+    CU_ASSERT_EQUAL(g_array_index(now->timeline, TracePoint, 1).demand, 6);
+}
+
 /* The README's run on a real guest, replayed with its windows: the
  * one-step policy makes the run's six changes (1 -> 2 -> 3 -> 4 and back),
  * the new one goes to 4 in one change.  Down, the trace's 5 s averages
@@ -187,13 +204,14 @@ test_bad_traces(void)
         g_autoptr(LoadTrace) t = NULL;
         double d, steal;
 
-        /* per-CPU busy: 2 CPUs, one full, one half: 1.5 CPUs */
+        /* per-CPU busy: 2 CPUs, one full, one half: 1.5 CPUs, and the
+         * time stolen from them: 0.2 at first, none 10 s later */
         CU_ASSERT_FATAL(g_file_set_contents(
             path, "# c\nt,vcpus,cpu0,cpu1,steal\n0,2,1,0.5,0.1\n10,2,1,0.5,0\n", -1, NULL));
         t = load_trace_read(path, &error);
         CU_ASSERT_PTR_NOT_NULL_FATAL(t);
         load_trace_at(t, 5, &d, &steal);
-        CU_ASSERT_DOUBLE_EQUAL(d, 1.5, 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(d, 1.6, 1e-9);
         CU_ASSERT_DOUBLE_EQUAL(steal, 0.05, 1e-9);
     }
     g_unlink(path);
@@ -208,6 +226,7 @@ register_replay_suite(void)
         { "ramp", test_ramp },
         { "slow ramp and diurnal sines", test_slow_loads },
         { "spikes and square wave: no change", test_spikes_and_square_wave },
+        { "the host saturated: steal holds", test_steal_holds },
         { "the README's recorded run", test_recorded_run },
         { "bad trace files", test_bad_traces },
         { NULL, NULL },
