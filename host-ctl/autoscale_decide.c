@@ -166,11 +166,11 @@ autoscale_desired(const AutoscalePolicy *p, const AutoscaleSample *s, guint curr
         *demand = cpus;
     if (busy >= 0 && busy > p->target + AUTOSCALE_BAND)
         want = MAX(for_target(p, cpus), current + 1);
-    else if (busy >= 0 && busy < p->target - AUTOSCALE_BAND && !pressed
+    else if (busy >= 0 && busy < p->target - AUTOSCALE_BAND
              && (s->pressure < 0 || s->pressure < AUTOSCALE_PRESSURE_LOW))
         want = MIN(for_target(p, cpus), current);
-    /* Tasks wait for a CPU whatever the busy fraction says: one more unit
-     * at least (the pressure does not say how many). */
+    /* Tasks wait for a CPU: one more unit at least, whatever the busy
+     * fraction says (the pressure does not say how many). */
     if (pressed)
         want = MAX(want, current + 1);
     return in_units(p, want);

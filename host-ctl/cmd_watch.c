@@ -68,9 +68,12 @@ explain(Watch *w, JsonNode *data, JsonObject *json)
     gboolean held;
 
     if (n < 1 || !autoscale_policy_for(w->ctx, domain_follow_name(w->follow), dom, n, &p, &error)) {
+        const char *why = error ? error->message : "no live vCPU count";
+
         virResetLastError();
-        return g_strdup_printf("; autoscale: cannot tell (%s)",
-                               error ? error->message : "no live vCPU count");
+        if (json)
+            json_object_set_string_member(json, "error", why);
+        return g_strdup_printf("; autoscale: cannot tell (%s)", why);
     }
     autoscale_sample_from_load(data, 0, &s);
     want = autoscale_desired(&p, &s, n, &demand);
