@@ -17,7 +17,8 @@ load_trace_free(LoadTrace *trace)
     if (!trace)
         return;
     g_free(trace->name);
-    g_array_unref(trace->points);
+    if (trace->points)
+        g_array_unref(trace->points);
     g_free(trace);
 }
 

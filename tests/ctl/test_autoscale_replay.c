@@ -215,6 +215,13 @@ test_bad_traces(void)
         CU_ASSERT_DOUBLE_EQUAL(steal, 0.05, 1e-9);
     }
     g_unlink(path);
+    {
+        g_autoptr(GError) error = NULL;
+
+        /* no file at all */
+        CU_ASSERT_PTR_NULL(load_trace_read(path, &error));
+        CU_ASSERT(error && strstr(error->message, path));
+    }
     g_rmdir(dir);
 }
 
