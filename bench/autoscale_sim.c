@@ -1,6 +1,8 @@
 /* autoscale_sim.c: autoscale_decide() replayed over a load trace. */
 #include "autoscale_sim.h"
 
+#include "autoscale_explain.h"
+
 #include <gio/gio.h>
 #include <math.h>
 #include <string.h>
@@ -103,6 +105,61 @@ read_row(const TraceColumns *c, char **cells, TracePoint *p)
     return TRUE;
 }
 
+/* `hotcpu-ctl --json watch DOMAIN --load S` output: the load events, on
+ * the CPUs online as the topology events before them say. */
+static gboolean
+read_watch_lines(LoadTrace *trace, const char *path, char **lines, GError **error)
+{
+    double vcpus = 0, start = -1;
+
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonParser) parser = json_parser_new();
+        JsonObject *o, *data;
+        const char *event, *when;
+        g_autoptr(GDateTime) at = NULL;
+        TracePoint p = { 0 };
+
+        if (!*g_strstrip(lines[i]))
+            continue;
+        if (!json_parser_load_from_data(parser, lines[i], -1, NULL)
+            || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s:%u: not a JSON object",
+                        path, i + 1);
+            return FALSE;
+        }
+        o = json_node_get_object(json_parser_get_root(parser));
+        event = json_object_get_string_member_with_default(o, "event", "");
+        when = json_object_get_string_member_with_default(o, "time", NULL);
+        data = json_object_has_member(o, "data")
+                       && JSON_NODE_HOLDS_OBJECT(json_object_get_member(o, "data"))
+                   ? json_object_get_object_member(o, "data")
+                   : NULL;
+        if (g_str_equal(event, "topology-changed") && data)
+            vcpus = json_object_get_int_member_with_default(data, "online-count", 0);
+        if (!g_str_equal(event, "load") || !data || vcpus < 1 || !when
+            || !(at = g_date_time_new_from_iso8601(when, NULL)))
+            continue; /* notes, other events, a load before any topology */
+        {
+            double t = g_date_time_to_unix(at) + g_date_time_get_microsecond(at) / 1e6;
+            AutoscaleSample s;
+
+            autoscale_sample_from_load(json_object_get_member(o, "data"), t, &s);
+            if (s.busy < 0)
+                continue;
+            if (start < 0)
+                start = t;
+            p.t = t - start;
+            p.steal = MAX(s.steal, 0);
+            p.demand = autoscale_demand(&s, (guint)vcpus);
+        }
+        if (trace->points->len > 0
+            && p.t < g_array_index(trace->points, TracePoint, trace->points->len - 1).t)
+            continue;
+        g_array_append_val(trace->points, p);
+    }
+    return TRUE;
+}
+
 LoadTrace *
 load_trace_read(const char *path, GError **error)
 {
@@ -111,7 +168,7 @@ load_trace_read(const char *path, GError **error)
     g_auto(GStrv) lines = NULL;
     g_autoptr(LoadTrace) trace = g_new0(LoadTrace, 1);
     TraceColumns c = { .cpus = g_array_new(FALSE, FALSE, sizeof(int)) };
-    gboolean header = FALSE;
+    gboolean header = FALSE, watch;
 
     if (!g_file_get_contents(path, &text, NULL, error)) {
         g_array_unref(c.cpus);
@@ -121,8 +178,13 @@ load_trace_read(const char *path, GError **error)
         base[strlen(base) - 4] = '\0';
     trace->name = g_strdup(base);
     trace->points = g_array_new(FALSE, FALSE, sizeof(TracePoint));
+    watch = *g_strchug(text) == '{';
     lines = g_strsplit(text, "\n", -1);
-    for (guint i = 0; lines[i]; i++) {
+    if (watch && !read_watch_lines(trace, path, lines, error)) {
+        g_array_unref(c.cpus);
+        return NULL;
+    }
+    for (guint i = 0; lines[i] && !watch; i++) {
         g_auto(GStrv) cells = NULL;
         TracePoint p;
         const char *line = g_strstrip(lines[i]);

@@ -11,7 +11,9 @@
  * `cpu0`, `cpu1`, ... (each CPU's), and `runnable`; `steal` (0 to 1) in
  * either case.  Between rows the demand and the steal change linearly; two
  * rows with the same time make a step.  A measured row's demand is what
- * autoscale would read from it (autoscale_demand()).
+ * autoscale would read from it (autoscale_demand()).  The JSON lines of
+ * `hotcpu-ctl --json watch DOMAIN --load S` are a trace too: each load
+ * event on the CPUs online as the topology events before it say.
  *
  * The guest in the simulation: with demand D on n vCPUs, the vCPUs want
  * to run min(D, n) / n of the time, of which the trace's steal is taken

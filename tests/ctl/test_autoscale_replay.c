@@ -225,6 +225,47 @@ test_bad_traces(void)
     g_rmdir(dir);
 }
 
+/* `hotcpu-ctl --json watch --load S` output is a trace: the load events on
+ * the CPUs online as the topology events say; notes and other lines are
+ * skipped. */
+static void
+test_watch_output_as_trace(void)
+{
+    static const char watch[]
+        = "{\"time\":\"2026-12-06T10:00:00.000+00\",\"domain\":\"d\",\"note\":\"watching\"}\n"
+          "{\"time\":\"2026-12-06T10:00:00.100+00\",\"domain\":\"d\",\"event\":\"topology-"
+          "changed\",\"data\":{\"online-count\":1}}\n"
+          "{\"time\":\"2026-12-06T10:00:01.000+00\",\"domain\":\"d\",\"event\":\"load\","
+          "\"data\":{\"busy\":0.1,\"steal\":0,\"runnable\":1}}\n"
+          "{\"time\":\"2026-12-06T10:00:02.000+00\",\"domain\":\"d\",\"event\":\"load\","
+          "\"data\":{\"busy\":1.0,\"steal\":0,\"runnable\":5}}\n"
+          "{\"time\":\"2026-12-06T10:00:02.500+00\",\"domain\":\"d\",\"event\":\"topology-"
+          "changed\",\"data\":{\"online-count\":5}}\n"
+          "{\"time\":\"2026-12-06T10:00:03.000+00\",\"domain\":\"d\",\"event\":\"load\","
+          "\"data\":{\"busy\":0.8,\"steal\":0,\"runnable\":5}}\n";
+    g_autofree char *dir = g_dir_make_tmp("replay-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "watch.jsonl", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(LoadTrace) t = NULL;
+    const TracePoint *p;
+
+    CU_ASSERT_FATAL(g_file_set_contents(path, watch, -1, NULL));
+    t = load_trace_read(path, &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(t->points->len, 3);
+    p = (const TracePoint *)(gpointer)t->points->data;
+    CU_ASSERT_DOUBLE_EQUAL(p[0].t, 0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(p[0].demand, 0.1, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(p[1].t, 1, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(p[1].demand, 4, 1e-9); /* saturated: the tasks */
+    CU_ASSERT_DOUBLE_EQUAL(p[2].demand, 4, 1e-9); /* 0.8 of 5 */
+    /* a line that is not an object: an error */
+    CU_ASSERT_FATAL(g_file_set_contents(path, "{\"time\":1}\n[]\n", -1, NULL));
+    CU_ASSERT_PTR_NULL(load_trace_read(path, NULL));
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
 static void
 register_replay_suite(void)
 {
@@ -236,6 +277,7 @@ register_replay_suite(void)
         { "the host saturated: steal holds", test_steal_holds },
         { "the README's recorded run", test_recorded_run },
         { "bad trace files", test_bad_traces },
+        { "watch's JSON output as a trace", test_watch_output_as_trace },
         { NULL, NULL },
     };
 
