@@ -129,6 +129,23 @@ test_spikes_and_square_wave(void)
     }
 }
 
+/* Bursts longer than --up-after, closer together than --down-after: up
+ * once, and the vCPUs stay for the next burst, where one-step climbs a
+ * vCPU a burst. */
+static void
+test_bursts_no_flapping(void)
+{
+    SimSetup setup = sim_setup_default();
+    g_autoptr(SimResult) one = NULL;
+    g_autoptr(SimResult) now = NULL;
+
+    both("bursts", &setup, &one, &now);
+    CU_ASSERT_FATAL(one && now);
+    CU_ASSERT_EQUAL(now->changes, 1);
+    CU_ASSERT(now->changes <= one->changes);
+    CU_ASSERT(now->under < one->under);
+}
+
 /* The host saturated (steal 0.30) while the load steps up: no vCPU until
  * the steal ends, then the one change. */
 static void
@@ -274,6 +291,7 @@ register_replay_suite(void)
         { "ramp", test_ramp },
         { "slow ramp and diurnal sines", test_slow_loads },
         { "spikes and square wave: no change", test_spikes_and_square_wave },
+        { "bursts: up once, no flapping", test_bursts_no_flapping },
         { "the host saturated: steal holds", test_steal_holds },
         { "the README's recorded run", test_recorded_run },
         { "bad trace files", test_bad_traces },
