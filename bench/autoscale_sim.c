@@ -176,6 +176,8 @@ load_trace_read(const char *path, GError **error)
     }
     if (g_str_has_suffix(base, ".csv"))
         base[strlen(base) - 4] = '\0';
+    else if (g_str_has_suffix(base, ".jsonl"))
+        base[strlen(base) - 6] = '\0';
     trace->name = g_strdup(base);
     trace->points = g_array_new(FALSE, FALSE, sizeof(TracePoint));
     watch = *g_strchug(text) == '{';

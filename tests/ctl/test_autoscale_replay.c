@@ -13,7 +13,8 @@
 static LoadTrace *
 trace(const char *name)
 {
-    g_autofree char *file = g_strdup_printf("%s.csv", name);
+    g_autofree char *file
+        = g_str_has_suffix(name, ".jsonl") ? g_strdup(name) : g_strdup_printf("%s.csv", name);
     g_autofree char *path = g_build_filename(g_getenv("HOTCPU_TEST_TRACES"), file, NULL);
     g_autoptr(GError) error = NULL;
     LoadTrace *t = load_trace_read(path, &error);
@@ -188,6 +189,31 @@ test_recorded_run(void)
     CU_ASSERT(now->under < one->under * 0.75);
 }
 
+/* Recorded by the e2e test on a real guest (watch --json --load 1, issue
+ * 19's run: 4 busy loops on 1 vCPU, then none), replayed with its
+ * settings: one change up, one down, as on the guest; one-step needs a
+ * change per vCPU. */
+static void
+test_e2e_recorded_run(void)
+{
+    SimSetup setup = sim_setup_default();
+    g_autoptr(SimResult) one = NULL;
+    g_autoptr(SimResult) now = NULL;
+
+    setup.policy.ceiling = 6;
+    setup.policy.target = 0.8;
+    setup.policy.up_after = 3;
+    setup.policy.down_after = 6;
+    setup.policy.cooldown = 2;
+    both("e2e-run.jsonl", &setup, &one, &now);
+    CU_ASSERT_FATAL(one && now);
+    CU_ASSERT_EQUAL(now->changes, 2);
+    CU_ASSERT_EQUAL(g_array_index(now->timeline, TracePoint, 1).demand, 5);
+    CU_ASSERT_EQUAL(g_array_index(now->timeline, TracePoint, 2).demand, 1);
+    CU_ASSERT(one->changes > now->changes);
+    CU_ASSERT(now->under < one->under);
+}
+
 /* A trace file that is not one: an error naming the file and the line. */
 static void
 test_bad_traces(void)
@@ -294,6 +320,7 @@ register_replay_suite(void)
         { "bursts: up once, no flapping", test_bursts_no_flapping },
         { "the host saturated: steal holds", test_steal_holds },
         { "the README's recorded run", test_recorded_run },
+        { "the e2e test's recorded run", test_e2e_recorded_run },
         { "bad trace files", test_bad_traces },
         { "watch's JSON output as a trace", test_watch_output_as_trace },
         { NULL, NULL },
