@@ -1,7 +1,9 @@
 /* autoscale_decide.c: the decisions of autoscale, pure. */
 #include "autoscale_decide.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 guint
 autoscale_floor(guint min, gboolean allow_unplug, gboolean allow_below_persistent, guint persistent,
@@ -19,7 +21,10 @@ autoscale_floor(guint min, gboolean allow_unplug, gboolean allow_below_persisten
 void
 autoscale_state_init(AutoscaleState *state)
 {
-    state->high_since = state->low_since = -1;
+    state->up_since = state->window_start = -1;
+    state->up_first = state->up_least = 0;
+    state->n_wanted = 0;
+    state->host_busy_said = FALSE;
     state->last_change = 0;
     state->changed_once = FALSE;
     state->silent = FALSE;
@@ -27,10 +32,18 @@ autoscale_state_init(AutoscaleState *state)
     state->refused_until = state->refused_backoff = 0;
 }
 
+/* The samples before @t say nothing about the count from now on. */
+static void
+forget_samples(AutoscaleState *state)
+{
+    state->up_since = state->window_start = -1;
+    state->n_wanted = 0;
+}
+
 static void
 restart_windows(AutoscaleState *state, double t)
 {
-    state->high_since = state->low_since = -1;
+    forget_samples(state);
     state->last_change = t;
     state->changed_once = TRUE;
 }
@@ -64,36 +77,10 @@ autoscale_refused(const AutoscalePolicy *p, AutoscaleState *state, double t, gui
     return state->refused_backoff;
 }
 
-static gboolean
-is_high(const AutoscalePolicy *p, const AutoscaleSample *s)
-{
-    return (s->busy >= 0 && s->busy > p->target + AUTOSCALE_BAND)
-           || s->pressure > AUTOSCALE_PRESSURE_HIGH;
-}
-
-static guint
-one_step_down(const AutoscalePolicy *p, guint current)
-{
-    return current > p->floor + p->step ? current - p->step : p->floor;
-}
-
-/* Low: below the band, no tasks waiting, and the same work on one step
- * fewer CPUs still within the target, so that the step down is not undone
- * by a step up a window later. */
-static gboolean
-is_low(const AutoscalePolicy *p, const AutoscaleSample *s, guint current)
-{
-    guint fewer = one_step_down(p, current);
-    double projected = fewer > 0 && fewer < current ? s->busy * current / fewer : s->busy;
-
-    return s->busy >= 0 && s->busy < p->target - AUTOSCALE_BAND && projected <= p->target
-           && (s->pressure < 0 || s->pressure < AUTOSCALE_PRESSURE_LOW);
-}
-
 static AutoscaleDecision
 change(AutoscaleAction action, guint target)
 {
-    AutoscaleDecision d = { action, target, "" };
+    AutoscaleDecision d = { .action = action, .target = target, .desired = target };
     return d;
 }
 
@@ -116,30 +103,77 @@ into_bounds(const AutoscalePolicy *p, guint current)
     return d;
 }
 
-static AutoscaleDecision
-scale_up(const AutoscalePolicy *p, const AutoscaleSample *s, double since, guint current)
+guint
+autoscale_period_ms(guint up_after, guint down_after)
 {
-    AutoscaleDecision d = change(AUTOSCALE_UP, MIN(p->ceiling, current + p->step));
-    double held = s->t - since;
-
-    if (s->busy >= 0 && s->busy > p->target + AUTOSCALE_BAND)
-        g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f > %.2f for %.0f s", s->busy,
-                   p->target + AUTOSCALE_BAND, held);
-    else
-        g_snprintf(d.reason, sizeof(d.reason),
-                   "autoscale: CPU pressure %.2f > %.2f for %.0f s (busy %.2f)", s->pressure,
-                   AUTOSCALE_PRESSURE_HIGH, held, s->busy);
-    return d;
+    return CLAMP(MIN(up_after, down_after) * 1000 / 5, 1000, 5000);
 }
 
-static AutoscaleDecision
-scale_down(const AutoscalePolicy *p, const AutoscaleSample *s, double since, guint current)
+/* The share of time the vCPUs were not idle: busy, and the time the host
+ * took from them (steal), which they wanted to run too.  < 0: unknown. */
+static double
+active(const AutoscaleSample *s)
 {
-    AutoscaleDecision d = change(AUTOSCALE_DOWN, one_step_down(p, current));
+    return s->busy < 0 ? -1 : MIN(1.0, s->busy + MAX(s->steal, 0));
+}
 
-    g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f < %.2f for %.0f s", s->busy,
-               p->target - AUTOSCALE_BAND, s->t - since);
-    return d;
+double
+autoscale_demand(const AutoscaleSample *s, guint current)
+{
+    double busy = active(s), used = busy * current;
+
+    if (busy < 0)
+        return -1;
+    /* Saturated CPUs hide how much more is wanted; the runnable tasks (but
+     * the agent, which is running as it counts them) each want one. */
+    if (busy >= AUTOSCALE_SATURATED && s->runnable > 1)
+        return MAX(used, (double)(s->runnable - 1));
+    return used;
+}
+
+/* @count rounded up to whole units, within [floor, ceiling]. */
+static guint
+in_units(const AutoscalePolicy *p, guint count)
+{
+    guint unit = MAX(p->step, 1);
+
+    count = (count + unit - 1) / unit * unit;
+    return CLAMP(count, p->floor, MAX(p->floor, p->ceiling));
+}
+
+/* ceil(@cpus / target), 1 at least; a hair under a whole number is that
+ * number (3 x 0.50 / 0.75 is 2, not 2.0000001). */
+static guint
+for_target(const AutoscalePolicy *p, double cpus)
+{
+    double n = ceil(cpus / p->target - 1e-6);
+
+    return n < 1 ? 1 : n > G_MAXUINT16 ? G_MAXUINT16 : (guint)n;
+}
+
+guint
+autoscale_desired(const AutoscalePolicy *p, const AutoscaleSample *s, guint current, double *demand)
+{
+    double busy = active(s);
+    /* CPU pressure is a 10 s average: after a burst it stays up while the
+     * CPUs are idle again.  Tasks wait now only if the CPUs are not. */
+    gboolean pressed
+        = s->pressure > AUTOSCALE_PRESSURE_HIGH && (busy < 0 || busy >= p->target - AUTOSCALE_BAND);
+    double cpus = autoscale_demand(s, current);
+    guint want = current;
+
+    if (demand)
+        *demand = cpus;
+    if (busy >= 0 && busy > p->target + AUTOSCALE_BAND)
+        want = MAX(for_target(p, cpus), current + 1);
+    else if (busy >= 0 && busy < p->target - AUTOSCALE_BAND
+             && (s->pressure < 0 || s->pressure < AUTOSCALE_PRESSURE_LOW))
+        want = MIN(for_target(p, cpus), current);
+    /* Tasks wait for a CPU: one more unit at least, whatever the busy
+     * fraction says (the pressure does not say how many). */
+    if (pressed)
+        want = MAX(want, current + 1);
+    return in_units(p, want);
 }
 
 /* The agent's silence and its end are said once each. */
@@ -147,7 +181,7 @@ static gboolean
 track_silence(AutoscaleState *state, const AutoscaleSample *s, guint current, AutoscaleDecision *d)
 {
     if (!s->answered) {
-        state->high_since = state->low_since = -1;
+        forget_samples(state);
         if (!state->silent)
             g_snprintf(d->reason, sizeof(d->reason),
                        "autoscale: the guest's agent does not answer: holding at %u vCPUs",
@@ -161,22 +195,145 @@ track_silence(AutoscaleState *state, const AutoscaleSample *s, guint current, Au
     return FALSE;
 }
 
-/* Moves the windows on with @s: since when the load is above / below. */
+/* The host's CPUs are saturated (steal): more vCPUs add contention, not
+ * capacity.  Said once, until the steal falls again. */
+static gboolean
+host_saturated(AutoscaleState *state, const AutoscaleSample *s, guint current, guint desired,
+               AutoscaleDecision *d)
+{
+    if (s->steal <= AUTOSCALE_STEAL_HIGH) {
+        state->host_busy_said = FALSE;
+        return FALSE;
+    }
+    if (desired <= current)
+        return FALSE;
+    if (!state->host_busy_said)
+        g_snprintf(d->reason, sizeof(d->reason),
+                   "autoscale: steal %.2f > %.2f: the host's CPUs are saturated, more vCPUs would "
+                   "add contention, not capacity; holding at %u vCPUs (the load wants %u)",
+                   s->steal, AUTOSCALE_STEAL_HIGH, current, desired);
+    state->host_busy_said = TRUE;
+    return TRUE;
+}
+
+/* Remembers that @desired was wanted at @t; forgets what is older than the
+ * scale-down window.  The first kept is then the most wanted within it. */
 static void
-track_windows(const AutoscalePolicy *p, AutoscaleState *state, const AutoscaleSample *s,
+remember(const AutoscalePolicy *p, AutoscaleState *state, double t, guint desired)
+{
+    guint kept = 0;
+
+    /* older and no higher: never the maximum again */
+    while (state->n_wanted > 0 && state->wanted[state->n_wanted - 1].desired <= desired)
+        state->n_wanted--;
+    if (state->n_wanted == AUTOSCALE_HISTORY) {
+        /* full: the newest keeps its higher count a while longer */
+        state->wanted[state->n_wanted - 1].t = t;
+    } else {
+        state->wanted[state->n_wanted++] = (AutoscaleWanted){ t, desired };
+    }
+    while (kept < state->n_wanted && state->wanted[kept].t < t - p->down_after)
+        kept++;
+    if (kept > 0) {
+        memmove(state->wanted, state->wanted + kept,
+                (state->n_wanted - kept) * sizeof(AutoscaleWanted));
+        state->n_wanted -= kept;
+    }
+}
+
+/* Moves the windows on with the sample at @t that wants @desired. */
+static void
+track_windows(const AutoscalePolicy *p, AutoscaleState *state, double t, guint desired,
               guint current)
 {
-    if (is_high(p, s)) {
-        state->low_since = -1;
-        if (state->high_since < 0)
-            state->high_since = s->t;
-    } else if (is_low(p, s, current)) {
-        state->high_since = -1;
-        if (state->low_since < 0)
-            state->low_since = s->t;
+    if (state->window_start < 0)
+        state->window_start = t;
+    if (desired > current) {
+        /* The first sample of a rise covers the period before it too:
+         * what it wants counts only when no other sample came since. */
+        if (state->up_since < 0) {
+            state->up_since = t;
+            state->up_first = desired;
+            state->up_least = 0;
+        } else {
+            state->up_least = state->up_least ? MIN(state->up_least, desired) : desired;
+        }
     } else {
-        state->high_since = state->low_since = -1;
+        state->up_since = -1;
     }
+    remember(p, state, t, desired);
+}
+
+static void
+append_load(char *buf, gsize size, const AutoscaleSample *s, double demand)
+{
+    gsize len = strlen(buf);
+    g_autofree char *runnable
+        = s->runnable > 0 ? g_strdup_printf("runnable %" G_GINT64_FORMAT ", ", s->runnable) : NULL;
+    g_autofree char *pressure
+        = s->pressure >= 0 ? g_strdup_printf("CPU pressure %.2f, ", s->pressure) : NULL;
+    g_autofree char *steal
+        = s->steal >= 0.005 ? g_strdup_printf("steal %.2f counted as busy, ", s->steal) : NULL;
+
+    g_snprintf(buf + len, size - len, " (%s%s%sdemand %.2f CPUs)", runnable ? runnable : "",
+               pressure ? pressure : "", steal ? steal : "", MAX(demand, 0));
+}
+
+static AutoscaleDecision
+scale_up(const AutoscalePolicy *p, const AutoscaleState *state, const AutoscaleSample *s,
+         guint current)
+{
+    guint least = state->up_least ? state->up_least : state->up_first, to = least;
+    AutoscaleDecision d;
+    double held = s->t - state->up_since, demand;
+
+    if (p->max_change > 0)
+        to = MIN(to, current + p->max_change);
+    d = change(AUTOSCALE_UP, to);
+    autoscale_desired(p, s, current, &demand);
+    if (active(s) >= 0 && active(s) > p->target + AUTOSCALE_BAND)
+        g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f > %.2f for %.0f s", active(s),
+                   p->target + AUTOSCALE_BAND, held);
+    else
+        g_snprintf(d.reason, sizeof(d.reason),
+                   "autoscale: CPU pressure %.2f > %.2f for %.0f s (busy %.2f)", s->pressure,
+                   AUTOSCALE_PRESSURE_HIGH, held, active(s));
+    append_load(d.reason, sizeof(d.reason), s, demand);
+    g_snprintf(d.reason + strlen(d.reason), sizeof(d.reason) - strlen(d.reason),
+               ": %u vCPUs for busy %.2f%s", to, p->target, to < least ? " (--max-step)" : "");
+    return d;
+}
+
+/* The most wanted by the samples of the last @down_after seconds: the
+ * oldest remembered sample, at the window's very start, covers the period
+ * before it (it may be the one that straddled the load's fall). */
+static guint
+most_wanted(const AutoscalePolicy *p, const AutoscaleState *state, double now)
+{
+    if (state->n_wanted > 1 && state->wanted[0].t <= now - p->down_after)
+        return state->wanted[1].desired;
+    return state->wanted[0].desired;
+}
+
+static AutoscaleDecision
+scale_down(const AutoscalePolicy *p, const AutoscaleState *state, const AutoscaleSample *s,
+           guint current)
+{
+    guint most = most_wanted(p, state, s->t), to = most;
+    AutoscaleDecision d;
+    double demand;
+
+    if (p->max_change > 0 && current > p->floor + p->max_change)
+        to = MAX(to, current - p->max_change);
+    d = change(AUTOSCALE_DOWN, to);
+    autoscale_desired(p, s, current, &demand);
+    g_snprintf(d.reason, sizeof(d.reason), "autoscale: busy %.2f < %.2f for %.0f s", active(s),
+               p->target - AUTOSCALE_BAND, p->down_after);
+    append_load(d.reason, sizeof(d.reason), s, demand);
+    g_snprintf(d.reason + strlen(d.reason), sizeof(d.reason) - strlen(d.reason),
+               ": %u vCPUs, the most wanted in that time%s", most,
+               to > most ? " (--max-step)" : "");
+    return d;
 }
 
 AutoscaleDecision
@@ -186,21 +343,28 @@ autoscale_decide(const AutoscalePolicy *p, AutoscaleState *state, const Autoscal
     AutoscaleDecision hold = change(AUTOSCALE_HOLD, current);
     gboolean cooled = !state->changed_once || s->t - state->last_change >= p->cooldown;
     AutoscaleDecision d;
+    guint desired;
 
     /* No change without a view of the guest confirmed by its agent. */
     if (track_silence(state, s, current, &hold))
         return hold;
+    desired = hold.desired = autoscale_desired(p, s, current, NULL);
     /* The windows run during the cooldown too; only acting waits. */
-    track_windows(p, state, s, current);
+    track_windows(p, state, s->t, desired, current);
+    if (host_saturated(state, s, current, desired, &hold)) {
+        state->up_since = -1; /* no scale up while the host has no CPU time to give */
+        return hold;
+    }
     if (!cooled)
         return hold;
     d = into_bounds(p, current);
-    if (d.action == AUTOSCALE_HOLD && state->high_since >= 0
-        && s->t - state->high_since >= p->up_after && current < p->ceiling)
-        d = scale_up(p, s, state->high_since, current);
-    else if (d.action == AUTOSCALE_HOLD && state->low_since >= 0
-             && s->t - state->low_since >= p->down_after && current > p->floor)
-        d = scale_down(p, s, state->low_since, current);
+    if (d.action == AUTOSCALE_HOLD && state->up_since >= 0 && s->t - state->up_since >= p->up_after
+        && current < p->ceiling)
+        d = scale_up(p, state, s, current);
+    else if (d.action == AUTOSCALE_HOLD && state->n_wanted > 0 && state->wanted[0].desired < current
+             && s->t - state->window_start >= p->down_after && current > p->floor)
+        d = scale_down(p, state, s, current);
+    d.desired = desired;
     /* What `set` refused is not asked again before its backoff ends. */
     if (d.action == AUTOSCALE_HOLD
         || (current == state->refused_from && d.target == state->refused_to

@@ -12,7 +12,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "audit.h"
 #include "autoscale_decide.h"
+#include "autoscale_explain.h"
 #include "cancel.h"
 #include "ctl_util.h"
 #include "domain_follow.h"
@@ -24,7 +26,8 @@ typedef struct {
     gboolean sockets, dry_run;
     double target;
     guint up_after, down_after, cooldown;
-    char *connect; /* the file's libvirt URI, when -c gives none */
+    guint max_step; /* vCPUs (sockets) one change may add or remove; 0: no limit */
+    char *connect;  /* the file's libvirt URI, when -c gives none */
 } AutoscaleSettings;
 
 static gboolean
@@ -43,15 +46,16 @@ read_double(const char *text, const char *what, double *out, GError **error)
     return TRUE;
 }
 
-/* [autoscale] min, max, target, up-after, down-after, cooldown, sockets,
- * dry-run, connect from @path; a missing file is no error. */
+/* [autoscale] min, max, target, up-after, down-after, cooldown, max-step,
+ * sockets, dry-run, connect from @path; a missing file is no error. */
 static gboolean
 settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
 {
     g_autoptr(GKeyFile) kf = g_key_file_new();
     g_autoptr(GError) err = NULL;
-    static const char *const uints[] = { "min", "max", "up-after", "down-after", "cooldown" };
-    guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown };
+    static const char *const uints[]
+        = { "min", "max", "up-after", "down-after", "cooldown", "max-step" };
+    guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown, &s->max_step };
 
     if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
         if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
@@ -94,7 +98,8 @@ settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GEr
                               AUTOSCALE_DEFAULT_TARGET,
                               AUTOSCALE_DEFAULT_UP_AFTER,
                               AUTOSCALE_DEFAULT_DOWN_AFTER,
-                              AUTOSCALE_DEFAULT_COOLDOWN };
+                              AUTOSCALE_DEFAULT_COOLDOWN,
+                              0 };
     if (!settings_from_file(path, s, error))
         return FALSE;
     /* the command line wins */
@@ -103,6 +108,7 @@ settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GEr
     s->up_after = cmd_arg_uint(args, "up-after", s->up_after);
     s->down_after = cmd_arg_uint(args, "down-after", s->down_after);
     s->cooldown = cmd_arg_uint(args, "cooldown", s->cooldown);
+    s->max_step = cmd_arg_uint(args, "max-step", s->max_step);
     s->sockets = s->sockets || cmd_arg_bool(args, "sockets");
     s->dry_run = s->dry_run || cmd_arg_bool(args, "dry-run");
     if (target && !read_double(target, "--target", &s->target, error))
@@ -127,6 +133,43 @@ typedef struct {
     guint period_ms;
 } Autoscale;
 
+/* A number 0..1 from the guest's reply; -1 for anything else. */
+static double
+fraction(JsonNode *n)
+{
+    GType type = n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+    double v = type == G_TYPE_DOUBLE  ? json_node_get_double(n)
+               : type == G_TYPE_INT64 ? (double)json_node_get_int(n)
+                                      : -1;
+
+    return isfinite(v) && v >= 0 && v <= 1 ? v : -1;
+}
+
+void
+autoscale_sample_from_load(JsonNode *load, double t, AutoscaleSample *out)
+{
+    JsonObject *o = load && JSON_NODE_HOLDS_OBJECT(load) ? json_node_get_object(load) : NULL;
+    JsonNode *pressure = o ? json_object_get_member(o, "pressure") : NULL;
+    JsonNode *runnable = o ? json_object_get_member(o, "runnable") : NULL;
+
+    out->t = t;
+    out->answered = o != NULL;
+    /* The guest is untrusted: a fraction out of 0..1 or a count out of
+     * range is no figure (unknown), never a decision. */
+    out->busy = o ? fraction(json_object_get_member(o, "busy")) : -1;
+    out->steal = o ? fraction(json_object_get_member(o, "steal")) : -1;
+    out->runnable = runnable && JSON_NODE_HOLDS_VALUE(runnable)
+                            && json_node_get_value_type(runnable) == G_TYPE_INT64
+                            && json_node_get_int(runnable) > 0
+                            && json_node_get_int(runnable) <= AUTOSCALE_MAX_RUNNABLE
+                        ? json_node_get_int(runnable)
+                        : -1;
+    out->pressure
+        = pressure && JSON_NODE_HOLDS_OBJECT(pressure)
+              ? fraction(json_object_get_member(json_node_get_object(pressure), "some-avg10"))
+              : -1;
+}
+
 /* One sample: the guest's load since the previous one.  The first call
  * after a start or a change only sets the baseline (get-load covers the
  * time since the previous call on the port, whoever made it). */
@@ -135,23 +178,14 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) load = guest ? guest_get_load(guest, &error) : NULL;
-    JsonObject *o = load && JSON_NODE_HOLDS_OBJECT(load) ? json_node_get_object(load) : NULL;
-    JsonObject *pressure = o && json_object_get_member(o, "pressure")
-                                   && JSON_NODE_HOLDS_OBJECT(json_object_get_member(o, "pressure"))
-                               ? json_object_get_object_member(o, "pressure")
-                               : NULL;
-    JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
+    gboolean o = load && JSON_NODE_HOLDS_OBJECT(load);
 
     /* A stop that cut the call short says nothing about the agent. */
     if (!o && cancel_signal() != 0)
         return FALSE;
-    out->t = g_get_monotonic_time() / (double)G_USEC_PER_SEC;
-    out->answered = o != NULL;
+    autoscale_sample_from_load(load, g_get_monotonic_time() / (double)G_USEC_PER_SEC, out);
     if (!o)
         domain_follow_guest_failed(a->follow);
-    out->busy = busy && JSON_NODE_HOLDS_VALUE(busy) ? json_node_get_double(busy) : -1;
-    out->pressure
-        = pressure ? json_object_get_double_member_with_default(pressure, "some-avg10", -1) : -1;
     if (o && !a->primed) {
         a->primed = TRUE;
         return FALSE;
@@ -160,20 +194,92 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
 }
 
 static AutoscalePolicy
-bounds(Autoscale *a, virDomainPtr dom, guint current)
+policy_of(const AutoscaleSettings *s, const Policy *host, virDomainPtr dom, guint current)
 {
     g_autoptr(DomainInfo) info = ctl_domain_info(dom, NULL, NULL);
-    guint unit = a->s.sockets && info ? domain_info_vcpus_per_socket(info) : 1;
+    guint unit = s->sockets && info ? domain_info_vcpus_per_socket(info) : 1;
     int persistent = virDomainIsPersistent(dom) == 1
                          ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG)
                          : 0;
-    AutoscalePolicy p
-        = { 0, a->s.max * unit, unit, a->s.target, a->s.up_after, a->s.down_after, a->s.cooldown };
+    AutoscalePolicy p = { 0,           s->max * unit, unit,        s->target,
+                          s->up_after, s->down_after, s->cooldown, s->max_step * unit };
 
-    p.floor = autoscale_floor(a->s.min * unit, a->policy->allow_unplug,
-                              a->policy->allow_below_persistent, MAX(persistent, 0), current);
+    p.floor = autoscale_floor(s->min * unit, host->allow_unplug, host->allow_below_persistent,
+                              MAX(persistent, 0), current);
     virResetLastError();
     return p;
+}
+
+static AutoscalePolicy
+bounds(Autoscale *a, virDomainPtr dom, guint current)
+{
+    return policy_of(&a->s, a->policy, dom, current);
+}
+
+gboolean
+autoscale_policy_for(CtlContext *ctx, const char *name, virDomainPtr dom, guint current,
+                     AutoscalePolicy *out, GError **error)
+{
+    g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", name);
+    g_autoptr(Policy) host = policy_load(ctx->policy, !ctx->policy_explicit, error);
+    AutoscaleSettings s = { 0,
+                            0,
+                            FALSE,
+                            FALSE,
+                            AUTOSCALE_DEFAULT_TARGET,
+                            AUTOSCALE_DEFAULT_UP_AFTER,
+                            AUTOSCALE_DEFAULT_DOWN_AFTER,
+                            AUTOSCALE_DEFAULT_COOLDOWN,
+                            0 };
+    gboolean ok = host && settings_from_file(path, &s, error);
+    int maximum
+        = ok ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM) : -1;
+
+    g_free(s.connect);
+    if (!ok)
+        return FALSE;
+    virResetLastError();
+    /* bounds the file does not give: all the domain allows */
+    if (s.min < 1)
+        s.min = 1;
+    if (s.max < s.min) {
+        g_autoptr(DomainInfo) info = s.sockets ? ctl_domain_info(dom, NULL, NULL) : NULL;
+        guint unit = info ? MAX(domain_info_vcpus_per_socket(info), 1) : 1;
+
+        s.max = MAX((maximum > 0 ? (guint)maximum : current) / unit, s.min);
+    }
+    *out = policy_of(&s, host, dom, current);
+    return TRUE;
+}
+
+/* The host's saturation held a change back: one audit record, as for a
+ * change, with outcome "held" (said once per episode, like the line). */
+static void
+record_hold(Autoscale *a, virDomainPtr dom, const AutoscaleDecision *d, guint current)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AuditLog) log = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    AuditRecord rec = { 0 };
+
+    if (a->s.dry_run)
+        return;
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        virResetLastError();
+    rec.command = "autoscale";
+    rec.reason = d->reason;
+    rec.domain = domain_follow_name(a->follow);
+    rec.uuid = uuid[0] ? uuid : NULL;
+    rec.previous = rec.actual = (gint)current;
+    rec.requested = (gint)d->desired;
+    rec.outcome = "held";
+    rec.exit_code = 0;
+    rec.guest_online = rec.guest_present = -1;
+    if (!(log = audit_open(a->ctx->audit_log, &error)) || !audit_write(log, &rec, &error)) {
+        g_autofree char *note = g_strdup_printf(
+            "autoscale of domain '%s': cannot record the hold: %s", rec.domain, error->message);
+        domain_follow_note(a->follow, note);
+    }
 }
 
 /* Carries out @d: through set's whole path, or only said with --dry-run. */
@@ -237,15 +343,18 @@ step(Autoscale *a)
     }
     p = bounds(a, dom, (guint)current);
     d = autoscale_decide(&p, &a->state, &x, (guint)current);
-    g_debug("autoscale of domain '%s': %d vCPUs (%u-%u), busy %.2f, pressure %.2f%s: %s",
-            domain_follow_name(a->follow), current, p.floor, p.ceiling, x.busy, x.pressure,
-            x.answered ? "" : " (no answer)",
+    g_debug("autoscale of domain '%s': %d vCPUs (%u-%u), busy %.2f, pressure %.2f, steal %.2f, "
+            "runnable %" G_GINT64_FORMAT "%s: wants %u: %s",
+            domain_follow_name(a->follow), current, p.floor, p.ceiling, x.busy, x.pressure, x.steal,
+            x.runnable, x.answered ? "" : " (no answer)", d.desired,
             d.action == AUTOSCALE_UP     ? "up"
             : d.action == AUTOSCALE_DOWN ? "down"
                                          : "hold");
     if (d.action == AUTOSCALE_HOLD) {
         if (d.reason[0])
             domain_follow_note(a->follow, d.reason);
+        if (g_str_has_prefix(d.reason, "autoscale: steal"))
+            record_hold(a, dom, &d, (guint)current);
         return;
     }
     act(a, &d, &p, (guint)current, x.t);
@@ -254,12 +363,17 @@ step(Autoscale *a)
 static void
 say_start(Autoscale *a)
 {
+    g_autofree char *step = a->s.max_step
+                                ? g_strdup_printf(", at most %u %s per change", a->s.max_step,
+                                                  a->s.sockets ? "sockets" : "vCPUs")
+                                : NULL;
     g_autofree char *note = g_strdup_printf(
         "autoscale of domain '%s': %u to %u %s, busy target %.2f (%.2f-%.2f), up after %u s, "
-        "down after %u s, cooldown %u s%s",
+        "down after %u s, cooldown %u s%s%s",
         domain_follow_name(a->follow), a->s.min, a->s.max, a->s.sockets ? "sockets" : "vCPUs",
         a->s.target, a->s.target - AUTOSCALE_BAND, a->s.target + AUTOSCALE_BAND, a->s.up_after,
-        a->s.down_after, a->s.cooldown, a->s.dry_run ? "; dry run: nothing is changed" : "");
+        a->s.down_after, a->s.cooldown, step ? step : "",
+        a->s.dry_run ? "; dry run: nothing is changed" : "");
     domain_follow_note(a->follow, note);
 }
 
@@ -276,8 +390,7 @@ autoscale_run(CtlContext *ctx, const char *name, Autoscale *a)
     if (!(a->follow = domain_follow_new(ctx, name, &rc, &error)))
         return output_fail_error(ctx->out, rc, NULL, error);
     a->policy = policy;
-    /* samples often enough for the shorter window to see a few of them */
-    a->period_ms = CLAMP(MIN(a->s.up_after, a->s.down_after) * 1000 / 5, 1000, 5000);
+    a->period_ms = autoscale_period_ms(a->s.up_after, a->s.down_after);
     autoscale_state_init(&a->state);
     say_start(a);
     while (!cancel_signal() && domain_follow_wait_running(a->follow)) {

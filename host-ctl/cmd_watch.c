@@ -9,6 +9,7 @@
  * for it to start) and libvirtd restarting, and says so once each.
  */
 #include "agent_client.h"
+#include "autoscale_explain.h"
 #include "protocol.h"
 #include "cancel.h"
 #include "ctl_util.h"
@@ -22,6 +23,7 @@ typedef struct {
     CtlContext *ctx;
     DomainFollow *follow;
     guint load_s;      /* --load: seconds between load events, 0: none */
+    gboolean explain;  /* --explain: autoscale's count beside each load line */
     char *shown;       /* the sets of the last topology printed */
     guint shown_epoch; /* domain_follow_epoch() when it was printed */
 } Watch;
@@ -50,6 +52,51 @@ print_topology(Watch *w, JsonNode *data)
     }
 }
 
+/* What autoscale makes of the load @data (autoscale_desired(), with the
+ * policy it would use), as "; autoscale: ..." text; into @json too when
+ * given: {"vcpus", "desired", "demand", "held"}. */
+static char *
+explain(Watch *w, JsonNode *data, JsonObject *json)
+{
+    virDomainPtr dom = domain_follow_domain(w->follow);
+    int n = dom ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE) : -1;
+    g_autoptr(GError) error = NULL;
+    AutoscalePolicy p;
+    AutoscaleSample s;
+    double demand;
+    guint want;
+    gboolean held;
+
+    if (n < 1 || !autoscale_policy_for(w->ctx, domain_follow_name(w->follow), dom, n, &p, &error)) {
+        const char *why = error ? error->message : "no live vCPU count";
+
+        virResetLastError();
+        if (json)
+            json_object_set_string_member(json, "error", why);
+        return g_strdup_printf("; autoscale: cannot tell (%s)", why);
+    }
+    autoscale_sample_from_load(data, 0, &s);
+    want = autoscale_desired(&p, &s, n, &demand);
+    held = want > (guint)n && s.steal > AUTOSCALE_STEAL_HIGH;
+    if (json) {
+        json_object_set_int_member(json, "vcpus", n);
+        json_object_set_int_member(json, "desired", want);
+        if (demand >= 0)
+            json_object_set_double_member(json, "demand", demand);
+        else
+            json_object_set_null_member(json, "demand");
+        json_object_set_boolean_member(json, "held", held);
+    }
+    if (held)
+        return g_strdup_printf("; autoscale: %d vCPUs, wants %u but holds: steal %.2f > %.2f, the "
+                               "host's CPUs are saturated",
+                               n, want, s.steal, AUTOSCALE_STEAL_HIGH);
+    if (demand < 0)
+        return g_strdup_printf("; autoscale: %d vCPUs, wants %u (no busy fraction)", n, want);
+    return g_strdup_printf("; autoscale: %d vCPUs, wants %u (demand %.2f CPUs, target %.2f)", n,
+                           want, demand, p.target);
+}
+
 static void
 print_load(Watch *w, JsonNode *data)
 {
@@ -65,8 +112,11 @@ print_load(Watch *w, JsonNode *data)
               "%.2f", json_object_get_double_member_with_default(pressure, "some-avg10", 0))
                    : g_strdup("unknown");
 
-    output_text(w->ctx->out, "%s load: busy %s, CPU pressure %s, runnable %" G_GINT64_FORMAT "\n",
-                t, b, p, o ? json_object_get_int_member_with_default(o, "runnable", 0) : 0);
+    g_autofree char *why = w->explain && !w->ctx->json ? explain(w, data, NULL) : NULL;
+
+    output_text(w->ctx->out, "%s load: busy %s, CPU pressure %s, runnable %" G_GINT64_FORMAT "%s\n",
+                t, b, p, o ? json_object_get_int_member_with_default(o, "runnable", 0) : 0,
+                why ? why : "");
 }
 
 /* An agent tells the whole topology to every host that connects: after
@@ -108,6 +158,12 @@ print_event(Watch *w, const char *name, JsonNode *data)
     json_object_set_string_member(obj, "domain", domain_follow_name(w->follow));
     json_object_set_string_member(obj, "event", name);
     json_object_set_member(obj, "data", json_node_ref(data));
+    if (w->explain && w->ctx->json && g_strcmp0(name, "load") == 0) {
+        JsonObject *autoscale = json_object_new();
+
+        g_free(explain(w, data, autoscale));
+        json_object_set_object_member(obj, "autoscale", autoscale);
+    }
     output_result(w->ctx->out, obj);
     if (g_strcmp0(name, "topology-changed") == 0)
         print_topology(w, data);
@@ -223,7 +279,9 @@ int
 cmd_watch(CtlContext *ctx, const CmdArgs *args)
 {
     g_autoptr(GError) error = NULL;
-    Watch w = { ctx, NULL, cmd_arg_uint(args, "load", 0), NULL, 0 };
+    gboolean why = cmd_arg_bool(args, "explain");
+    /* --explain alone: autoscale's sample period with its defaults */
+    Watch w = { ctx, NULL, cmd_arg_uint(args, "load", why ? 5 : 0), why, NULL, 0 };
     int rc = CTL_EXIT_OK;
 
     output_set_stream(ctx->out, TRUE);

@@ -74,6 +74,8 @@ static const CmdOptDef opts_watch[] = {
     DOMAIN_OPT,
     { "load", OPT_UINT, FALSE, FALSE, "seconds",
       "also the guest's load every so many seconds (1 to 3600)" },
+    { "explain", OPT_BOOL, FALSE, FALSE, NULL,
+      "beside each load line, the vCPUs autoscale's rules want for it (implies --load 5)" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_watch);
@@ -87,14 +89,17 @@ static const CmdOptDef opts_autoscale[] = {
     { "target", OPT_STRING, FALSE, FALSE, "fraction",
       "the busy fraction aimed at (default " G_STRINGIFY(AUTOSCALE_DEFAULT_TARGET) ", +- 0.1)" },
     { "up-after", OPT_UINT, FALSE, FALSE, "seconds",
-      "busy above the band this long: one step up (default " G_STRINGIFY(
+      "the load wanting more this long: up to what it wanted (default " G_STRINGIFY(
           AUTOSCALE_DEFAULT_UP_AFTER) ")" },
     { "down-after", OPT_UINT, FALSE, FALSE, "seconds",
-      "busy below the band this long: one step down (default " G_STRINGIFY(
+      "the load wanting fewer this long: down to the most it wanted (default " G_STRINGIFY(
           AUTOSCALE_DEFAULT_DOWN_AFTER) ")" },
     { "cooldown", OPT_UINT, FALSE, FALSE, "seconds",
       "no change this soon after the last (default " G_STRINGIFY(AUTOSCALE_DEFAULT_COOLDOWN) ")" },
-    { "sockets", OPT_BOOL, FALSE, FALSE, NULL, "steps of one socket; --min and --max in sockets" },
+    { "max-step", OPT_UINT, FALSE, FALSE, "count",
+      "the most vCPUs (sockets with --sockets) one change adds or removes (default: no limit)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "whole sockets; --min, --max and --max-step in sockets" },
     { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the decisions and change nothing" },
     { NULL },
 };
@@ -131,11 +136,14 @@ static const CmdDef commands[] = {
       "    restarting, the guest rebooting, the domain stopping and starting and libvirtd\n"
       "    restarting, and says so once each.  Gives the channel way to other clients." },
     { "autoscale", cmd_autoscale, opts_autoscale, "give a domain the vCPUs its load needs",
-      "Samples the guest's load (hotcpu-agent) and changes the live vCPU count, one step\n"
-      "    at a time, between --min and --max: up when the guest stays busy above the\n"
-      "    target's band (or CPU pressure says tasks wait) for --up-after seconds, down\n"
-      "    when it stays below for --down-after seconds, never within --cooldown of the\n"
-      "    last change nor against the host policy.  Every change goes through set's\n"
+      "Samples the guest's load (hotcpu-agent) and changes the live vCPU count between\n"
+      "    --min and --max, in one change to the count the load needs (busy x vCPUs /\n"
+      "    target; runnable tasks when the CPUs are saturated): up when every sample of\n"
+      "    --up-after seconds wanted more (busy above the target's band, or CPU pressure\n"
+      "    says tasks wait), down to the most wanted in --down-after seconds when all of\n"
+      "    them wanted fewer; never within --cooldown of the last change, never more than\n"
+      "    --max-step at once, never against the host policy nor up while steal says the\n"
+      "    host's CPUs are saturated.  Every change goes through set's\n"
       "    path (checks, hooks, the guest's confirmation, the audit record with the\n"
       "    reason).  Bounds not given come from " HOTCPU_ETC_DIR "/autoscale.d/DOMAIN.conf.\n"
       "    Runs until SIGTERM or SIGINT (exit 0); waits while the domain is shut off." },

@@ -852,6 +852,7 @@ e2e_guest_sh(E2eGuest *g, guint timeout_ms, char **out, GError **error, const ch
         char buf[4096];
         gssize n;
         gint64 left;
+        g_autoptr(GError) local = NULL;
 
         if (c && strchr(c + strlen(close_mark), '\n')) {
             int status = atoi(c + strlen(close_mark));
@@ -869,12 +870,14 @@ e2e_guest_sh(E2eGuest *g, guint timeout_ms, char **out, GError **error, const ch
         }
         if (!g_socket_condition_timed_wait(g->shell, G_IO_IN, left, NULL, NULL))
             continue;
-        n = g_socket_receive(g->shell, buf, sizeof buf, NULL, error);
+        n = g_socket_receive(g->shell, buf, sizeof buf, NULL, &local);
         if (n < 0) {
-            if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-                g_clear_error(error);
+            /* @error may be NULL (most callers pass none): never read it */
+            if (g_error_matches(local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+                g_clear_error(&local);
                 continue;
             }
+            g_propagate_error(error, g_steal_pointer(&local));
             return -1;
         }
         if (n == 0) {
