@@ -31,12 +31,15 @@ esac
 command -v mmdebstrap >/dev/null || die "mmdebstrap not found; run scripts/deps.sh"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# The release's own archive only: mmdebstrap's default adds
+# security.debian.org, whose index can name files its pool no longer has.
+mirror=${HOTCPU_DEBIAN_MIRROR:-"deb http://deb.debian.org/debian $suite main"}
 cache=${HOTCPU_CACHE_DIR:-/var/cache/hotcpu-tests}
 mkdir -p "$cache" "$out"
 out=$(cd "$out" && pwd)
 
 key=$({
-    echo "suite $suite mirror ${HOTCPU_DEBIAN_MIRROR:-default}"
+    echo "suite $suite mirror $mirror"
     cat "$0" "$top/packaging/debian/control"
 } | sha256sum | cut -c1-16)
 base=$cache/buildroot-$suite-$key.tar
@@ -54,7 +57,7 @@ if [ ! -s "$base" ]; then
         --customize-hook="copy-in $tmp/ctl/debian /tmp/ctl" \
         --customize-hook='chroot "$1" apt-get build-dep -y -q --no-install-recommends --build-profiles=pkg.hotcpu.agentonly /tmp/ctl' \
         --customize-hook='rm -rf "$1/tmp/ctl" "$1"/var/cache/apt/archives/*.deb' \
-        "$suite" "${base%.tar}.tmp.tar" ${HOTCPU_DEBIAN_MIRROR:+"$HOTCPU_DEBIAN_MIRROR"} </dev/null ||
+        "$suite" "${base%.tar}.tmp.tar" "$mirror" </dev/null ||
         die "mmdebstrap of the $suite build root failed"
     mv "${base%.tar}.tmp.tar" "$base"
     # Older roots of this suite are of no more use.

@@ -79,12 +79,17 @@ agent_deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/[(|].*//; s/[[:sp
 include="systemd-sysv,udev,kmod,$agent_deps"
 [ "$own_kernel" = 0 ] || include="$include,linux-image-cloud-amd64,initramfs-tools"
 
+# The release's own archive only: mmdebstrap's default adds
+# security.debian.org, which has newer kernels in its index than in its
+# pool for the LTS release (Debian 11's linux-image-cloud-amd64: 404).
+mirror=${HOTCPU_DEBIAN_MIRROR:-"deb http://deb.debian.org/debian $suite main"}
+
 cache=${HOTCPU_CACHE_DIR:-/var/cache/hotcpu-tests}
 mkdir -p "$cache" "$out"
 out=$(cd "$out" && pwd)
 # The base root's inputs: this script, the shell, the package list.
 base_key=$({
-    echo "suite $suite mirror ${HOTCPU_DEBIAN_MIRROR:-default} include $include"
+    echo "suite $suite mirror $mirror include $include"
     cat "$0" "$here/guest-shell.sh"
 } | sha256sum | cut -c1-16)
 base=$cache/guestroot-$suite-$base_key.tar
@@ -140,7 +145,7 @@ UNIT
         --customize-hook='echo hotcpu-systemd > "$1/etc/hostname"' \
         --customize-hook='echo "/dev/vda / ext4 rw,noatime 0 1" > "$1/etc/fstab"' \
         --customize-hook='rm -rf "$1"/var/cache/apt/*.bin "$1"/var/lib/apt/lists/*_Packages "$1"/var/cache/apt/archives/*.deb' \
-        "$suite" "${base%.tar}.tmp.tar" ${HOTCPU_DEBIAN_MIRROR:+"$HOTCPU_DEBIAN_MIRROR"} </dev/null \
+        "$suite" "${base%.tar}.tmp.tar" "$mirror" </dev/null \
         || die "mmdebstrap of the $suite guest root failed"
     mv "${base%.tar}.tmp.tar" "$base"
     for old in "$cache"/guestroot-"$suite"-*.tar; do
