@@ -73,6 +73,7 @@ typedef struct {
     gboolean applied;          /* setVcpus was called: the domain may have changed */
     gboolean after_hooks_done; /* they ran (they run once, whatever happens) */
     gboolean reconnected;      /* libvirt's connection was opened again once */
+    gboolean libvirt_stale;    /* libvirt counts vCPUs QEMU removed (libvirt 9.0, TCG) */
     int exit_code;
 } SetRun;
 

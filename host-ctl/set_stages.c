@@ -299,6 +299,16 @@ set_after_hooks(SetRun *run)
         g_clear_pointer(&run->error, g_free);
         return TRUE;
     }
+    if (run->libvirt_stale)
+        return set_finish(
+            run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+            g_strdup_printf("libvirt keeps a stale count of %d vCPUs for domain '%s' after an "
+                            "unplug QEMU did not confirm: the guest has %d CPUs present, %u were "
+                            "requested, and libvirt refuses further changes (%s); restart "
+                            "libvirtd to make it re-read QEMU's vCPUs, and unplug under KVM or "
+                            "with libvirt 11.3 or newer",
+                            run->rec.actual, run->name, run->rec.guest_present, run->count,
+                            run->error ? run->error : "no error given"));
     guest = run->rec.guest_present >= 0
                 ? g_strdup_printf("; the guest has %d CPUs present", run->rec.guest_present)
                 : g_strdup("");
