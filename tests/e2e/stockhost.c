@@ -273,3 +273,16 @@ e2e_stockhost_restart_libvirtd(E2eStockHost *s, GError **error)
         return FALSE;
     return connect_daemon(s, error);
 }
+
+char *
+e2e_stockhost_qemu_log(E2eStockHost *s, const char *name, gsize max_bytes)
+{
+    g_autofree char *file = g_strdup_printf("%s.log", name);
+    g_autofree char *path = g_build_filename(s->dir, "log", "qemu", file, NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return g_strdup_printf("(no %s)", path);
+    return g_strdup(len > max_bytes ? text + len - max_bytes : text);
+}

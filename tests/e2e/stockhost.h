@@ -46,6 +46,10 @@ E2eStockHost *e2e_stockhost_start(const char *build_script, const char *rundir, 
 void e2e_stockhost_stop(E2eStockHost *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(E2eStockHost, e2e_stockhost_stop)
 
+/* The last @max_bytes of QEMU's log of domain @name (libvirt's
+ * /var/log/libvirt/qemu/NAME.log in the root), for failure messages. */
+char *e2e_stockhost_qemu_log(E2eStockHost *s, const char *name, gsize max_bytes);
+
 /* Stops libvirtd (SIGTERM: QEMU runs on) and starts it again in the same
  * namespace; it reconnects to its QEMUs and re-reads their vCPUs.  s->conn
  * is a new connection. */

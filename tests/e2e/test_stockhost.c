@@ -15,9 +15,14 @@
  *                   (should QEMU confirm) converges; a second set is not
  *                   "nothing changed"
  *   restart         libvirtd restarted, as set advises: its count is right
+ *
+ * A second guest, whose vCPUs were never unplugged (QEMU 7.2 under TCG
+ * crashed when vCPU 3 was plugged again after that unplug and the
+ * restart):
+ *
  *   remote          hotcpu-ctl of this machine through the daemon's socket
  *                   (remote driver, libvirt 11.3 client to 9.0): topology
- *                   through the channel stream, plug confirmed
+ *                   through the channel stream, a plug confirmed
  *   qemu-ga         hotcpu-agent stopped, qemu-ga started: a plug done and
  *                   confirmed through libvirt 9.0's guest vCPU calls
  *
@@ -35,6 +40,8 @@ static char *env_error;
 static char *setup_error;
 static E2eStockHost *stock;
 static E2eGuest *guest;
+static E2eGuest *guest2; /* never unplugged: remote, qemu-ga */
+static char *guest2_error;
 static char *host_ctl; /* this machine's hotcpu-ctl (e2e.ctl runs it inside) */
 
 static int
@@ -79,6 +86,7 @@ suite_init(void)
 static void
 free_all(void)
 {
+    g_clear_pointer(&guest2, e2e_guest_free);
     g_clear_pointer(&guest, e2e_guest_free);
     g_clear_pointer(&stock, e2e_stockhost_stop);
     if (host_ctl) {
@@ -292,6 +300,39 @@ test_restart_corrects_count(void)
           libvirt_now, present);
 }
 
+/* The second guest, booted on first use: 2 of 8 vCPUs, hotcpu-agent and
+ * the qemu-ga port. */
+static E2eGuest *
+second_guest(void)
+{
+    g_autoptr(GError) error = NULL;
+    E2eTopology t = { .sockets = 8,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 2,
+                      .maximum = 8,
+                      .osinfo = TRUE,
+                      .qga_port = TRUE };
+
+    if (guest2 || guest2_error)
+        return guest2;
+    if (!(guest2 = e2e_guest_boot_on(stock->conn, NULL, &t, &error)))
+        guest2_error = g_strdup(error->message);
+    else
+        g_printerr("    second guest %s booted in %.1f s\n", guest2->name, guest2->boot_seconds);
+    return guest2;
+}
+
+/* QEMU's log and the guest's console after a failed change. */
+static void
+print_logs(E2eGuest *g)
+{
+    g_autofree char *log = e2e_stockhost_qemu_log(stock, g->name, 1500);
+    g_autofree char *console = e2e_guest_console_tail(g, 1500);
+
+    g_printerr("    QEMU's log (end):\n%s\n    the guest's console (end):\n%s\n", log, console);
+}
+
 /* This machine's hotcpu-ctl through the stock daemon's socket: the agent
  * through libvirt's channel stream, a plug confirmed. */
 static void
@@ -299,23 +340,24 @@ test_remote(void)
 {
     g_autoptr(E2eRun) topo = NULL;
     g_autoptr(E2eRun) plug = NULL;
-    g_autofree char *count = NULL;
-    int before;
+    E2eGuest *g;
 
-    NEED_GUEST();
+    NEED_STOCK();
+    g = second_guest();
+    CHECK_FATAL(g != NULL, "no second guest: %s", guest2_error ? guest2_error : "?");
     e2e.ctl = host_ctl;
-    topo = e2e_ctlv("--connect", stock->uri, "--verbose", "topology", guest->name, NULL);
+    topo = e2e_ctlv("--connect", stock->uri, "--verbose", "topology", g->name, NULL);
     CHECK(topo->status == 0, "topology over %s exited %d: %s", stock->uri, topo->status, topo->err);
     CHECK(strstr(topo->err, "through libvirt's channel stream") != NULL,
           "--verbose does not say the channel stream was used: %s", topo->err);
-    before = e2e_libvirt_vcpus(guest, TRUE);
-    count = g_strdup_printf("%d", before + 1);
-    plug = e2e_ctlv("--connect", stock->uri, "--json", "set", guest->name, count, NULL);
-    g_printerr("    remote set %d -> %s: exit %d in %.2f s\n", before, count, plug->status,
-               plug->seconds);
-    CHECK(plug->status == 0 && strstr(plug->out, "\"guest\":\"confirmed\""),
-          "remote set %s exited %d: %s%s", count, plug->status, plug->out, plug->err);
+    plug = e2e_ctlv("--connect", stock->uri, "--json", "set", g->name, "3", NULL);
     e2e.ctl = stock->ctl_wrapper;
+    g_printerr("    remote set 2 -> 3: exit %d in %.2f s\n", plug->status, plug->seconds);
+    if (plug->status != 0)
+        print_logs(g);
+    CHECK(plug->status == 0 && strstr(plug->out, "\"guest\":\"confirmed\""),
+          "remote set 3 exited %d: %s%s", plug->status, plug->out, plug->err);
+    CHECK(e2e_guest_online(g) == 3, "the guest has %d CPUs online, not 3", e2e_guest_online(g));
 }
 
 /* qemu-ga instead of hotcpu-agent: a plug through libvirt 9.0's
@@ -327,12 +369,15 @@ test_qemu_ga(void)
     g_autoptr(JsonObject) o = NULL;
     g_autofree char *count = NULL;
     double until = e2e_now() + 20;
+    E2eGuest *g;
     int before;
 
-    NEED_GUEST();
+    NEED_STOCK();
+    g = second_guest();
+    CHECK_FATAL(g != NULL, "no second guest: %s", guest2_error ? guest2_error : "?");
     CHECK_FATAL(e2e.qemu_ga != NULL, "no qemu-ga in the guest image (scripts/fetch-qemu-ga)");
-    CHECK_FATAL(e2e_guest_agent_stop(guest), "cannot stop hotcpu-agent in the guest");
-    CHECK_FATAL(e2e_guest_sh(guest, 10000, NULL, NULL,
+    CHECK_FATAL(e2e_guest_agent_stop(g), "cannot stop hotcpu-agent in the guest");
+    CHECK_FATAL(e2e_guest_sh(g, 10000, NULL, NULL,
                              "mklinks; mkdir -p /run/qga; qemu-ga -m virtio-serial -p "
                              "/dev/virtio-ports/" E2E_QGA_PORT
                              " -t /run/qga </dev/null >/run/qga.log 2>&1 &")
@@ -340,23 +385,25 @@ test_qemu_ga(void)
                 "cannot start qemu-ga in the guest");
     do {
         g_autoptr(E2eRun) t
-            = e2e_ctlv("--guest-agent", "qemu-ga", "--json", "topology", guest->name, NULL);
+            = e2e_ctlv("--guest-agent", "qemu-ga", "--json", "topology", g->name, NULL);
         if (t->status == 0)
             break;
         g_usleep(300 * 1000);
     } while (e2e_now() < until);
-    before = e2e_libvirt_vcpus(guest, TRUE);
+    before = e2e_libvirt_vcpus(g, TRUE);
     count = g_strdup_printf("%d", before + 1);
-    r = e2e_ctlv("--json", "set", guest->name, count, NULL);
+    r = e2e_ctlv("--json", "set", g->name, count, NULL);
     o = json_object_of(r->out);
     g_printerr("    set %d -> %s through qemu-ga: exit %d in %.2f s\n", before, count, r->status,
                r->seconds);
+    if (r->status != 0)
+        print_logs(g);
     CHECK(r->status == 0, "set %s exited %d: %s%s", count, r->status, r->out, r->err);
     CHECK(g_strcmp0(str_member(o, "guest-agent"), "qemu-ga") == 0
               && g_strcmp0(str_member(o, "guest"), "confirmed") == 0,
           "not confirmed by qemu-ga: %s", r->out);
-    CHECK(e2e_guest_online(guest) == before + 1, "the guest has %d CPUs online, not %d",
-          e2e_guest_online(guest), before + 1);
+    CHECK(e2e_guest_online(g) == before + 1, "the guest has %d CPUs online, not %d",
+          e2e_guest_online(g), before + 1);
 }
 
 static void
