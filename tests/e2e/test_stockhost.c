@@ -292,8 +292,11 @@ test_restart_corrects_count(void)
     NEED_GUEST();
     CHECK_FATAL(e2e_stockhost_restart_libvirtd(stock, &error), "%s", error ? error->message : "?");
     CHECK_FATAL(e2e_guest_reattach(guest, stock->conn), "the guest is gone after the restart");
-    libvirt_now = e2e_libvirt_vcpus(guest, TRUE);
+    /* libvirtd reconnects to its QEMUs in a thread of its own, after it
+     * answers: the count is refreshed a moment later */
     present = e2e_guest_present(guest);
+    for (int i = 0; i < 100 && (libvirt_now = e2e_libvirt_vcpus(guest, TRUE)) != present; i++)
+        g_usleep(100 * 1000);
     g_printerr("    after the libvirtd restart: libvirt says %d vCPUs, the guest has %d present\n",
                libvirt_now, present);
     CHECK(libvirt_now == present, "libvirt says %d vCPUs after the restart, the guest has %d",
