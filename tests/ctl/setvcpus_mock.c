@@ -20,6 +20,8 @@
  *                  (QEMU said DeviceNotFound for the vCPU it had removed)
  *   stale-after    the same state from the start: every live unplug fails
  *                  at once that way (a second `set` after the timeout)
+ *   restless       the first live unplug times out; every later one fails
+ *                  at once, nothing changed, in words that differ each time
  * unset: the real function.
  *
  * $HOTCPU_MOCK_SETVCPUS_LOG, when set, gets one line per live unplug
@@ -119,6 +121,14 @@ virDomainSetVcpusFlags(virDomainPtr dom, unsigned int nvcpus, unsigned int flags
         if (live_unplugs == 1 && real(dom, cur - 1, flags) < 0)
             return -1;
         report(VIR_ERR_INTERNAL_ERROR, "mock: vCPU removal failed half way");
+        return -1;
+    }
+    if (strcmp(mode, "restless") == 0) {
+        char msg[64];
+
+        snprintf(msg, sizeof(msg), "mock: try %d failed", live_unplugs);
+        report(live_unplugs == 1 ? VIR_ERR_OPERATION_TIMEOUT : VIR_ERR_OPERATION_FAILED,
+               live_unplugs == 1 ? "vcpu unplug request timed out" : msg);
         return -1;
     }
     if (strcmp(mode, "stale") == 0 || strcmp(mode, "stale-after") == 0) {

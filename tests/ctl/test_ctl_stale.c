@@ -121,6 +121,30 @@ test_stale_second_set_is_not_unchanged(void)
     fx_free(fx);
 }
 
+/* Failures that never repeat the same words do not end the loop early, but
+ * the retries back off: a handful in 4 s, not thousands. */
+static void
+test_retries_back_off(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "web1", .current = 4, .max = 8, .os_id = "http://debian.org/debian/12" };
+    g_autoptr(JsonObject) rec = NULL;
+    guint calls;
+
+    fx_domain(fx, &d);
+    fx->mock = "restless";
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "2", "--timeout", "4"), 6);
+    calls = unplug_calls(fx);
+    if (calls > 8)
+        fprintf(stderr, "set asked libvirt %u times for the unplug in 4 s\n", calls);
+    /* at once, then 250 + 500 + 1000 + 2000 ms of pauses */
+    CU_ASSERT_TRUE(calls >= 3 && calls <= 8);
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "not-converged");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
+    fx_free(fx);
+}
+
 static void
 register_stale_suite(void)
 {
@@ -129,6 +153,7 @@ register_stale_suite(void)
         { "libvirt 9.0 stale count, agent: said and recorded", test_stale_with_agent_says_so },
         { "libvirt 9.0 stale count: a second set is not 'nothing changed'",
           test_stale_second_set_is_not_unchanged },
+        { "retries back off", test_retries_back_off },
         { NULL, NULL },
     };
 
