@@ -32,16 +32,19 @@ guest_present_now(SetRun *run)
     return (gint)cpulist_count(t->present);
 }
 
-/* After an unplug libvirt failed: libvirt counts @libvirt_count vCPUs but
- * the guest has fewer present.  QEMU removed a vCPU libvirt did not see go
+/* After an unplug libvirt failed with @code (a timeout, or an error it did
+ * not report: VIR_ERR_INTERNAL_ERROR): libvirt counts @libvirt_count vCPUs
+ * but the guest has fewer present.  QEMU removed a vCPU libvirt did not see go
  * (libvirt 9.0 under TCG: it waits 5 s for a DEVICE_DELETED QEMU never
  * sends, and re-reads QEMU's vCPUs only when libvirtd reconnects); its
  * count stays wrong whatever we ask. */
 static gboolean
-libvirt_count_stale(SetRun *run, gint libvirt_count)
+libvirt_count_stale(SetRun *run, gint libvirt_count, int code)
 {
     gint present;
 
+    if (code != VIR_ERR_OPERATION_TIMEOUT && code != VIR_ERR_INTERNAL_ERROR)
+        return FALSE;
     if (libvirt_count < 0 || (guint)libvirt_count <= run->count)
         return FALSE;
     present = guest_present_now(run);
@@ -59,11 +62,11 @@ libvirt_count_stale(SetRun *run, gint libvirt_count)
  * itself waited 5 s per vCPU before it gave up); later ones back off.  A
  * retry that fails at once, the same way as the try before it, with
  * libvirt's count unchanged, ends the loop: libvirt will not move (libvirt
- * 9.0 after a timed-out unplug).  @code and run->error are the failure
- * that brought us here.  Returns NONE, or the fault that ended it (the
- * domain stopped, the connection stays lost). */
+ * 9.0 after a timed-out unplug).  *@code and run->error are the failure
+ * that brought us here, then the last one.  Returns NONE, or the fault that
+ * ended it (the domain stopped, the connection stays lost). */
 static VirtFault
-converge(SetRun *run, int code)
+converge(SetRun *run, int *code)
 {
     g_autofree char *last = g_strdup(run->error);
     guint pause = SET_RETRY_PAUSE_MS;
@@ -97,14 +100,14 @@ converge(SetRun *run, int code)
             return VIRT_FAULT_NONE;
         }
         at_once = g_get_monotonic_time() - began < SET_FAILED_AT_ONCE_MS * 1000;
-        code = virt_last_error_code();
+        *code = virt_last_error_code();
         g_free(run->error);
         fault = set_recover(run, virt_fault_classify(run->dom, &run->error));
         if (fault == VIRT_FAULT_DOMAIN_STOPPED || fault == VIRT_FAULT_CONNECTION_LOST)
             return fault;
         if (at_once && g_strcmp0(run->error, last) == 0
             && virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE) == view) {
-            g_debug("libvirt failed again at once the same way (code %d): no more retries", code);
+            g_debug("libvirt failed again at once the same way (code %d): no more retries", *code);
             return VIRT_FAULT_NONE;
         }
         g_free(last);
@@ -147,7 +150,7 @@ handle_failure(SetRun *run, char *err_text, int code)
     now = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
     /* libvirt's count may already be wrong (an earlier unplug QEMU did not
      * confirm): then this is not "nothing changed" */
-    run->libvirt_stale = now == run->live_cur && libvirt_count_stale(run, now);
+    run->libvirt_stale = now == run->live_cur && libvirt_count_stale(run, now, code);
     if (!run->reconnected && !is_timeout_error(code, err_text) && now == run->live_cur
         && !run->libvirt_stale) {
         /* a plain refusal by the hypervisor: nothing changed, and the guest
@@ -165,12 +168,12 @@ handle_failure(SetRun *run, char *err_text, int code)
                    err_text, run->name, run->timeout);
     g_free(run->error);
     run->error = err_text;
-    fault = converge(run, code);
+    fault = converge(run, &code);
     if (fault != VIRT_FAULT_NONE)
         return set_finish_fault(run, fault, "during the change", run->error);
     if (!read_actual(run))
         return FALSE;
-    run->libvirt_stale = !run->converged && libvirt_count_stale(run, run->rec.actual);
+    run->libvirt_stale = !run->converged && libvirt_count_stale(run, run->rec.actual, code);
     run->rec.libvirt_stale = run->libvirt_stale;
     return TRUE;
 }
