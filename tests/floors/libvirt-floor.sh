@@ -80,7 +80,7 @@ for prog in host-ctl/hotcpu-ctl host-hooks/before_set_num_of_cpus/50_hotcpu_agen
     fi
     echo "libvirt-floor: $prog: newest libvirt symbol version $newest"
 done
-grep -q "dependency('libvirt', version: '>= $want'" "$src/meson.build" || {
+grep -Eq "dependency\('libvirt'.*'>= *$want'" "$src/meson.build" || {
     echo "libvirt-floor: meson.build does not ask for libvirt >= $want" >&2
     exit 1
 }
