@@ -108,6 +108,7 @@ converge(SetRun *run, int *code)
         if (at_once && g_strcmp0(run->error, last) == 0
             && virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE) == view) {
             g_debug("libvirt failed again at once the same way (code %d): no more retries", *code);
+            run->libvirt_stuck = TRUE;
             return VIRT_FAULT_NONE;
         }
         g_free(last);

@@ -61,6 +61,7 @@ test_stale_no_agent_does_not_spin(void)
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "not-converged");
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
     CU_ASSERT_PTR_NOT_NULL(strstr(rec_error(rec), "An error occurred, but the cause is unknown"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rec_error(rec), "until libvirtd restarts"));
     CU_ASSERT_PTR_NULL(strstr(rec_error(rec), "nothing changed"));
     fx_free(fx);
 }
