@@ -130,6 +130,8 @@ audit_record_to_json(const AuditRecord *rec)
     set_int_or_null(obj, "guest-present", rec->guest_present);
     if (rec->reconnected)
         json_object_set_boolean_member(obj, "libvirtd-reconnected", TRUE);
+    if (rec->libvirt_stale)
+        json_object_set_boolean_member(obj, "libvirt-count-stale", TRUE);
     if (rec->guest_restore)
         json_object_set_string_member(obj, "guest-restore", rec->guest_restore);
     if (rec->hooks)

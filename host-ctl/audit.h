@@ -50,7 +50,11 @@ typedef struct {
      * needed). */
     const char *guest_restore;
     gboolean reconnected; /* libvirtd's connection broke and was opened again */
-    GPtrArray *hooks;     /* HookResult *, before then after; NULL: none ran */
+    /* libvirt counts more vCPUs than the guest has present after an unplug
+     * QEMU did not confirm (libvirt 9.0 under TCG): "actual" is libvirt's
+     * count, not QEMU's. */
+    gboolean libvirt_stale;
+    GPtrArray *hooks; /* HookResult *, before then after; NULL: none ran */
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

@@ -76,6 +76,8 @@ typedef struct {
     gboolean applied;          /* setVcpus was called: the domain may have changed */
     gboolean after_hooks_done; /* they ran (they run once, whatever happens) */
     gboolean reconnected;      /* libvirt's connection was opened again once */
+    gboolean libvirt_stale;    /* libvirt counts vCPUs QEMU removed (libvirt 9.0, TCG) */
+    gboolean libvirt_stuck;    /* the convergence loop ended: retries failed at once alike */
     int exit_code;
 } SetRun;
 

@@ -329,14 +329,32 @@ set_after_hooks(SetRun *run)
         g_clear_pointer(&run->error, g_free);
         return TRUE;
     }
+    if (run->libvirt_stale)
+        return set_finish(
+            run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+            g_strdup_printf("libvirt keeps a stale count of %d vCPUs for domain '%s' after an "
+                            "unplug QEMU did not confirm: the guest has %d CPUs present, %u were "
+                            "requested, and libvirt refuses further changes (%s); restart "
+                            "libvirtd to make it re-read QEMU's vCPUs, and unplug under KVM or "
+                            "with libvirt 11.3 or newer",
+                            run->rec.actual, run->name, run->rec.guest_present, run->count,
+                            run->error ? run->error : "no error given"));
     guest = run->rec.guest_present >= 0
                 ? g_strdup_printf("; the guest has %d CPUs present", run->rec.guest_present)
                 : g_strdup("");
-    return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
-                      g_strdup_printf("domain '%s' has %d vCPUs, not the %u requested (it "
-                                      "had %d)%s; libvirt: %s",
-                                      run->name, run->rec.actual, run->count, run->live_cur, guest,
-                                      run->error ? run->error : "the change did not converge"));
+    /* Without a guest agent the stale count cannot be shown, only
+     * suspected: libvirt gave up and then refused at once, every time. */
+    return set_finish(
+        run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+        g_strdup_printf("domain '%s' has %d vCPUs, not the %u requested (it had %d)%s; libvirt: "
+                        "%s%s",
+                        run->name, run->rec.actual, run->count, run->live_cur, guest,
+                        run->error ? run->error : "the change did not converge",
+                        run->libvirt_stuck && run->rec.actual > (int)run->count
+                            ? "; libvirt refused every retry at once: if the guest has fewer "
+                              "CPUs than libvirt counts, libvirt keeps a stale count (libvirt "
+                              "9.0 after an unplug QEMU did not confirm) until libvirtd restarts"
+                            : ""));
 }
 
 gboolean

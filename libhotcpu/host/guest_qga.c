@@ -26,6 +26,7 @@
 #include "agent_client.h"
 #include "deadline.h"
 #include "protocol.h"
+#include "virt_compat.h"
 #include "virt_util.h"
 
 #define QGA_POLL_FIRST_MS 50

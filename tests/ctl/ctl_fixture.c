@@ -32,6 +32,7 @@ fx_new(void)
     fx->hooks = g_build_filename(fx->dir, "hooks", NULL);
     fx->policy = g_build_filename(fx->dir, "hotcpu.conf", NULL);
     fx->lock = g_build_filename(fx->dir, "lock", NULL);
+    fx->mock_log = g_build_filename(fx->dir, "setvcpus-calls.log", NULL);
     g_file_set_contents(fx->policy, "# defaults\n", -1, NULL);
     return fx;
 }
@@ -55,6 +56,7 @@ fx_free(Fx *fx)
     g_free(fx->hooks);
     g_free(fx->policy);
     g_free(fx->lock);
+    g_free(fx->mock_log);
     g_free(fx->qga_state);
     g_free(fx);
 }
@@ -183,8 +185,10 @@ fx_spawn_v(Fx *fx, const char *const *args)
 
         g_subprocess_launcher_setenv(l, "LD_PRELOAD", preload, TRUE);
     }
-    if (fx->mock)
+    if (fx->mock) {
         g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_SETVCPUS", fx->mock, TRUE);
+        g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_SETVCPUS_LOG", fx->mock_log, TRUE);
+    }
     if (fx->qga_state)
         g_subprocess_launcher_setenv(l, "HOTCPU_MOCK_QGA_STATE", fx->qga_state, TRUE);
     p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &error);

@@ -27,6 +27,7 @@ typedef struct {
     char *policy;
     char *lock;
     const char *mock; /* HOTCPU_MOCK_SETVCPUS, NULL: no shim */
+    char *mock_log;   /* HOTCPU_MOCK_SETVCPUS_LOG: a line per live unplug asked */
     char *qga_state;  /* HOTCPU_MOCK_QGA_STATE (qga_mock.c), NULL: no qemu-ga */
     /* last run */
     int status;

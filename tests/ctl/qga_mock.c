@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "virt_compat.h"
+
 typedef void (*ReportFn)(int, int, const char *, const char *, size_t, const char *, ...);
 
 typedef struct {

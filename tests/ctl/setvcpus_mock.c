@@ -14,7 +14,18 @@
  *                  plain error; later unplugs fail without change
  *   die            a live change destroys the domain (QEMU killed mid-way)
  *                  and fails as libvirt then does
+ *   stale          libvirt 9.0 under TCG: the first live unplug reports
+ *                  "vcpu unplug request timed out" and keeps its count;
+ *                  every later one fails at once, the error unreported
+ *                  (QEMU said DeviceNotFound for the vCPU it had removed)
+ *   stale-after    the same state from the start: every live unplug fails
+ *                  at once that way (a second `set` after the timeout)
+ *   restless       the first live unplug times out; every later one fails
+ *                  at once, nothing changed, in words that differ each time
  * unset: the real function.
+ *
+ * $HOTCPU_MOCK_SETVCPUS_LOG, when set, gets one line per live unplug
+ * asked, so a test can count the retries.
  *
  * The error is raised with libvirt's virReportErrorHelper, an exported
  * private symbol looked up at run time: test code only.
@@ -22,6 +33,7 @@
 #include <dlfcn.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +41,18 @@ typedef int (*SetFn)(virDomainPtr, unsigned int, unsigned int);
 typedef void (*ReportFn)(int, int, const char *, const char *, size_t, const char *, ...);
 
 static int live_unplugs;
+
+static void
+log_unplug(unsigned int nvcpus)
+{
+    const char *path = getenv("HOTCPU_MOCK_SETVCPUS_LOG");
+    FILE *f = path ? fopen(path, "a") : NULL;
+
+    if (f) {
+        fprintf(f, "unplug to %u\n", nvcpus);
+        fclose(f);
+    }
+}
 
 static void
 report(int code, const char *msg)
@@ -73,6 +97,7 @@ virDomainSetVcpusFlags(virDomainPtr dom, unsigned int nvcpus, unsigned int flags
     if (cur < 0 || nvcpus >= (unsigned int)cur)
         return real(dom, nvcpus, flags);
     live_unplugs++;
+    log_unplug(nvcpus);
 
     if (strcmp(mode, "timeout-once") == 0) {
         if (live_unplugs > 1)
@@ -96,6 +121,22 @@ virDomainSetVcpusFlags(virDomainPtr dom, unsigned int nvcpus, unsigned int flags
         if (live_unplugs == 1 && real(dom, cur - 1, flags) < 0)
             return -1;
         report(VIR_ERR_INTERNAL_ERROR, "mock: vCPU removal failed half way");
+        return -1;
+    }
+    if (strcmp(mode, "restless") == 0) {
+        char msg[64];
+
+        snprintf(msg, sizeof(msg), "mock: try %d failed", live_unplugs);
+        report(live_unplugs == 1 ? VIR_ERR_OPERATION_TIMEOUT : VIR_ERR_OPERATION_FAILED,
+               live_unplugs == 1 ? "vcpu unplug request timed out" : msg);
+        return -1;
+    }
+    if (strcmp(mode, "stale") == 0 || strcmp(mode, "stale-after") == 0) {
+        if (strcmp(mode, "stale") == 0 && live_unplugs == 1)
+            report(VIR_ERR_OPERATION_TIMEOUT, "vcpu unplug request timed out. Unplug result "
+                                              "must be manually inspected in the domain");
+        else
+            report(VIR_ERR_INTERNAL_ERROR, "An error occurred, but the cause is unknown");
         return -1;
     }
     return real(dom, nvcpus, flags);
