@@ -27,8 +27,10 @@ report_refusal(CtlContext *ctx, CtlDomain *d, guint count, const GError *error)
                            "%s of domain '%s' refused %u online CPUs: %s",
                            guest_agent_label(guest_kind(d->guest)), d->name, count, error->message);
     }
-    if (error->domain == GUEST_ERROR) /* qemu-ga in Windows: nothing changed */
+    if (g_error_matches(error, GUEST_ERROR, GUEST_ERROR_UNSUPPORTED)) /* qemu-ga in Windows */
         return output_fail(ctx->out, CTL_EXIT_REFUSED, agent_json(d), "%s", error->message);
+    /* Not answering, and answering what cannot be true (GUEST_ERROR_IMPLAUSIBLE):
+     * the guest's side is unknown either way. */
     msg = guest_unreachable_message(d->guest, d->name, error);
     return output_fail(ctx->out, CTL_EXIT_NO_AGENT, agent_json(d), "%s", msg);
 }
