@@ -374,6 +374,10 @@ assert_run(Fx *fx, const char *what, gint64 elapsed_us, double bound_s, long rss
 {
     double s = elapsed_us / 1e6;
 
+    if (g_getenv("HOTCPU_TEST_VERBOSE"))
+        fprintf(stderr, "[%s: %.2f s of %.1f, exit %d, max RSS %ld MiB]\n", what, s, bound_s,
+                fx->status, children_max_rss_kb() / 1024);
+
     if (s > bound_s)
         fprintf(stderr, "\n%s took %.1f s, more than %.1f s\n[exit %d] stderr: %.500s\n", what, s,
                 bound_s, fx->status, fx->err);
