@@ -214,8 +214,8 @@ drop_connection(AgentClient *client, char *why, GError **error)
 }
 
 /* The next message from the agent, waiting until @deadline.  The deadline
- * and a signal are checked on every turn: a guest that always has data
- * waiting never lets poll() time out. */
+ * and a signal are checked on every turn that would read more: a guest
+ * that always has data waiting never lets poll() time out. */
 static ProtoMessage *
 read_message(AgentClient *client, gint64 deadline, const char *what, GError **error)
 {
@@ -234,11 +234,6 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CANCELLED,
                         "interrupted (signal %d) while waiting for the guest agent to %s",
                         cancel_signal(), what);
-            return NULL;
-        }
-        if (g_get_monotonic_time() >= deadline) {
-            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT,
-                        "timed out waiting for the guest agent to %s", what);
             return NULL;
         }
         switch (proto_line_reader_next(client->reader, &line, &len)) {
@@ -264,6 +259,13 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             break;
         }
 
+        /* Lines already read are taken first (at most one recv()'s worth):
+         * more is read only while the deadline allows. */
+        if (g_get_monotonic_time() >= deadline) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT,
+                        "timed out waiting for the guest agent to %s", what);
+            return NULL;
+        }
         if (!wait_fd(client->fd, POLLIN, deadline, what, error))
             return NULL;
         n = recv(client->fd, buf, sizeof(buf), 0);
