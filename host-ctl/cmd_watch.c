@@ -154,6 +154,21 @@ known_data(const char *name, JsonNode *data)
     return node;
 }
 
+/* A topology the guest could not have (CPUs beyond the domain's maximum,
+ * online beyond present) is not shown: a note says why instead. */
+static gboolean
+topology_plausible(Watch *w, JsonNode *data)
+{
+    Guest *guest = domain_follow_guest(w->follow, TRUE);
+    g_autoptr(Topology) topo = topology_from_json(data, NULL);
+    g_autoptr(GError) error = NULL;
+
+    if (!topo || !guest || guest_check_topology(guest, topo, &error))
+        return TRUE; /* one that does not parse is not shown either: known_data() */
+    domain_follow_note(w->follow, error->message);
+    return FALSE;
+}
+
 /* An agent tells the whole topology to every host that connects: after
  * watch gave the channel way and came back, that is no change. */
 static gboolean
@@ -189,7 +204,8 @@ print_event(Watch *w, const char *raw_name, JsonNode *data)
     JsonNode *known;
     JsonObject *obj;
 
-    if (g_strcmp0(name, "topology-changed") == 0 && !topology_is_news(w, data))
+    if (g_strcmp0(name, "topology-changed") == 0
+        && (!topology_plausible(w, data) || !topology_is_news(w, data)))
         return;
     if (!(known = known_data(name, data)))
         return; /* a topology-changed whose topology does not parse */

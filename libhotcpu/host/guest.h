@@ -155,6 +155,13 @@ Topology *guest_get_topology(Guest *guest, GError **error);
  * the topology after. */
 Topology *guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error);
 
+/* TRUE when @topo can be true of @guest's domain: CPU ids below its
+ * maximum, online within present within possible, the per-CPU list and the
+ * summary agreeing with the sets; else GUEST_ERROR_IMPLAUSIBLE, "the
+ * guest's answer was not plausible: ..." naming the domain.  For what the
+ * guest says unasked (watch's events); the calls below check their own. */
+gboolean guest_check_topology(Guest *guest, const Topology *topo, GError **error);
+
 /* Every topology these return passed one check (GUEST_ERROR_IMPLAUSIBLE
  * when not): CPU ids below the domain's maximum, online within present
  * within possible; guest_set_num_cpus's also has @count CPUs online. */

@@ -94,11 +94,6 @@ CpuList *guest_qga_changed(const CpuList *cpus, gboolean online, const Topology 
 /* guest_check.c: the domain's maximum vCPUs (CPULIST_MAX_CPUS when there
  * is no domain to ask, as for a hook run by hand). */
 guint guest_max_cpus(Guest *guest);
-/* TRUE when @topo can be true of @guest's domain: CPU ids below its
- * maximum, online within present within possible, the per-CPU list and the
- * summary agreeing with the sets; else GUEST_ERROR_IMPLAUSIBLE, "the
- * guest's answer was not plausible: ..." naming the domain. */
-gboolean guest_check_topology(Guest *guest, const Topology *topo, GError **error);
 /* @topo (taken) when it passes the check; NULL (freed) with @error when
  * not, or when @topo is NULL. */
 Topology *guest_checked(Guest *guest, Topology *topo, GError **error);

@@ -733,6 +733,24 @@ test_watch(void)
     g_unsetenv("G_DEBUG");
     hostile_stop(h);
 
+    /* a topology-changed the domain cannot have (after watch-load's
+     * question, so that it is not taken for the greeting) is not shown */
+    {
+        const Answer far[] = {
+            { "ping", REPLY_OK, NULL, 0 },
+            { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", NULL, 0 },
+            { "watch-load", REPLY_OK,
+              "{\"event\":\"topology-changed\",\"data\":" TOPOLOGY_FAR_IDS "}\n", 1 },
+            { NULL, NULL, NULL, 0 },
+        };
+
+        h = hostile_start(fx, far, NULL);
+        RUN_UNTIL_SIGNAL(fx, 2.0, 1.0, "watch", "web1", "--load", "5");
+        CU_ASSERT_PTR_NULL(strstr(fx->out, "8188"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "the guest's answer was not plausible"));
+        hostile_stop(h);
+    }
+
     /* the same under a flood after the topology */
     {
         const Answer flooding[] = {
