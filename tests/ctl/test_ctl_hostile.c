@@ -120,6 +120,7 @@ answer(Hostile *h, int fd, const ProtoRequest *req)
     const Answer *a = find_answer(h, req->execute);
     g_autofree char *id = req->id ? json_to_string(req->id, FALSE) : g_strdup("null");
     g_auto(GStrv) parts = NULL;
+    g_autofree char *joined = NULL;
     g_autofree char *line = NULL;
 
     if (a == NULL) {
@@ -137,7 +138,8 @@ answer(Hostile *h, int fd, const ProtoRequest *req)
     if (a->reply == NULL)
         return TRUE;
     parts = g_strsplit(a->reply, "@ID@", -1);
-    line = g_strconcat(g_strjoinv(id, parts), "\n", NULL);
+    joined = g_strjoinv(id, parts);
+    line = g_strconcat(joined, "\n", NULL);
     return send_all(h, fd, line, strlen(line));
 }
 
