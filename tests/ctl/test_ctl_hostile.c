@@ -14,6 +14,8 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -446,8 +448,10 @@ check_flood(const char *line)
     CU_ASSERT_EQUAL(RUN(fx, 3 * 2 + 1.0, "--json", "set", "web1", "4", "--timeout", "2"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(fx->json, "guest"), "unconfirmed");
-    rec = fx_audit_last(fx, 1);
+    rec = fx_audit_last(fx, 2); /* guest-set's, then set's */
     CU_ASSERT_PTR_NOT_NULL(rec);
+    if (rec)
+        CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "command"), "set");
     if (rec)
         json_object_unref(rec);
     /* the lock was given back: the next set runs */
@@ -583,7 +587,8 @@ test_online_beyond_present(void)
     check_implausible(TOPOLOGY_MORE_ONLINE);
 }
 
-/* guest-set 4 answered "done" with 2 online. */
+/* guest-set 1 answered "done" with 2 online; guest-set takes set's lock
+ * and writes an audit record. */
 static void
 test_guest_set_reply_checked(void)
 {
@@ -597,9 +602,37 @@ test_guest_set_reply_checked(void)
     Hostile *h = hostile_start(fx, answers, NULL);
     Dom d = { .name = "web1", .current = 4, .agent_socket = h->socket };
 
+    g_autofree char *lock = g_build_filename(fx->lock, UUID1 ".lock", NULL);
+    JsonObject *rec;
+    int fd;
+
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(RUN(fx, CALL_BOUND_S, "guest-set", "web1", "1"), 7);
     CU_ASSERT_PTR_NOT_NULL(strstr(fx->err, "the guest's answer was not plausible"));
+    /* on the record, like set */
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "command"), "guest-set");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "implausible");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "unconfirmed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "exit"), 7);
+    json_object_unref(rec);
+    /* one change of the domain at a time: set's lock holds guest-set off */
+    g_mkdir_with_parents(fx->lock, 0755);
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(flock(fd, LOCK_EX | LOCK_NB), 0);
+    CU_ASSERT_EQUAL(RUN(fx, CALL_BOUND_S, "guest-set", "web1", "2"), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fx->err, "domain 'web1'"));
+    close(fd);
+    /* a good answer is recorded as done */
+    CU_ASSERT_EQUAL(RUN(fx, CALL_BOUND_S, "guest-set", "web1", "2"), 0);
+    rec = fx_audit_last(fx, 3); /* the refusal under the lock is on the record too */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "done");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "confirmed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "guest-online"), 2);
+    json_object_unref(rec);
     hostile_stop(h);
     fx_free(fx);
 }
