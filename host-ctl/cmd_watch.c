@@ -14,10 +14,13 @@
 #include "cancel.h"
 #include "ctl_util.h"
 #include "domain_follow.h"
+#include "safe_text.h"
 
 /* How long watch leaves the channel to another client before it asks for
  * it again. */
 #define WATCH_YIELD_MS 250
+/* The longest event name printed, in bytes (ours are below 20). */
+#define WATCH_EVENT_NAME_MAX 64
 
 typedef struct {
     CtlContext *ctx;
@@ -97,26 +100,123 @@ explain(Watch *w, JsonNode *data, JsonObject *json)
                            want, demand, p.target);
 }
 
+/* A figure of a load line: "unknown" where the guest did not say. */
+static char *
+load_figure(double v)
+{
+    return v < 0 ? g_strdup("unknown") : g_strdup_printf("%.2f", v);
+}
+
 static void
 print_load(Watch *w, JsonNode *data)
 {
-    JsonObject *o = JSON_NODE_HOLDS_OBJECT(data) ? json_node_get_object(data) : NULL;
-    JsonNode *busy = o ? json_object_get_member(o, "busy") : NULL;
-    JsonObject *pressure = o ? json_object_get_object_member(o, "pressure") : NULL;
+    GuestLoad load;
     g_autofree char *t = stamp();
-    g_autofree char *b = busy && JSON_NODE_HOLDS_VALUE(busy)
-                             ? g_strdup_printf("%.2f", json_node_get_double(busy))
-                             : g_strdup("unknown");
-    g_autofree char *p
-        = pressure ? g_strdup_printf(
-              "%.2f", json_object_get_double_member_with_default(pressure, "some-avg10", 0))
-                   : g_strdup("unknown");
+    g_autofree char *b = NULL;
+    g_autofree char *p = NULL;
+    g_autofree char *r = NULL;
+    g_autofree char *why = NULL;
 
-    g_autofree char *why = w->explain && !w->ctx->json ? explain(w, data, NULL) : NULL;
-
-    output_text(w->ctx->out, "%s load: busy %s, CPU pressure %s, runnable %" G_GINT64_FORMAT "%s\n",
-                t, b, p, o ? json_object_get_int_member_with_default(o, "runnable", 0) : 0,
+    /* What the guest sent, believed only as far as guest_load_read does. */
+    guest_load_read(data, &load);
+    b = load_figure(load.busy);
+    p = load_figure(load.pressure);
+    r = load.runnable < 0 ? g_strdup("unknown")
+                          : g_strdup_printf("%" G_GINT64_FORMAT, load.runnable);
+    why = w->explain && !w->ctx->json ? explain(w, data, NULL) : NULL;
+    output_text(w->ctx->out, "%s load: busy %s, CPU pressure %s, runnable %s%s\n", t, b, p, r,
                 why ? why : "");
+}
+
+/* A figure for JSON: null where unknown. */
+static void
+set_figure(JsonObject *obj, const char *name, double v)
+{
+    if (v < 0)
+        json_object_set_null_member(obj, name);
+    else
+        json_object_set_double_member(obj, name, v);
+}
+
+/* The data of a load event, rebuilt from what guest_load_read believes. */
+static JsonNode *
+load_json(JsonNode *data)
+{
+    GuestLoad load;
+    JsonObject *obj = json_object_new();
+    JsonNode *node = json_node_new(JSON_NODE_OBJECT);
+
+    guest_load_read(data, &load);
+    set_figure(obj, "seconds", load.seconds);
+    set_figure(obj, "busy", load.busy);
+    set_figure(obj, "steal", load.steal);
+    if (load.pressure < 0 && load.pressure60 < 0) {
+        json_object_set_null_member(obj, "pressure");
+    } else {
+        JsonObject *pressure = json_object_new();
+
+        set_figure(pressure, "some-avg10", load.pressure);
+        set_figure(pressure, "some-avg60", load.pressure60);
+        json_object_set_object_member(obj, "pressure", pressure);
+    }
+    if (load.runnable < 0)
+        json_object_set_null_member(obj, "runnable");
+    else
+        json_object_set_int_member(obj, "runnable", load.runnable);
+    json_node_take_object(node, obj);
+    return node;
+}
+
+/* An event's data as --json prints it: built by us from the fields we
+ * know, never the guest's object passed through (json-glib would print a
+ * number like 1e17 as 1e+17.0, which is not JSON, and the guest's strings
+ * would reach a terminal through jq -r).  NULL: nothing worth printing. */
+static JsonNode *
+known_data(const char *name, JsonNode *data)
+{
+    JsonNode *node;
+
+    if (g_strcmp0(name, "topology-changed") == 0) {
+        g_autoptr(Topology) topo = topology_from_json(data, NULL);
+
+        return topo ? topology_to_json(topo) : NULL;
+    }
+    if (g_strcmp0(name, "load") == 0)
+        return load_json(data);
+    node = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(node, json_object_new());
+    if (g_strcmp0(name, PROTO_EVENT_AGENT_STARTED) == 0 && JSON_NODE_HOLDS_OBJECT(data)) {
+        JsonObject *in = json_node_get_object(data);
+        JsonNode *version = json_object_get_member(in, "version");
+        JsonNode *protocol = json_object_get_member(in, "protocol");
+
+        if (version && JSON_NODE_HOLDS_VALUE(version)
+            && json_node_get_value_type(version) == G_TYPE_STRING) {
+            g_autofree char *v = safe_text(json_node_get_string(version), -1, 64);
+
+            json_object_set_string_member(json_node_get_object(node), "version", v);
+        }
+        if (protocol && JSON_NODE_HOLDS_VALUE(protocol)
+            && json_node_get_value_type(protocol) == G_TYPE_INT64)
+            json_object_set_int_member(json_node_get_object(node), "protocol",
+                                       CLAMP(json_node_get_int(protocol), 0, G_MAXINT));
+    }
+    return node;
+}
+
+/* A topology the guest could not have (CPUs beyond the domain's maximum,
+ * online beyond present) is not shown: a note says why instead. */
+static gboolean
+topology_plausible(Watch *w, JsonNode *data)
+{
+    Guest *guest = domain_follow_guest(w->follow, TRUE);
+    g_autoptr(Topology) topo = topology_from_json(data, NULL);
+    g_autoptr(GError) error = NULL;
+
+    if (!topo || !guest || guest_check_topology(guest, topo, &error))
+        return TRUE; /* one that does not parse is not shown either: known_data() */
+    domain_follow_note(w->follow, error->message);
+    return FALSE;
 }
 
 /* An agent tells the whole topology to every host that connects: after
@@ -142,22 +242,28 @@ topology_is_news(Watch *w, JsonNode *data)
     return TRUE;
 }
 
-/* One event as a line, or as {"time", "domain", "event", "data"}. */
+/* One event as a line, or as {"time", "domain", "event", "data"}.  The
+ * event's name is the guest's text: escaped and capped wherever it goes. */
 static void
-print_event(Watch *w, const char *name, JsonNode *data)
+print_event(Watch *w, const char *raw_name, JsonNode *data)
 {
     g_autoptr(GDateTime) now = g_date_time_new_now_local();
     g_autofree char *iso = g_date_time_format_iso8601(now);
     g_autofree char *t = g_date_time_format(now, "%H:%M:%S");
+    g_autofree char *name = safe_text(raw_name, -1, WATCH_EVENT_NAME_MAX);
+    JsonNode *known;
     JsonObject *obj;
 
-    if (g_strcmp0(name, "topology-changed") == 0 && !topology_is_news(w, data))
+    if (g_strcmp0(name, "topology-changed") == 0
+        && (!topology_plausible(w, data) || !topology_is_news(w, data)))
         return;
+    if (!(known = known_data(name, data)))
+        return; /* a topology-changed whose topology does not parse */
     obj = json_object_new();
     json_object_set_string_member(obj, "time", iso);
     json_object_set_string_member(obj, "domain", domain_follow_name(w->follow));
     json_object_set_string_member(obj, "event", name);
-    json_object_set_member(obj, "data", json_node_ref(data));
+    json_object_set_member(obj, "data", known);
     if (w->explain && w->ctx->json && g_strcmp0(name, "load") == 0) {
         JsonObject *autoscale = json_object_new();
 

@@ -39,6 +39,7 @@
 #include "hook_runner.h"
 
 #include "cancel.h"
+#include "safe_text.h"
 #include "trusted_dir.h"
 
 #include <dirent.h>
@@ -663,6 +664,23 @@ hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s, GP
     return all_ok;
 }
 
+/* @output as the audit record and --json carry it: each line through
+ * safe_text(), so that no control character but the newline reaches jq -r
+ * (a hook may quote the guest). */
+static char *
+output_for_json(const char *output)
+{
+    g_auto(GStrv) lines = g_strsplit(output != NULL ? output : "", "\n", -1);
+
+    for (guint i = 0; lines[i] != NULL; i++) {
+        char *safe = safe_text(lines[i], -1, 0);
+
+        g_free(lines[i]);
+        lines[i] = safe;
+    }
+    return g_strjoinv("\n", lines);
+}
+
 JsonNode *
 hook_results_to_json(GPtrArray *results)
 {
@@ -671,6 +689,7 @@ hook_results_to_json(GPtrArray *results)
     json_builder_begin_array(b);
     for (guint i = 0; results != NULL && i < results->len; i++) {
         const HookResult *r = results->pdata[i];
+        g_autofree char *output = output_for_json(r->output);
 
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "hook");
@@ -684,7 +703,7 @@ hook_results_to_json(GPtrArray *results)
         json_builder_set_member_name(b, "seconds");
         json_builder_add_double_value(b, r->seconds);
         json_builder_set_member_name(b, "output");
-        json_builder_add_string_value(b, r->output != NULL ? r->output : "");
+        json_builder_add_string_value(b, output);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

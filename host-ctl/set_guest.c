@@ -175,6 +175,12 @@ set_confirm_guest(SetRun *run)
     }
     if (r == GUEST_WAIT_NO_AGENT)
         return unconfirmed(run, error);
+    if (r == GUEST_WAIT_IMPLAUSIBLE) {
+        run->rec.guest = "unconfirmed";
+        return set_finish(run, CTL_EXIT_NO_AGENT, "implausible",
+                          g_strdup_printf("domain '%s' has %u vCPUs, but %s", run->name, run->count,
+                                          error->message));
+    }
     if (r == GUEST_WAIT_REFUSED) /* qemu-ga in Windows: it answers, it cannot */
         return unconfirmed_because(run, g_strdup(error->message));
     run->rec.guest = "unconfirmed";

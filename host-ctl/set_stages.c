@@ -194,6 +194,8 @@ check_guest(SetRun *run, GError **error)
     if (!(matrix = support_matrix_load(run->ctx->support_matrix, &err)))
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
+    /* --timeout bounds the guest's side too: no one call of it gets more. */
+    guest_set_timeout(run->guest, MAX(run->timeout, 1) * 1000);
     run->agent = guest_probe(run->guest, NULL);
     run->rec.guest_agent = guest_agent_name(run->agent);
     /* The agent's word on the OS counts only for an unplug without OS

@@ -32,15 +32,25 @@ G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
  * sent again, same id, so that either answer will do. */
 #define AGENT_CLIENT_SILENCE_MS 3000
 
-/* Events nobody waits for must not pile up without bound. */
+/* Events nobody waits for must not pile up without bound: in number, and
+ * in what they weigh parsed (a 64 KiB line of "{}," parses to some 6 MB). */
 #define MAX_QUEUED_EVENTS 256
+#define MAX_QUEUED_BYTES (8 * 1024 * 1024)
+/* What one call (or one wait for an event) may read from the guest.  An
+ * honest agent sends a reply and a few events, each at most PROTO_MAX_LINE;
+ * a guest streaming more is not answering, and parsing it costs root's
+ * CPU. */
+#define MAX_CALL_BYTES (8 * 1024 * 1024)
 
 struct AgentClient {
     int fd;
     GDestroyNotify close_fn;
     gpointer close_data;
     ProtoLineReader *reader;
-    GQueue events; /* ProtoMessage *, kind EVENT, oldest first */
+    GQueue events;      /* ProtoMessage *, kind EVENT, oldest first */
+    gsize queued_bytes; /* their weight, as message_weight() counts */
+    gsize call_bytes;   /* read since the current call or wait began */
+    char *dropped;      /* why the connection was dropped, NULL while open */
 };
 
 /* Request ids, unique in the process and not per connection: a reply to a
@@ -186,10 +196,27 @@ agent_client_free(AgentClient *client)
         close(client->fd);
     proto_line_reader_free(client->reader);
     g_queue_clear_full(&client->events, (GDestroyNotify)proto_message_free);
+    g_free(client->dropped);
     g_free(client);
 }
 
-/* The next message from the agent, waiting until @deadline. */
+/* Ends the connection for good: the guest went over a limit.  @why is
+ * the sentence every later call fails with. */
+static void
+drop_connection(AgentClient *client, char *why, GError **error)
+{
+    g_free(client->dropped);
+    client->dropped = why;
+    shutdown(client->fd, SHUT_RDWR);
+    g_queue_clear_full(&client->events, (GDestroyNotify)proto_message_free);
+    g_queue_init(&client->events);
+    client->queued_bytes = 0;
+    g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL, why);
+}
+
+/* The next message from the agent, waiting until @deadline.  The deadline
+ * and a signal are checked on every turn that would read more: a guest
+ * that always has data waiting never lets poll() time out. */
 static ProtoMessage *
 read_message(AgentClient *client, gint64 deadline, const char *what, GError **error)
 {
@@ -199,6 +226,17 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
         char buf[4096];
         ssize_t n;
 
+        if (client->dropped) {
+            g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                                client->dropped);
+            return NULL;
+        }
+        if (cancel_requested()) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CANCELLED,
+                        "interrupted (signal %d) while waiting for the guest agent to %s",
+                        cancel_signal(), what);
+            return NULL;
+        }
         switch (proto_line_reader_next(client->reader, &line, &len)) {
         case PROTO_LINE_OK: {
             g_autoptr(GError) local = NULL;
@@ -222,6 +260,13 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             break;
         }
 
+        /* Lines already read are taken first (at most one recv()'s worth):
+         * more is read only while the deadline allows. */
+        if (g_get_monotonic_time() >= deadline) {
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT,
+                        "timed out waiting for the guest agent to %s", what);
+            return NULL;
+        }
         if (!wait_fd(client->fd, POLLIN, deadline, what, error))
             return NULL;
         n = recv(client->fd, buf, sizeof(buf), 0);
@@ -237,16 +282,89 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
                                 "the agent socket was closed by its peer");
             return NULL;
         }
+        client->call_bytes += (gsize)n;
+        if (client->call_bytes > MAX_CALL_BYTES) {
+            drop_connection(client,
+                            g_strdup_printf("the guest agent sent more than %d MiB without "
+                                            "finishing to %s; the connection was dropped",
+                                            MAX_CALL_BYTES / (1024 * 1024), what),
+                            error);
+            return NULL;
+        }
         proto_line_reader_feed(client->reader, buf, (gsize)n);
     }
 }
 
-static void
-queue_event(AgentClient *client, ProtoMessage *msg)
+/* Roughly what @node weighs in memory, parsed (json-glib: a node, and for
+ * an object its hash table).  The depth is bounded by PROTO_MAX_DEPTH. */
+static gsize
+node_weight(JsonNode *node)
 {
+    gsize weight = 64;
+
+    if (node == NULL)
+        return 0;
+    if (JSON_NODE_HOLDS_OBJECT(node)) {
+        JsonObjectIter iter;
+        const char *key;
+        JsonNode *member;
+
+        weight += 256;
+        json_object_iter_init(&iter, json_node_get_object(node));
+        while (json_object_iter_next(&iter, &key, &member))
+            weight += 64 + strlen(key) + node_weight(member);
+    } else if (JSON_NODE_HOLDS_ARRAY(node)) {
+        JsonArray *array = json_node_get_array(node);
+
+        weight += 64;
+        for (guint i = 0; i < json_array_get_length(array); i++)
+            weight += 16 + node_weight(json_array_get_element(array, i));
+    } else if (JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING) {
+        weight += strlen(json_node_get_string(node));
+    }
+    return weight;
+}
+
+static gsize
+message_weight(ProtoMessage *msg)
+{
+    return sizeof(*msg) + strlen(msg->event) + node_weight(msg->value);
+}
+
+/* Sets @msg aside; FALSE (the connection dropped) when the events set
+ * aside would weigh more than MAX_QUEUED_BYTES. */
+static gboolean
+queue_event(AgentClient *client, ProtoMessage *msg, GError **error)
+{
+    gsize weight = message_weight(msg);
+
     g_queue_push_tail(&client->events, msg);
-    if (g_queue_get_length(&client->events) > MAX_QUEUED_EVENTS)
-        proto_message_free(g_queue_pop_head(&client->events));
+    client->queued_bytes += weight;
+    if (g_queue_get_length(&client->events) > MAX_QUEUED_EVENTS) {
+        ProtoMessage *oldest = g_queue_pop_head(&client->events);
+
+        client->queued_bytes -= MIN(client->queued_bytes, message_weight(oldest));
+        proto_message_free(oldest);
+    }
+    if (client->queued_bytes <= MAX_QUEUED_BYTES)
+        return TRUE;
+    drop_connection(client,
+                    g_strdup_printf("the guest agent sent more than %d MiB of events nobody "
+                                    "asked for; the connection was dropped",
+                                    MAX_QUEUED_BYTES / (1024 * 1024)),
+                    error);
+    return FALSE;
+}
+
+/* Takes @link's message out of the queue. */
+static ProtoMessage *
+unqueue(AgentClient *client, GList *link)
+{
+    ProtoMessage *msg = link->data;
+
+    client->queued_bytes -= MIN(client->queued_bytes, message_weight(msg));
+    g_queue_delete_link(&client->events, link);
+    return msg;
 }
 
 static gboolean
@@ -273,6 +391,7 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
     gboolean may_resend = arguments == NULL || !json_object_has_member(arguments, "wait")
                           || json_object_get_int_member(arguments, "wait") == 0;
 
+    client->call_bytes = 0;
     if (!write_all(client, request, strlen(request), deadline, error))
         return NULL;
 
@@ -300,7 +419,8 @@ agent_client_call(AgentClient *client, const char *execute, JsonObject *argument
              * died.  Every request of the protocol may be asked twice. */
             gboolean restarted = g_strcmp0(msg->event, PROTO_EVENT_AGENT_STARTED) == 0;
 
-            queue_event(client, g_steal_pointer(&msg));
+            if (!queue_event(client, g_steal_pointer(&msg), error))
+                return NULL;
             if (restarted && resends++ < AGENT_CLIENT_MAX_RESENDS
                 && !write_all(client, request, strlen(request), deadline, error))
                 return NULL;
@@ -330,10 +450,8 @@ agent_client_drop_events(AgentClient *client, const char *name)
         GList *next = l->next;
         ProtoMessage *msg = l->data;
 
-        if (strcmp(msg->event, name) == 0) {
-            proto_message_free(msg);
-            g_queue_delete_link(&client->events, l);
-        }
+        if (strcmp(msg->event, name) == 0)
+            proto_message_free(unqueue(client, l));
         l = next;
     }
 }
@@ -366,14 +484,14 @@ agent_client_next_event(AgentClient *client, const char *name, guint timeout_ms,
         ProtoMessage *msg = l->data;
 
         if (name == NULL || strcmp(msg->event, name) == 0) {
-            g_autoptr(ProtoMessage) owned = msg;
+            g_autoptr(ProtoMessage) owned = unqueue(client, l);
 
-            g_queue_delete_link(&client->events, l);
             if (name_out)
                 *name_out = g_strdup(owned->event);
             return take_event_data(owned);
         }
     }
+    client->call_bytes = 0;
     for (;;) {
         g_autoptr(ProtoMessage) msg = read_message(client, deadline, what, error);
 
@@ -386,6 +504,7 @@ agent_client_next_event(AgentClient *client, const char *name, guint timeout_ms,
                 *name_out = g_strdup(msg->event);
             return take_event_data(msg);
         }
-        queue_event(client, g_steal_pointer(&msg));
+        if (!queue_event(client, g_steal_pointer(&msg), error))
+            return NULL;
     }
 }

@@ -162,6 +162,25 @@ cpulist_last(const CpuList *list)
     return -1;
 }
 
+/* Adds @first..@last (inclusive, < CPULIST_MAX_CPUS) a word at a time: a
+ * guest sending "0-8191" a thousand times costs a thousand times 128 words,
+ * not eight million bits (issue 18). */
+static void
+add_range(CpuList *list, guint first, guint last)
+{
+    guint lo = first / WORD_BITS, hi = last / WORD_BITS;
+
+    hold_words(list, lo, hi);
+    for (guint w = lo; w <= hi; w++) {
+        guint from = w == lo ? first % WORD_BITS : 0;
+        guint to = w == hi ? last % WORD_BITS : WORD_BITS - 1;
+        guint64 mask
+            = (~G_GUINT64_CONSTANT(0) >> (WORD_BITS - 1 - to)) & (~G_GUINT64_CONSTANT(0) << from);
+
+        list->words[w - list->first] |= mask;
+    }
+}
+
 /* Parses one decimal id at *p, advancing it.  Only digits: no sign, no
  * spaces, no hex, so "1,-2" or "0x3" are garbage, not surprises. */
 static gboolean
@@ -215,9 +234,7 @@ parse_item(CpuList *list, const char *item, gsize len, GError **error)
                     (int)len, item);
         return FALSE;
     }
-    hold_words(list, first / WORD_BITS, last / WORD_BITS);
-    for (guint c = first; c <= last; c++)
-        cpulist_add(list, c);
+    add_range(list, first, last);
     return TRUE;
 
 garbage:

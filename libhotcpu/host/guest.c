@@ -80,6 +80,24 @@ guest_new(virDomainPtr dom, gboolean has_channel, const char *socket_path, Guest
 }
 
 void
+guest_set_timeout(Guest *guest, guint timeout_ms)
+{
+    guest->set_timeout_ms = timeout_ms;
+}
+
+guint
+guest_limit_ms(const Guest *guest, guint ms)
+{
+    return guest->set_timeout_ms > 0 ? MIN(ms, guest->set_timeout_ms) : ms;
+}
+
+guint
+guest_set_timeout_ms(const Guest *guest)
+{
+    return guest_limit_ms(guest, GUEST_SET_TIMEOUT_MS);
+}
+
+void
 guest_set_patient(Guest *guest, gboolean patient)
 {
     guest->patient = patient;
@@ -273,6 +291,9 @@ guest_unreachable_message(const Guest *guest, const char *dom_name, const GError
     const char *why = error ? error->message : NULL;
     g_autofree char *hotcpu = NULL;
 
+    /* It answered: what it said is the news (the sentence names the domain). */
+    if (g_error_matches(error, GUEST_ERROR, GUEST_ERROR_IMPLAUSIBLE))
+        return g_strdup(error->message);
     if (guest->choice == GUEST_AGENT_NONE)
         return g_strdup_printf("no guest agent is used for domain '%s' (--guest-agent none)",
                                dom_name);
@@ -303,7 +324,7 @@ guest_get_topology(Guest *guest, GError **error)
 {
     const GuestOps *ops = answering(guest, error);
 
-    return ops ? ops->get_topology(guest, error) : NULL;
+    return ops ? guest_checked(guest, ops->get_topology(guest, error), error) : NULL;
 }
 
 Topology *
@@ -311,14 +332,26 @@ guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 {
     const GuestOps *ops = answering(guest, error);
 
-    return ops ? ops->set_num_cpus(guest, count, wait_s, error) : NULL;
+    g_autoptr(Topology) topo
+        = ops ? guest_checked(guest, ops->set_num_cpus(guest, count, wait_s, error), error) : NULL;
+
+    /* The agent said it did it: its topology must say so too. */
+    if (topo && cpulist_count(topo->online) != count) {
+        g_set_error(error, GUEST_ERROR, GUEST_ERROR_IMPLAUSIBLE,
+                    "the guest's answer was not plausible: its agent reports %u CPUs online in "
+                    "domain '%s' after agreeing to %u",
+                    cpulist_count(topo->online), guest_dom_name(guest), count);
+        return NULL;
+    }
+    return g_steal_pointer(&topo);
 }
 
 Topology *
 guest_restore_online(Guest *guest, const CpuList *online, GError **error)
 {
     const GuestOps *ops = answering(guest, error);
-    g_autoptr(Topology) topo = ops ? ops->restore_online(guest, online, error) : NULL;
+    g_autoptr(Topology) topo
+        = ops ? guest_checked(guest, ops->restore_online(guest, online, error), error) : NULL;
 
     if (!topo)
         return NULL;
@@ -337,6 +370,9 @@ guest_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last,
 {
     const GuestOps *ops = ops_of(guest_probe(guest, NULL));
     GuestWaitResult result;
+    g_autoptr(Topology) seen = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) implausible = NULL;
 
     /* A hotcpu channel whose agent did not answer the probe may still get
      * one (an agent restarting): hotcpu's wait gives it a grace period. */
@@ -349,9 +385,20 @@ guest_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last,
         guest_probe(guest, error);
         return GUEST_WAIT_NO_AGENT;
     }
-    result = ops->wait_count(guest, count, deadline_us, last, error);
+    result = ops->wait_count(guest, count, deadline_us, &seen, &err);
     if (result != GUEST_WAIT_NO_AGENT && guest->kind == GUEST_AGENT_NONE)
         guest->kind = GUEST_AGENT_HOTCPU; /* it answered after all */
+    /* Reached or not, what the guest said last is what gets recorded. */
+    if (seen && !guest_check_topology(guest, seen, &implausible)) {
+        result = GUEST_WAIT_IMPLAUSIBLE;
+        g_clear_pointer(&seen, topology_free);
+        g_clear_error(&err);
+        err = g_steal_pointer(&implausible);
+    }
+    if (err)
+        g_propagate_error(error, g_steal_pointer(&err));
+    if (last)
+        *last = g_steal_pointer(&seen);
     return result;
 }
 
@@ -360,5 +407,8 @@ guest_wait_present(Guest *guest, guint count, gint from, gint64 deadline_us)
 {
     const GuestOps *ops = answering(guest, NULL);
 
-    return ops ? ops->wait_present(guest, count, from, deadline_us) : -1;
+    gint present = ops ? ops->wait_present(guest, count, from, deadline_us) : -1;
+
+    /* A count the domain cannot have is no answer. */
+    return present > (gint)guest_max_cpus(guest) ? -1 : present;
 }

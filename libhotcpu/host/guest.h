@@ -63,6 +63,7 @@ gboolean guest_agent_parse(const char *name, GuestAgentKind *kind);
 
 typedef enum {
     GUEST_ERROR_UNSUPPORTED, /* the agent answers but cannot online/offline CPUs */
+    GUEST_ERROR_IMPLAUSIBLE, /* the agent's answer cannot be true of the domain */
 } GuestError;
 
 #define GUEST_ERROR (guest_error_quark())
@@ -84,6 +85,12 @@ void guest_free(Guest *guest);
 void guest_set_domain(Guest *guest, virDomainPtr dom);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Guest, guest_free)
 
+/* Caps every call to the hotcpu agent at @timeout_ms: a connect, a
+ * question, a set-num-cpus or set-online-cpus beyond its wait (else
+ * GUEST_SET_TIMEOUT_MS).  set gives its --timeout; the shipped hook what
+ * fits in the hook runner's limit. */
+void guest_set_timeout(Guest *guest, guint timeout_ms);
+
 /* A guest that never takes the hotcpu agent's channel from another client
  * (watch: it holds the channel for long and gives way).  The others wait
  * GUEST_BUSY_FORCE_MS for a busy channel, then take it over: a client that
@@ -94,6 +101,22 @@ void guest_set_patient(Guest *guest, gboolean patient);
  * @error when it does not answer, or the domain's agent is not hotcpu-agent
  * (AGENT_CLIENT_ERROR_CONNECT).  Close it with agent_client_free. */
 AgentClient *guest_connect_hotcpu(Guest *guest, GError **error);
+
+/* A load (get-load's reply, a load event's data) as far as it can be
+ * believed: each figure a number, clamped to its range (busy, steal and
+ * pressure 0 to 1, runnable 0 to GUEST_LOAD_MAX_RUNNABLE); -1 where the
+ * guest did not say or said something that is not a number. */
+typedef struct {
+    double seconds;
+    double busy;
+    double steal;
+    double pressure;   /* some-avg10 */
+    double pressure60; /* some-avg60 */
+    gint64 runnable;
+} GuestLoad;
+#define GUEST_LOAD_MAX_RUNNABLE 1000000
+/* FALSE (and every figure -1) when @data is not an object. */
+gboolean guest_load_read(JsonNode *data, GuestLoad *out);
 
 /* get-load: the guest's load since the previous get-load on the port
  * (docs/protocol.md); hotcpu-agent only. */
@@ -132,6 +155,17 @@ Topology *guest_get_topology(Guest *guest, GError **error);
  * the topology after. */
 Topology *guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error);
 
+/* TRUE when @topo can be true of @guest's domain: CPU ids below its
+ * maximum, online within present within possible, the per-CPU list and the
+ * summary agreeing with the sets; else GUEST_ERROR_IMPLAUSIBLE, "the
+ * guest's answer was not plausible: ..." naming the domain.  For what the
+ * guest says unasked (watch's events); the calls below check their own. */
+gboolean guest_check_topology(Guest *guest, const Topology *topo, GError **error);
+
+/* Every topology these return passed one check (GUEST_ERROR_IMPLAUSIBLE
+ * when not): CPU ids below the domain's maximum, online within present
+ * within possible; guest_set_num_cpus's also has @count CPUs online. */
+
 /* Puts the guest back to exactly @online (a set recorded earlier) with
  * set-online-cpus, holes and all; an agent too old to know it
  * (CommandNotFound) is asked set-num-cpus with @online's count instead,
@@ -142,10 +176,11 @@ Topology *guest_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **e
 Topology *guest_restore_online(Guest *guest, const CpuList *online, GError **error);
 
 typedef enum {
-    GUEST_WAIT_REACHED,  /* @count CPUs present and online */
-    GUEST_WAIT_TIMEOUT,  /* the agent answered, but not that state by the deadline */
-    GUEST_WAIT_NO_AGENT, /* the agent never answered */
-    GUEST_WAIT_REFUSED,  /* the agent answers but cannot do it (GUEST_ERROR_UNSUPPORTED) */
+    GUEST_WAIT_REACHED,     /* @count CPUs present and online */
+    GUEST_WAIT_TIMEOUT,     /* the agent answered, but not that state by the deadline */
+    GUEST_WAIT_NO_AGENT,    /* the agent never answered */
+    GUEST_WAIT_REFUSED,     /* the agent answers but cannot do it (GUEST_ERROR_UNSUPPORTED) */
+    GUEST_WAIT_IMPLAUSIBLE, /* the agent's answer cannot be true (GUEST_ERROR_IMPLAUSIBLE) */
 } GuestWaitResult;
 
 /* Waits until the guest has exactly @count CPUs present and online, asking

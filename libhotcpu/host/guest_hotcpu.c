@@ -7,6 +7,7 @@
 #include "cancel.h"
 #include "deadline.h"
 #include "protocol.h"
+#include "safe_text.h"
 #include "virt_channel.h"
 
 /* How often a channel another client holds is asked for again. */
@@ -69,7 +70,7 @@ connect_libvirt(Guest *guest, gint64 deadline, gboolean *unsupported, GError **e
 static AgentClient *
 hotcpu_connect(Guest *guest, guint timeout_ms, GError **error)
 {
-    gint64 deadline = deadline_after_ms(timeout_ms);
+    gint64 deadline = deadline_after_ms(guest_limit_ms(guest, timeout_ms));
 
     if (!guest->has_channel) {
         g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT,
@@ -103,7 +104,7 @@ static JsonNode *
 hotcpu_call_once(Guest *guest, const char *execute, JsonObject *arguments, guint timeout_ms,
                  GError **error)
 {
-    gint64 deadline = deadline_after_ms(timeout_ms);
+    gint64 deadline = deadline_after_ms(guest_limit_ms(guest, timeout_ms));
     g_autoptr(AgentClient) client = hotcpu_connect(guest, timeout_ms, error);
 
     if (!client)
@@ -111,28 +112,54 @@ hotcpu_call_once(Guest *guest, const char *execute, JsonObject *arguments, guint
     return agent_client_call(client, execute, arguments, deadline_ms_left(deadline), error);
 }
 
+/* The agent's topology, parsed.  The parser's message may quote the guest
+ * (a CPU list it sent): escaped, it is safe to print, log and put into
+ * JSON, as agent_client's are. */
 static Topology *
-call_topology(AgentClient *client, GError **error)
+topology_from_guest(JsonNode *node, GError **error)
 {
-    g_autoptr(JsonNode) reply
-        = agent_client_call(client, "get-topology", NULL, GUEST_CALL_TIMEOUT_MS, error);
+    g_autoptr(GError) local = NULL;
+    Topology *topo = topology_from_json(node, &local);
 
-    return reply ? topology_from_json(reply, error) : NULL;
+    if (!topo) {
+        g_autofree char *why = safe_text(local->message, -1, SAFE_TEXT_GUEST_MAX);
+
+        g_set_error_literal(error, local->domain, local->code, why);
+    }
+    return topo;
 }
 
 static Topology *
-call_set_num_cpus(AgentClient *client, guint count, guint wait_s, GError **error)
+call_topology_within(AgentClient *client, guint timeout_ms, GError **error)
+{
+    g_autoptr(JsonNode) reply = agent_client_call(client, "get-topology", NULL, timeout_ms, error);
+
+    return reply ? topology_from_guest(reply, error) : NULL;
+}
+
+static Topology *
+call_topology(Guest *guest, AgentClient *client, GError **error)
+{
+    return call_topology_within(client, guest_limit_ms(guest, GUEST_CALL_TIMEOUT_MS), error);
+}
+
+/* set-num-cpus, answered within the guest's set limit (guest_set_timeout)
+ * beyond its wait, and by @deadline_us at the latest. */
+static Topology *
+call_set_num_cpus(Guest *guest, AgentClient *client, guint count, guint wait_s, gint64 deadline_us,
+                  GError **error)
 {
     g_autoptr(JsonObject) args = json_object_new();
     g_autoptr(JsonNode) reply = NULL;
     guint wait = MIN(wait_s, PROTO_SET_NUM_CPUS_MAX_WAIT_S);
+    guint timeout_ms
+        = MIN(wait * 1000 + guest_set_timeout_ms(guest), deadline_ms_left(deadline_us));
     JsonNode *topo;
 
     json_object_set_int_member(args, "count", count);
     if (wait > 0)
         json_object_set_int_member(args, "wait", wait);
-    reply = agent_client_call(client, "set-num-cpus", args, wait * 1000 + GUEST_SET_TIMEOUT_MS,
-                              error);
+    reply = agent_client_call(client, "set-num-cpus", args, timeout_ms, error);
     if (!reply)
         return NULL;
     if (!JSON_NODE_HOLDS_OBJECT(reply)
@@ -141,7 +168,7 @@ call_set_num_cpus(AgentClient *client, guint count, guint wait_s, GError **error
                     "the agent's set-num-cpus reply has no topology");
         return NULL;
     }
-    return topology_from_json(topo, error);
+    return topology_from_guest(topo, error);
 }
 
 /* ---- the calls ---------------------------------------------------------- */
@@ -177,7 +204,7 @@ hotcpu_get_topology(Guest *guest, GError **error)
 {
     g_autoptr(AgentClient) client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, error);
 
-    return client ? call_topology(client, error) : NULL;
+    return client ? call_topology(guest, client, error) : NULL;
 }
 
 /* Worth asking again: the agent is busy with another set-num-cpus, or went
@@ -216,7 +243,7 @@ hotcpu_set_num_cpus(Guest *guest, guint count, guint wait_s, GError **error)
 
     while (client) {
         g_autoptr(GError) err = NULL;
-        Topology *topo = call_set_num_cpus(client, count, wait_s, &err);
+        Topology *topo = call_set_num_cpus(guest, client, count, wait_s, G_MAXINT64, &err);
 
         if (topo)
             return topo;
@@ -244,7 +271,8 @@ hotcpu_restore_online(Guest *guest, const CpuList *online, GError **error)
     if (!client)
         return NULL;
     json_object_set_string_member(args, "cpus", want);
-    while (!(reply = agent_client_call(client, "set-online-cpus", args, GUEST_SET_TIMEOUT_MS, &err))
+    while (!(reply = agent_client_call(client, "set-online-cpus", args, guest_set_timeout_ms(guest),
+                                       &err))
            && prepare_again(guest, &client, err, until))
         g_clear_error(&err);
     /* QEMU serves one client at a time: the fallback connects anew. */
@@ -263,33 +291,44 @@ hotcpu_restore_online(Guest *guest, const CpuList *online, GError **error)
                     "the agent's set-online-cpus reply has no topology");
         return NULL;
     }
-    return topology_from_json(member, error);
+    return topology_from_guest(member, error);
 }
 
+/* The least a wait's first look at the guest gets, even when the caller's
+ * deadline has passed (the hypervisor's side took it all): the state is
+ * worth reporting. */
+#define GUEST_LAST_LOOK_MS 500
+
 /* One turn of guest_wait_count on a connected @client: read the state, and
- * ask for @count online when it is not there.  Returns the state seen (NULL
- * with @error when the agent did not answer). */
+ * ask for @count online when it is not there, all by @deadline_us.  Returns
+ * the state seen, NULL when the agent did not answer the read; @error is
+ * set (AGENT_CLIENT_ERROR) when the connection is no good any more, also
+ * when a state was seen (the agent answered the read, not the change). */
 static Topology *
-wait_turn(AgentClient *client, guint count, gint64 deadline_us, GError **error)
+wait_turn(Guest *guest, AgentClient *client, guint count, gint64 deadline_us, GError **error)
 {
-    g_autoptr(Topology) topo = call_topology(client, error);
+    g_autoptr(Topology) topo = call_topology_within(
+        client,
+        guest_limit_ms(guest, MIN(GUEST_CALL_TIMEOUT_MS,
+                                  MAX(deadline_ms_left(deadline_us), GUEST_LAST_LOOK_MS))),
+        error);
     guint wait_s;
 
-    if (!topo || guest_topology_has(topo, count) || cpulist_count(topo->online) == count)
+    if (!topo || guest_topology_has(topo, count) || cpulist_count(topo->online) == count
+        || deadline_ms_left(deadline_us) == 0)
         return g_steal_pointer(&topo);
     /* Online the hot-added CPUs (waiting for them to appear), or offline the
      * ones about to be ejected. */
     wait_s = cpulist_count(topo->present) < count ? deadline_ms_left(deadline_us) / 1000 : 0;
     {
         g_autoptr(GError) err = NULL;
-        g_autoptr(Topology) after = call_set_num_cpus(client, count, wait_s, &err);
+        g_autoptr(Topology) after
+            = call_set_num_cpus(guest, client, count, wait_s, deadline_us, &err);
 
         if (after)
             return g_steal_pointer(&after);
-        if (err->domain == AGENT_CLIENT_ERROR) {
+        if (err->domain == AGENT_CLIENT_ERROR)
             g_propagate_error(error, g_steal_pointer(&err));
-            return NULL;
-        }
     }
     return g_steal_pointer(&topo);
 }
@@ -307,8 +346,11 @@ hotcpu_wait_count(Guest *guest, guint count, gint64 deadline_us, Topology **last
 
         g_clear_error(&err);
         if (!client)
-            client = hotcpu_connect(guest, GUEST_CONNECT_TIMEOUT_MS, &err);
-        if (client && !(topo = wait_turn(client, count, deadline_us, &err)))
+            client = hotcpu_connect(guest,
+                                    MIN(GUEST_CONNECT_TIMEOUT_MS,
+                                        MAX(deadline_ms_left(deadline_us), GUEST_LAST_LOOK_MS)),
+                                    &err);
+        if (client && (topo = wait_turn(guest, client, count, deadline_us, &err), err != NULL))
             g_clear_pointer(&client, agent_client_free); /* agent restarted: reconnect */
         if (topo) {
             g_clear_pointer(&seen, topology_free);
@@ -337,7 +379,7 @@ hotcpu_wait_present(Guest *guest, guint count, gint from, gint64 deadline_us)
 {
     g_autoptr(AgentClient) client
         = hotcpu_connect(guest, MIN(GUEST_CONNECT_TIMEOUT_MS, deadline_ms_left(deadline_us)), NULL);
-    g_autoptr(Topology) topo = client ? call_topology(client, NULL) : NULL;
+    g_autoptr(Topology) topo = client ? call_topology(guest, client, NULL) : NULL;
     gint present;
 
     if (!topo)

@@ -17,10 +17,12 @@ struct Guest {
     GuestAgentKind choice;
     GuestAgentKind kind; /* valid once probed */
     gboolean probed;
-    char *hotcpu_why; /* why hotcpu-agent did not answer the probe */
-    char *qga_why;    /* why qemu-ga did not */
-    int os_linux;     /* guest_reports_linux: -1 not asked yet, 0, 1 */
-    int os_windows;   /* qemu-ga's guest info names Windows: -1, 0, 1 */
+    char *hotcpu_why;     /* why hotcpu-agent did not answer the probe */
+    char *qga_why;        /* why qemu-ga did not */
+    int os_linux;         /* guest_reports_linux: -1 not asked yet, 0, 1 */
+    int os_windows;       /* qemu-ga's guest info names Windows: -1, 0, 1 */
+    guint max_cpus;       /* the domain's maximum vCPUs, 0 until known */
+    guint set_timeout_ms; /* guest_set_timeout(): caps every call; 0: none */
 };
 
 typedef struct {
@@ -88,3 +90,14 @@ gint guest_qga_failed_cpu(const char *msg, const CpuList *left);
  * what a partial guest-set-vcpus changed, to be put back. */
 CpuList *guest_qga_changed(const CpuList *cpus, gboolean online, const Topology *before,
                            const Topology *after);
+
+/* guest_check.c: the domain's maximum vCPUs (CPULIST_MAX_CPUS when there
+ * is no domain to ask, as for a hook run by hand). */
+guint guest_max_cpus(Guest *guest);
+/* @topo (taken) when it passes the check; NULL (freed) with @error when
+ * not, or when @topo is NULL. */
+Topology *guest_checked(Guest *guest, Topology *topo, GError **error);
+/* @ms, or less under guest_set_timeout()'s cap. */
+guint guest_limit_ms(const Guest *guest, guint ms);
+/* How long a set-num-cpus or set-online-cpus may take beyond its wait. */
+guint guest_set_timeout_ms(const Guest *guest);

@@ -1025,6 +1025,27 @@ test_results_json(void)
 
 /* ---- main ----------------------------------------------------------------- */
 
+/* Issue 18: a hook's output may quote the guest; in the audit record and
+ * --json it reached jq -r as \u001b.  Control characters but the newline
+ * are escaped visibly now; the lines stay lines. */
+static void
+test_results_json_escaped(void)
+{
+    g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
+    g_autoptr(JsonNode) node = NULL;
+    HookResult *a = g_new0(HookResult, 1);
+    const char *out;
+
+    a->path = g_strdup("/x/10_a");
+    a->output = g_strdup("\x1b]0;owned\x07\x1b[2J\r\nsecond line\n");
+    g_ptr_array_add(results, a);
+    node = hook_results_to_json(results);
+    CU_ASSERT_FATAL(node != NULL && JSON_NODE_HOLDS_ARRAY(node));
+    out = json_object_get_string_member(json_array_get_object_element(json_node_get_array(node), 0),
+                                        "output");
+    CU_ASSERT_STRING_EQUAL(out, "\\x1b]0;owned\\x07\\x1b[2J\\r\nsecond line\n");
+}
+
 static const CunitTest tests[] = {
     { "order: lexical, across two roots", test_order_lexical_across_roots },
     { "environment: contract variables, stdin, fds", test_environment },
@@ -1046,6 +1067,7 @@ static const CunitTest tests[] = {
     { "roots: option, $HOTCPU_HOOKS_DIR, defaults", test_roots },
     { "missing folders are no error", test_missing_folders },
     { "results to JSON", test_results_json },
+    { "results to JSON: control characters escaped", test_results_json_escaped },
     { NULL, NULL },
 };
 

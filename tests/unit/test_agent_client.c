@@ -2,6 +2,7 @@
  * serving one connection on a unix socket from a thread. */
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -333,6 +334,75 @@ script_two_calls(FakeAgent *agent, int fd)
             return;
         agent_sendf(fd, "{\"return\":{\"n\":%u},\"id\":%s}\n", i, id);
     }
+    agent_drain(agent, fd);
+}
+
+/* ---- issue 18: a guest that never stops talking -------------------------- */
+
+/* How long a flooding script goes on at most: long enough that a client
+ * that only times out when poll() does would still be reading. */
+#define FLOOD_MAX_US (8 * G_USEC_PER_SEC)
+
+/* Sends @line again and again for FLOOD_MAX_US, or until the client goes,
+ * in blocks of 256 KiB, so that data is always waiting: the client never
+ * sees poll() time out. */
+static void
+flood(int fd, const char *line)
+{
+    gint64 end = g_get_monotonic_time() + FLOOD_MAX_US;
+    GString *block = g_string_new(NULL);
+
+    while (block->len < 256 * 1024)
+        g_string_append(block, line);
+    while (g_get_monotonic_time() < end)
+        if (send(fd, block->str, block->len, MSG_NOSIGNAL) < 0 && errno != EINTR)
+            break;
+    g_string_free(block, TRUE);
+}
+
+static void
+script_flood_events(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id != NULL)
+        flood(fd, "{\"event\":\"noise\",\"data\":{\"n\":1}}\n");
+}
+
+static void
+script_flood_other_ids(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+
+    if (id != NULL)
+        flood(fd, "{\"return\":{},\"id\":\"someone-else\"}\n");
+}
+
+/* An event of 20,000 empty objects: 60 KB on the wire, some 6 MB parsed. */
+static char *
+dense_event(void)
+{
+    GString *s = g_string_new("{\"event\":\"dense\",\"data\":{\"x\":[{}");
+
+    for (guint i = 1; i < 20000; i++)
+        g_string_append(s, ",{}");
+    g_string_append(s, "]}}\n");
+    return g_string_free(s, FALSE);
+}
+
+/* 300 dense events nobody asked for, then the honest reply. */
+static void
+script_dense_events(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+    g_autofree char *ev = dense_event();
+
+    if (id == NULL)
+        return;
+    for (guint i = 0; i < 300; i++)
+        if (send(fd, ev, strlen(ev), MSG_NOSIGNAL) < 0)
+            return;
+    agent_sendf(fd, "{\"return\":{},\"id\":%s}\n", id);
     agent_drain(agent, fd);
 }
 
@@ -786,6 +856,67 @@ test_connect_fails(void)
     g_rmdir(dir);
 }
 
+/* The deadline holds while data keeps coming: poll() never times out then,
+ * so the client must look at the clock on every turn.  Before issue 18 the
+ * call read until the script gave up (8 s). */
+static void
+check_flood_bounded(FakeScript script)
+{
+    FakeAgent *agent = fake_agent_start(script);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+    gint64 start, elapsed;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    start = g_get_monotonic_time();
+    ret = agent_client_call(client, "get-topology", NULL, 1000, &error);
+    elapsed = g_get_monotonic_time() - start;
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT)
+                   || g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL));
+    if (elapsed >= 2 * G_USEC_PER_SEC)
+        fprintf(stderr, "\nthe call took %.1f s against its 1 s deadline (%s)\n", elapsed / 1e6,
+                error->message);
+    CU_ASSERT_TRUE(elapsed < 2 * G_USEC_PER_SEC);
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
+static void
+test_flood_events_deadline(void)
+{
+    check_flood_bounded(script_flood_events);
+}
+
+static void
+test_flood_other_ids_deadline(void)
+{
+    check_flood_bounded(script_flood_other_ids);
+}
+
+/* Events set aside are bounded by their parsed size, not their number:
+ * 300 dense events (some 2 GB parsed) end the connection with a sentence
+ * instead of reaching the reply behind them. */
+static void
+test_dense_events_capped(void)
+{
+    FakeAgent *agent = fake_agent_start(script_dense_events);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(AgentClient) client = agent_client_connect(agent->path, 2000, &error);
+    g_autoptr(JsonNode) ret = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(client);
+    ret = agent_client_call(client, "get-topology", NULL, 20000, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL));
+    if (error)
+        CU_ASSERT_PTR_NOT_NULL(strstr(error->message, "MiB"));
+    g_clear_pointer(&client, agent_client_free);
+    fake_agent_free(agent);
+}
+
 void
 register_agent_client_suite(void)
 {
@@ -807,6 +938,9 @@ register_agent_client_suite(void)
         { "ids unique across clients", test_ids_unique_across_clients },
         { "call_once", test_call_once },
         { "connect to a missing socket", test_connect_fails },
+        { "deadline holds under a flood of events", test_flood_events_deadline },
+        { "deadline holds under a flood of other ids", test_flood_other_ids_deadline },
+        { "queued events capped by parsed size", test_dense_events_capped },
         { NULL, NULL },
     };
     cunit_add_suite("agent_client", tests);
