@@ -189,13 +189,15 @@ test_both_agents(void)
           "topology with both agents: %s", t->out);
 }
 
-/* The final records of this guest, in order: each names its agent. */
+/* The final records of this guest's set commands, in order: each names its
+ * agent.  (guest-set writes records of its own, "command": "guest-set".) */
 static void
 test_audit(void)
 {
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
     g_autoptr(GString) agents = g_string_new(NULL);
+    guint guest_sets = 0;
 
     NEED_GUEST();
     CHECK(g_file_get_contents(e2e.audit_log, &text, NULL, NULL), "no audit log %s", e2e.audit_log);
@@ -204,12 +206,17 @@ test_audit(void)
         g_autoptr(JsonObject) rec = json_object_of(lines[i]);
 
         if (rec && g_strcmp0(str_member(rec, "domain"), guest->name) == 0
+            && g_strcmp0(str_member(rec, "command"), "guest-set") == 0)
+            guest_sets++;
+        if (rec && g_strcmp0(str_member(rec, "domain"), guest->name) == 0
+            && g_strcmp0(str_member(rec, "command"), "set") == 0
             && g_strcmp0(str_member(rec, "outcome"), "done") == 0)
             g_string_append_printf(agents, "%s%s %s", agents->len ? ", " : "",
                                    str_member(rec, "guest-agent"), str_member(rec, "guest"));
     }
     CHECK(g_strcmp0(agents->str, "qemu-ga confirmed, qemu-ga confirmed, hotcpu confirmed") == 0,
           "the audit records say: %s", agents->str);
+    CHECK(guest_sets >= 1, "qga-partial's guest-set commands left no audit record");
 }
 
 /* ---- the guest ---------------------------------------------------------- */
