@@ -342,8 +342,17 @@ autoscale_decide(const AutoscalePolicy *p, AutoscaleState *state, const Autoscal
 {
     AutoscaleDecision hold = change(AUTOSCALE_HOLD, current);
     gboolean cooled = !state->changed_once || s->t - state->last_change >= p->cooldown;
+    AutoscaleSample fresh = *s;
     AutoscaleDecision d;
     guint desired;
+
+    /* Right after a change the pressure still tells of the old count (seen
+     * on a real guest: 1 -> 5 vCPUs for 4 busy loops, then 5 -> 6 on the
+     * pressure that 1 vCPU had left behind): it asks for no more until it
+     * has decayed.  It still keeps a count from coming down. */
+    if (state->changed_once && s->t - state->last_change < AUTOSCALE_PRESSURE_MEMORY_S)
+        fresh.pressure = MIN(fresh.pressure, AUTOSCALE_PRESSURE_HIGH);
+    s = &fresh;
 
     /* No change without a view of the guest confirmed by its agent. */
     if (track_silence(state, s, current, &hold))

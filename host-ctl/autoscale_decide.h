@@ -34,6 +34,10 @@
  * TCG with a watcher sits at 0.02-0.03 (measured), and the pressure rises
  * anyway when a CPU goes, which the projection of is_low() accounts for. */
 #define AUTOSCALE_PRESSURE_HIGH 0.10
+/* How long after a change CPU pressure is not believed: PSI's some-avg10
+ * decays with a 10 s time constant, so the wait of the old count (1.0 at
+ * most) falls below AUTOSCALE_PRESSURE_HIGH only after about 23 s. */
+#define AUTOSCALE_PRESSURE_MEMORY_S 30.0
 #define AUTOSCALE_PRESSURE_LOW 0.05
 /* Busy at or above this, the CPUs are saturated: the busy fraction no
  * longer grows with the demand, the runnable tasks tell it instead. */

@@ -217,6 +217,30 @@ test_pressure_calls_for_more(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(d.reason, "CPU pressure 0.25 > 0.10 for 30 s"));
 }
 
+/* After a change, CPU pressure (a 10 s average) still tells of the old
+ * count: as on a real guest, 1 -> 3 for busy loops, then busy inside the
+ * band with the old pressure decaying: no second change on it.  Once it
+ * has had time to decay, pressure that stays high is believed again. */
+static void
+test_pressure_after_a_change(void)
+{
+    AutoscalePolicy p = policy;
+    AutoscaleState st;
+    double when = -1;
+    AutoscaleDecision d;
+
+    p.up_after = 3;
+    p.cooldown = 2;
+    autoscale_state_init(&st);
+    autoscale_changed(&st, 0);
+    d = feed(&p, &st, 1, AUTOSCALE_PRESSURE_MEMORY_S - 1, 0.75, 0.31, 3, &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_HOLD);
+    d = feed(&p, &st, AUTOSCALE_PRESSURE_MEMORY_S, AUTOSCALE_PRESSURE_MEMORY_S + 10, 0.75, 0.31, 3,
+             &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_UP);
+    CU_ASSERT_EQUAL(d.target, 4);
+}
+
 /* A change `set` refused (the guest OS not allowed to unplug, a policy)
  * is not asked again every window: once after the backoff, which doubles
  * with each refusal up to an hour; any change of the count forgets it. */
@@ -514,6 +538,7 @@ register_autoscale_suite(void)
         { "host policy narrows the floor", test_policy_floor },
         { "the agent going silent", test_agent_silent },
         { "pressure calls for a CPU", test_pressure_calls_for_more },
+        { "no more on the pressure of the old count", test_pressure_after_a_change },
         { "a refused change backs off", test_refused_backs_off },
         { "the count one sample wants", test_desired_count },
         { "up in one change, then steady", test_up_in_one_change },
