@@ -510,9 +510,18 @@ on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
     }
 }
 
+/* The port removed under us (a live detach) ends the agent cleanly: under
+ * systemd, BindsTo= stops the unit anyway and udev starts it again when a
+ * port comes back; an exit status 1 raced BindsTo= into Restart=on-failure
+ * and left the unit "failed" (seen in the e2e detach test). */
 static void
 on_channel_failed(Channel *channel, const GError *error, gpointer user_data)
 {
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CLOSED)) {
+        g_message("The port went away (%s): exiting.", error->message);
+        agent_quit(user_data, 0);
+        return;
+    }
     g_warning("The channel failed: %s", error->message);
     agent_quit(user_data, 1);
 }

@@ -64,8 +64,11 @@ virtio_fail(ChannelVirtio *cv, int err, const char *what)
         g_source_remove(cv->watch);
         cv->watch = 0;
     }
-    error = g_error_new(G_IO_ERROR, g_io_error_from_errno(err), "cannot %s %s: %s", what, cv->path,
-                        g_strerror(err));
+    /* ENODEV: the port was hot-unplugged, which is no failure of ours
+     * (G_IO_ERROR_CLOSED: glib maps ENODEV to a code of its own only from
+     * 2.74 on). */
+    error = g_error_new(G_IO_ERROR, err == ENODEV ? G_IO_ERROR_CLOSED : g_io_error_from_errno(err),
+                        "cannot %s %s: %s", what, cv->path, g_strerror(err));
     if (cv->base.callbacks.failed != NULL)
         cv->base.callbacks.failed(&cv->base, error, cv->base.user_data);
 }
