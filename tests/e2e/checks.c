@@ -170,3 +170,18 @@ e2e_run_program(int argc, char **argv, const char *program, const CunitSuite *su
     e2e_env_cleanup();
     return status != EXIT_SUCCESS || *env_error ? 1 : 0;
 }
+
+gboolean
+e2e_guest_busy_loops(E2eGuest *g, guint n, guint timeout_ms)
+{
+    if (n == 0)
+        return e2e_guest_sh(g, timeout_ms, NULL, NULL,
+                            "[ -f /tmp/busy.pids ] && kill $(cat /tmp/busy.pids); rm -f "
+                            "/tmp/busy.pids; true")
+               == 0;
+    return e2e_guest_sh(g, timeout_ms, NULL, NULL,
+                        "for i in $(seq %u); do (while :; do :; done) </dev/null >/dev/null 2>&1 "
+                        "& echo $! >> /tmp/busy.pids; done",
+                        n)
+           == 0;
+}

@@ -42,6 +42,10 @@ char *e2e_json_string(const char *text, const char *key);
  * valid UTF-8. */
 gboolean e2e_clean_exit(const E2eRun *r);
 
+/* @n busy loops in the guest's shell (0: stop them all), their pids in the
+ * guest's /tmp/busy.pids; FALSE when the guest's shell fails. */
+gboolean e2e_guest_busy_loops(E2eGuest *g, guint n, guint timeout_ms);
+
 /* The last audit record for domain @dom, or NULL. */
 JsonNode *e2e_last_audit(const char *dom);
 

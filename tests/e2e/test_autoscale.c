@@ -51,22 +51,6 @@ suite_clean(void)
     return 0;
 }
 
-/* @n busy loops in the guest (0: stop them). */
-static gboolean
-set_load(guint n)
-{
-    if (n == 0)
-        return e2e_guest_sh(guest, 5000, NULL, NULL,
-                            "[ -f /tmp/busy.pids ] && kill $(cat /tmp/busy.pids); rm -f "
-                            "/tmp/busy.pids; true")
-               == 0;
-    return e2e_guest_sh(guest, 5000, NULL, NULL,
-                        "for i in $(seq %u); do (while :; do :; done) </dev/null >/dev/null 2>&1 "
-                        "& echo $! >> /tmp/busy.pids; done",
-                        n)
-           == 0;
-}
-
 static gboolean
 wait_online(int n, guint timeout_s)
 {
@@ -160,7 +144,7 @@ test_autoscale_up_and_down(void)
     /* a settled autoscale: its baseline and a few idle samples */
     g_usleep(3 * G_USEC_PER_SEC);
     t0 = e2e_now();
-    CHECK(set_load(4), "cannot start the load");
+    CHECK(e2e_guest_busy_loops(guest, 4, 5000), "cannot start the load");
     top = wait_four_or_five(120);
     CHECK(top > 0, "the guest did not reach 4 or 5 CPUs under 4 busy loops (%d online)",
           online_now());
@@ -168,7 +152,7 @@ test_autoscale_up_and_down(void)
     /* It stays there: 4 loops on 5 vCPUs are 0.80 busy, inside the band
      * (a change 4 -> 5 would be a second record, checked below). */
     g_usleep(8 * G_USEC_PER_SEC);
-    CHECK(set_load(0), "cannot stop the load");
+    CHECK(e2e_guest_busy_loops(guest, 0, 5000), "cannot stop the load");
     t0 = e2e_now();
     reached = wait_online(1, 150);
     CHECK(reached, "the guest did not come back to 1 CPU without load");
@@ -242,11 +226,11 @@ test_autoscale_dry_run(void)
     NEED_GUEST();
     argv[1] = guest->name;
     before = reasons();
-    CHECK(set_load(2), "cannot start the load");
+    CHECK(e2e_guest_busy_loops(guest, 2, 5000), "cannot start the load");
     p = e2e_ctl_spawn(argv, NULL);
     g_usleep(8 * G_USEC_PER_SEC);
     r = stop(g_steal_pointer(&p), SIGTERM, t0);
-    CHECK(set_load(0), "cannot stop the load");
+    CHECK(e2e_guest_busy_loops(guest, 0, 5000), "cannot stop the load");
     after = reasons();
     CHECK(r->status == 0, "autoscale --dry-run exited %d: %s", r->status, r->err);
     CHECK(strstr(r->out, "would set domain") != NULL, "no decision printed: %s", r->out);
@@ -315,12 +299,12 @@ test_autoscale_holds_while_silent(void)
     CHECK_FATAL(p != NULL, "cannot start autoscale");
     g_usleep(6 * G_USEC_PER_SEC);
     CHECK(e2e_guest_agent_start(guest), "cannot start the agent in the guest again");
-    CHECK(set_load(2), "cannot start the load");
+    CHECK(e2e_guest_busy_loops(guest, 2, 5000), "cannot start the load");
     /* it answers again, and the load takes the guest up: 2 loops on 1
      * saturated CPU want 3 at the default target, in one change */
     CHECK(wait_online(3, 90), "autoscale did not go on after the agent came back");
     r = stop(g_steal_pointer(&p), SIGTERM, t0);
-    CHECK(set_load(0), "cannot stop the load");
+    CHECK(e2e_guest_busy_loops(guest, 0, 5000), "cannot stop the load");
     CHECK(r->status == 0, "autoscale exited %d: %s", r->status, r->err);
     first = strstr(r->out, silent);
     CHECK(first != NULL, "autoscale did not say the agent was silent: %s", r->out);
@@ -434,10 +418,10 @@ test_autoscale_from_file_waits_for_start(void)
     g_usleep(3 * G_USEC_PER_SEC);
     CHECK_FATAL(e2e_guest_start(guest, &error), "cannot start the domain again: %s",
                 error ? error->message : "?");
-    CHECK(set_load(2), "cannot start the load");
+    CHECK(e2e_guest_busy_loops(guest, 2, 5000), "cannot start the load");
     CHECK(wait_online(2, 90), "autoscale from %s did not take the started domain to 2", conf);
     r = stop(g_steal_pointer(&p), SIGTERM, t0);
-    CHECK(set_load(0), "cannot stop the load");
+    CHECK(e2e_guest_busy_loops(guest, 0, 5000), "cannot stop the load");
     unlink(conf);
     CHECK(r->status == 0, "autoscale exited %d: %s", r->status, r->err);
     CHECK(strstr(r->out, ": 1 to 2 vCPUs") != NULL, "the bounds did not come from %s: %s", conf,
