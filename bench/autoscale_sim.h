@@ -1,4 +1,4 @@
-/* autoscale_sim.h: autoscale's decisions (host-ctl/autoscale_decide.c, the
+/* autoscale_sim.h: autoscale's decisions (host-ctl/autoscale/autoscale_decide.c, the
  * same code) replayed over a load trace on a simulated clock, with
  * simulated plug and unplug times, and what they cost: CPU-seconds of
  * work that found no vCPU, vCPU-seconds beyond what the load needed, the

@@ -1,6 +1,6 @@
 /* fuzz_domain_xml.c: hotcpu-ctl's reading of a domain's XML
- * (host-ctl/domain_info.c, libxml2 XPath) and prepare's rewrite of it
- * (host-ctl/domain_edit.c), on arbitrary text.  The XML comes from
+ * (host-ctl/domain/domain_info.c, libxml2 XPath) and prepare's rewrite of it
+ * (host-ctl/domain/domain_edit.c), on arbitrary text.  The XML comes from
  * libvirt, but a definition is the administrator's (or a management
  * tool's) text: whatever it holds must give an error or a DomainInfo, and
  * what prepare writes must read back as a domain with the planned
