@@ -44,6 +44,8 @@ set_open_and_lock(SetRun *run)
     run->name = run->rec.domain = virDomainGetName(run->dom);
     if (!(run->uri = virConnectGetURI(run->conn)))
         virResetLastError(); /* unknown: the hooks get "" */
+    if (!(run->rec.hypervisor_host = run->hv_host = virConnectGetHostname(run->conn)))
+        virResetLastError(); /* unknown: null in the record */
     if (virDomainGetUUIDString(run->dom, run->uuid) == 0)
         run->rec.uuid = run->uuid;
 
