@@ -179,16 +179,18 @@ suite_l_clean(void)
     return 0;
 }
 
-/* "Hot unplug CPUs while the VM is at 100 % load": 6 busy loops on 6
- * CPUs, unplug 6 -> 2.  The guest side offlines busy CPUs (the scheduler
- * moves their loops), QEMU ejects them; the change converges, the guest
- * confirms, and the 6 loops keep running on the 2 CPUs left. */
+/* "CPU hot unplug \\ CPU loaded" (a VM at 100 % utilization; unplug, then
+ * plug): 6 busy loops on 6 CPUs, unplug 6 -> 2.  The guest side offlines
+ * busy CPUs (the scheduler moves their loops), QEMU ejects them; the
+ * change converges, the guest confirms, and the 6 loops keep running on the
+ * 2 CPUs left.  Then a plug 2 -> 3 with the load still on. */
 static void
 test_unplug_under_load(void)
 {
     E2eGuest *g = guest_l;
     g_autoptr(E2eRun) plug = NULL;
     g_autoptr(E2eRun) unplug = NULL;
+    g_autoptr(E2eRun) replug = NULL;
     g_autofree char *name = NULL;
     int alive;
 
@@ -225,6 +227,12 @@ test_unplug_under_load(void)
               "%" G_GINT64_FORMAT ", guest-online %" G_GINT64_FORMAT,
               member_string(o, "outcome"), member_int(o, "actual"), member_int(o, "guest-online"));
     }
+    /* The plan's second action: "Hot plug 1 CPU", the load still on; the
+     * loops take the new CPU too. */
+    replug = e2e_check_set(g, 3, 0);
+    CHECK(confirmed(replug), "the plug 2 -> 3 under load was not confirmed: %s", replug->out);
+    e2e_check_all_agree(g, 3, 10000, "after the plug under load");
+    check_all_busy(g, 3, 90, 2, "6 loops after the plug to 3");
     CHECK(e2e_guest_busy_loops(g, 0, 20000), "cannot stop the busy loops");
 }
 
