@@ -175,9 +175,10 @@ set_read_domain(SetRun *run)
                                           virt_last_error()));
     if (state == VIR_DOMAIN_SHUTOFF && run->config)
         return set_config_offline(run);
+    if (!check_domain_running(run->name, state, &error))
+        return refuse_error(run, error);
     job = job_type(run->dom, &operation);
-    if (!check_domain_running(run->name, state, &error)
-        || !check_no_job(run->name, control_info(run->dom, &ci), job, operation, &error))
+    if (!check_no_job(run->name, control_info(run->dom, &ci), job, operation, &error))
         return refuse_error(run, error);
 
     if (!(run->info = ctl_domain_info(run->dom, &run->xml, &error))
