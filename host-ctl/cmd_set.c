@@ -26,6 +26,7 @@ set_run_clear(SetRun *run)
     if (run->dom)
         virDomainFree(run->dom);
     g_free(run->uri);
+    free(run->hv_host);
     if (run->conn)
         virConnectClose(run->conn);
 }

@@ -105,6 +105,10 @@ audit_record_to_json(const AuditRecord *rec)
     /* Which controller: two on different machines driving one domain are
      * not serialized by the lock (it is per machine), but the log shows it. */
     json_object_set_string_member(obj, "host", g_get_host_name());
+    if (rec->hypervisor_host)
+        json_object_set_string_member(obj, "hypervisor-host", rec->hypervisor_host);
+    else
+        json_object_set_null_member(obj, "hypervisor-host");
     json_object_set_int_member(obj, "uid", getuid());
     if (g_getenv("SUDO_USER"))
         json_object_set_string_member(obj, "sudo-user", g_getenv("SUDO_USER"));

@@ -32,6 +32,9 @@ typedef struct {
     const char *reason;  /* why the change was asked (autoscale), NULL */
     const char *domain;  /* as found, or as asked when not found */
     const char *uuid;    /* NULL when unknown */
+    /* The hypervisor host as libvirt names it (virConnectGetHostname): a
+     * migrated domain's records show where each change ran.  NULL: unknown. */
+    const char *hypervisor_host;
     gint previous;       /* live vCPUs before; -1 unknown */
     gint requested;      /* vCPUs asked (after --sockets); -1 unknown */
     gint actual;         /* live vCPUs after; -1 unknown */

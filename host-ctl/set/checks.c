@@ -54,15 +54,54 @@ check_domain_running(const char *dom, int state, GError **error)
                   dom, state_name(state));
 }
 
+/* A job libvirt runs on a domain, in words ("has a dump in progress"). */
+static const char *
+job_operation_words(int operation)
+{
+    switch (operation) {
+    case VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT:
+        return "is being migrated to another host";
+    case VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN:
+        return "is being migrated in from another host";
+    case VIR_DOMAIN_JOB_OPERATION_SAVE:
+        return "has a save in progress";
+    case VIR_DOMAIN_JOB_OPERATION_RESTORE:
+        return "has a restore in progress";
+    case VIR_DOMAIN_JOB_OPERATION_DUMP:
+        return "has a dump in progress";
+    case VIR_DOMAIN_JOB_OPERATION_SNAPSHOT:
+    case VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_REVERT:
+        return "has a snapshot in progress";
+    case VIR_DOMAIN_JOB_OPERATION_BACKUP:
+        return "has a backup in progress";
+    default:
+        return NULL;
+    }
+}
+
+static gboolean
+refuse_job(GError **error, const char *dom, int job_operation)
+{
+    const char *words = job_operation_words(job_operation);
+
+    if (words)
+        return refuse(error,
+                      "domain '%s' %s (a libvirt job), and a vCPU change now would change "
+                      "the devices under it; try again when it has finished",
+                      dom, words);
+    return refuse(error,
+                  "domain '%s' has a job in progress (such as a migration, save or dump); "
+                  "try again when it has finished",
+                  dom);
+}
+
 gboolean
-check_no_job(const char *dom, const virDomainControlInfo *control, int job_type, GError **error)
+check_no_job(const char *dom, const virDomainControlInfo *control, int job_type, int job_operation,
+             GError **error)
 {
     switch (control != NULL ? (int)control->state : -1) {
     case VIR_DOMAIN_CONTROL_JOB:
-        return refuse(error,
-                      "domain '%s' has a job in progress (such as a migration, save or dump); "
-                      "try again when it has finished",
-                      dom);
+        return refuse_job(error, dom, job_operation);
     case VIR_DOMAIN_CONTROL_OCCUPIED:
         return refuse(error, "domain '%s' is busy: libvirt is talking to its hypervisor; try again",
                       dom);
@@ -81,10 +120,7 @@ check_no_job(const char *dom, const virDomainControlInfo *control, int job_type,
         break;
     }
     if (job_type == VIR_DOMAIN_JOB_BOUNDED || job_type == VIR_DOMAIN_JOB_UNBOUNDED)
-        return refuse(error,
-                      "domain '%s' has a job in progress (such as a migration, save or dump); "
-                      "try again when it has finished",
-                      dom);
+        return refuse_job(error, dom, job_operation);
     return TRUE;
 }
 

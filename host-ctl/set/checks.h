@@ -27,10 +27,11 @@ gboolean check_domain_running(const char *dom, int state, GError **error);
 
 /* No job on the domain.  @control is what virDomainGetControlInfo said, or
  * NULL when it is not supported; @job_type is virDomainJobType, or -1 when
- * virDomainGetJobInfo is not supported.  What is not supported is not held
- * against the domain. */
+ * virDomainGetJobStats is not supported; @job_operation the job's
+ * virDomainJobOperation (-1: unknown), which the refusal names.  What is
+ * not supported is not held against the domain. */
 gboolean check_no_job(const char *dom, const virDomainControlInfo *control, int job_type,
-                      GError **error);
+                      int job_operation, GError **error);
 
 /* With @sockets, @value sockets are @value x vCPUs per socket; without it,
  * @value vCPUs, which must be a whole number of sockets when a socket holds

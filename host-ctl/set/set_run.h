@@ -46,7 +46,8 @@ typedef struct {
     const char *name; /* as asked, then libvirt's: owned by dom, renewed with it */
     char uuid[VIR_UUID_STRING_BUFLEN];
     virConnectPtr conn;
-    char *uri; /* the connection's, for the hooks */
+    char *uri;     /* the connection's, for the hooks */
+    char *hv_host; /* libvirt's host name, for the record; NULL: unknown */
     virDomainPtr dom;
     DomainLock *lock;
     DomainInfo *info;

@@ -44,6 +44,8 @@ set_open_and_lock(SetRun *run)
     run->name = run->rec.domain = virDomainGetName(run->dom);
     if (!(run->uri = virConnectGetURI(run->conn)))
         virResetLastError(); /* unknown: the hooks get "" */
+    if (!(run->rec.hypervisor_host = run->hv_host = virConnectGetHostname(run->conn)))
+        virResetLastError(); /* unknown: null in the record */
     if (virDomainGetUUIDString(run->dom, run->uuid) == 0)
         run->rec.uuid = run->uuid;
 
@@ -71,16 +73,23 @@ control_info(virDomainPtr dom, virDomainControlInfo *ci)
     return ci;
 }
 
+/* libvirt's job on @dom: its virDomainJobType (-1: cannot say), and what
+ * it does in *@operation (virDomainJobOperation, -1: not said). */
 static int
-job_type(virDomainPtr dom)
+job_type(virDomainPtr dom, int *operation)
 {
-    virDomainJobInfo ji;
+    virTypedParameterPtr params = NULL;
+    int type, nparams = 0;
 
-    if (virDomainGetJobInfo(dom, &ji) < 0) {
+    *operation = -1;
+    if (virDomainGetJobStats(dom, &type, &params, &nparams, 0) < 0) {
         virResetLastError();
         return -1;
     }
-    return ji.type;
+    if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, operation) != 1)
+        *operation = -1;
+    virTypedParamsFree(params, nparams);
+    return type;
 }
 
 /* Growing past the host's size: a warning, or the policy's refusal. */
@@ -158,7 +167,7 @@ set_read_domain(SetRun *run)
 {
     g_autoptr(GError) error = NULL;
     virDomainControlInfo ci;
-    int state, reason;
+    int state, reason, job, operation;
 
     if (virDomainGetState(run->dom, &state, &reason, 0) < 0)
         return set_finish(run, CTL_EXIT_HYPERVISOR, "failed",
@@ -166,8 +175,10 @@ set_read_domain(SetRun *run)
                                           virt_last_error()));
     if (state == VIR_DOMAIN_SHUTOFF && run->config)
         return set_config_offline(run);
-    if (!check_domain_running(run->name, state, &error)
-        || !check_no_job(run->name, control_info(run->dom, &ci), job_type(run->dom), &error))
+    if (!check_domain_running(run->name, state, &error))
+        return refuse_error(run, error);
+    job = job_type(run->dom, &operation);
+    if (!check_no_job(run->name, control_info(run->dom, &ci), job, operation, &error))
         return refuse_error(run, error);
 
     if (!(run->info = ctl_domain_info(run->dom, &run->xml, &error))

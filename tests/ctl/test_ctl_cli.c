@@ -13,10 +13,13 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <fcntl.h>
+
+#include <libvirt/libvirt.h>
 
 #include "agent_call.h"
 #include "cunit_runner.h"
@@ -905,6 +908,23 @@ test_audit_appends(void)
     /* the controller's host: two controllers on one domain show in the log */
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[0], "host"),
                            g_get_host_name());
+    /* and the hypervisor's, as libvirt names it: after a migration the
+     * records of one domain show each host it ran on */
+    {
+        g_autofree char *uri = g_strdup_printf("test://%s", fx->node);
+        virConnectPtr conn = virConnectOpen(uri);
+        char *hv = conn ? virConnectGetHostname(conn) : NULL;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(hv);
+        CU_ASSERT_STRING_EQUAL(
+            json_object_get_string_member_with_default(recs->pdata[0], "hypervisor-host", "(none)"),
+            hv);
+        CU_ASSERT_STRING_EQUAL(
+            json_object_get_string_member_with_default(recs->pdata[1], "hypervisor-host", "(none)"),
+            hv);
+        free(hv);
+        virConnectClose(conn);
+    }
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[1], "outcome"), "refused");
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[2], "domain"), "nosuch");
     CU_ASSERT_TRUE(json_object_get_null_member(recs->pdata[2], "uuid"));

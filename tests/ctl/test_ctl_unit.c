@@ -354,6 +354,8 @@ test_check_running_and_jobs(void)
     g_autoptr(GError) e3 = NULL;
     g_autoptr(GError) e4 = NULL;
     g_autoptr(GError) e5 = NULL;
+    g_autoptr(GError) e6 = NULL;
+    g_autoptr(GError) e7 = NULL;
     virDomainControlInfo ok = { .state = VIR_DOMAIN_CONTROL_OK };
     virDomainControlInfo job = { .state = VIR_DOMAIN_CONTROL_JOB };
     virDomainControlInfo held = { .state = VIR_DOMAIN_CONTROL_ERROR,
@@ -364,18 +366,27 @@ test_check_running_and_jobs(void)
     CU_ASSERT_TRUE(check_domain_running("web1", VIR_DOMAIN_RUNNING, NULL));
     CU_ASSERT_FALSE(check_domain_running("web1", VIR_DOMAIN_SHUTOFF, &e1));
     CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "'web1' is not running (state: shut off)"));
-    CU_ASSERT_TRUE(check_no_job("web1", NULL, -1, NULL));
-    CU_ASSERT_TRUE(check_no_job("web1", &ok, VIR_DOMAIN_JOB_NONE, NULL));
-    CU_ASSERT_FALSE(check_no_job("web1", &job, -1, &e2));
+    CU_ASSERT_TRUE(check_no_job("web1", NULL, -1, -1, NULL));
+    CU_ASSERT_TRUE(check_no_job("web1", &ok, VIR_DOMAIN_JOB_NONE, -1, NULL));
+    CU_ASSERT_FALSE(check_no_job("web1", &job, -1, -1, &e2));
     CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "job in progress"));
-    CU_ASSERT_FALSE(check_no_job("web1", NULL, VIR_DOMAIN_JOB_UNBOUNDED, &e3));
-    CU_ASSERT_TRUE(check_no_job("web1", NULL, VIR_DOMAIN_JOB_COMPLETED, NULL));
+    CU_ASSERT_FALSE(check_no_job("web1", NULL, VIR_DOMAIN_JOB_UNBOUNDED, -1, &e3));
+    CU_ASSERT_TRUE(check_no_job("web1", NULL, VIR_DOMAIN_JOB_COMPLETED, -1, NULL));
     /* Another client's setVcpus waiting for the guest: QEMU's driver says
      * ERROR/INTERNAL, which is a busy domain, not a broken monitor. */
-    CU_ASSERT_FALSE(check_no_job("web1", &held, -1, &e4));
+    CU_ASSERT_FALSE(check_no_job("web1", &held, -1, -1, &e4));
     CU_ASSERT_PTR_NOT_NULL(e4 ? strstr(e4->message, "'web1' is busy with another change") : NULL);
-    CU_ASSERT_FALSE(check_no_job("web1", &broken, -1, &e5));
+    CU_ASSERT_FALSE(check_no_job("web1", &broken, -1, -1, &e5));
     CU_ASSERT_PTR_NOT_NULL(e5 ? strstr(e5->message, "monitor failed") : NULL);
+    /* The job named when libvirt says what it is: a migration under way
+     * is the user's answer, not "a job such as a migration". */
+    CU_ASSERT_FALSE(check_no_job("web1", &job, VIR_DOMAIN_JOB_UNBOUNDED,
+                                 VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT, &e6));
+    CU_ASSERT_PTR_NOT_NULL(
+        e6 ? strstr(e6->message, "domain 'web1' is being migrated to another host") : NULL);
+    CU_ASSERT_FALSE(
+        check_no_job("web1", NULL, VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_DUMP, &e7));
+    CU_ASSERT_PTR_NOT_NULL(e7 ? strstr(e7->message, "has a dump in progress") : NULL);
 }
 
 static void

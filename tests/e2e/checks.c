@@ -1,6 +1,7 @@
 /* checks.c: the end-to-end tests' assertions. */
 #include "checks.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 JsonNode *
@@ -90,6 +91,37 @@ e2e_last_audit(const char *dom)
             json_node_unref(n);
     }
     return NULL;
+}
+
+gsize
+e2e_audit_size(void)
+{
+    GStatBuf st;
+
+    return g_stat(e2e.audit_log, &st) == 0 ? (gsize)st.st_size : 0;
+}
+
+GPtrArray *
+e2e_audit_since(gsize from, const char *dom)
+{
+    GPtrArray *recs = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_unref);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    gsize len = 0;
+
+    if (!g_file_get_contents(e2e.audit_log, &text, &len, NULL) || from > len)
+        return recs;
+    lines = g_strsplit(text + from, "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonNode) n = e2e_parse_json(lines[i]);
+        JsonObject *o = n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+
+        if (o && g_strcmp0(json_object_get_string_member_with_default(o, "domain", ""), dom) == 0
+            && g_strcmp0(json_object_get_string_member_with_default(o, "outcome", ""), "attempt")
+                   != 0)
+            g_ptr_array_add(recs, json_object_ref(o));
+    }
+    return recs;
 }
 
 static void

@@ -48,6 +48,11 @@ gboolean e2e_guest_busy_loops(E2eGuest *g, guint n, guint timeout_ms);
 
 /* The last audit record for domain @dom, or NULL. */
 JsonNode *e2e_last_audit(const char *dom);
+/* The audit log's size now: where the records of what follows begin. */
+gsize e2e_audit_size(void);
+/* The final records (not the "attempt" ones) for domain @dom written from
+ * byte @from of the audit log on, in order: JsonObject *s. */
+GPtrArray *e2e_audit_since(gsize from, const char *dom);
 
 /* hotcpu-ctl get and topology, libvirt and the guest all say @n vCPUs, all
  * present and online in the guest (after giving it @settle_ms). */

@@ -444,7 +444,8 @@ write_file_mode(const char *path, const char *text, int mode, GError **error)
  * <vcpu current> of $_hook_domxml; veto when told. */
 static const char recording_hook[]
     = "#!/bin/sh\n"
-      "# e2e: records what a hook sees; exits with the status in $RUNDIR/veto-%s if present.\n"
+      "# e2e: records what a hook sees; waits while $RUNDIR/hold-%s exists (a test holds\n"
+      "# hotcpu-ctl inside its change); exits with the status in $RUNDIR/veto-%s if present.\n"
       "log='%s'\n"
       "{\n"
       "  echo \"hook=%s vmName=$vmName vmId=$vmId numberOfCpus=$numberOfCpus "
@@ -456,6 +457,7 @@ static const char recording_hook[]
       "self=$0 current=$(sed -n \"s/.*<vcpu[^>]* current='\\([0-9]*\\)'.*/\\1/p\" "
       "\"$_hook_domxml\")\"\n"
       "} >> \"$log\"\n"
+      "while [ -e '%s/hold-%s' ]; do sleep 0.05; done\n"
       "if [ -r '%s/veto-%s' ]; then echo 'e2e test hook vetoes this change' >&2; exit $(cat "
       "'%s/veto-%s'); fi\n"
       "exit 0\n";
@@ -504,8 +506,8 @@ prepare_hooks(GError **error)
             }
         }
         hook = g_strdup_printf("%s/50_e2e_record", d);
-        text = g_strdup_printf(recording_hook, tags[i], e2e.hook_log, tags[i], e2e.rundir, tags[i],
-                               e2e.rundir, tags[i]);
+        text = g_strdup_printf(recording_hook, tags[i], tags[i], e2e.hook_log, tags[i], e2e.rundir,
+                               tags[i], e2e.rundir, tags[i], e2e.rundir, tags[i]);
         if (!write_file_mode(hook, text, 0755, error))
             return FALSE;
         chmod(d, 0755);
@@ -676,11 +678,17 @@ domain_xml(const E2eGuest *g)
         }
         g_string_append(x, "  </vcpus>\n");
     }
-    if (t->pinned) {
+    if (t->pinned || t->pin_vcpus) {
+        g_auto(GStrv) more = g_strsplit(t->pin_vcpus ? t->pin_vcpus : "", ",", -1);
+        long last = MAX(0L, sysconf(_SC_NPROCESSORS_ONLN) - 1);
+
         g_string_append(x, "  <cputune>\n");
         for (guint i = 0; i < t->pinned; i++)
-            g_string_append_printf(x, "    <vcpupin vcpu='%u' cpuset='0-%ld'/>\n", i,
-                                   MAX(0L, sysconf(_SC_NPROCESSORS_ONLN) - 1));
+            g_string_append_printf(x, "    <vcpupin vcpu='%u' cpuset='0-%ld'/>\n", i, last);
+        for (guint i = 0; more[i]; i++)
+            if (*more[i])
+                g_string_append_printf(x, "    <vcpupin vcpu='%s' cpuset='0-%ld'/>\n", more[i],
+                                       last);
         g_string_append(x, "  </cputune>\n");
     }
     if (t->disk_image_dir)

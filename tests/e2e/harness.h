@@ -54,6 +54,7 @@ typedef struct {
     guint sockets, cores, threads;
     guint current, maximum;
     guint pinned;           /* pin vCPUs 0..pinned-1 (0: no <cputune>) */
+    const char *pin_vcpus;  /* and these, comma-separated ("2,3"); NULL: none */
     gboolean osinfo;        /* add libosinfo metadata (debian12) */
     gboolean qga_port;      /* add org.qemu.guest_agent.0 and org.hotcpu.bench.qga too */
     gboolean no_agent;      /* keep hotcpu-agent stopped from boot on */

@@ -96,13 +96,15 @@ write_config(E2eLibvirtd *d, const char *etc, GError **error)
            && rewrite_conf(qconf, qemu_keys, qemu, error);
 }
 
-/* Runs the daemons in a new mount namespace; they fork into the background
- * and keep it alive. */
+/* Runs the daemons in a new mount and UTS namespace (a host name of their
+ * own, as another host has); they fork into the background and keep it
+ * alive. */
 static gboolean
 spawn_daemons(E2eLibvirtd *d, const char *etc, GError **error)
 {
     g_autofree char *script = g_strdup_printf(
         "set -e\n"
+        "echo '%s' > /proc/sys/kernel/hostname\n"
         "for m in /run /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do\n"
         "  mkdir -p $m; mount -t tmpfs -o mode=0755 hotcpu-e2e-libvirtd2 $m\n"
         "done\n"
@@ -111,8 +113,9 @@ spawn_daemons(E2eLibvirtd *d, const char *etc, GError **error)
         "mount --bind '%s' /etc/libvirt\n"
         "virtlogd -d -p '%s/virtlogd.pid'\n"
         "libvirtd -d --listen -p '%s/libvirtd.pid'\n",
-        etc, d->dir, d->dir);
-    const char *argv[] = { "unshare", "-m", "--propagation", "private", "sh", "-c", script, NULL };
+        d->hostname, etc, d->dir, d->dir);
+    const char *argv[]
+        = { "unshare", "-m", "-u", "--propagation", "private", "sh", "-c", script, NULL };
     g_autofree char *err = NULL;
     int status;
 
@@ -162,6 +165,7 @@ e2e_libvirtd2_start(const char *rundir, GError **error)
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "no free TCP ports on 127.0.0.1");
         return NULL;
     }
+    d->hostname = g_strdup(E2E_LIBVIRTD2_HOSTNAME);
     d->uri = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", d->tcp_port);
     d->migrate_uri = g_strdup_printf("tcp://127.0.0.1:%u", d->mig_port);
     if (!write_config(d, etc, error) || !spawn_daemons(d, etc, error) || !connect_daemon(d, error))
@@ -246,6 +250,7 @@ e2e_libvirtd2_stop(E2eLibvirtd *d)
         virConnectClose(d->conn);
     stop_daemons(d->dir);
     g_free(d->dir);
+    g_free(d->hostname);
     g_free(d->uri);
     g_free(d->migrate_uri);
     g_free(d);
@@ -259,7 +264,7 @@ e2e_libvirtd2_restart(E2eLibvirtd *d, guint pause_ms, GError **error)
     g_autofree char *ns = g_strdup_printf("%d", (int)virtlogd);
     g_autofree char *pidfile = g_build_filename(d->dir, "libvirtd.pid", NULL);
     const char *argv[]
-        = { "nsenter", "-m", "-t", ns, "libvirtd", "-d", "--listen", "-p", pidfile, NULL };
+        = { "nsenter", "-m", "-u", "-t", ns, "libvirtd", "-d", "--listen", "-p", pidfile, NULL };
     int status = 0;
 
     if (libvirtd <= 0 || virtlogd <= 0) {
@@ -274,7 +279,8 @@ e2e_libvirtd2_restart(E2eLibvirtd *d, guint pause_ms, GError **error)
         virConnectClose(d->conn);
         d->conn = NULL;
     }
-    /* virtlogd holds the namespace: the new libvirtd finds the old mounts. */
+    /* virtlogd holds the namespaces: the new libvirtd finds the old mounts
+     * and host name. */
     if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
                       &status, error))
         return FALSE;

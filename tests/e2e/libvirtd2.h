@@ -1,7 +1,9 @@
 /* libvirtd2.h: a second libvirtd on this machine, for the tests that need
  * another hypervisor host: remote URIs and live migration.
  *
- * It runs in a mount namespace of its own (unshare -m) with tmpfs over
+ * It runs in a mount and UTS namespace of its own (unshare -m -u), with
+ * its own host name (E2E_LIBVIRTD2_HOSTNAME, what virConnectGetHostname
+ * answers there), with tmpfs over
  * /run, /var/lib/libvirt, /var/cache/libvirt and /var/log/libvirt, and a
  * copy of /etc/libvirt that makes it listen on TCP 127.0.0.1 (no auth, no
  * TLS) on a free port, with its own host UUID and migration ports.  Its
@@ -16,8 +18,13 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+/* The second libvirtd's host name: with a dot, so that libvirt takes it as
+ * it is (no DNS lookup). */
+#define E2E_LIBVIRTD2_HOSTNAME "hotcpu-e2e-host2.test"
+
 typedef struct {
     char *dir;          /* RUNDIR/libvirtd2: config, pid files, logs */
+    char *hostname;     /* E2E_LIBVIRTD2_HOSTNAME */
     guint tcp_port;     /* libvirtd's listen port */
     guint mig_port;     /* QEMU's incoming migration port */
     char *uri;          /* qemu+tcp://127.0.0.1:PORT/system */

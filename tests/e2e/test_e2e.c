@@ -233,44 +233,123 @@ test_hooks(void)
     }
 }
 
-/* 4. Plug then at once unplug: the second waits or is refused; never a
- * wrong record. */
+/* The number of "hook=before" lines in hooks.log. */
+static guint
+before_hook_lines(void)
+{
+    g_autofree char *log = NULL;
+    guint n = 0;
+
+    if (g_file_get_contents(e2e.hook_log, &log, NULL, NULL))
+        for (const char *p = log; (p = strstr(p, "hook=before ")); p++)
+            n++;
+    return n;
+}
+
+static const char *
+rec_outcome(JsonObject *o)
+{
+    return json_object_get_string_member_with_default(o, "outcome", "(none)");
+}
+
+static gint64
+rec_int(JsonObject *o, const char *key)
+{
+    JsonNode *n = json_object_get_member(o, key);
+
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64
+               ? json_node_get_int(n)
+               : -1;
+}
+
+/* 4. Plug, then at once unplug.  One set per domain at a time: the first
+ * holds the domain's lock from before its hooks to its record, and a second
+ * is refused (exit 3, naming the lock), never queued.  Both orders, each
+ * made certain: (a) `set 2` while `set 4` is provably inside its change
+ * (held in its before hook through the harness's hold file) is refused and
+ * changes nothing; (b) `set 2` started the moment `set 4` has exited is done.
+ * The final state is the last request that succeeded (2); each record
+ * agrees with libvirt and the guest at its time. */
 static void
 test_plug_then_unplug(void)
 {
     E2eGuest *g = guest_a;
     const char *a1[] = { "--json", "set", g ? g->name : "", "4", NULL };
-    const char *a2[] = { "--json", "set", g ? g->name : "", "2", NULL };
+    g_autofree char *hold = NULL;
     g_autoptr(GError) error = NULL;
-    g_autoptr(GSubprocess) p1 = NULL, p2 = NULL;
-    g_autoptr(E2eRun) r1 = NULL, r2 = NULL;
+    g_autoptr(GSubprocess) p1 = NULL;
+    g_autoptr(E2eRun) r1 = NULL, r2 = NULL, r3 = NULL;
+    g_autoptr(GPtrArray) recs = NULL;
+    gboolean inside = FALSE;
+    guint before;
+    gsize from;
     double t0;
-    int final;
 
     NEED_GUEST(guest_a, boot_error_a);
     ensure_count(g, 2);
+    e2e_check_all_agree(g, 2, 5000, "before plug + immediate unplug");
+    hold = g_build_filename(e2e.rundir, "hold-before", NULL);
+    CHECK_FATAL(g_file_set_contents(hold, "", 0, NULL), "cannot write %s", hold);
+    before = before_hook_lines();
+    from = e2e_audit_size();
     t0 = e2e_now();
     p1 = e2e_ctl_spawn(a1, &error);
-    g_usleep(100 * 1000);
-    p2 = e2e_ctl_spawn(a2, &error);
-    CHECK_FATAL(p1 && p2, "cannot start hotcpu-ctl twice");
-    r1 = e2e_ctl_finish(p1, t0);
-    r2 = e2e_ctl_finish(p2, t0);
-    g_printerr("    set 4: exit %d after %.2f s; set 2 (100 ms later): exit %d after %.2f s\n",
-               r1->status, r1->seconds, r2->status, r2->seconds);
-    CHECK(r1->status == 0, "the plug exited %d: %s", r1->status, r1->err);
-    CHECK(r2->status == 0 || r2->status == 3, "the unplug exited %d (expected 0 or 3): %s",
-          r2->status, r2->err);
-    CHECK(e2e_clean_exit(r1) && e2e_clean_exit(r2), "a crash or critical: %s %s", r1->err, r2->err);
-    final = r2->status == 0 ? 2 : 4;
-    e2e_check_all_agree(g, final, 5000, "after plug + immediate unplug");
-    {
-        g_autoptr(JsonNode) rec = e2e_last_audit(g->name);
-        gint64 actual = -1;
-        e2e_json_find_int(rec, "actual", &actual);
-        CHECK(actual == final,
-              "the last audit record says actual %" G_GINT64_FORMAT ", expected %d", actual, final);
+    if (!p1)
+        g_unlink(hold);
+    CHECK_FATAL(p1 != NULL, "cannot start hotcpu-ctl: %s", error ? error->message : "?");
+    for (int i = 0; i < 600 && !inside; i++) {
+        inside = before_hook_lines() > before;
+        if (!inside)
+            g_usleep(50 * 1000);
     }
+    r2 = ctl_set(g, 2); /* (a): set 4 holds the lock, in its before hook */
+    g_printerr("    set 2 while set 4 is in its before hook: exit %d after %.2f s\n", r2->status,
+               r2->seconds);
+    g_unlink(hold);
+    r1 = e2e_ctl_finish(g_steal_pointer(&p1), t0);
+    r3 = ctl_set(g, 2); /* (b): the moment set 4 has exited */
+    g_printerr("    set 4: exit %d after %.2f s; set 2 right after it: exit %d in %.2f s\n",
+               r1->status, r1->seconds, r3->status, r3->seconds);
+    CHECK_FATAL(inside, "set 4 never reached its before hook within 30 s: %s", r1->err);
+
+    CHECK(r2->status == 3, "set 2 during set 4 exited %d, expected 3 (refused): %s%s", r2->status,
+          r2->out, r2->err);
+    {
+        g_autofree char *why = e2e_json_string(r2->out, "error");
+
+        CHECK(why && strstr(why, "another hotcpu-ctl set is already running on domain"),
+              "the refusal does not name the other set's lock: %s", r2->out);
+    }
+    CHECK(r1->status == 0 && strstr(r1->out, "\"guest\":\"confirmed\""),
+          "set 4 exited %d, not confirmed: %s%s", r1->status, r1->out, r1->err);
+    CHECK(r3->status == 0 && strstr(r3->out, "\"guest\":\"confirmed\""),
+          "set 2 right after set 4 exited %d, not confirmed: %s%s", r3->status, r3->out, r3->err);
+    CHECK(e2e_clean_exit(r1) && e2e_clean_exit(r2) && e2e_clean_exit(r3), "a crash or critical");
+    e2e_check_all_agree(g, 2, 5000, "after plug + immediate unplug");
+
+    /* In the log's order: the refusal (written while set 4 held the lock),
+     * set 4 done, set 2 done. */
+    recs = e2e_audit_since(from, g->name);
+    CHECK_FATAL(recs->len == 3, "%u final records for the three sets, not 3", recs->len);
+    CHECK(g_strcmp0(rec_outcome(recs->pdata[0]), "refused") == 0
+              && rec_int(recs->pdata[0], "exit") == 3 && rec_int(recs->pdata[0], "requested") != 4
+              && json_array_get_length(json_object_get_array_member(recs->pdata[0], "hooks")) == 0,
+          "record 1 is not set 2's refusal (exit 3, no hooks): outcome %s, exit %" G_GINT64_FORMAT,
+          rec_outcome(recs->pdata[0]), rec_int(recs->pdata[0], "exit"));
+    CHECK(g_strcmp0(rec_outcome(recs->pdata[1]), "done") == 0
+              && rec_int(recs->pdata[1], "actual") == 4
+              && rec_int(recs->pdata[1], "guest-online") == 4,
+          "record 2 is not set 4 done with 4 online: outcome %s, actual %" G_GINT64_FORMAT
+          ", guest-online %" G_GINT64_FORMAT,
+          rec_outcome(recs->pdata[1]), rec_int(recs->pdata[1], "actual"),
+          rec_int(recs->pdata[1], "guest-online"));
+    CHECK(g_strcmp0(rec_outcome(recs->pdata[2]), "done") == 0
+              && rec_int(recs->pdata[2], "previous") == 4 && rec_int(recs->pdata[2], "actual") == 2
+              && rec_int(recs->pdata[2], "guest-online") == 2,
+          "record 3 is not set 2 done from 4 to 2 with 2 online: outcome %s, previous "
+          "%" G_GINT64_FORMAT ", actual %" G_GINT64_FORMAT ", guest-online %" G_GINT64_FORMAT,
+          rec_outcome(recs->pdata[2]), rec_int(recs->pdata[2], "previous"),
+          rec_int(recs->pdata[2], "actual"), rec_int(recs->pdata[2], "guest-online"));
 }
 
 /* 5. Toggle plug and unplug 10 times. */
