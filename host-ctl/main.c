@@ -66,6 +66,8 @@ static const CmdOptDef opts_prepare[] = {
     { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
       "--max is in sockets: max x cores x threads vCPUs, from the domain's <cpu><topology>" },
     { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the changes and change nothing" },
+    { "cells", OPT_STRING, FALSE, FALSE, "N,N,...",
+      "on a NUMA domain: the new vCPUs of each cell, in whole sockets (default: evenly)" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_prepare);
