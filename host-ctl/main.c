@@ -42,6 +42,10 @@ static const CmdOptDef opts_set[] = {
       "fail with exit 7 when the guest agent cannot confirm the change" },
     { "hook-env", OPT_STRING_LIST, FALSE, FALSE, "name=value",
       "a variable for this run's hooks, over the domain's <metadata> (repeatable)" },
+    { "cpuset", OPT_STRING, FALSE, FALSE, "list",
+      "host CPUs to pin the vCPUs a plug adds to (one each when as many as new vCPUs)" },
+    { "strict-pinning", OPT_BOOL, FALSE, FALSE, NULL,
+      "refuse a plug into a pinned domain whose pins follow no rule" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_set);

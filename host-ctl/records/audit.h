@@ -55,6 +55,10 @@ typedef struct {
      * count, not QEMU's. */
     gboolean libvirt_stale;
     GPtrArray *hooks; /* HookResult *, before then after; NULL: none ran */
+    /* The pins a plug set on its new vCPUs, {"ID": "host CPUs"}, and the
+     * rule they came from (set_pins.h); NULL: none. */
+    JsonObject *pins;
+    const char *pin_rule;
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

@@ -16,6 +16,7 @@
 #include "ctl_util.h"
 #include "domain_lock.h"
 #include "hook_runner.h"
+#include "set_pins.h"
 #include "virt_fault.h"
 
 /* What `set` is asked: by its command line, or by autoscale. */
@@ -26,6 +27,8 @@ typedef struct {
     guint timeout;               /* seconds */
     const char *reason;          /* why (autoscale), into the audit record; NULL */
     const char *const *hook_env; /* --hook-env NAME=VALUE, checked; NULL: none */
+    const char *cpuset;          /* --cpuset: host CPUs for the new vCPUs; NULL */
+    gboolean strict_pinning;     /* refuse a plug whose pins follow no rule */
 } SetRequest;
 
 /* Runs `set` to its end; returns its exit code.  The result is printed and
@@ -79,6 +82,11 @@ typedef struct {
     gboolean libvirt_stale;    /* libvirt counts vCPUs QEMU removed (libvirt 9.0, TCG) */
     gboolean libvirt_stuck;    /* the convergence loop ended: retries failed at once alike */
     int exit_code;
+    /* pins for a plug's new vCPUs (set_pins.h, set_pin_stages.c) */
+    const char *cpuset;
+    gboolean strict_pinning;
+    PinPlan *pin_plan; /* NULL when no plug */
+    JsonObject *pins_set;
 } SetRun;
 
 /* Records the attempt, prints the result and ends the run with @exit_code;
@@ -94,7 +102,11 @@ gboolean set_record_attempt(SetRun *run); /* cmd_set.c; refuses when it cannot *
 gboolean set_snapshot_guest(SetRun *run);
 gboolean set_before_hooks(SetRun *run);
 gboolean set_prepare_guest(SetRun *run);
+gboolean set_plan_pins(SetRun *run);
 gboolean set_apply(SetRun *run);
+gboolean set_pin_plugged(SetRun *run);
+/* Frees what set_plan_pins and set_pin_plugged keep in @run. */
+void set_pins_clear(SetRun *run);
 gboolean set_after_hooks(SetRun *run);
 gboolean set_update_config(SetRun *run);
 gboolean set_confirm_guest(SetRun *run);

@@ -78,6 +78,128 @@ test_cells_without_numa(void)
     fx_free(fx);
 }
 
+/* ---- pins for the vCPUs a plug adds ----------------------------------------------- */
+
+#define META_PIN(policy)                                                                           \
+    "<hotcpu:hotcpu xmlns:hotcpu='http://hotcpu.org/xmlns/libvirt/domain/1.0'>"                    \
+    "<hotcpu:pin policy='" policy "'/></hotcpu:hotcpu>"
+
+/* The pins of the last audit record as "ID=CPUS ..." ("" when none), and
+ * its rule in *@rule ("" when none). */
+static char *
+audit_pins(Fx *fx, char **rule)
+{
+    g_autoptr(GPtrArray) recs = fx_audit(fx);
+    JsonObject *last = recs->len ? recs->pdata[recs->len - 1] : NULL;
+    GString *text = g_string_new(NULL);
+
+    *rule = g_strdup(last ? json_object_get_string_member_with_default(last, "pin-rule", "") : "");
+    if (last && json_object_has_member(last, "pins")) {
+        JsonObject *pins = json_object_get_object_member(last, "pins");
+        g_autoptr(GList) ids = json_object_get_members(pins);
+
+        for (GList *l = ids; l; l = l->next)
+            g_string_append_printf(text, "%s%s=%s", text->len ? " " : "", (char *)l->data,
+                                   json_object_get_string_member(pins, l->data));
+    }
+    return g_string_free(text, FALSE);
+}
+
+/* pin1 with @cputune and @metadata, 2 of 4 vCPUs live (3 with @three),
+ * set to @count with @extra (NULL-terminated); checks exit @want and the
+ * recorded pins @want_pins and rule @want_rule. */
+static void
+check_pins(const char *cputune, const char *metadata, const char *cells, const char *count,
+           const char *const *extra, int want, const char *want_pins, const char *want_rule)
+{
+    Fx *fx = fx_new();
+    g_autofree char *vcpus = g_strdup_printf("%s%s", cputune, cells ? cells : "");
+    Dom d = {
+        .name = "pin1", .current = cells ? 3 : 2, .max = 4, .vcpus = vcpus, .metadata = metadata
+    };
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *pins = NULL, *rule = NULL;
+
+    fx_domain(fx, &d);
+    g_ptr_array_add(argv, "set");
+    g_ptr_array_add(argv, "pin1");
+    g_ptr_array_add(argv, (gpointer)count);
+    for (guint i = 0; extra && extra[i]; i++)
+        g_ptr_array_add(argv, (gpointer)extra[i]);
+    g_ptr_array_add(argv, NULL);
+    CU_ASSERT_EQUAL(fx_run_v(fx, (const char *const *)argv->pdata), want);
+    if (fx->status != want)
+        fprintf(stderr, "\nset %s: exit %d: %s%s\n", count, fx->status, fx->out, fx->err);
+    pins = audit_pins(fx, &rule);
+    CUNIT_ASSERT_STR(pins, want_pins);
+    CUNIT_ASSERT_STR(rule, want_rule);
+    CU_ASSERT_PTR_NULL(strstr(fx->err, "libvirt did not pin"));
+    fx_free(fx);
+}
+
+#define SHARED "<cputune><vcpupin vcpu='0' cpuset='4-5'/><vcpupin vcpu='1' cpuset='4-5'/></cputune>"
+#define DEDICATED "<cputune><vcpupin vcpu='0' cpuset='1'/><vcpupin vcpu='1' cpuset='2'/></cputune>"
+#define MIXED "<cputune><vcpupin vcpu='0' cpuset='0-1'/><vcpupin vcpu='1' cpuset='2'/></cputune>"
+
+static void
+test_pins_by_pattern(void)
+{
+    /* every vCPU on the same host CPUs: the new ones too */
+    check_pins(SHARED, NULL, NULL, "4", NULL, 0, "2=4-5 3=4-5", "pattern");
+    /* one host CPU each: each new one the lowest no pin uses */
+    check_pins(DEDICATED, NULL, NULL, "4", NULL, 0, "2=0 3=3", "pattern");
+    /* no pins: none set */
+    check_pins("", NULL, NULL, "4", NULL, 0, "", "");
+}
+
+static void
+test_pins_by_cpuset(void)
+{
+    const char *one_each[] = { "--cpuset", "6-7", NULL };
+    const char *shared[] = { "--cpuset", "6", NULL };
+    const char *bad[] = { "--cpuset", "x", NULL };
+    const char *beyond[] = { "--cpuset", "4000", NULL };
+
+    check_pins(DEDICATED, NULL, NULL, "4", one_each, 0, "2=6 3=7", "cpuset");
+    check_pins(DEDICATED, NULL, NULL, "4", shared, 0, "2=6 3=6", "cpuset");
+    /* --cpuset wins over the pattern and pins a domain without pins too */
+    check_pins("", NULL, NULL, "3", shared, 0, "2=6", "cpuset");
+    check_pins(DEDICATED, NULL, NULL, "4", bad, 3, "", "");
+    check_pins(DEDICATED, NULL, NULL, "4", beyond, 3, "", "");
+}
+
+static void
+test_pins_by_metadata(void)
+{
+    check_pins(DEDICATED, META_PIN("spread"), NULL, "4", NULL, 0, "2=1-2 3=1-2", "spread");
+    check_pins(DEDICATED, META_PIN("none"), NULL, "4", NULL, 0, "", "");
+    /* same-cell: vCPU 3 is in cell 1, where vCPU 2 runs on host CPU 6 */
+    check_pins("<cputune><vcpupin vcpu='0' cpuset='4'/><vcpupin vcpu='1' cpuset='5'/>"
+               "<vcpupin vcpu='2' cpuset='6'/></cputune>",
+               META_PIN("same-cell"), TWO_CELLS, "4", NULL, 0, "3=6", "same-cell");
+    check_pins(DEDICATED, META_PIN("nearby"), NULL, "4", NULL, 3, "", "");
+}
+
+/* Pins with no clear pattern: a warning and no pins, or refused. */
+static void
+test_pins_unclear(void)
+{
+    const char *strict[] = { "--strict-pinning", NULL };
+    Fx *fx = fx_new();
+    Dom d = { .name = "pin1", .current = 2, .max = 4, .vcpus = MIXED };
+
+    check_pins(MIXED, NULL, NULL, "4", NULL, 0, "", "");
+    check_pins(MIXED, NULL, NULL, "4", strict, 3, "", "");
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "pin1", "3", "--strict-pinning"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "the pins of domain 'pin1' (vCPUs 0-1) follow no clear pattern"));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "pin1", "3"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "follow no clear pattern"));
+    CU_ASSERT_TRUE(err_has(fx, "they stay unpinned"));
+    fx_free(fx);
+}
+
 static void
 register_numa_suite(void)
 {
@@ -85,6 +207,10 @@ register_numa_suite(void)
         { "prepare spreads the new vCPUs over the cells", test_prepare_spreads },
         { "prepare refuses an uneven spread unless --cells", test_prepare_uneven_refused },
         { "--cells on a domain without cells", test_cells_without_numa },
+        { "pins by the pattern of the live pins", test_pins_by_pattern },
+        { "pins by --cpuset", test_pins_by_cpuset },
+        { "pins by hotcpu's metadata", test_pins_by_metadata },
+        { "pins without a clear pattern", test_pins_unclear },
         { NULL, NULL },
     };
 
