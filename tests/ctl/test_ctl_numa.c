@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cunit_runner.h"
+#include "fake_sysfs.h"
 
 #include "ctl_fixture.h"
 
@@ -75,6 +76,62 @@ test_cells_without_numa(void)
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "prepare", "flat", "--max", "8", "--cells", "2,2"), 3);
     CU_ASSERT_TRUE(err_has(fx, "--cells was given but domain 'flat' has no NUMA cells"));
+    fx_free(fx);
+}
+
+/* ---- get and topology per cell ------------------------------------------------ */
+
+/* A guest of 4 CPUs, 0-1 on node 0 and 2-3 on node 1, @online of them
+ * online. */
+static char *
+two_node_tree(guint online)
+{
+    char *tree = fake_sysfs_new();
+    g_autofree char *mask = g_strdup_printf("0-%u", online - 1);
+
+    fake_sysfs_set_masks(tree, mask, "0-3", "0-3");
+    for (guint id = 0; id < 4; id++) {
+        FakeCpu c = { .id = id,
+                      .has_online_file = id != 0,
+                      .online = id < online,
+                      .socket = (gint)id,
+                      .core = 0,
+                      .node = (gint)(id / 2) };
+
+        fake_sysfs_add_cpu(tree, &c);
+    }
+    return tree;
+}
+
+static void
+test_get_topology_per_cell(void)
+{
+    Fx *fx = fx_new();
+    Agent *a = agent_start(fx, two_node_tree(3));
+    Dom d = {
+        .name = "numa1", .current = 3, .max = 4, .vcpus = TWO_CELLS, .agent_socket = a->socket
+    };
+    JsonArray *cells;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "get", "numa1"), 0);
+    CUNIT_ASSERT_CONTAINS(fx->out, "NUMA cell 0   vCPUs 0-1              guest node 0 online 0-1");
+    CUNIT_ASSERT_CONTAINS(fx->out, "NUMA cell 1   vCPUs 2                guest node 1 online 2");
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "numa1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    cells = json_object_get_array_member(fx->json, "numa-cells");
+    CU_ASSERT_EQUAL_FATAL(json_array_get_length(cells), 2);
+    CUNIT_ASSERT_STR(
+        json_object_get_string_member(json_array_get_object_element(cells, 1), "vcpus"), "2");
+    CUNIT_ASSERT_STR(
+        json_object_get_string_member(json_array_get_object_element(cells, 1), "guest-online"),
+        "2");
+    CU_ASSERT_EQUAL(fx_run(fx, "topology", "numa1"), 0);
+    CUNIT_ASSERT_CONTAINS(fx->out, "NUMA cell 1   vCPUs 2                guest node 1 online 2");
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "topology", "numa1"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_TRUE(json_object_has_member(fx->json, "numa-cells"));
+    agent_stop(a);
     fx_free(fx);
 }
 
@@ -207,6 +264,7 @@ register_numa_suite(void)
         { "prepare spreads the new vCPUs over the cells", test_prepare_spreads },
         { "prepare refuses an uneven spread unless --cells", test_prepare_uneven_refused },
         { "--cells on a domain without cells", test_cells_without_numa },
+        { "get and topology per cell", test_get_topology_per_cell },
         { "pins by the pattern of the live pins", test_pins_by_pattern },
         { "pins by --cpuset", test_pins_by_cpuset },
         { "pins by hotcpu's metadata", test_pins_by_metadata },
