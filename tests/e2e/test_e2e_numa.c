@@ -1,0 +1,140 @@
+/* test_e2e_numa.c: a two-cell domain on a real guest (issue 21): prepare
+ * from a maximum of 4 to 8 spreads the new vCPUs over the cells, the
+ * domain starts, and a plug from 2 to 6 puts 3 vCPUs in each cell, which
+ * the guest sees on its nodes; an unplug to 3 keeps both cells non-empty. */
+#include <string.h>
+
+#include "checks.h"
+#include "cunit_runner.h"
+
+static char *env_error;
+static E2eGuest *guest;
+static char *boot_error;
+
+static int
+suite_init(void)
+{
+    g_autoptr(GError) error = NULL;
+    E2eTopology t = { .sockets = 4,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 2,
+                      .maximum = 4,
+                      .osinfo = TRUE,
+                      .numa_cells = "0-1|2-3" };
+
+    if (env_error)
+        return 0;
+    if (!(guest = e2e_guest_define(&t, &error)))
+        boot_error = g_strdup(error->message);
+    return 0;
+}
+
+static int
+suite_clean(void)
+{
+    g_clear_pointer(&guest, e2e_guest_free);
+    return 0;
+}
+
+/* The guest's node @node lists @want (its CPUs, as the kernel prints
+ * them), within a few seconds. */
+static void
+check_node(E2eGuest *g, guint node, const char *want, const char *when)
+{
+    g_autofree char *path = g_strdup_printf("/sys/devices/system/node/node%u/cpulist", node);
+    g_autofree char *got = NULL;
+
+    for (int i = 0; i < 50; i++) {
+        g_free(got);
+        got = e2e_guest_read(g, path);
+        if (g_strcmp0(got, want) == 0)
+            break;
+        g_usleep(100 * 1000);
+    }
+    g_printerr("    guest node %u: %s (%s)\n", node, got ? got : "?", when);
+    CHECK(g_strcmp0(got, want) == 0, "guest node %u has CPUs '%s', not '%s' %s", node,
+          got ? got : "?", want, when);
+}
+
+static void
+set_confirmed(E2eGuest *g, guint n, const char *timeout)
+{
+    g_autofree char *s = g_strdup_printf("%u", n);
+    g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, s, "--timeout", timeout, NULL);
+    g_autofree char *said = e2e_json_string(r->out, "guest");
+
+    g_printerr("    set %u: exit %d in %.2f s, guest %s\n", n, r->status, r->seconds, said);
+    CHECK(r->status == 0 && g_strcmp0(said, "confirmed") == 0, "set %u: exit %d: %s%s", n,
+          r->status, r->out, r->err);
+}
+
+static void
+test_two_cells(void)
+{
+    E2eGuest *g = guest;
+    g_autoptr(GError) error = NULL;
+
+    CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
+    CHECK_FATAL(g != NULL, "the guest was not defined: %s", boot_error ? boot_error : "?");
+    {
+        g_autoptr(E2eRun) p = e2e_ctlv("prepare", g->name, "--max", "7", NULL);
+
+        CHECK(p->status == 3 && strstr(p->err, "cannot spread 3 new vCPUs") != NULL,
+              "prepare --max 7 on two cells: exit %d: %s%s", p->status, p->out, p->err);
+    }
+    {
+        g_autoptr(E2eRun) p = e2e_ctlv("prepare", g->name, "--max", "8", NULL);
+
+        g_printerr("    prepare --max 8: exit %d in %.2f s\n%s", p->status, p->seconds, p->out);
+        CHECK_FATAL(p->status == 0, "prepare exited %d: %s", p->status, p->err);
+        CHECK(strstr(p->out, "  NUMA cells' vCPUs: cell 0: 0-1; cell 1: 2-3 -> cell 0: 0-1,4,6; "
+                             "cell 1: 2-3,5,7\n")
+                  != NULL,
+              "prepare did not print the cells' mapping: %s", p->out);
+    }
+    CHECK_FATAL(e2e_guest_start(g, &error), "the prepared guest did not start: %s",
+                error ? error->message : "?");
+    g_printerr("  guest %s started in %.1f s\n", g->name, g->boot_seconds);
+    e2e_check_all_agree(g, 2, 5000, "after the start");
+    check_node(g, 0, "0-1", "after the start");
+    /* libvirt enables the next vCPUs in id order: 2, 3 (cell 1), 4 (cell
+     * 0), 5 (cell 1): three in each */
+    set_confirmed(g, 6, "60");
+    e2e_check_all_agree(g, 6, 5000, "after set 6");
+    check_node(g, 0, "0-1,4", "after set 6");
+    check_node(g, 1, "2-3,5", "after set 6");
+    /* 5, 4, 3 leave: both cells keep vCPUs */
+    set_confirmed(g, 3, "90");
+    e2e_check_all_agree(g, 3, 5000, "after set 3");
+    check_node(g, 0, "0-1", "after set 3");
+    check_node(g, 1, "2", "after set 3");
+}
+
+static void
+register_numa_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "two cells: prepare 4 -> 8, plug 2 -> 6, unplug to 3", test_two_cells },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite_full("numa", suite_init, suite_clean, NULL, NULL, tests);
+}
+
+static const CunitSuite suites[] = {
+    { "numa", register_numa_suite },
+    { NULL, NULL },
+};
+
+static void
+free_guests(void)
+{
+    g_clear_pointer(&guest, e2e_guest_free);
+}
+
+int
+main(int argc, char **argv)
+{
+    return e2e_run_program(argc, argv, "e2e-numa", suites, &env_error, free_guests);
+}
