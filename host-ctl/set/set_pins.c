@@ -144,6 +144,17 @@ parse_cpuset(PinPlan *plan, const char *text, const char *dom, GError **error)
     return TRUE;
 }
 
+/* The host CPUs no pin uses. */
+static guint
+free_host_cpus(const PinPlan *plan)
+{
+    guint n = 0;
+
+    for (guint c = 0; c < plan->host_cpus; c++)
+        n += !cpulist_contains(plan->taken, c);
+    return n;
+}
+
 /* The rule when no --cpuset and no policy: the live pins' pattern. */
 static gboolean
 plan_pattern(PinPlan *plan, const CpuList *enabled, gboolean strict, const char *dom,
@@ -157,6 +168,19 @@ plan_pattern(PinPlan *plan, const CpuList *enabled, gboolean strict, const char 
         return TRUE;
     }
     pattern_of(plan, enabled, &shared, &dedicated);
+    if (dedicated && !shared && free_host_cpus(plan) < plan->n_new) {
+        plan->rule = "none";
+        plan->unclear = g_strdup_printf(
+            "the vCPUs of domain '%s' are pinned one host CPU each, but %u of the host's %u CPUs "
+            "are free for the %u new vCPU%s; give --cpuset LIST, or <hotcpu:pin "
+            "policy=\"same-cell|spread|none\"/> in hotcpu's <metadata>",
+            dom, free_host_cpus(plan), plan->host_cpus, plan->n_new, plan->n_new == 1 ? "" : "s");
+        if (!strict)
+            return TRUE;
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s (--strict-pinning)",
+                    plan->unclear);
+        return FALSE;
+    }
     if (shared || dedicated) {
         plan->rule = "pattern";
         plan->pattern = shared ? "shared" : "dedicated";

@@ -6,6 +6,7 @@
 #include "cunit_runner.h"
 #include "domain_edit.h"
 #include "numa_plan.h"
+#include "set_pins.h"
 
 /* A definition of @max vCPUs (@current live), @per_socket cores a socket,
  * with @cells (the <cell> elements). */
@@ -257,6 +258,44 @@ test_no_cells(void)
     CU_ASSERT_PTR_NOT_NULL(error);
 }
 
+/* ---- set_pins: the rule, without libvirt ---------------------------------- */
+
+#define PINNED_0_1(a, b)                                                                           \
+    "<domain type='kvm'><name>pin1</name><vcpu current='2'>4</vcpu><cputune>"                      \
+    "<vcpupin vcpu='0' cpuset='" a "'/><vcpupin vcpu='1' cpuset='" b "'/></cputune></domain>"
+
+static void
+test_pins_dedicated_needs_free_cpus(void)
+{
+    g_autoptr(CpuList) enabled = cpulist_parse("0-1", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PinPlan) roomy
+        = set_pins_plan(PINNED_0_1("0", "1"), enabled, 2, NULL, TRUE, 4, "pin1", &error);
+    g_autoptr(PinPlan) full = NULL, loose = NULL;
+    g_autoptr(CpuList) a = NULL, b = NULL;
+    g_autofree char *ta = NULL, *tb = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(roomy);
+    CU_ASSERT_STRING_EQUAL(roomy->rule, "pattern");
+    CU_ASSERT_STRING_EQUAL(roomy->pattern, "dedicated");
+    a = set_pins_choose(roomy, 2);
+    b = set_pins_choose(roomy, 3);
+    ta = cpulist_format(a);
+    tb = cpulist_format(b);
+    CU_ASSERT_STRING_EQUAL(ta, "2");
+    CU_ASSERT_STRING_EQUAL(tb, "3");
+    /* a host of 3 CPUs has one left for two new vCPUs: no clear rule */
+    full = set_pins_plan(PINNED_0_1("0", "1"), enabled, 2, NULL, TRUE, 3, "pin1", &error);
+    CU_ASSERT_PTR_NULL(full);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(error);
+    CU_ASSERT_PTR_NOT_NULL(strstr(error->message, "but 1 of the host's 3 CPUs are free"));
+    g_clear_error(&error);
+    loose = set_pins_plan(PINNED_0_1("0", "1"), enabled, 2, NULL, FALSE, 3, "pin1", &error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(loose);
+    CU_ASSERT_STRING_EQUAL(loose->rule, "none");
+    CU_ASSERT_PTR_NOT_NULL(loose->unclear);
+}
+
 static void
 register_numa_plan_suite(void)
 {
@@ -270,6 +309,7 @@ register_numa_plan_suite(void)
         { "a lower maximum", test_shrink },
         { "the edit writes the cells' cpus only", test_edit_writes_cells_only },
         { "no cells; unreadable cells", test_no_cells },
+        { "pins: one host CPU each needs free host CPUs", test_pins_dedicated_needs_free_cpus },
         { NULL, NULL },
     };
 
