@@ -193,18 +193,21 @@ free_sockets(NumaPlan *plan, guint max, guint per_socket)
     return sockets;
 }
 
-/* How many of @n_sockets each cell gets: evenly, or @split (in vCPUs).
- * NULL with @error. */
+/* How many of @n_sockets each cell gets: evenly over the cells that have
+ * vCPUs (a cell of memory alone stays so), or @split (in vCPUs).  NULL
+ * with @error. */
 static guint *
 sockets_per_cell(const NumaPlan *plan, guint n_sockets, guint per_socket, const guint *split,
                  guint n_split, const char *name, GError **error)
 {
-    guint n_cells = plan->cells->len;
-    g_autofree guint *share = g_new0(guint, n_cells);
+    guint n_all = plan->cells->len, n_cells = 0;
+    g_autofree guint *share = g_new0(guint, n_all);
     guint sum = 0;
 
+    for (guint i = 0; i < n_all; i++)
+        n_cells += cpulist_count(((NumaCell *)plan->cells->pdata[i])->before) > 0;
     if (!split) {
-        if (n_sockets % n_cells != 0) {
+        if (n_cells == 0 || n_sockets % n_cells != 0) {
             fail(error,
                  "cannot spread %u new vCPUs (%u socket%s of %u) evenly over the %u NUMA cells "
                  "of domain '%s' by whole sockets; choose a maximum that adds a multiple of %u "
@@ -213,10 +216,12 @@ sockets_per_cell(const NumaPlan *plan, guint n_sockets, guint per_socket, const 
                  name, n_cells * per_socket);
             return NULL;
         }
-        for (guint i = 0; i < n_cells; i++)
-            share[i] = n_sockets / n_cells;
+        for (guint i = 0; i < n_all; i++)
+            if (cpulist_count(((NumaCell *)plan->cells->pdata[i])->before) > 0)
+                share[i] = n_sockets / n_cells;
         return g_steal_pointer(&share);
     }
+    n_cells = n_all;
     if (n_split != n_cells) {
         fail(error, "--cells names %u NUMA cells but domain '%s' has %u", n_split, name, n_cells);
         return NULL;
@@ -317,6 +322,8 @@ numa_plan_write(const NumaPlan *plan, void *domain, GError **error)
         if (i >= plan->cells->len)
             return fail(error, "the definition's NUMA cells changed meanwhile");
         c = plan->cells->pdata[i++];
+        if (cpulist_equal(c->before, c->after))
+            continue; /* a cell of memory alone keeps having no cpus */
         cpus = cpulist_format(c->after);
         xmlSetProp(n, (const xmlChar *)"cpus", (const xmlChar *)cpus);
     }

@@ -242,6 +242,24 @@ test_edit_writes_cells_only(void)
     CU_ASSERT_TRUE(strstr(edited, "id=\"1\"") < strstr(edited, "<cell id=\"0\""));
 }
 
+/* A cell of memory alone (no cpus) gets no vCPUs unless --cells says so. */
+static void
+test_memory_only_cell(void)
+{
+    g_autofree char *xml = numa_xml(2, 4, 1,
+                                    "<cell id='0' cpus='0-1' memory='1048576' unit='KiB'/>"
+                                    "<cell id='1' memory='524288' unit='KiB'/>"
+                                    "<cell id='2' cpus='2-3' memory='1048576' unit='KiB'/>");
+    g_autoptr(NumaPlan) plan = read_ok(xml);
+    g_autoptr(GError) error = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plan);
+    CU_ASSERT_TRUE(numa_plan_spread(plan, 8, 1, NULL, 0, "numa1", &error));
+    expect_cell(plan, 0, "0-1,4,6");
+    expect_cell(plan, 1, "");
+    expect_cell(plan, 2, "2-3,5,7");
+}
+
 static void
 test_no_cells(void)
 {
@@ -309,6 +327,7 @@ register_numa_plan_suite(void)
         { "a lower maximum", test_shrink },
         { "the edit writes the cells' cpus only", test_edit_writes_cells_only },
         { "no cells; unreadable cells", test_no_cells },
+        { "a cell of memory alone gets no vCPUs", test_memory_only_cell },
         { "pins: one host CPU each needs free host CPUs", test_pins_dedicated_needs_free_cpus },
         { NULL, NULL },
     };
