@@ -125,8 +125,8 @@ set_record_attempt(SetRun *run)
 
 /* The stages of set, in order (host-ctl/README.md walks through them). */
 static gboolean (*const set_stages[])(SetRun *) = {
-    set_open_and_lock,  set_read_domain,   set_check,         set_record_attempt, set_plan_pins,
-    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,          set_pin_plugged,
+    set_open_and_lock,  set_read_domain,   set_check,         set_plan_pins, set_record_attempt,
+    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,     set_pin_plugged,
     set_after_hooks,    set_update_config, set_confirm_guest,
 };
 

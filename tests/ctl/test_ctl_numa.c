@@ -251,6 +251,15 @@ test_pins_unclear(void)
     CU_ASSERT_EQUAL(fx_run(fx, "set", "pin1", "3", "--strict-pinning"), 3);
     CU_ASSERT_TRUE(err_has(fx, "the pins of domain 'pin1' (vCPUs 0-1) follow no clear pattern"));
     CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    {
+        /* refused before the attempt record: one record, "refused" */
+        g_autoptr(GPtrArray) all = fx_audit_all(fx);
+        JsonObject *only = all->len == 1 ? all->pdata[0] : NULL;
+
+        CU_ASSERT_EQUAL(all->len, 1);
+        CU_ASSERT_STRING_EQUAL(only ? json_object_get_string_member(only, "outcome") : "",
+                               "refused");
+    }
     CU_ASSERT_EQUAL(fx_run(fx, "set", "pin1", "3"), 0);
     CU_ASSERT_TRUE(err_has(fx, "follow no clear pattern"));
     CU_ASSERT_TRUE(err_has(fx, "they stay unpinned"));
