@@ -168,7 +168,11 @@ plan_pattern(PinPlan *plan, const CpuList *enabled, gboolean strict, const char 
         return TRUE;
     }
     pattern_of(plan, enabled, &shared, &dedicated);
-    if (dedicated && !shared && free_host_cpus(plan) < plan->n_new) {
+    /* One vCPU on one host CPU is both; a dedicated CPU is the likelier
+     * intent (VDSM's dedicated-CPU policy pins so). */
+    if (shared && dedicated)
+        shared = FALSE;
+    if (dedicated && free_host_cpus(plan) < plan->n_new) {
         plan->rule = "none";
         plan->unclear = g_strdup_printf(
             "the vCPUs of domain '%s' are pinned one host CPU each, but %u of the host's %u CPUs "
@@ -183,7 +187,7 @@ plan_pattern(PinPlan *plan, const CpuList *enabled, gboolean strict, const char 
     }
     if (shared || dedicated) {
         plan->rule = "pattern";
-        plan->pattern = shared ? "shared" : "dedicated";
+        plan->pattern = dedicated ? "dedicated" : "shared";
         return TRUE;
     }
     ids = cpulist_format(enabled);

@@ -312,6 +312,22 @@ test_pins_dedicated_needs_free_cpus(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(loose);
     CU_ASSERT_STRING_EQUAL(loose->rule, "none");
     CU_ASSERT_PTR_NOT_NULL(loose->unclear);
+    {
+        /* one vCPU on one host CPU: dedicated, not shared */
+        g_autoptr(CpuList) one = cpulist_parse("0", NULL);
+        g_autoptr(PinPlan) single = set_pins_plan(
+            "<domain><vcpu current='1'>4</vcpu><cputune><vcpupin vcpu='0' cpuset='3'/>"
+            "</cputune></domain>",
+            one, 1, NULL, TRUE, 4, "pin1", &error);
+        g_autoptr(CpuList) next = NULL;
+        g_autofree char *text = NULL;
+
+        CU_ASSERT_PTR_NOT_NULL_FATAL(single);
+        CU_ASSERT_STRING_EQUAL(single->pattern, "dedicated");
+        next = set_pins_choose(single, 1);
+        text = cpulist_format(next);
+        CU_ASSERT_STRING_EQUAL(text, "0");
+    }
 }
 
 static void
