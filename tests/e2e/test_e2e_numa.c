@@ -1,15 +1,17 @@
 /* test_e2e_numa.c: a two-cell domain on a real guest (issue 21): prepare
  * from a maximum of 4 to 8 spreads the new vCPUs over the cells, the
  * domain starts, and a plug from 2 to 6 puts 3 vCPUs in each cell, which
- * the guest sees on its nodes; an unplug to 3 keeps both cells non-empty. */
+ * the guest sees on its nodes; an unplug to 3 keeps both cells non-empty.
+ * And a pinned domain whose plugged vCPUs get pins by rule. */
 #include <string.h>
+#include <unistd.h>
 
 #include "checks.h"
 #include "cunit_runner.h"
 
 static char *env_error;
-static E2eGuest *guest;
-static char *boot_error;
+static E2eGuest *guest, *pinned;
+static char *boot_error, *pinned_error;
 
 static int
 suite_init(void)
@@ -104,11 +106,138 @@ test_two_cells(void)
     e2e_check_all_agree(g, 6, 5000, "after set 6");
     check_node(g, 0, "0-1,4", "after set 6");
     check_node(g, 1, "2-3,5", "after set 6");
+    {
+        g_autoptr(E2eRun) r = e2e_ctlv("get", g->name, NULL);
+
+        g_printerr("%s", r->out);
+        CHECK(strstr(r->out, "NUMA cell 0   vCPUs 0-1,4            guest node 0 online 0-1,4")
+                      != NULL
+                  && strstr(r->out, "NUMA cell 1   vCPUs 2-3,5            guest node 1 online "
+                                    "2-3,5")
+                         != NULL,
+              "get does not show the cells: %s%s", r->out, r->err);
+    }
     /* 5, 4, 3 leave: both cells keep vCPUs */
     set_confirmed(g, 3, "90");
     e2e_check_all_agree(g, 3, 5000, "after set 3");
     check_node(g, 0, "0-1", "after set 3");
     check_node(g, 1, "2", "after set 3");
+}
+
+/* ---- a pinned domain ----------------------------------------------------------- */
+
+static int
+pinned_init(void)
+{
+    g_autoptr(GError) error = NULL;
+    E2eTopology t = { .sockets = 4,
+                      .cores = 1,
+                      .threads = 1,
+                      .current = 2,
+                      .maximum = 4,
+                      .pinned = 2,
+                      .osinfo = TRUE };
+
+    if (env_error)
+        return 0;
+    if (!(pinned = e2e_guest_boot(&t, &error)))
+        pinned_error = g_strdup(error->message);
+    return 0;
+}
+
+static int
+pinned_clean(void)
+{
+    g_clear_pointer(&pinned, e2e_guest_free);
+    return 0;
+}
+
+/* set's --json result: its "pins" as "ID=CPUS ..." and its "pin-rule". */
+static char *
+result_pins(const char *out, char **rule)
+{
+    g_autoptr(JsonNode) j = e2e_parse_json(out);
+    JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
+    GString *text = g_string_new(NULL);
+
+    *rule = g_strdup(o ? json_object_get_string_member_with_default(o, "pin-rule", "") : "");
+    if (o && json_object_has_member(o, "pins")) {
+        JsonObject *pins = json_object_get_object_member(o, "pins");
+        g_autoptr(GList) ids = json_object_get_members(pins);
+
+        for (GList *l = ids; l; l = l->next)
+            g_string_append_printf(text, "%s%s=%s", text->len ? " " : "", (char *)l->data,
+                                   json_object_get_string_member(pins, l->data));
+    }
+    return g_string_free(text, FALSE);
+}
+
+/* vCPU @vcpu's affinity as libvirt reports it (virDomainGetVcpuPinInfo). */
+static char *
+vcpu_affinity(E2eGuest *g, guint vcpu)
+{
+    int host = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int maplen = VIR_CPU_MAPLEN(host);
+    g_autofree unsigned char *maps = g_malloc0((gsize)maplen * 8);
+    GString *text = g_string_new(NULL);
+    int n = virDomainGetVcpuPinInfo(g->dom, 8, maps, maplen, VIR_DOMAIN_AFFECT_LIVE);
+
+    for (int c = 0; n > (int)vcpu && c < host; c++)
+        if (VIR_CPU_USABLE(maps, maplen, (int)vcpu, c))
+            g_string_append_printf(text, "%s%d", text->len ? "," : "", c);
+    return g_string_free(text, FALSE);
+}
+
+/* vCPUs 0-1 pinned alike (to every host CPU, as the harness pins): a plug
+ * pins the new one the same way (the pattern); --cpuset 1 pins the next to
+ * host CPU 1 alone. */
+static void
+test_pinned_plug(void)
+{
+    E2eGuest *g = pinned;
+    g_autofree char *all = g_strdup_printf("0-%ld", sysconf(_SC_NPROCESSORS_ONLN) - 1);
+
+    CHECK_FATAL(env_error == NULL, "e2e environment unusable: %s", env_error);
+    CHECK_FATAL(g != NULL, "the guest did not boot: %s", pinned_error ? pinned_error : "?");
+    {
+        g_autoptr(E2eRun) r = e2e_ctlv("--json", "set", g->name, "3", "--timeout", "60", NULL);
+        g_autofree char *rule = NULL;
+        g_autofree char *pins = result_pins(r->out, &rule);
+        g_autofree char *want = g_strdup_printf("2=%s", all);
+
+        g_printerr("    set 3: exit %d in %.2f s, pins %s (%s)\n", r->status, r->seconds, pins,
+                   rule);
+        CHECK(r->status == 0 && g_strcmp0(pins, want) == 0 && g_strcmp0(rule, "pattern") == 0,
+              "set 3 on a pinned domain: exit %d, pins '%s' rule '%s': %s%s", r->status, pins, rule,
+              r->out, r->err);
+    }
+    {
+        g_autoptr(E2eRun) r
+            = e2e_ctlv("--json", "set", g->name, "4", "--cpuset", "1", "--timeout", "60", NULL);
+        g_autofree char *rule = NULL;
+        g_autofree char *pins = result_pins(r->out, &rule);
+        g_autofree char *affinity = vcpu_affinity(g, 3);
+
+        g_printerr("    set 4 --cpuset 1: exit %d in %.2f s, pins %s (%s), vCPU 3 on %s\n",
+                   r->status, r->seconds, pins, rule, affinity);
+        CHECK(r->status == 0 && g_strcmp0(pins, "3=1") == 0 && g_strcmp0(rule, "cpuset") == 0,
+              "set 4 --cpuset 1: exit %d, pins '%s' rule '%s': %s%s", r->status, pins, rule, r->out,
+              r->err);
+        CHECK(g_strcmp0(affinity, "1") == 0, "libvirt has vCPU 3 on host CPUs '%s', not 1",
+              affinity);
+        e2e_check_all_agree(g, 4, 5000, "after set 4");
+    }
+}
+
+static void
+register_pinned_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "pinned: the pattern, then --cpuset", test_pinned_plug },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite_full("pinned", pinned_init, pinned_clean, NULL, NULL, tests);
 }
 
 static void
@@ -124,6 +253,7 @@ register_numa_suite(void)
 
 static const CunitSuite suites[] = {
     { "numa", register_numa_suite },
+    { "pinned", register_pinned_suite },
     { NULL, NULL },
 };
 
@@ -131,6 +261,7 @@ static void
 free_guests(void)
 {
     g_clear_pointer(&guest, e2e_guest_free);
+    g_clear_pointer(&pinned, e2e_guest_free);
 }
 
 int
