@@ -59,6 +59,9 @@ typedef struct {
      * rule they came from (set_pins.h); NULL: none. */
     JsonObject *pins;
     const char *pin_rule;
+    /* The pins an unplug took off the vCPUs it removed, {"ID": "host CPUs
+     * they had"}; NULL: none. */
+    JsonObject *pins_removed;
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

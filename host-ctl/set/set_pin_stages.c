@@ -30,6 +30,7 @@ set_pins_clear(SetRun *run)
 {
     g_clear_pointer(&run->pin_plan, pin_plan_free);
     g_clear_pointer(&run->pins_set, json_object_unref);
+    g_clear_pointer(&run->pins_removed, json_object_unref);
 }
 
 gboolean
@@ -52,10 +53,52 @@ set_plan_pins(SetRun *run)
     if (!run->pin_plan)
         return set_finish(run, CTL_EXIT_REFUSED, "refused",
                           g_strdup_printf("%s; nothing changed", error->message));
+    {
+        /* the host's NUMA nodes, for the "dedicated" pattern's choice by
+         * cell; without them the choice is the lowest free host CPU */
+        g_autofree char *caps = virConnectGetCapabilities(run->conn);
+
+        if (!caps)
+            virResetLastError();
+        set_pins_read_host_nodes(run->pin_plan, caps);
+    }
     if (run->pin_plan->unclear)
         output_warning(run->ctx->out, "%s; they stay unpinned", run->pin_plan->unclear);
     if (!g_str_equal(run->pin_plan->rule, "none"))
         run->rec.pin_rule = run->pin_plan->rule;
+    return TRUE;
+}
+
+/* An unplug: the pins of the vCPUs it removed come off with them. */
+static gboolean
+unpin_removed(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(DomainInfo) now = NULL;
+    g_autoptr(CpuList) before = NULL, after = NULL, removed = NULL;
+    g_autofree char *warning = NULL;
+    int cur = 0, max = 0;
+
+    if (run->info->pinned_vcpus->len == 0)
+        return TRUE;
+    if (!(now = ctl_domain_info(run->dom, NULL, &error))
+        || !ctl_vcpu_counts(run->dom, TRUE, &cur, &max, &error)) {
+        output_warning(run->ctx->out,
+                       "cannot read which vCPUs domain '%s' removed, so their pins stay: %s",
+                       run->name, error->message);
+        return TRUE;
+    }
+    before = enabled_vcpus(run->info, (guint)run->live_cur);
+    after = enabled_vcpus(now, (guint)cur);
+    removed = cpulist_new();
+    for (gint v = cpulist_next(before, -1); v >= 0; v = cpulist_next(before, v))
+        if (!cpulist_contains(after, (guint)v))
+            cpulist_add(removed, (guint)v);
+    run->pins_removed
+        = set_pins_unpin(run->dom, run->xml, removed, ctl_host_cpus(run->conn), &warning);
+    run->rec.pins_removed = run->pins_removed;
+    if (warning)
+        output_warning(run->ctx->out, "%s", warning);
     return TRUE;
 }
 
@@ -68,6 +111,8 @@ set_pin_plugged(SetRun *run)
     g_autofree char *warning = NULL;
     int cur = 0, max = 0;
 
+    if (run->count < (guint)run->live_cur)
+        return unpin_removed(run);
     if (!run->pin_plan || g_str_equal(run->pin_plan->rule, "none"))
         return TRUE;
     if (!(now = ctl_domain_info(run->dom, NULL, &error))

@@ -32,6 +32,10 @@ pin_plan_free(PinPlan *plan)
         g_hash_table_unref(plan->pins);
     numa_plan_free(plan->cells);
     cpulist_free(plan->taken);
+    if (plan->host_nodes)
+        g_hash_table_unref(plan->host_nodes);
+    if (plan->memnodes)
+        g_hash_table_unref(plan->memnodes);
     g_free(plan);
 }
 
@@ -65,6 +69,82 @@ read_pins(xmlXPathContext *x, GHashTable *pins)
             || !(set = cpulist_parse(cpuset, NULL)))
             continue;
         g_hash_table_replace(pins, GUINT_TO_POINTER((guint)id), set);
+    }
+}
+
+/* Drops the pins of vCPUs not in @enabled: libvirt keeps the pin of a
+ * vCPU an unplug disabled, and a disabled vCPU occupies no host CPU. */
+static void
+keep_enabled(GHashTable *pins, const CpuList *enabled)
+{
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init(&it, pins);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (!cpulist_contains(enabled, GPOINTER_TO_UINT(key)))
+            g_hash_table_iter_remove(&it);
+}
+
+/* <numatune><memnode cellid= nodeset=>: the host nodes of each cell. */
+static void
+read_memnodes(xmlXPathContext *x, GHashTable *memnodes)
+{
+    g_autoptr(xmlXPathObject) obj = select_nodes(x, "/domain/numatune/memnode");
+
+    for (int i = 0; obj && i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *n = obj->nodesetval->nodeTab[i];
+        g_autofree char *cell = (char *)xmlGetNoNsProp(n, (const xmlChar *)"cellid");
+        g_autofree char *nodeset = (char *)xmlGetNoNsProp(n, (const xmlChar *)"nodeset");
+        guint64 id;
+        CpuList *set;
+
+        if (!cell || !nodeset || !g_ascii_string_to_unsigned(cell, 10, 0, G_MAXINT, &id, NULL)
+            || !(set = cpulist_parse(nodeset, NULL)))
+            continue;
+        g_hash_table_replace(memnodes, GUINT_TO_POINTER((guint)id), set);
+    }
+}
+
+void
+set_pins_read_host_nodes(PinPlan *plan, const char *caps_xml)
+{
+    g_autoptr(xmlDoc) doc
+        = caps_xml ? xmlReadMemory(caps_xml, (int)strlen(caps_xml), "caps.xml", NULL,
+                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                   : NULL;
+    g_autoptr(xmlXPathContext) x = doc ? xmlXPathNewContext(doc) : NULL;
+    g_autoptr(xmlXPathObject) obj
+        = x ? select_nodes(x, "/capabilities/host/topology/cells/cell") : NULL;
+
+    for (int i = 0; obj && i < obj->nodesetval->nodeNr; i++) {
+        xmlNode *cell = obj->nodesetval->nodeTab[i];
+        g_autofree char *id = (char *)xmlGetNoNsProp(cell, (const xmlChar *)"id");
+        g_autoptr(CpuList) cpus = cpulist_new();
+        guint64 node;
+
+        if (!id || !g_ascii_string_to_unsigned(id, 10, 0, G_MAXINT, &node, NULL))
+            continue;
+        for (xmlNode *c = cell->children; c; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE || !xmlStrEqual(c->name, (const xmlChar *)"cpus"))
+                continue;
+            for (xmlNode *cpu = c->children; cpu; cpu = cpu->next) {
+                g_autofree char *cid = NULL;
+                guint64 n;
+
+                if (cpu->type != XML_ELEMENT_NODE
+                    || !xmlStrEqual(cpu->name, (const xmlChar *)"cpu"))
+                    continue;
+                cid = (char *)xmlGetNoNsProp(cpu, (const xmlChar *)"id");
+                if (cid && g_ascii_string_to_unsigned(cid, 10, 0, G_MAXINT, &n, NULL))
+                    cpulist_add(cpus, (guint)n);
+            }
+        }
+        if (!plan->host_nodes)
+            plan->host_nodes
+                = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)cpulist_free);
+        g_hash_table_replace(plan->host_nodes, GUINT_TO_POINTER((guint)node),
+                             g_steal_pointer(&cpus));
     }
 }
 
@@ -217,6 +297,7 @@ set_pins_plan(const char *xml, const CpuList *enabled, guint n_new, const char *
     g_autofree char *policy = NULL;
 
     plan->pins = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)cpulist_free);
+    plan->memnodes = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)cpulist_free);
     plan->host_cpus = host_cpus;
     plan->n_new = n_new;
     plan->taken = cpulist_new();
@@ -227,6 +308,8 @@ set_pins_plan(const char *xml, const CpuList *enabled, guint n_new, const char *
     }
     xmlXPathRegisterNs(x, (const xmlChar *)"hotcpu", (const xmlChar *)HOOK_ENV_NS);
     read_pins(x, plan->pins);
+    keep_enabled(plan->pins, enabled);
+    read_memnodes(x, plan->memnodes);
     plan->cells = numa_plan_read(xml, NULL);
     {
         GHashTableIter it;
@@ -287,10 +370,53 @@ cell_of(const PinPlan *plan, guint vcpu)
     return NULL;
 }
 
-/* The lowest host CPU no pin uses, or -1. */
-static gint
-free_host_cpu(const PinPlan *plan)
+/* The host CPUs of the host node(s) of @vcpu's cell: those numatune's
+ * <memnode> gives the cell, else the node whose id is the cell's; NULL
+ * when the domain has no cells or the host no such node. */
+static CpuList *
+cell_host_cpus(const PinPlan *plan, guint vcpu)
 {
+    const CpuList *nodes = NULL;
+    g_autoptr(CpuList) same = NULL;
+    CpuList *cpus;
+    guint cell = G_MAXUINT;
+
+    for (guint i = 0; plan->cells && i < plan->cells->cells->len; i++) {
+        const NumaCell *c = plan->cells->cells->pdata[i];
+
+        if (cpulist_contains(c->before, vcpu))
+            cell = c->id;
+    }
+    if (cell == G_MAXUINT || !plan->host_nodes)
+        return NULL;
+    nodes = g_hash_table_lookup(plan->memnodes, GUINT_TO_POINTER(cell));
+    if (!nodes) {
+        same = cpulist_new();
+        cpulist_add(same, cell);
+        nodes = same;
+    }
+    cpus = cpulist_new();
+    for (gint n = cpulist_next(nodes, -1); n >= 0; n = cpulist_next(nodes, n)) {
+        const CpuList *of = g_hash_table_lookup(plan->host_nodes, GUINT_TO_POINTER((guint)n));
+
+        if (of)
+            add_all(cpus, of);
+    }
+    if (cpulist_count(cpus) == 0)
+        g_clear_pointer(&cpus, cpulist_free);
+    return cpus;
+}
+
+/* The lowest host CPU no pin uses, of @vcpu's cell's host node first, or
+ * -1. */
+static gint
+free_host_cpu(const PinPlan *plan, guint vcpu)
+{
+    g_autoptr(CpuList) near = cell_host_cpus(plan, vcpu);
+
+    for (gint c = near ? cpulist_next(near, -1) : -1; c >= 0; c = cpulist_next(near, c))
+        if ((guint)c < plan->host_cpus && !cpulist_contains(plan->taken, (guint)c))
+            return c;
     for (guint c = 0; c < plan->host_cpus; c++)
         if (!cpulist_contains(plan->taken, c))
             return (gint)c;
@@ -328,7 +454,7 @@ set_pins_choose(PinPlan *plan, guint vcpu)
     if (g_str_equal(plan->rule, "pattern") && g_str_equal(plan->pattern, "shared"))
         return pins_union(plan, NULL);
     if (g_str_equal(plan->rule, "pattern")) {
-        gint c = free_host_cpu(plan);
+        gint c = free_host_cpu(plan, vcpu);
 
         if (c < 0)
             return NULL;
@@ -375,4 +501,51 @@ set_pins_apply(PinPlan *plan, virDomainPtr dom, const CpuList *new_ids, char **w
     if (refused->len)
         *warning = g_strdup_printf("libvirt did not pin vCPU %s", refused->str);
     return json_object_get_size(set) ? g_steal_pointer(&set) : NULL;
+}
+
+JsonObject *
+set_pins_unpin(virDomainPtr dom, const char *xml_before, const CpuList *removed, guint host_cpus,
+               char **warning)
+{
+    g_autoptr(GHashTable) pins
+        = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)cpulist_free);
+    g_autoptr(JsonObject) gone = json_object_new();
+    g_autoptr(GString) kept = g_string_new(NULL);
+    g_autoptr(xmlDoc) doc
+        = xmlReadMemory(xml_before, (int)strlen(xml_before), "domain.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    g_autoptr(xmlXPathContext) x = doc ? xmlXPathNewContext(doc) : NULL;
+    g_autofree unsigned char *all = NULL;
+    int maplen;
+
+    if (!x || host_cpus == 0)
+        return NULL;
+    read_pins(x, pins);
+    maplen = VIR_CPU_MAPLEN((int)host_cpus);
+    all = g_malloc0((gsize)maplen);
+    for (guint c = 0; c < host_cpus; c++)
+        VIR_USE_CPU(all, c);
+    for (gint v = cpulist_next(removed, -1); v >= 0; v = cpulist_next(removed, v)) {
+        const CpuList *had = g_hash_table_lookup(pins, GUINT_TO_POINTER((guint)v));
+        g_autofree char *text = NULL;
+
+        if (!had)
+            continue;
+        text = cpulist_format(had);
+        /* CURRENT: the running domain's (libvirt's test driver takes no
+         * other flag) */
+        if (virDomainPinVcpuFlags(dom, (unsigned int)v, all, maplen, VIR_DOMAIN_AFFECT_CURRENT)
+            < 0) {
+            g_string_append_printf(kept, "%s%d (%s: %s)", kept->len ? ", " : "", v, text,
+                                   virGetLastErrorMessage());
+            continue;
+        }
+        {
+            g_autofree char *key = g_strdup_printf("%d", v);
+            json_object_set_string_member(gone, key, text);
+        }
+    }
+    if (kept->len)
+        *warning = g_strdup_printf("libvirt kept the pin of removed vCPU %s", kept->str);
+    return json_object_get_size(gone) ? g_steal_pointer(&gone) : NULL;
 }

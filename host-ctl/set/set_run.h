@@ -87,6 +87,7 @@ typedef struct {
     gboolean strict_pinning;
     PinPlan *pin_plan; /* NULL when no plug */
     JsonObject *pins_set;
+    JsonObject *pins_removed; /* an unplug's: the pins of the vCPUs it removed */
 } SetRun;
 
 /* Records the attempt, prints the result and ends the run with @exit_code;
@@ -104,6 +105,8 @@ gboolean set_before_hooks(SetRun *run);
 gboolean set_prepare_guest(SetRun *run);
 gboolean set_plan_pins(SetRun *run);
 gboolean set_apply(SetRun *run);
+/* After the change: a plug pins its new vCPUs by the plan; an unplug
+ * takes the pins off the vCPUs it removed (set_pins_unpin). */
 gboolean set_pin_plugged(SetRun *run);
 /* Frees what set_plan_pins and set_pin_plugged keep in @run. */
 void set_pins_clear(SetRun *run);

@@ -196,6 +196,9 @@ check_pins(const char *cputune, const char *metadata, const char *cells, const c
 
 #define SHARED "<cputune><vcpupin vcpu='0' cpuset='4-5'/><vcpupin vcpu='1' cpuset='4-5'/></cputune>"
 #define DEDICATED "<cputune><vcpupin vcpu='0' cpuset='1'/><vcpupin vcpu='1' cpuset='2'/></cputune>"
+#define DEDICATED_3                                                                                \
+    "<cputune><vcpupin vcpu='0' cpuset='1'/><vcpupin vcpu='1' cpuset='2'/>"                        \
+    "<vcpupin vcpu='2' cpuset='3'/></cputune>"
 #define MIXED "<cputune><vcpupin vcpu='0' cpuset='0-1'/><vcpupin vcpu='1' cpuset='2'/></cputune>"
 
 static void
@@ -235,6 +238,30 @@ test_pins_by_metadata(void)
                "<vcpupin vcpu='2' cpuset='6'/></cputune>",
                META_PIN("same-cell"), TWO_CELLS, "4", NULL, 0, "3=6", "same-cell");
     check_pins(DEDICATED, META_PIN("nearby"), NULL, "4", NULL, 3, "", "");
+}
+
+/* An unplug (--force: the vCPU is pinned) takes the removed vCPU's pin off
+ * once the vCPU is gone.  libvirt's test driver pins no disabled vCPU (QEMU's
+ * driver does: e2e-numa proves the removal), so here the unplug succeeds and
+ * says, naming the vCPU and its pin, that libvirt kept it. */
+static void
+test_unplug_removes_pin(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "pin1",
+              .current = 3,
+              .max = 4,
+              .vcpus = DEDICATED_3,
+              .os_id = "http://fedoraproject.org/fedora/39" };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "pin1", "2"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "would remove vCPU 2, which has an explicit <vcpupin>"));
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "pin1", "2", "--force"), 0);
+    CU_ASSERT_TRUE(err_has(fx, "libvirt kept the pin of removed vCPU 2 (3: "));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_FALSE(json_object_has_member(fx->json, "pins-removed"));
+    fx_free(fx);
 }
 
 /* Pins with no clear pattern: a warning and no pins, or refused. */
@@ -278,6 +305,7 @@ register_numa_suite(void)
         { "pins by --cpuset", test_pins_by_cpuset },
         { "pins by hotcpu's metadata", test_pins_by_metadata },
         { "pins without a clear pattern", test_pins_unclear },
+        { "an unplug takes the removed vCPU's pin off", test_unplug_removes_pin },
         { NULL, NULL },
     };
 

@@ -330,6 +330,85 @@ test_pins_dedicated_needs_free_cpus(void)
     }
 }
 
+/* A host of two NUMA nodes, CPUs 0-3 and 4-7, as virConnectGetCapabilities
+ * writes it. */
+#define HOST_TWO_NODES                                                                             \
+    "<capabilities><host><topology><cells num='2'>"                                                \
+    "<cell id='0'><cpus num='4'><cpu id='0'/><cpu id='1'/><cpu id='2'/><cpu "                      \
+    "id='3'/></cpus></cell>"                                                                       \
+    "<cell id='1'><cpus num='4'><cpu id='4'/><cpu id='5'/><cpu id='6'/><cpu "                      \
+    "id='7'/></cpus></cell>"                                                                       \
+    "</cells></topology></host></capabilities>"
+
+/* vCPUs 0-1 (cell 0) on host CPUs 0-1, vCPU 2 (cell 1) on 4; @extra after
+ * the cells. */
+#define PINNED_CELLS(extra)                                                                        \
+    "<domain><vcpu current='3'>4</vcpu><cputune><vcpupin vcpu='0' cpuset='0'/>"                    \
+    "<vcpupin vcpu='1' cpuset='1'/><vcpupin vcpu='2' cpuset='4'/></cputune>" extra                 \
+    "<cpu><numa><cell id='0' cpus='0-1' memory='1024'/><cell id='1' cpus='2-3' memory='1024'/>"    \
+    "</numa></cpu></domain>"
+
+/* The host CPU the one new vCPU 3 (cell 1) gets on @xml, with @caps. */
+static char *
+dedicated_pick(const char *xml, const char *caps)
+{
+    g_autoptr(CpuList) enabled = cpulist_parse("0-2", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PinPlan) plan = set_pins_plan(xml, enabled, 1, NULL, TRUE, 8, "pin1", &error);
+    g_autoptr(CpuList) got = NULL;
+
+    if (!plan || !plan->pattern || !g_str_equal(plan->pattern, "dedicated"))
+        return g_strdup("(no dedicated plan)");
+    set_pins_read_host_nodes(plan, caps);
+    got = set_pins_choose(plan, 3);
+    return got ? cpulist_format(got) : g_strdup("(none)");
+}
+
+/* One host CPU each on a NUMA domain: the new vCPU of cell 1 gets a free
+ * host CPU of host node 1, not the lowest free one (2); numatune's
+ * <memnode> names the node when it is there; without the host's nodes,
+ * or when the node has none free, the lowest free one. */
+static void
+test_pins_dedicated_by_cell(void)
+{
+    g_autofree char *same = dedicated_pick(PINNED_CELLS(""), HOST_TWO_NODES);
+    g_autofree char *memnode = dedicated_pick(
+        PINNED_CELLS("<numatune><memnode cellid='1' mode='strict' nodeset='0'/></numatune>"),
+        HOST_TWO_NODES);
+    g_autofree char *no_caps = dedicated_pick(PINNED_CELLS(""), NULL);
+    g_autofree char *no_node = dedicated_pick(
+        PINNED_CELLS("<numatune><memnode cellid='1' mode='strict' nodeset='3'/></numatune>"),
+        HOST_TWO_NODES);
+
+    CU_ASSERT_STRING_EQUAL(same, "5");
+    CU_ASSERT_STRING_EQUAL(memnode, "2");
+    CU_ASSERT_STRING_EQUAL(no_caps, "2");
+    CU_ASSERT_STRING_EQUAL(no_node, "2");
+}
+
+/* The pin libvirt keeps for a disabled vCPU neither counts in the pattern
+ * nor takes a host CPU. */
+static void
+test_pins_of_disabled_ignored(void)
+{
+    g_autoptr(CpuList) enabled = cpulist_parse("0-1", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(PinPlan) plan
+        = set_pins_plan("<domain><vcpu current='2'>4</vcpu><cputune><vcpupin vcpu='0' "
+                        "cpuset='1'/><vcpupin vcpu='1' cpuset='2'/><vcpupin vcpu='3' "
+                        "cpuset='0-7'/></cputune></domain>",
+                        enabled, 2, NULL, TRUE, 8, "pin1", &error);
+    g_autoptr(CpuList) a = NULL;
+    g_autofree char *text = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plan);
+    CU_ASSERT_STRING_EQUAL(plan->rule, "pattern");
+    CU_ASSERT_STRING_EQUAL(plan->pattern, "dedicated");
+    a = set_pins_choose(plan, 2);
+    text = cpulist_format(a);
+    CU_ASSERT_STRING_EQUAL(text, "0");
+}
+
 static void
 register_numa_plan_suite(void)
 {
@@ -345,6 +424,8 @@ register_numa_plan_suite(void)
         { "no cells; unreadable cells", test_no_cells },
         { "a cell of memory alone gets no vCPUs", test_memory_only_cell },
         { "pins: one host CPU each needs free host CPUs", test_pins_dedicated_needs_free_cpus },
+        { "pins: one host CPU each from the cell's host node", test_pins_dedicated_by_cell },
+        { "pins: a disabled vCPU's pin counts for nothing", test_pins_of_disabled_ignored },
         { NULL, NULL },
     };
 

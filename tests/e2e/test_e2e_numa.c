@@ -190,7 +190,7 @@ vcpu_affinity(E2eGuest *g, guint vcpu)
 
 /* vCPUs 0-1 pinned alike (to every host CPU, as the harness pins): a plug
  * pins the new one the same way (the pattern); --cpuset 1 pins the next to
- * host CPU 1 alone. */
+ * host CPU 1 alone; an unplug (--force) removes that vCPU and its pin. */
 static void
 test_pinned_plug(void)
 {
@@ -226,6 +226,32 @@ test_pinned_plug(void)
         CHECK(g_strcmp0(affinity, "1") == 0, "libvirt has vCPU 3 on host CPUs '%s', not 1",
               affinity);
         e2e_check_all_agree(g, 4, 5000, "after set 4");
+    }
+    {
+        /* the unplug removes vCPU 3 (pinned: --force) and its pin with it */
+        g_autoptr(E2eRun) r
+            = e2e_ctlv("--json", "set", g->name, "3", "--force", "--timeout", "60", NULL);
+        g_autoptr(JsonNode) j = e2e_parse_json(r->out);
+        JsonObject *o = j && JSON_NODE_HOLDS_OBJECT(j) ? json_node_get_object(j) : NULL;
+        JsonObject *gone = o && json_object_has_member(o, "pins-removed")
+                               ? json_object_get_object_member(o, "pins-removed")
+                               : NULL;
+        const char *had = gone ? json_object_get_string_member_with_default(gone, "3", "") : "";
+        g_autofree char *xml = virDomainGetXMLDesc(g->dom, 0);
+        g_autofree char *affinity = vcpu_affinity(g, 3);
+        gboolean pin_left = xml && strstr(xml, "<vcpupin vcpu='3'") != NULL;
+
+        g_printerr("    set 3 --force: exit %d in %.2f s, pins-removed 3=%s, vCPU 3 on %s, "
+                   "<vcpupin vcpu='3'> %s\n",
+                   r->status, r->seconds, had, affinity, pin_left ? "left" : "gone");
+        CHECK(r->status == 0 && g_strcmp0(had, "1") == 0,
+              "set 3 --force: exit %d, pins-removed of vCPU 3 '%s': %s%s", r->status, had, r->out,
+              r->err);
+        CHECK(!pin_left, "the live definition still pins removed vCPU 3: %s",
+              xml ? strstr(xml, "<vcpupin vcpu='3'") : "(no XML)");
+        CHECK(g_strcmp0(affinity, all) == 0, "libvirt has removed vCPU 3 on host CPUs '%s', not %s",
+              affinity, all);
+        e2e_check_all_agree(g, 3, 5000, "after set 3");
     }
 }
 
