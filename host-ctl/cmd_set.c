@@ -23,6 +23,8 @@ set_run_clear(SetRun *run)
     g_free(run->xml);
     domain_info_free(run->info);
     set_pins_clear(run);
+    g_clear_pointer(&run->node_ids, cpulist_free);
+    g_clear_pointer(&run->node_ids_text, g_free);
     domain_lock_release(run->lock);
     if (run->dom)
         virDomainFree(run->dom);
@@ -47,6 +49,8 @@ set_run_init(SetRun *run, CtlContext *ctx, const SetRequest *req)
     run->hook_env_args = req->hook_env;
     run->cpuset = req->cpuset;
     run->strict_pinning = req->strict_pinning;
+    run->has_node = req->has_node;
+    run->node = req->node;
     run->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     run->rec.command = "set";
     run->rec.reason = req->reason;
@@ -164,6 +168,8 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         .hook_env = cmd_arg_strings(args, "hook-env"),
         .cpuset = cmd_arg_string(args, "cpuset"),
         .strict_pinning = cmd_arg_bool(args, "strict-pinning"),
+        .has_node = cmd_arg_bool(args, "node"),
+        .node = cmd_arg_uint(args, "node", 0),
     };
     g_autoptr(GError) error = NULL;
 

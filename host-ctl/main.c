@@ -46,6 +46,9 @@ static const CmdOptDef opts_set[] = {
       "host CPUs to pin the vCPUs a plug adds to (one each when as many as new vCPUs)" },
     { "strict-pinning", OPT_BOOL, FALSE, FALSE, NULL,
       "refuse a plug into a pinned domain whose pins follow no rule" },
+    { "node", OPT_UINT, FALSE, FALSE, "cell",
+      "grow or shrink this NUMA cell alone: its disabled vCPUs are enabled, its enabled ones "
+      "disabled" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_set);

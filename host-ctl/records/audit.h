@@ -62,6 +62,10 @@ typedef struct {
     /* The pins an unplug took off the vCPUs it removed, {"ID": "host CPUs
      * they had"}; NULL: none. */
     JsonObject *pins_removed;
+    /* set --node: the NUMA cell and the vCPU ids changed in it; NULL
+     * node_vcpus: no --node. */
+    guint node;
+    const char *node_vcpus;
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

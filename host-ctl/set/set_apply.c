@@ -191,6 +191,8 @@ set_apply(SetRun *run)
     if (fault != VIRT_FAULT_NONE)
         return set_finish_fault(run, fault, "while the before hooks ran", NULL);
     run->applied = TRUE;
+    if (run->node_ids)
+        return set_node_apply(run);
     if (virDomainSetVcpusFlags(run->dom, run->count, VIR_DOMAIN_AFFECT_LIVE) == 0) {
         run->converged = TRUE;
         return read_actual(run);

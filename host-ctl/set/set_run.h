@@ -29,6 +29,8 @@ typedef struct {
     const char *const *hook_env; /* --hook-env NAME=VALUE, checked; NULL: none */
     const char *cpuset;          /* --cpuset: host CPUs for the new vCPUs; NULL */
     gboolean strict_pinning;     /* refuse a plug whose pins follow no rule */
+    gboolean has_node;           /* --node: grow or shrink NUMA cell @node alone */
+    guint node;
 } SetRequest;
 
 /* Runs `set` to its end; returns its exit code.  The result is printed and
@@ -88,6 +90,11 @@ typedef struct {
     PinPlan *pin_plan; /* NULL when no plug */
     JsonObject *pins_set;
     JsonObject *pins_removed; /* an unplug's: the pins of the vCPUs it removed */
+    /* --node N: the vCPU ids of cell N to enable or disable (set_node.c) */
+    gboolean has_node;
+    guint node;
+    CpuList *node_ids; /* NULL without --node */
+    char *node_ids_text;
 } SetRun;
 
 /* Records the attempt, prints the result and ends the run with @exit_code;
@@ -108,6 +115,16 @@ gboolean set_apply(SetRun *run);
 /* After the change: a plug pins its new vCPUs by the plan; an unplug
  * takes the pins off the vCPUs it removed (set_pins_unpin). */
 gboolean set_pin_plugged(SetRun *run);
+/* --node (set_node.c): chooses run->node_ids in set_check; FALSE with
+ * @error (one sentence naming the domain, the cell and the limit) when the
+ * domain has no such cell or the cell has not enough vCPUs to change. */
+gboolean set_node_choose(SetRun *run, GError **error);
+/* The change by virDomainSetVcpu of exactly run->node_ids; ends the run
+ * (FALSE) when libvirt fails. */
+gboolean set_node_apply(SetRun *run);
+/* The guest's online CPUs after the change: @before with the node's ids
+ * added (plug) or taken away (unplug). */
+CpuList *set_node_guest_online(const SetRun *run, const CpuList *before);
 /* Frees what set_plan_pins and set_pin_plugged keep in @run. */
 void set_pins_clear(SetRun *run);
 gboolean set_after_hooks(SetRun *run);

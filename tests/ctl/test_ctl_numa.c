@@ -264,6 +264,70 @@ test_unplug_removes_pin(void)
     fx_free(fx);
 }
 
+/* ---- set --node ------------------------------------------------------------------- */
+
+/* Refused before anything changes (exit 3), one sentence naming the
+ * domain, the cell and the limit. */
+static void
+test_node_refusals(void)
+{
+    Fx *fx = fx_new();
+    Dom flat = { .name = "flat", .current = 2, .max = 4 };
+    Dom d = { .name = "numa1", .current = 3, .max = 4, .vcpus = TWO_CELLS };
+
+    fx_domain(fx, &flat);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "flat", "3", "--node", "0"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "--node 0 was given but domain 'flat' has no NUMA cells"));
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "5"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "domain 'numa1' has NUMA cells 0-1; --node 5 is not one"));
+    /* cell 0 (0-1) has every vCPU enabled: nothing to plug there */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "0"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "NUMA cell 0 of domain 'numa1' (vCPUs 0-1, 2 enabled) can gain 0 "
+                               "vCPUs, but growing from 3 to 4 vCPUs takes 1; nothing changed"));
+    /* cell 1 has vCPU 2 alone enabled: it keeps it */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "2", "--node", "1"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "NUMA cell 1 of domain 'numa1' (vCPUs 2-3, 1 enabled) can lose 0 "
+                               "vCPUs, but shrinking from 3 to 2 vCPUs takes 1"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "1", "--config"), 3);
+    CU_ASSERT_TRUE(err_has(fx, "--node 1 changes the running domain 'numa1' only"));
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "x"), 2);
+    {
+        /* each refusal recorded as one (the usage error none) */
+        g_autoptr(GPtrArray) recs = fx_audit(fx);
+
+        CU_ASSERT_EQUAL(recs->len, 5);
+        for (guint i = 0; i < recs->len; i++)
+            CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[i], "outcome"),
+                                   "refused");
+    }
+    fx_free(fx);
+}
+
+/* libvirt's test driver has no virDomainSetVcpu: the plug of vCPU 3 into
+ * cell 1 fails with libvirt's words, exit 5, nothing changed, recorded
+ * with the cell and its vCPU. */
+static void
+test_node_hypervisor_failure(void)
+{
+    Fx *fx = fx_new();
+    Dom d = { .name = "numa1", .current = 3, .max = 4, .vcpus = TWO_CELLS };
+    g_autoptr(JsonObject) rec = NULL;
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "1"), 5);
+    CU_ASSERT_TRUE(
+        err_has(fx, "libvirt could not enable vCPU 3 of NUMA cell 1 of domain 'numa1': "));
+    CU_ASSERT_TRUE(err_has(fx, "nothing changed"));
+    rec = fx_audit_last(fx, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "failed");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "node"), 1);
+    CUNIT_ASSERT_STR(json_object_get_string_member(rec, "node-vcpus"), "3");
+    CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 3);
+    fx_free(fx);
+}
+
 /* Pins with no clear pattern: a warning and no pins, or refused. */
 static void
 test_pins_unclear(void)
@@ -306,6 +370,8 @@ register_numa_suite(void)
         { "pins by hotcpu's metadata", test_pins_by_metadata },
         { "pins without a clear pattern", test_pins_unclear },
         { "an unplug takes the removed vCPU's pin off", test_unplug_removes_pin },
+        { "set --node: the refusals", test_node_refusals },
+        { "set --node: libvirt's failure changes nothing", test_node_hypervisor_failure },
         { NULL, NULL },
     };
 
