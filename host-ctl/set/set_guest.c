@@ -26,12 +26,17 @@ set_prepare_guest(SetRun *run)
     if ((guint)run->live_cur <= run->count || run->agent == GUEST_AGENT_NONE)
         return TRUE;
     now = guest_get_topology(run->guest, NULL);
-    if (!now || cpulist_count(now->online) <= run->count)
+    if (!now || (!run->node_ids && cpulist_count(now->online) <= run->count))
         return TRUE;
     if (run->node_ids) {
-        /* --node: exactly the CPUs of the vCPUs that leave */
-        g_autoptr(CpuList) want = set_node_guest_online(run, now->online);
+        /* --node: exactly the CPUs of the vCPUs that leave, the others as
+         * before the hooks (the shipped before hook offlines the highest
+         * CPUs down to the count, not the node's) */
+        g_autoptr(CpuList) want = set_node_guest_online(
+            run, run->guest_before ? run->guest_before->online : now->online);
 
+        if (cpulist_equal(now->online, want))
+            return TRUE;
         after = guest_restore_online(run->guest, want, &error);
     } else
         after = guest_set_num_cpus(run->guest, run->count, 0, &error);

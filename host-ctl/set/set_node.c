@@ -129,36 +129,6 @@ set_node_choose(SetRun *run, GError **error)
     return TRUE;
 }
 
-gboolean
-set_node_apply(SetRun *run)
-{
-    gboolean plug = run->count > (guint)run->live_cur;
-    g_autofree char *why = NULL;
-    int now;
-
-    if (virDomainSetVcpu(run->dom, run->node_ids_text, plug ? 1 : 0, VIR_DOMAIN_AFFECT_LIVE) == 0) {
-        run->converged = TRUE;
-        run->rec.actual = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
-        return TRUE;
-    }
-    why = g_strdup(virt_last_error());
-    now = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
-    run->rec.actual = now;
-    if (now == run->live_cur)
-        return set_finish_unchanged(run, CTL_EXIT_HYPERVISOR, "failed",
-                                    g_strdup_printf("libvirt could not %s vCPU%s %s of NUMA cell "
-                                                    "%d of domain '%s': %s; nothing changed",
-                                                    plug ? "enable" : "disable",
-                                                    cpulist_count(run->node_ids) == 1 ? "" : "s",
-                                                    run->node_ids_text, run->node, run->name, why));
-    run->rec.guest = "unconfirmed";
-    return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
-                      g_strdup_printf("libvirt %s vCPUs %s of NUMA cell %u of domain '%s' in part "
-                                      "(%s): it has %d vCPUs, not %u",
-                                      plug ? "enabled" : "disabled", run->node_ids_text, run->node,
-                                      run->name, why, now, run->count));
-}
-
 CpuList *
 set_node_guest_online(const SetRun *run, const CpuList *before)
 {
