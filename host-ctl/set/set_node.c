@@ -85,6 +85,8 @@ set_node_choose(SetRun *run, GError **error)
     }
     cpus = cpulist_format(cell->before);
     need = plug ? run->count - current : current - run->count;
+    if (need == 0)
+        return TRUE; /* the count it has: no change, as without --node */
     pick = cpulist_new();
     for (gint v = cpulist_next(cell->before, -1); v >= 0; v = cpulist_next(cell->before, v)) {
         gboolean on, pluggable;

@@ -292,12 +292,15 @@ test_node_refusals(void)
     CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "1", "--config"), 3);
     CU_ASSERT_TRUE(err_has(fx, "--node 1 changes the running domain 'numa1' only"));
     CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "4", "--node", "x"), 2);
+    /* the count it has: nothing to do in the cell, done (as without --node) */
+    CU_ASSERT_EQUAL(fx_run(fx, "set", "numa1", "3", "--node", "1"), 0);
     {
-        /* each refusal recorded as one (the usage error none) */
+        /* each refusal recorded as one (the usage error none), then the
+         * no-op */
         g_autoptr(GPtrArray) recs = fx_audit(fx);
 
-        CU_ASSERT_EQUAL(recs->len, 5);
-        for (guint i = 0; i < recs->len; i++)
+        CU_ASSERT_EQUAL(recs->len, 6);
+        for (guint i = 0; i + 1 < recs->len; i++)
             CU_ASSERT_STRING_EQUAL(json_object_get_string_member(recs->pdata[i], "outcome"),
                                    "refused");
     }
