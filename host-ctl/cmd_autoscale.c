@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "audit.h"
+#include "autoscale_cells.h"
 #include "autoscale_decide.h"
+#include "numa_plan.h"
 #include "autoscale_explain.h"
 #include "cancel.h"
 #include "ctl_util.h"
@@ -196,7 +198,9 @@ sample(Autoscale *a, Guest *guest, AutoscaleSample *out)
 static AutoscalePolicy
 policy_of(const AutoscaleSettings *s, const Policy *host, virDomainPtr dom, guint current)
 {
-    g_autoptr(DomainInfo) info = ctl_domain_info(dom, NULL, NULL);
+    g_autofree char *xml = NULL;
+    g_autoptr(DomainInfo) info = ctl_domain_info(dom, &xml, NULL);
+    g_autoptr(NumaPlan) cells = xml ? numa_plan_read(xml, NULL) : NULL;
     guint unit = s->sockets && info ? domain_info_vcpus_per_socket(info) : 1;
     int persistent = virDomainIsPersistent(dom) == 1
                          ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_CONFIG)
@@ -206,6 +210,8 @@ policy_of(const AutoscaleSettings *s, const Policy *host, virDomainPtr dom, guin
 
     p.floor = autoscale_floor(s->min * unit, host->allow_unplug, host->allow_below_persistent,
                               MAX(persistent, 0), current);
+    /* a NUMA domain: whole rounds, a socket to each cell */
+    autoscale_cells_policy(&p, cells ? cells->cells->len : 0);
     virResetLastError();
     return p;
 }

@@ -2,6 +2,7 @@
 #include "agent_client.h"
 #include "checks.h"
 #include "ctl_util.h"
+#include "numa_view.h"
 
 static void
 add_counts(JsonObject *obj, const char *key, int current, int maximum)
@@ -21,8 +22,9 @@ add_counts(JsonObject *obj, const char *key, int current, int maximum)
 typedef struct {
     int live_cur, live_max, cfg_cur, cfg_max; /* -1: not there */
     gboolean persistent;
-    Topology *guest; /* NULL: unknown */
-    LiveRange range; /* known only when running and the XML tells */
+    Topology *guest;  /* NULL: unknown */
+    LiveRange range;  /* known only when running and the XML tells */
+    GPtrArray *cells; /* numa_view.h; NULL: no NUMA cells */
 } GetView;
 
 static void
@@ -66,6 +68,8 @@ view_json(const CtlDomain *d, const GetView *v)
     }
     json_object_set_string_member(
         obj, "guest-agent", guest_agent_name(d->guest ? guest_kind(d->guest) : GUEST_AGENT_NONE));
+    if (v->cells)
+        json_object_set_array_member(obj, "numa-cells", numa_view_json(v->cells));
     json_object_set_int_member(obj, "exit", 0);
     return obj;
 }
@@ -97,6 +101,7 @@ view_text(Output *out, const CtlDomain *d, const GetView *v)
         output_text(out, "%-12s %-12s %s\n", "guest", "online",
                     "unknown (no guest agent answers: hotcpu-ctl topology says why)");
     }
+    numa_view_text(out, v->cells);
 }
 
 int
@@ -105,7 +110,7 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     g_auto(CtlDomain) d = { 0 };
     g_autoptr(GError) error = NULL;
     g_autoptr(Topology) guest = NULL;
-    GetView v = { -1, -1, -1, -1, FALSE, NULL, { 0 } };
+    GetView v = { -1, -1, -1, -1, FALSE, NULL, { 0 }, NULL };
     int rc;
 
     if ((rc = ctl_domain_open(ctx, args, NULL, &d)) != CTL_EXIT_OK)
@@ -117,10 +122,12 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     if (d.active) {
         v.guest = guest = guest_get_topology(d.guest, NULL);
         live_range_compute(d.info, &v.range);
+        v.cells = numa_view_of(d.dom, d.info, guest);
     }
 
     view_text(ctx->out, &d, &v);
     output_result(ctx->out, view_json(&d, &v));
     live_range_clear(&v.range);
+    g_clear_pointer(&v.cells, g_ptr_array_unref);
     return CTL_EXIT_OK;
 }

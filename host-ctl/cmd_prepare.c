@@ -29,8 +29,9 @@ typedef struct {
     DomainLock *lock;
     AuditLog *audit;
     gboolean running;
-    DomainInfo *def; /* the persistent definition the plan was made from */
-    guint max;       /* vCPUs, after --sockets */
+    DomainInfo *def;   /* the persistent definition the plan was made from */
+    guint max;         /* vCPUs, after --sockets */
+    const char *cells; /* --cells: the new vCPUs of each NUMA cell, or NULL */
     DomainEditPlan plan;
     GPtrArray *applied; /* static strings: the steps libvirt took */
     gboolean ready;
@@ -123,6 +124,9 @@ plan_changes(const PrepareRun *run)
     if (!cpulist_equal(p->enabled_before, p->enabled_after))
         add_change(changes, "vCPUs enabled at boot", ids_text(p->enabled_before),
                    ids_text(p->enabled_after));
+    if (numa_plan_changes(p->numa))
+        add_change(changes, "NUMA cells' vCPUs", numa_plan_text(p->numa, FALSE),
+                   numa_plan_text(p->numa, TRUE));
     if (p->add_channel)
         add_change(changes, "agent channel", g_strdup("none"), g_strdup(AGENT_CHANNEL_NAME));
     return changes;
@@ -241,9 +245,11 @@ prepare_open(PrepareRun *run, const char *name)
 /* The persistent definition (without secrets: only the redefinition needs
  * them), parsed; NULL with @error. */
 static DomainInfo *
-read_definition(PrepareRun *run, GError **error)
+read_definition(PrepareRun *run, NumaPlan **numa, GError **error)
 {
     g_autoptr(SecretXml) xml = virDomainGetXMLDesc(run->dom, VIR_DOMAIN_XML_INACTIVE);
+    g_autoptr(GError) local = NULL;
+    DomainInfo *def;
 
     if (!xml) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -251,7 +257,38 @@ read_definition(PrepareRun *run, GError **error)
                     virt_last_error());
         return NULL;
     }
-    return domain_info_parse(xml, error);
+    if (!(def = domain_info_parse(xml, error)))
+        return NULL;
+    *numa = numa_plan_read(xml, &local);
+    if (local) {
+        domain_info_free(def);
+        g_propagate_error(error, g_steal_pointer(&local));
+        return NULL;
+    }
+    return def;
+}
+
+/* Where the vCPUs below @max go in the definition's NUMA cells (@numa,
+ * NULL when none), by the sockets of @def: FALSE with @error (a refusal)
+ * when they cannot go evenly, or not as --cells says. */
+static gboolean
+plan_numa(PrepareRun *run, const DomainInfo *def, NumaPlan *numa, GError **error)
+{
+    g_autofree guint *split = NULL;
+    guint n_split = 0;
+
+    if (run->cells && !numa) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--cells was given but domain '%s' has no NUMA cells", run->name);
+        return FALSE;
+    }
+    if (!numa)
+        return TRUE;
+    if (run->cells && !numa_split_parse(run->cells, &split, &n_split, error))
+        return FALSE;
+    return numa_plan_spread(numa, run->max,
+                            def->has_topology ? domain_info_vcpus_per_socket(def) : 1, split,
+                            n_split, run->name, error);
 }
 
 /* The definition, the checks of the maximum, the plan. */
@@ -259,10 +296,11 @@ static int
 prepare_read(PrepareRun *run)
 {
     g_autoptr(GError) error = NULL;
+    g_autoptr(NumaPlan) numa = NULL;
     int hv_max;
     guint host;
 
-    if (!(run->def = read_definition(run, &error)))
+    if (!(run->def = read_definition(run, &numa, &error)))
         return prepare_finish(run, CTL_EXIT_HYPERVISOR, "failed", g_strdup(error->message));
     run->rec.previous = run->rec.actual = run->def->vcpu_max;
     run->rec.requested = run->sockets ? -1 : (gint)run->value; /* sockets: known once checked */
@@ -282,6 +320,9 @@ prepare_read(PrepareRun *run)
                        "CPU%s: vCPUs beyond that will compete for host CPUs",
                        run->max, run->name, host, S(host));
     domain_edit_plan(run->def, run->max, &run->plan);
+    if (!plan_numa(run, run->def, numa, &error))
+        return refuse(run, error);
+    domain_edit_plan_set_numa(run->def, &run->plan, g_steal_pointer(&numa));
     return CTL_EXIT_OK;
 }
 
@@ -382,14 +423,16 @@ static int
 prepare_verify(PrepareRun *run)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(DomainInfo) now = read_definition(run, &error);
+    g_autoptr(NumaPlan) numa = NULL;
+    g_autoptr(DomainInfo) now = read_definition(run, &numa, &error);
     g_auto(DomainEditPlan) again = { 0 };
 
-    if (!now)
+    if (!now || !plan_numa(run, now, numa, &error))
         return prepare_finish(run, CTL_EXIT_NOT_CONVERGED, "partial",
                               g_strdup_printf("%s, after changing it", error->message));
     run->rec.actual = now->vcpu_max;
     domain_edit_plan(now, run->max, &again);
+    domain_edit_plan_set_numa(now, &again, g_steal_pointer(&numa));
     run->ready = domain_edit_plan_ready(&again);
     if (run->ready)
         return CTL_EXIT_OK;
@@ -477,6 +520,7 @@ prepare_run_init(PrepareRun *run, CtlContext *ctx, const CmdArgs *args)
     run->value = cmd_arg_uint(args, "max", 0);
     run->sockets = cmd_arg_bool(args, "sockets");
     run->dry_run = cmd_arg_bool(args, "dry-run");
+    run->cells = cmd_arg_string(args, "cells");
     run->applied = g_ptr_array_new();
     run->rec.command = "prepare";
     run->rec.previous = run->rec.requested = run->rec.actual = -1;

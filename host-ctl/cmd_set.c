@@ -22,6 +22,9 @@ set_run_clear(SetRun *run)
     guest_free(run->guest);
     g_free(run->xml);
     domain_info_free(run->info);
+    set_pins_clear(run);
+    g_clear_pointer(&run->node_ids, cpulist_free);
+    g_clear_pointer(&run->node_ids_text, g_free);
     domain_lock_release(run->lock);
     if (run->dom)
         virDomainFree(run->dom);
@@ -45,6 +48,10 @@ set_run_init(SetRun *run, CtlContext *ctx, const SetRequest *req)
     run->require_guest = req->require_guest;
     run->timeout = req->timeout;
     run->hook_env_args = req->hook_env;
+    run->cpuset = req->cpuset;
+    run->strict_pinning = req->strict_pinning;
+    run->has_node = req->has_node;
+    run->node = req->node;
     run->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     run->rec.command = "set";
     run->rec.reason = req->reason;
@@ -123,8 +130,8 @@ set_record_attempt(SetRun *run)
 
 /* The stages of set, in order (host-ctl/README.md walks through them). */
 static gboolean (*const set_stages[])(SetRun *) = {
-    set_open_and_lock,  set_read_domain,   set_check,         set_record_attempt,
-    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,
+    set_open_and_lock,  set_read_domain,   set_check,         set_plan_pins, set_record_attempt,
+    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,     set_pin_plugged,
     set_after_hooks,    set_update_config, set_confirm_guest,
 };
 
@@ -160,6 +167,10 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         .require_guest = cmd_arg_bool(args, "require-guest"),
         .timeout = cmd_arg_uint(args, "timeout", CTL_DEFAULT_TIMEOUT_S),
         .hook_env = cmd_arg_strings(args, "hook-env"),
+        .cpuset = cmd_arg_string(args, "cpuset"),
+        .strict_pinning = cmd_arg_bool(args, "strict-pinning"),
+        .has_node = cmd_arg_bool(args, "node"),
+        .node = cmd_arg_uint(args, "node", 0),
     };
     g_autoptr(GError) error = NULL;
 

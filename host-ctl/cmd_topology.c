@@ -1,5 +1,6 @@
 /* cmd_topology.c: `hotcpu-ctl topology DOMAIN`, the guest's view. */
 #include "ctl_util.h"
+#include "numa_view.h"
 
 static char *
 field(gint v)
@@ -58,6 +59,7 @@ cmd_topology(CtlContext *ctx, const CmdArgs *args)
     g_auto(CtlDomain) d = { 0 };
     g_autoptr(GError) error = NULL;
     g_autoptr(Topology) topo = NULL;
+    g_autoptr(GPtrArray) cells = NULL;
     int rc;
 
     if ((rc = ctl_domain_open(ctx, args, "its guest topology needs a running guest", &d))
@@ -67,15 +69,19 @@ cmd_topology(CtlContext *ctx, const CmdArgs *args)
         g_autofree char *msg = guest_unreachable_message(d.guest, d.name, error);
         return output_fail(ctx->out, CTL_EXIT_NO_AGENT, NULL, "%s", msg);
     }
+    cells = numa_view_of(d.dom, d.info, topo);
     if (output_is_json(ctx->out)) {
         g_autoptr(JsonNode) node = topology_to_json(topo);
         JsonObject *obj = json_object_ref(json_node_get_object(node));
 
         json_object_set_string_member(obj, "guest-agent", guest_agent_name(guest_kind(d.guest)));
+        if (cells)
+            json_object_set_array_member(obj, "numa-cells", numa_view_json(cells));
         output_result(ctx->out, obj);
         return CTL_EXIT_OK;
     }
     print_table(ctx->out, topo);
     print_summary(ctx->out, topo, guest_kind(d.guest));
+    numa_view_text(ctx->out, cells);
     return CTL_EXIT_OK;
 }

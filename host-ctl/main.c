@@ -42,6 +42,13 @@ static const CmdOptDef opts_set[] = {
       "fail with exit 7 when the guest agent cannot confirm the change" },
     { "hook-env", OPT_STRING_LIST, FALSE, FALSE, "name=value",
       "a variable for this run's hooks, over the domain's <metadata> (repeatable)" },
+    { "cpuset", OPT_STRING, FALSE, FALSE, "list",
+      "host CPUs to pin the vCPUs a plug adds to (one each when as many as new vCPUs)" },
+    { "strict-pinning", OPT_BOOL, FALSE, FALSE, NULL,
+      "refuse a plug into a pinned domain whose pins follow no rule" },
+    { "node", OPT_UINT, FALSE, FALSE, "cell",
+      "grow or shrink this NUMA cell alone: its disabled vCPUs are enabled, its enabled ones "
+      "disabled" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_set);
@@ -66,6 +73,8 @@ static const CmdOptDef opts_prepare[] = {
     { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
       "--max is in sockets: max x cores x threads vCPUs, from the domain's <cpu><topology>" },
     { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the changes and change nothing" },
+    { "cells", OPT_STRING, FALSE, FALSE, "N,N,...",
+      "on a NUMA domain: the new vCPUs of each cell, in whole sockets (default: evenly)" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_prepare);

@@ -15,6 +15,7 @@
 
 #include "cancel.h"
 #include "deadline.h"
+#include "reply_limits.h"
 #include "safe_text.h"
 #include "unix_addr.h"
 
@@ -33,14 +34,13 @@ G_DEFINE_QUARK(agent-client-error-quark, agent_client_error)
 #define AGENT_CLIENT_SILENCE_MS 3000
 
 /* Events nobody waits for must not pile up without bound: in number, and
- * in what they weigh parsed (a 64 KiB line of "{}," parses to some 6 MB). */
+ * in what they weigh parsed (a 64 KiB line of "{}," parses to some 6 MB;
+ * the weight's bound, limits.queued_bytes, grows with the domain).
+ * What one call (or one wait for an event) may read from the guest is
+ * bounded too (limits.call_bytes): an honest agent sends a reply and a few
+ * events; a guest streaming more is not answering, and parsing it costs
+ * root's CPU. */
 #define MAX_QUEUED_EVENTS 256
-#define MAX_QUEUED_BYTES (8 * 1024 * 1024)
-/* What one call (or one wait for an event) may read from the guest.  An
- * honest agent sends a reply and a few events, each at most PROTO_MAX_LINE;
- * a guest streaming more is not answering, and parsing it costs root's
- * CPU. */
-#define MAX_CALL_BYTES (8 * 1024 * 1024)
 
 struct AgentClient {
     int fd;
@@ -51,6 +51,7 @@ struct AgentClient {
     gsize queued_bytes; /* their weight, as message_weight() counts */
     gsize call_bytes;   /* read since the current call or wait began */
     char *dropped;      /* why the connection was dropped, NULL while open */
+    ReplyLimits limits; /* by the domain's size: agent_client_set_max_vcpus */
 };
 
 /* Request ids, unique in the process and not per connection: a reply to a
@@ -122,7 +123,8 @@ agent_client_new_fd(int fd, guint timeout_ms, GError **error)
     const char resync = (char)PROTO_RESYNC_BYTE;
 
     client->fd = fd;
-    client->reader = proto_line_reader_new(PROTO_MAX_LINE);
+    reply_limits_for(0, &client->limits);
+    client->reader = proto_line_reader_new(client->limits.line_bytes);
     g_queue_init(&client->events);
     /* Makes the agent drop whatever half line an earlier client left. */
     if (!write_all(client, &resync, 1, deadline, error))
@@ -135,6 +137,23 @@ agent_client_set_close_func(AgentClient *client, GDestroyNotify close_fn, gpoint
 {
     client->close_fn = close_fn;
     client->close_data = data;
+}
+
+void
+agent_client_set_max_vcpus(AgentClient *client, guint max_vcpus)
+{
+    reply_limits_for(max_vcpus, &client->limits);
+    proto_line_reader_free(client->reader);
+    client->reader = proto_line_reader_new(client->limits.line_bytes);
+}
+
+/* "for a domain of N vCPUs", for the sentences of a bound. */
+static char *
+domain_size(const AgentClient *client)
+{
+    if (client->limits.max_cpus == 0)
+        return g_strdup("for a domain of unknown size");
+    return g_strdup_printf("for a domain of %u vCPUs", client->limits.max_cpus);
 }
 
 /* connect() on a non-blocking unix socket, retrying a full backlog until
@@ -240,8 +259,17 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
         switch (proto_line_reader_next(client->reader, &line, &len)) {
         case PROTO_LINE_OK: {
             g_autoptr(GError) local = NULL;
-            ProtoMessage *msg = proto_parse_message(line, len, &local);
+            ProtoMessageLimits limits = { .max_line = client->limits.line_bytes,
+                                          .max_parsed = client->limits.parsed_bytes };
+            ProtoMessage *msg = proto_parse_message_within(line, len, &limits, &local);
 
+            if (msg == NULL && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)) {
+                g_autofree char *size = domain_size(client);
+
+                g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG,
+                            "the guest agent's reply is too big: %s, %s", local->message, size);
+                return NULL;
+            }
             if (msg == NULL) {
                 /* The parser's message may quote the guest (a key it sent). */
                 g_autofree char *why = safe_text(local->message, -1, SAFE_TEXT_GUEST_MAX);
@@ -252,10 +280,15 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             }
             return msg;
         }
-        case PROTO_LINE_TOO_LONG:
-            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
-                        "the guest agent sent a line longer than %d bytes", PROTO_MAX_LINE);
+        case PROTO_LINE_TOO_LONG: {
+            g_autofree char *size = domain_size(client);
+
+            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG,
+                        "the guest agent's reply of more than %" G_GSIZE_FORMAT
+                        " bytes exceeds the limit of %" G_GSIZE_FORMAT " bytes %s",
+                        client->limits.line_bytes, client->limits.line_bytes, size);
             return NULL;
+        }
         case PROTO_LINE_NONE:
             break;
         }
@@ -283,11 +316,11 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             return NULL;
         }
         client->call_bytes += (gsize)n;
-        if (client->call_bytes > MAX_CALL_BYTES) {
+        if (client->call_bytes > client->limits.call_bytes) {
             drop_connection(client,
-                            g_strdup_printf("the guest agent sent more than %d MiB without "
+                            g_strdup_printf("the guest agent sent more than %.1f MiB without "
                                             "finishing to %s; the connection was dropped",
-                                            MAX_CALL_BYTES / (1024 * 1024), what),
+                                            client->limits.call_bytes / (1024.0 * 1024), what),
                             error);
             return NULL;
         }
@@ -346,12 +379,12 @@ queue_event(AgentClient *client, ProtoMessage *msg, GError **error)
         client->queued_bytes -= MIN(client->queued_bytes, message_weight(oldest));
         proto_message_free(oldest);
     }
-    if (client->queued_bytes <= MAX_QUEUED_BYTES)
+    if (client->queued_bytes <= client->limits.queued_bytes)
         return TRUE;
     drop_connection(client,
-                    g_strdup_printf("the guest agent sent more than %d MiB of events nobody "
+                    g_strdup_printf("the guest agent sent more than %.1f MiB of events nobody "
                                     "asked for; the connection was dropped",
-                                    MAX_QUEUED_BYTES / (1024 * 1024)),
+                                    client->limits.queued_bytes / (1024.0 * 1024)),
                     error);
     return FALSE;
 }

@@ -20,11 +20,12 @@
 #define AGENT_CHANNEL_NAME "org.hotcpu.agent.0"
 
 typedef enum {
-    AGENT_CLIENT_ERROR_CONNECT,  /* socket missing, refused */
-    AGENT_CLIENT_ERROR_TIMEOUT,  /* no (matching) reply in time */
-    AGENT_CLIENT_ERROR_IO,       /* read/write failed, peer closed */
-    AGENT_CLIENT_ERROR_PROTOCOL, /* the peer sent something that is not protocol */
-    AGENT_CLIENT_ERROR_CANCELLED /* a signal came (cancel.h) */
+    AGENT_CLIENT_ERROR_CONNECT,   /* socket missing, refused */
+    AGENT_CLIENT_ERROR_TIMEOUT,   /* no (matching) reply in time */
+    AGENT_CLIENT_ERROR_IO,        /* read/write failed, peer closed */
+    AGENT_CLIENT_ERROR_PROTOCOL,  /* the peer sent something that is not protocol */
+    AGENT_CLIENT_ERROR_CANCELLED, /* a signal came (cancel.h) */
+    AGENT_CLIENT_ERROR_TOO_BIG    /* it answered, over the bounds of reply_limits.h */
 } AgentClientError;
 
 #define AGENT_CLIENT_ERROR (agent_client_error_quark())
@@ -42,6 +43,13 @@ AgentClient *agent_client_new_fd(int fd, guint timeout_ms, GError **error);
 /* @close_fn(@data) runs in agent_client_free before the fd is closed (a
  * transport that must end first: a libvirt stream). */
 void agent_client_set_close_func(AgentClient *client, GDestroyNotify close_fn, gpointer data);
+/* Bounds what @client takes from the agent by the domain's @max_vcpus
+ * (reply_limits.h); before, and with 0, the fixed parts alone hold (a line
+ * of PROTO_MAX_LINE).  Call it before the first call: what was read is
+ * dropped.  A line or a parsed tree over the bounds fails the call with
+ * AGENT_CLIENT_ERROR_TOO_BIG, in a sentence naming the size, the limit and
+ * @max_vcpus. */
+void agent_client_set_max_vcpus(AgentClient *client, guint max_vcpus);
 void agent_client_free(AgentClient *client);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentClient, agent_client_free)
 

@@ -259,7 +259,11 @@ check_key(Checker *c)
 static gboolean
 check_value(Checker *c, char ch)
 {
+    if (c->report != NULL)
+        c->report->values++;
     if (ch == '{' || ch == '[') {
+        if (c->report != NULL)
+            c->report->containers++;
         if (c->depth >= c->max_depth) {
             g_set_error(c->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                         "JSON nested deeper than %u levels", c->max_depth);

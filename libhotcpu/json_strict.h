@@ -23,6 +23,13 @@ typedef struct {
     gboolean huge_int;
     /* Such an integer is the value of the top-level member @watch_key. */
     gboolean huge_int_at_key;
+    /* What the text parses to, counted before a parser builds it: objects
+     * and arrays, and every value (members and elements, containers
+     * included).  A tree's weight in memory follows from these
+     * (proto_parsed_weight), not from the text's length: "{}," is 3 bytes
+     * and a hash table parsed. */
+    gsize containers;
+    gsize values;
 } JsonStrictReport;
 
 /* TRUE when @text (@len bytes, need not be NUL-terminated) is one JSON value

@@ -156,15 +156,15 @@ proto_line_reader_next(ProtoLineReader *reader, char **line, gsize *len)
     return status;
 }
 
+static JsonObject *parse_checked(const char *line, gsize len, GError **error);
+
 /* Checks what json-glib must never see (json_strict.h), then parses.
  * Returns the root object, or NULL with PROTO_ERROR_PARSE.  @report: see
  * json_strict_check. */
 static JsonObject *
 parse_object(const char *line, gsize len, JsonStrictReport *report, GError **error)
 {
-    g_autoptr(JsonParser) parser = NULL;
     g_autoptr(GError) local = NULL;
-    JsonNode *root;
 
     if (len > PROTO_MAX_LINE) {
         g_set_error(error, PROTO_ERROR, PROTO_ERROR_PARSE,
@@ -181,6 +181,17 @@ parse_object(const char *line, gsize len, JsonStrictReport *report, GError **err
         g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, local->message);
         return NULL;
     }
+    return parse_checked(line, len, error);
+}
+
+/* json-glib's half of parse_object, on a text that passed
+ * json_strict_check. */
+static JsonObject *
+parse_checked(const char *line, gsize len, GError **error)
+{
+    g_autoptr(JsonParser) parser = NULL;
+    g_autoptr(GError) local = NULL;
+    JsonNode *root;
 
     parser = json_parser_new();
     if (!json_parser_load_from_data(parser, line, (gssize)len, &local)) {
@@ -451,17 +462,73 @@ string_member(JsonObject *obj, const char *name)
     return json_node_get_string(node);
 }
 
+static ProtoMessage *message_from_object(JsonObject *obj, GError **error);
+
 ProtoMessage *
 proto_parse_message(const char *line, gsize len, GError **error)
 {
     /* From the agent, an integer beyond 64 bits is a broken peer: ParseError. */
     g_autoptr(JsonObject) obj = parse_object(line, len, NULL, error);
-    g_autoptr(ProtoMessage) msg = NULL;
-    JsonNode *node;
 
-    if (obj == NULL)
+    return obj ? message_from_object(obj, error) : NULL;
+}
+
+gsize
+proto_parsed_weight(const JsonStrictReport *report, gsize len)
+{
+    return PROTO_WEIGHT_PER_VALUE * report->values + PROTO_WEIGHT_PER_CONTAINER * report->containers
+           + len;
+}
+
+ProtoMessage *
+proto_parse_message_within(const char *line, gsize len, const ProtoMessageLimits *limits,
+                           GError **error)
+{
+    JsonStrictReport report = { 0 };
+    g_autoptr(GError) local = NULL;
+    g_autoptr(JsonObject) obj = NULL;
+    gsize weight;
+
+    if (len > limits->max_line) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                    "a line of %" G_GSIZE_FORMAT " bytes exceeds the limit of %" G_GSIZE_FORMAT
+                    " bytes",
+                    len, limits->max_line);
         return NULL;
-    msg = g_new0(ProtoMessage, 1);
+    }
+    if (!g_utf8_validate_len(line, len, NULL)) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, "line is not valid UTF-8");
+        return NULL;
+    }
+    /* With a report, json_strict_check lets integers beyond 64 bits pass:
+     * from the agent they are a broken peer, as in proto_parse_message. */
+    if (!json_strict_check(line, len, PROTO_MAX_DEPTH, &report, &local)) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE, local->message);
+        return NULL;
+    }
+    if (report.huge_int) {
+        g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_PARSE,
+                            "invalid JSON: a number out of range");
+        return NULL;
+    }
+    weight = proto_parsed_weight(&report, len);
+    if (weight > limits->max_parsed) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                    "a line of %" G_GSIZE_FORMAT " bytes that would take some %" G_GSIZE_FORMAT
+                    " bytes parsed exceeds the limit of %" G_GSIZE_FORMAT " bytes parsed",
+                    len, weight, limits->max_parsed);
+        return NULL;
+    }
+    obj = parse_checked(line, len, error);
+    return obj ? message_from_object(obj, error) : NULL;
+}
+
+/* The reply or event @obj holds. */
+static ProtoMessage *
+message_from_object(JsonObject *obj, GError **error)
+{
+    g_autoptr(ProtoMessage) msg = g_new0(ProtoMessage, 1);
+    JsonNode *node;
 
     if ((node = json_object_get_member(obj, "return")) != NULL) {
         if (!only_keys(obj, "return", "id", error))

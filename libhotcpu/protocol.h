@@ -15,6 +15,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "json_strict.h"
+
 #define PROTO_VERSION 1
 #define PROTO_MAX_LINE (64 * 1024)
 /* Deepest nesting of arrays/objects accepted in one message. */
@@ -133,3 +135,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ProtoMessage, proto_message_free)
  * object, "error" an object with string "class" and "desc", "data" (optional)
  * an object; no other keys. */
 ProtoMessage *proto_parse_message(const char *line, gsize len, GError **error);
+
+/* What one message from the agent may cost the host: a host reading a
+ * topology of thousands of CPUs takes longer lines than PROTO_MAX_LINE
+ * (reply_limits.h scales these with the domain). */
+typedef struct {
+    gsize max_line;   /* bytes, the newline excluded */
+    gsize max_parsed; /* proto_parsed_weight() of the line */
+} ProtoMessageLimits;
+
+/* What a parsed tree weighs in memory (json-glib's nodes, objects' hash
+ * tables), estimated before parsing from json_strict_check's counts and
+ * the text's @len: PROTO_WEIGHT_PER_VALUE a value, PROTO_WEIGHT_PER_CONTAINER
+ * more an object or array.  Three bytes of "{}," weigh some 340. */
+#define PROTO_WEIGHT_PER_VALUE 80
+#define PROTO_WEIGHT_PER_CONTAINER 256
+gsize proto_parsed_weight(const JsonStrictReport *report, gsize len);
+
+/* proto_parse_message with @limits instead of PROTO_MAX_LINE, and a bound
+ * on the parsed weight checked before json-glib builds anything.  A line
+ * over either fails with G_IO_ERROR_MESSAGE_TOO_LARGE, its message naming
+ * the size and the limit; the rest as proto_parse_message. */
+ProtoMessage *proto_parse_message_within(const char *line, gsize len,
+                                         const ProtoMessageLimits *limits, GError **error);

@@ -24,6 +24,7 @@ domain_edit_plan_clear(DomainEditPlan *plan)
     cpulist_free(plan->enabled_before);
     cpulist_free(plan->enabled_after);
     g_free(plan->order);
+    numa_plan_free(plan->numa);
     memset(plan, 0, sizeof(*plan));
 }
 
@@ -121,10 +122,22 @@ domain_edit_plan(const DomainInfo *def, guint max, DomainEditPlan *plan)
         plan->order = order_after(def, plan);
 }
 
+void
+domain_edit_plan_set_numa(const DomainInfo *def, DomainEditPlan *plan, NumaPlan *numa)
+{
+    numa_plan_free(plan->numa);
+    plan->numa = numa;
+    if (numa_plan_changes(numa) && !plan->redefine) {
+        plan->redefine = TRUE;
+        plan->order = order_after(def, plan);
+    }
+}
+
 gboolean
 domain_edit_plan_ready(const DomainEditPlan *plan)
 {
-    return plan->max_after == plan->max_before && !plan->redefine && !plan->add_channel;
+    return plan->max_after == plan->max_before && !plan->redefine && !plan->add_channel
+           && !numa_plan_changes(plan->numa);
 }
 
 /* ---- the XML ------------------------------------------------------------- */
@@ -251,6 +264,8 @@ domain_edit_xml(const char *xml, const DomainEditPlan *plan, GError **error)
         if (topology)
             set_uint_prop(topology, "sockets", plan->sockets_after);
         edit_vcpus(domain, vcpu, plan);
+        if (!numa_plan_write(plan->numa, domain, error))
+            return NULL;
         if (!(text = dump(doc)))
             fail(error, "cannot write the edited definition");
         return text;

@@ -22,6 +22,7 @@
 
 #include "cpulist.h"
 #include "domain_info.h"
+#include "numa_plan.h"
 
 typedef struct {
     guint current; /* enabled vCPUs; prepare never changes it */
@@ -36,20 +37,24 @@ typedef struct {
      * no <topology> must change with it; the rest through the XML */
     gboolean max_by_api;
     gboolean redefine;
+    NumaPlan *numa; /* the NUMA cells' vCPUs (numa_plan.h); NULL: no cells */
 } DomainEditPlan;
 
 /* Plans the layout for @max vCPUs (a whole number of sockets, not below
  * the current count: the caller checked) from the definition @def. */
 void domain_edit_plan(const DomainInfo *def, guint max, DomainEditPlan *plan);
+/* Adds @numa (taken; planned already, may be NULL) to @plan: a change of
+ * the cells' vCPUs is written by the redefinition. */
+void domain_edit_plan_set_numa(const DomainInfo *def, DomainEditPlan *plan, NumaPlan *numa);
 /* TRUE when the definition already has the layout: nothing to change. */
 gboolean domain_edit_plan_ready(const DomainEditPlan *plan);
 void domain_edit_plan_clear(DomainEditPlan *plan);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DomainEditPlan, domain_edit_plan_clear)
 
 /* @xml (a persistent definition, after the maximum went through the API
- * when the plan says so) rewritten to @plan's <vcpu>, <topology sockets>
- * and <vcpus>.  Fails with G_MARKUP_ERROR when the XML is not a domain or
- * its maximum is not the one the plan expects (changed meanwhile). */
+ * when the plan says so) rewritten to @plan's <vcpu>, <topology sockets>,
+ * <vcpus> and the cpus of its NUMA cells.  Fails with G_MARKUP_ERROR when the XML is not a domain
+ * or its maximum is not the one the plan expects (changed meanwhile). */
 char *domain_edit_xml(const char *xml, const DomainEditPlan *plan, GError **error);
 
 /* Wipes and frees XML that may hold secrets; accepts NULL. */

@@ -138,6 +138,16 @@ audit_record_to_json(const AuditRecord *rec)
         json_object_set_boolean_member(obj, "libvirt-count-stale", TRUE);
     if (rec->guest_restore)
         json_object_set_string_member(obj, "guest-restore", rec->guest_restore);
+    if (rec->pins)
+        json_object_set_object_member(obj, "pins", json_object_ref(rec->pins));
+    if (rec->pin_rule)
+        json_object_set_string_member(obj, "pin-rule", rec->pin_rule);
+    if (rec->node_vcpus) {
+        json_object_set_int_member(obj, "node", rec->node);
+        json_object_set_string_member(obj, "node-vcpus", rec->node_vcpus);
+    }
+    if (rec->pins_removed)
+        json_object_set_object_member(obj, "pins-removed", json_object_ref(rec->pins_removed));
     if (rec->hooks)
         json_object_set_member(obj, "hooks", hook_results_to_json(rec->hooks));
     else

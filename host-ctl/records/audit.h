@@ -58,6 +58,17 @@ typedef struct {
      * count, not QEMU's. */
     gboolean libvirt_stale;
     GPtrArray *hooks; /* HookResult *, before then after; NULL: none ran */
+    /* The pins a plug set on its new vCPUs, {"ID": "host CPUs"}, and the
+     * rule they came from (set_pins.h); NULL: none. */
+    JsonObject *pins;
+    const char *pin_rule;
+    /* The pins an unplug took off the vCPUs it removed, {"ID": "host CPUs
+     * they had"}; NULL: none. */
+    JsonObject *pins_removed;
+    /* set --node: the NUMA cell and the vCPU ids changed in it; NULL
+     * node_vcpus: no --node. */
+    guint node;
+    const char *node_vcpus;
 } AuditRecord;
 
 /* The record as JSON, with "time" (UTC, ISO 8601 with microseconds), "user"

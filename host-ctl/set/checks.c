@@ -234,19 +234,23 @@ check_guest_os(const SupportMatrix *matrix, const char *os_id, const char *arch,
 }
 
 gboolean
-check_pins(const DomainInfo *info, const char *dom, guint current, guint count, gboolean force,
-           GError **error)
+check_pins(const DomainInfo *info, const char *dom, guint current, guint count,
+           const CpuList *removing, gboolean force, GError **error)
 {
     g_autoptr(GString) ids = NULL;
+    g_autoptr(CpuList) leaving = NULL;
     guint n = 0;
 
     if (force || count >= current)
         return TRUE;
     ids = g_string_new(NULL);
-    for (guint v = count; v < current; v++) {
-        if (!domain_info_vcpu_pinned(info, v))
+    leaving = removing ? cpulist_copy(removing) : cpulist_new();
+    for (guint v = count; !removing && v < current; v++)
+        cpulist_add(leaving, v);
+    for (gint v = cpulist_next(leaving, -1); v >= 0; v = cpulist_next(leaving, v)) {
+        if (!domain_info_vcpu_pinned(info, (guint)v))
             continue;
-        g_string_append_printf(ids, "%s%u", n ? ", " : "", v);
+        g_string_append_printf(ids, "%s%d", n ? ", " : "", v);
         n++;
     }
     if (n == 0)

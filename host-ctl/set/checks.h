@@ -61,10 +61,11 @@ gboolean check_guest_os(const SupportMatrix *matrix, const char *os_id, const ch
                         GuestAgentState agent, const char *dom, guint current, guint count,
                         gboolean force, GError **error);
 
-/* An unplug from @current to @count removes vCPU ids @count..@current-1;
- * refused when one of them has a <vcpupin>, unless @force. */
+/* An unplug from @current to @count removes vCPU ids @count..@current-1
+ * (@removing when not NULL: set --node's); refused when one of them has a
+ * <vcpupin>, unless @force. */
 gboolean check_pins(const DomainInfo *info, const char *dom, guint current, guint count,
-                    gboolean force, GError **error);
+                    const CpuList *removing, gboolean force, GError **error);
 
 /* The host policy.  @persistent_current is the persistent definition's
  * current vCPU count, 0 when there is none. */

@@ -179,6 +179,88 @@ handle_failure(SetRun *run, char *err_text, int code)
     return TRUE;
 }
 
+/* --node: virDomainSetVcpu of exactly run->node_ids.  Under TCG an unplug
+ * times out in libvirt as the count path's does (the guest ejects the vCPU,
+ * QEMU sends no DEVICE_DELETED): the same ids are asked again, once the
+ * guest's present count has had time to move, until libvirt counts the
+ * change or fails again at once the same way, or the deadline. */
+gboolean
+set_node_apply(SetRun *run)
+{
+    gboolean plug = run->count > (guint)run->live_cur;
+    g_autofree char *why = NULL;
+    guint pause = SET_RETRY_PAUSE_MS;
+    int code, now;
+
+    if (virDomainSetVcpu(run->dom, run->node_ids_text, plug ? 1 : 0, VIR_DOMAIN_AFFECT_LIVE) == 0) {
+        run->converged = TRUE;
+        return read_actual(run);
+    }
+    why = g_strdup(virt_last_error());
+    code = virt_last_error_code();
+    now = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
+    if (now == run->live_cur && !is_timeout_error(code, why)) {
+        run->rec.actual = now;
+        return set_finish_unchanged(run, CTL_EXIT_HYPERVISOR, "failed",
+                                    g_strdup_printf("libvirt could not %s vCPU%s %s of NUMA cell "
+                                                    "%u of domain '%s': %s; nothing changed",
+                                                    plug ? "enable" : "disable",
+                                                    cpulist_count(run->node_ids) == 1 ? "" : "s",
+                                                    run->node_ids_text, run->node, run->name, why));
+    }
+    output_warning(run->ctx->out,
+                   "libvirt reported '%s' for vCPUs %s of domain '%s'; establishing the actual "
+                   "state and retrying for up to %u s",
+                   why, run->node_ids_text, run->name, run->timeout);
+    for (guint attempt = 0; (attempt == 0 || deadline_ms_left(run->deadline) > 0)
+                            && now != (int)run->count && !cancel_requested();
+         attempt++) {
+        gint64 settle = MIN(run->deadline, deadline_after_ms(SET_SETTLE_MS));
+        gint64 began;
+        gboolean at_once;
+        g_autofree char *again = NULL;
+
+        if (run->agent != GUEST_AGENT_NONE)
+            guest_wait_present(run->guest, run->count, now, settle);
+        if (attempt > 0) {
+            if (!cancel_sleep_ms(MIN(pause, deadline_ms_left(run->deadline))))
+                break;
+            pause = MIN(pause * 2, SET_RETRY_PAUSE_MAX_MS);
+        }
+        began = g_get_monotonic_time();
+        if (virDomainSetVcpu(run->dom, run->node_ids_text, plug ? 1 : 0, VIR_DOMAIN_AFFECT_LIVE)
+            == 0) {
+            now = (int)run->count;
+            break;
+        }
+        at_once = g_get_monotonic_time() - began < SET_FAILED_AT_ONCE_MS * 1000;
+        again = g_strdup(virt_last_error());
+        /* libvirt, having re-read QEMU's vCPUs, may refuse the ids as
+         * already changed: its count says */
+        now = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
+        if (now == (int)run->count)
+            break;
+        if (at_once && g_strcmp0(again, why) == 0)
+            break;
+        g_free(why);
+        why = g_steal_pointer(&again);
+    }
+    if (!read_actual(run))
+        return FALSE;
+    if (run->rec.actual == (gint)run->count) {
+        run->converged = TRUE;
+        return TRUE;
+    }
+    run->rec.guest = "unconfirmed";
+    return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
+                      g_strdup_printf("libvirt did not %s vCPU%s %s of NUMA cell %u of domain "
+                                      "'%s' (%s): it has %d vCPUs, not %u",
+                                      plug ? "enable" : "disable",
+                                      cpulist_count(run->node_ids) == 1 ? "" : "s",
+                                      run->node_ids_text, run->node, run->name, why,
+                                      run->rec.actual, run->count));
+}
+
 gboolean
 set_apply(SetRun *run)
 {
@@ -191,6 +273,8 @@ set_apply(SetRun *run)
     if (fault != VIRT_FAULT_NONE)
         return set_finish_fault(run, fault, "while the before hooks ran", NULL);
     run->applied = TRUE;
+    if (run->node_ids)
+        return set_node_apply(run);
     if (virDomainSetVcpusFlags(run->dom, run->count, VIR_DOMAIN_AFFECT_LIVE) == 0) {
         run->converged = TRUE;
         return read_actual(run);

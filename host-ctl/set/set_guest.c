@@ -26,10 +26,21 @@ set_prepare_guest(SetRun *run)
     if ((guint)run->live_cur <= run->count || run->agent == GUEST_AGENT_NONE)
         return TRUE;
     now = guest_get_topology(run->guest, NULL);
-    if (!now || cpulist_count(now->online) <= run->count)
+    if (!now || (!run->node_ids && cpulist_count(now->online) <= run->count))
         return TRUE;
-    if (!(after = guest_set_num_cpus(run->guest, run->count, 0, &error))
-        && !g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CANCELLED))
+    if (run->node_ids) {
+        /* --node: exactly the CPUs of the vCPUs that leave, the others as
+         * before the hooks (the shipped before hook offlines the highest
+         * CPUs down to the count, not the node's) */
+        g_autoptr(CpuList) want = set_node_guest_online(
+            run, run->guest_before ? run->guest_before->online : now->online);
+
+        if (cpulist_equal(now->online, want))
+            return TRUE;
+        after = guest_restore_online(run->guest, want, &error);
+    } else
+        after = guest_set_num_cpus(run->guest, run->count, 0, &error);
+    if (!after && !g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CANCELLED))
         output_warning(run->ctx->out,
                        "the guest of domain '%s' could not offline CPUs before the unplug through "
                        "%s (%s); the guest kernel will do it",
@@ -167,6 +178,26 @@ set_confirm_guest(SetRun *run)
         return set_interrupted(run);
     if (fault == VIRT_FAULT_DOMAIN_STOPPED || fault == VIRT_FAULT_CONNECTION_LOST)
         return set_finish_fault(run, fault, "while its guest was confirming the change", NULL);
+    if (r == GUEST_WAIT_REACHED && run->node_ids && run->guest_before) {
+        /* --node: the node's CPUs themselves online (a plug) or offline (an
+         * unplug), the others as they were */
+        g_autoptr(CpuList) want = set_node_guest_online(run, run->guest_before->online);
+
+        if (!cpulist_equal(seen->online, want)) {
+            g_autoptr(Topology) now = guest_restore_online(run->guest, want, &error);
+
+            if (!now) {
+                g_autofree char *text = cpulist_format(want);
+
+                return unconfirmed_because(
+                    run, g_strdup_printf("the guest of domain '%s' has %u CPUs online but could "
+                                         "not be given exactly %s: %s",
+                                         run->name, run->count, text, error->message));
+            }
+            g_clear_pointer(&seen, topology_free);
+            seen = g_steal_pointer(&now);
+        }
+    }
     if (r == GUEST_WAIT_REACHED) {
         run->rec.guest = "confirmed";
         output_text(run->ctx->out, "The guest confirmed %u CPUs present and online (%s).\n",

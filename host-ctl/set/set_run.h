@@ -16,6 +16,7 @@
 #include "ctl_util.h"
 #include "domain_lock.h"
 #include "hook_runner.h"
+#include "set_pins.h"
 #include "virt_fault.h"
 
 /* What `set` is asked: by its command line, or by autoscale. */
@@ -26,6 +27,10 @@ typedef struct {
     guint timeout;               /* seconds */
     const char *reason;          /* why (autoscale), into the audit record; NULL */
     const char *const *hook_env; /* --hook-env NAME=VALUE, checked; NULL: none */
+    const char *cpuset;          /* --cpuset: host CPUs for the new vCPUs; NULL */
+    gboolean strict_pinning;     /* refuse a plug whose pins follow no rule */
+    gboolean has_node;           /* --node: grow or shrink NUMA cell @node alone */
+    guint node;
 } SetRequest;
 
 /* Runs `set` to its end; returns its exit code.  The result is printed and
@@ -80,6 +85,17 @@ typedef struct {
     gboolean libvirt_stale;    /* libvirt counts vCPUs QEMU removed (libvirt 9.0, TCG) */
     gboolean libvirt_stuck;    /* the convergence loop ended: retries failed at once alike */
     int exit_code;
+    /* pins for a plug's new vCPUs (set_pins.h, set_pin_stages.c) */
+    const char *cpuset;
+    gboolean strict_pinning;
+    PinPlan *pin_plan; /* NULL when no plug */
+    JsonObject *pins_set;
+    JsonObject *pins_removed; /* an unplug's: the pins of the vCPUs it removed */
+    /* --node N: the vCPU ids of cell N to enable or disable (set_node.c) */
+    gboolean has_node;
+    guint node;
+    CpuList *node_ids; /* NULL without --node */
+    char *node_ids_text;
 } SetRun;
 
 /* Records the attempt, prints the result and ends the run with @exit_code;
@@ -95,7 +111,23 @@ gboolean set_record_attempt(SetRun *run); /* cmd_set.c; refuses when it cannot *
 gboolean set_snapshot_guest(SetRun *run);
 gboolean set_before_hooks(SetRun *run);
 gboolean set_prepare_guest(SetRun *run);
+gboolean set_plan_pins(SetRun *run);
 gboolean set_apply(SetRun *run);
+/* After the change: a plug pins its new vCPUs by the plan; an unplug
+ * takes the pins off the vCPUs it removed (set_pins_unpin). */
+gboolean set_pin_plugged(SetRun *run);
+/* --node (set_node.c): chooses run->node_ids in set_check; FALSE with
+ * @error (one sentence naming the domain, the cell and the limit) when the
+ * domain has no such cell or the cell has not enough vCPUs to change. */
+gboolean set_node_choose(SetRun *run, GError **error);
+/* The change by virDomainSetVcpu of exactly run->node_ids; ends the run
+ * (FALSE) when libvirt fails. */
+gboolean set_node_apply(SetRun *run);
+/* The guest's online CPUs after the change: @before with the node's ids
+ * added (plug) or taken away (unplug). */
+CpuList *set_node_guest_online(const SetRun *run, const CpuList *before);
+/* Frees what set_plan_pins and set_pin_plugged keep in @run. */
+void set_pins_clear(SetRun *run);
 gboolean set_after_hooks(SetRun *run);
 gboolean set_update_config(SetRun *run);
 gboolean set_confirm_guest(SetRun *run);

@@ -244,13 +244,14 @@ set_check(SetRun *run)
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_count(run->name, run->count, run->live_max, run->hv_max, run->info->type,
                      run->config, run->cfg_max, &error)
-        || !check_hotpluggable(run, &error))
+        || !check_hotpluggable(run, &error) || !set_node_choose(run, &error))
         return refuse_error(run, error);
     /* read before the guest checks: a broken policy refuses everything */
     if (!(policy = policy_load(run->ctx->policy, !run->ctx->policy_explicit, &error)))
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_guest(run, &error)
-        || !check_pins(run->info, run->name, run->live_cur, run->count, run->force, &error)
+        || !check_pins(run->info, run->name, run->live_cur, run->count, run->node_ids, run->force,
+                       &error)
         || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error)
         || !check_host(run, policy, run->live_cur, &error))
         return refuse_error(run, error);

@@ -294,6 +294,11 @@ guest_unreachable_message(const Guest *guest, const char *dom_name, const GError
     /* It answered: what it said is the news (the sentence names the domain). */
     if (g_error_matches(error, GUEST_ERROR, GUEST_ERROR_IMPLAUSIBLE))
         return g_strdup(error->message);
+    /* It answered, more than a guest of its size may send: not silence. */
+    if (g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG))
+        return g_strdup_printf(
+            "the hotcpu agent of domain '%s' answered beyond hotcpu's bounds: %s", dom_name,
+            error->message);
     if (guest->choice == GUEST_AGENT_NONE)
         return g_strdup_printf("no guest agent is used for domain '%s' (--guest-agent none)",
                                dom_name);

@@ -67,8 +67,22 @@ connect_libvirt(Guest *guest, gint64 deadline, gboolean *unsupported, GError **e
     }
 }
 
+static AgentClient *hotcpu_reach(Guest *guest, guint timeout_ms, GError **error);
+
+/* A connection whose bounds fit the domain: a topology of its maximum
+ * vCPUs, and no more (reply_limits.h). */
 static AgentClient *
 hotcpu_connect(Guest *guest, guint timeout_ms, GError **error)
+{
+    AgentClient *client = hotcpu_reach(guest, timeout_ms, error);
+
+    if (client)
+        agent_client_set_max_vcpus(client, guest_max_cpus(guest));
+    return client;
+}
+
+static AgentClient *
+hotcpu_reach(Guest *guest, guint timeout_ms, GError **error)
 {
     gint64 deadline = deadline_after_ms(guest_limit_ms(guest, timeout_ms));
 

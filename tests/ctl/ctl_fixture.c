@@ -133,7 +133,7 @@ fx_domain(Fx *fx, const Dom *d)
 /* Runs hotcpu-ctl with the fixture's global options and the NULL-terminated
  * arguments; parses stdout as JSON when it starts with '{'. */
 /* hotcpu-ctl with the fixture's global options, then @args. */
-static GPtrArray *
+GPtrArray *
 fx_argv(Fx *fx, const char *const *args)
 {
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);

@@ -74,6 +74,9 @@ char *dom_xml(const Dom *d);
  * exit status (-1: killed). */
 int fx_run_v(Fx *fx, const char *const *args);
 #define fx_run(fx, ...) fx_run_v((fx), (const char *const[]){ __VA_ARGS__, NULL })
+/* The argv fx_run runs (NULL-terminated; g_ptr_array_unref), for a
+ * program that runs it itself (bench/big-guest.c). */
+GPtrArray *fx_argv(Fx *fx, const char *const *args);
 /* The same in two steps: start it, then wait for it and read its output. */
 GSubprocess *fx_spawn_v(Fx *fx, const char *const *args);
 int fx_finish(Fx *fx, GSubprocess *p);

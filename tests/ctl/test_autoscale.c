@@ -3,6 +3,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "autoscale_cells.h"
 #include "autoscale_decide.h"
 #include "cunit_runner.h"
 
@@ -525,10 +526,50 @@ test_host_saturated_holds(void)
                                "most wanted in that time");
 }
 
+/* Two NUMA cells: whole rounds of a vCPU to each cell; the bounds in
+ * rounds; one change adds to each cell. */
+static void
+test_cells_whole_rounds(void)
+{
+    AutoscalePolicy p = policy;
+    AutoscaleState st;
+    AutoscaleDecision d;
+    double when;
+
+    p.floor = 1;
+    p.ceiling = 7;
+    p.max_change = 1;
+    autoscale_cells_policy(&p, 2);
+    CU_ASSERT_EQUAL(p.step, 2);
+    CU_ASSERT_EQUAL(p.floor, 2);
+    CU_ASSERT_EQUAL(p.ceiling, 6);
+    CU_ASSERT_EQUAL(p.max_change, 2);
+    /* saturated at 2: up by one round, to 4 (a vCPU to each cell) */
+    autoscale_state_init(&st);
+    d = feed(&p, &st, 0, 40, 1.0, -1, 2, &when);
+    CU_ASSERT_EQUAL(d.action, AUTOSCALE_UP);
+    CU_ASSERT_EQUAL(d.target, 4);
+    /* sockets of 2 over 3 cells */
+    p = policy;
+    p.step = 2;
+    p.floor = 2;
+    p.ceiling = 16;
+    autoscale_cells_policy(&p, 3);
+    CU_ASSERT_EQUAL(p.step, 6);
+    CU_ASSERT_EQUAL(p.floor, 6);
+    CU_ASSERT_EQUAL(p.ceiling, 12);
+    /* one cell, or none: unchanged */
+    p = policy;
+    autoscale_cells_policy(&p, 1);
+    CU_ASSERT_EQUAL(p.step, 1);
+    CU_ASSERT_EQUAL(p.ceiling, 4);
+}
+
 static void
 register_autoscale_suite(void)
 {
     static const CunitTest tests[] = {
+        { "NUMA cells: whole rounds", test_cells_whole_rounds },
         { "up after the window, not before", test_up_after_the_window },
         { "down after its window; pressure keeps CPUs", test_down_after_the_window },
         { "down only when the work fits on fewer", test_down_only_when_it_fits },

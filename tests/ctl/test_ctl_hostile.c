@@ -539,6 +539,92 @@ test_dense_events(void)
     fx_free(fx);
 }
 
+/* Issue 21: the bounds grow with the domain, and no more.  A domain of 8192
+ * vCPUs takes lines of 2.1 MiB and 40 MiB of events set aside; its guest
+ * sending lines of 2 MiB of "{}," (240 MB parsed each) is refused before
+ * parsing, and 40 topology-changed events of 8192 CPUs (0.9 MB, 12 MB
+ * parsed each) end the connection at the bound.  The most any program
+ * takes then: HOSTILE_MAX_RSS_BIG_KB. */
+#define HOSTILE_MAX_RSS_BIG_KB (sanitized() ? 1024 * 1024 : 128 * 1024)
+
+/* A line of @bytes of empty objects, an event. */
+static char *
+dense_event_of(gsize bytes)
+{
+    GString *s = g_string_new("{\"event\":\"dense\",\"data\":{\"x\":[{}");
+
+    while (s->len < bytes - 16)
+        g_string_append(s, ",{}");
+    g_string_append(s, "]}}\n");
+    return g_string_free(s, FALSE);
+}
+
+/* A topology-changed of @n CPUs, all online, as the agent writes it. */
+static char *
+big_topology_event(guint n)
+{
+    GString *s = g_string_new(NULL);
+
+    g_string_append_printf(s,
+                           "{\"event\":\"topology-changed\",\"data\":{\"online\":\"0-%u\","
+                           "\"present\":\"0-%u\",\"possible\":\"0-%u\",\"online-count\":%u,"
+                           "\"present-count\":%u,\"sockets\":1,\"cores-per-socket\":%u,"
+                           "\"threads-per-core\":1,\"cpus\":[",
+                           n - 1, n - 1, n - 1, n, n, n);
+    for (guint i = 0; i < n; i++)
+        g_string_append_printf(s,
+                               "%s{\"id\":%u,\"online\":true,\"can-offline\":%s,\"socket\":0,"
+                               "\"die\":0,\"core\":%u,\"node\":0,\"siblings\":[%u]}",
+                               i ? "," : "", i, i ? "true" : "false", i, i);
+    g_string_append(s, "]}}\n");
+    return g_string_free(s, FALSE);
+}
+
+/* Runs hotcpu-ctl topology big: within @bound_s, exit 7, its stderr
+ * holding @said; the peak RSS under HOSTILE_MAX_RSS_BIG_KB. */
+static void
+check_big_topology(Fx *fx, double bound_s, const char *said)
+{
+    gint64 start = g_get_monotonic_time();
+    int rc = fx_run(fx, "topology", "big");
+    double s = (g_get_monotonic_time() - start) / 1e6;
+    long rss = children_max_rss_kb();
+
+    if (g_getenv("HOTCPU_TEST_VERBOSE") || rss >= HOSTILE_MAX_RSS_BIG_KB || s > bound_s)
+        fprintf(stderr, "\n[a domain of 8192 vCPUs: %.2f s of %.1f, peak RSS %ld MiB of %d]\n", s,
+                bound_s, rss / 1024, HOSTILE_MAX_RSS_BIG_KB / 1024);
+    CU_ASSERT_EQUAL(rc, 7);
+    CU_ASSERT_TRUE(s <= bound_s);
+    CU_ASSERT_TRUE(rss < HOSTILE_MAX_RSS_BIG_KB);
+    CUNIT_ASSERT_CONTAINS(fx->err, said);
+    assert_printable("topology big", fx->err);
+}
+
+static void
+test_big_domain_bounds(void)
+{
+    Fx *fx = fx_new();
+    g_autofree char *dense = dense_event_of(2 * 1024 * 1024);
+    g_autofree char *topo = big_topology_event(8192);
+    Answer answers[] = {
+        { "ping", REPLY_OK, NULL, 0 },
+        { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", dense, 40 },
+        { NULL, NULL, NULL, 0 },
+    };
+    Hostile *h = hostile_start(fx, answers, NULL);
+    Dom d = { .name = "big", .current = 2, .max = 8192, .agent_socket = h->socket };
+
+    fx_domain(fx, &d);
+    check_big_topology(fx, CALL_BOUND_S, "bytes parsed, for a domain of 8192 vCPUs");
+    hostile_stop(h);
+
+    answers[1] = (Answer){ "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", topo, 40 };
+    h = hostile_start(fx, answers, NULL);
+    check_big_topology(fx, 10.0, "MiB of events nobody asked for");
+    hostile_stop(h);
+    fx_free(fx);
+}
+
 /* ---- meaning: answers that cannot be true ------------------------------------------- */
 
 static void
@@ -844,6 +930,7 @@ static const CunitTest time_tests[] = {
 
 static const CunitTest memory_tests[] = {
     { "dense events: the connection is dropped at 8 MiB", test_dense_events },
+    { "a domain of 8192 vCPUs: its bounds hold", test_big_domain_bounds },
     { NULL, NULL },
 };
 

@@ -448,11 +448,19 @@ test_check_pins(void)
     g_autoptr(DomainInfo) info = info_with_topology(8, 1, 1);
     g_autoptr(GError) e1 = NULL;
 
-    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 7, FALSE, NULL)); /* removes 7 only */
-    CU_ASSERT_FALSE(check_pins(info, "web1", 8, 5, FALSE, &e1)); /* removes 5, 6, 7 */
+    g_autoptr(GError) e2 = NULL;
+    g_autoptr(CpuList) node_pinned = cpulist_parse("2,5", NULL);
+    g_autoptr(CpuList) node_free = cpulist_parse("1-4", NULL);
+
+    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 7, NULL, FALSE, NULL)); /* removes 7 only */
+    CU_ASSERT_FALSE(check_pins(info, "web1", 8, 5, NULL, FALSE, &e1)); /* removes 5, 6, 7 */
     CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "vCPUs 5, 6"));
-    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 5, TRUE, NULL));
-    CU_ASSERT_TRUE(check_pins(info, "web1", 2, 8, FALSE, NULL)); /* plug */
+    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 5, NULL, TRUE, NULL));
+    CU_ASSERT_TRUE(check_pins(info, "web1", 2, 8, NULL, FALSE, NULL)); /* plug */
+    /* set --node: the ids it removes, wherever they are */
+    CU_ASSERT_FALSE(check_pins(info, "web1", 8, 6, node_pinned, FALSE, &e2));
+    CU_ASSERT_PTR_NOT_NULL(e2 && strstr(e2->message, "would remove vCPU 5,"));
+    CU_ASSERT_TRUE(check_pins(info, "web1", 8, 4, node_free, FALSE, NULL));
 }
 
 static void

@@ -644,6 +644,24 @@ e2e_env_cleanup(void)
     }
 }
 
+/* <numa> with @t's cells, the memory split evenly; "" without cells. */
+static char *
+numa_xml(const E2eTopology *t)
+{
+    g_auto(GStrv) cells = t->numa_cells ? g_strsplit(t->numa_cells, "|", -1) : NULL;
+    guint n = cells ? g_strv_length(cells) : 0;
+    GString *x = g_string_new(NULL);
+
+    if (n == 0)
+        return g_string_free(x, FALSE);
+    g_string_append(x, "<numa>");
+    for (guint i = 0; i < n; i++)
+        g_string_append_printf(x, "<cell id='%u' cpus='%s' memory='%u' unit='MiB'/>", i, cells[i],
+                               (t->memory_mib ? t->memory_mib : 256) / n);
+    g_string_append(x, "</numa>");
+    return g_string_free(x, FALSE);
+}
+
 /* ---- guests --------------------------------------------------------------- */
 
 static char *
@@ -652,6 +670,7 @@ domain_xml(const E2eGuest *g)
     const E2eTopology *t = &g->topo;
     GString *x = g_string_new(NULL);
     g_autofree char *boot = NULL;
+    g_autofree char *numa = NULL;
 
     g_string_append_printf(x, "<domain type='qemu'>\n  <name>%s</name>\n", g->name);
     if (t->osinfo)
@@ -691,6 +710,7 @@ domain_xml(const E2eGuest *g)
                                        last);
         g_string_append(x, "  </cputune>\n");
     }
+    numa = numa_xml(t);
     if (t->disk_image_dir)
         boot = g_strdup_printf(
             "    <kernel>%s/vmlinuz</kernel>\n    <initrd>%s/initrd.img</initrd>\n"
@@ -707,14 +727,14 @@ domain_xml(const E2eGuest *g)
         "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n%s  </os>\n"
         "  <features><acpi/><apic/></features>\n"
         "  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model>"
-        "<topology sockets='%u' dies='1' cores='%u' threads='%u'/></cpu>\n"
+        "<topology sockets='%u' dies='1' cores='%u' threads='%u'/>%s</cpu>\n"
         "  <clock offset='utc'/>\n"
         "  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
         "<on_crash>destroy</on_crash>\n"
         "  <devices>\n    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
         "    <serial type='file'><source path='%s/console.log'/><target port='0'/></serial>\n"
         "    <serial type='unix'><source mode='bind' path='%s/%s'/><target port='1'/></serial>\n",
-        boot, t->sockets, t->cores, t->threads, g->rundir, g->rundir, g->shell_sock);
+        boot, t->sockets, t->cores, t->threads, numa, g->rundir, g->rundir, g->shell_sock);
     if (!t->no_channel)
         g_string_append(x, "    <channel type='unix'><target type='virtio' name='" E2E_AGENT_PORT
                            "'/></channel>\n");

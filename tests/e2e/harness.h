@@ -70,6 +70,9 @@ typedef struct {
     const char *disk_image_dir;
     /* More kernel command line for the disk guest (e.g. "psi=0"); NULL: none. */
     const char *extra_cmdline;
+    /* NUMA cells: each cell's vCPUs, cells separated by '|' ("0-1|2-3"),
+     * the memory split evenly; NULL: no <numa>. */
+    const char *numa_cells;
 } E2eTopology;
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "agent_call.h"
+#include "reply_limits.h"
 #include "unit.h"
 
 typedef struct FakeAgent FakeAgent;
@@ -404,6 +405,145 @@ script_dense_events(FakeAgent *agent, int fd)
             return;
     agent_sendf(fd, "{\"return\":{},\"id\":%s}\n", id);
     agent_drain(agent, fd);
+}
+
+/* ---- issue 21: a reply as long as a big guest's ------------------------- */
+
+/* The length of the reply line script_reply_of_len sends, newline excluded. */
+static gsize reply_len;
+
+/* Replies with one line of exactly reply_len bytes: a string padded out. */
+static void
+script_reply_of_len(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+    g_autofree char *head = NULL;
+    GString *line;
+    const char *tail = "\"},\"id\":";
+
+    if (id == NULL)
+        return;
+    head = g_strdup("{\"return\":{\"s\":\"");
+    line = g_string_new(head);
+    while (line->len < reply_len - strlen(tail) - strlen(id) - 1)
+        g_string_append_c(line, 'x');
+    g_string_append_printf(line, "%s%s}\n", tail, id);
+    g_assert(line->len == reply_len + 1);
+    agent_send(fd, line->str);
+    g_string_free(line, TRUE);
+    agent_drain(agent, fd);
+}
+
+/* Replies with one line of empty objects, reply_len bytes or so: some 340
+ * bytes parsed each. */
+static void
+script_dense_reply(FakeAgent *agent, int fd)
+{
+    g_autofree char *id = agent_read_request_id(agent, fd);
+    GString *line;
+
+    if (id == NULL)
+        return;
+    line = g_string_new("{\"return\":{\"x\":[{}");
+    while (line->len < reply_len - 64)
+        g_string_append(line, ",{}");
+    g_string_append_printf(line, "]},\"id\":%s}\n", id);
+    agent_send(fd, line->str);
+    g_string_free(line, TRUE);
+    agent_drain(agent, fd);
+}
+
+/* get-topology's reply of @len bytes to a client bounded for @max_vcpus
+ * (0: left at the default): the reply, or NULL with *@error. */
+static JsonNode *
+call_with_reply_of(FakeScript script, gsize len, guint max_vcpus, GError **error)
+{
+    FakeAgent *agent;
+    AgentClient *client;
+    JsonNode *ret;
+
+    reply_len = len;
+    agent = fake_agent_start(script);
+    client = agent_client_connect(agent->path, 2000, error);
+    g_assert(client != NULL);
+    if (max_vcpus)
+        agent_client_set_max_vcpus(client, max_vcpus);
+    ret = agent_client_call(client, "get-topology", NULL, 10000, error);
+    agent_client_free(client);
+    fake_agent_free(agent);
+    return ret;
+}
+
+static void
+test_reply_limits_scale(void)
+{
+    ReplyLimits small, big, beyond;
+
+    reply_limits_for(0, &small);
+    CU_ASSERT_EQUAL(small.line_bytes, PROTO_MAX_LINE);
+    CU_ASSERT_EQUAL(small.parsed_bytes, 8 * 1024 * 1024);
+    CU_ASSERT_EQUAL(small.call_bytes, 8 * 1024 * 1024);
+    reply_limits_for(8192, &big);
+    CU_ASSERT_EQUAL(big.line_bytes, PROTO_MAX_LINE + 256 * 8192);
+    CU_ASSERT_EQUAL(big.parsed_bytes, (8 + 32) * 1024 * 1024);
+    CU_ASSERT_EQUAL(big.call_bytes, 8 * big.line_bytes);
+    /* the total cap: no domain is bounded beyond CPULIST_MAX_CPUS vCPUs */
+    reply_limits_for(1000000, &beyond);
+    CU_ASSERT_EQUAL(beyond.max_cpus, 8192);
+    CU_ASSERT_EQUAL(beyond.line_bytes, big.line_bytes);
+    CU_ASSERT_EQUAL(beyond.queued_bytes, big.queued_bytes);
+}
+
+/* The bound of a domain of 8192 vCPUs takes a line of exactly its length
+ * and refuses one byte more, saying so; without a domain the bound stays
+ * 64 KiB. */
+static void
+test_line_bound_scales(void)
+{
+    ReplyLimits big;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) at = NULL, past = NULL, small = NULL;
+    g_autofree char *expected = NULL;
+
+    reply_limits_for(8192, &big);
+    at = call_with_reply_of(script_reply_of_len, big.line_bytes, 8192, &error);
+    CU_ASSERT_PTR_NOT_NULL(at);
+    CU_ASSERT_PTR_NULL(error);
+    g_clear_error(&error);
+
+    past = call_with_reply_of(script_reply_of_len, big.line_bytes + 1, 8192, &error);
+    CU_ASSERT_PTR_NULL(past);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG));
+    expected = g_strdup_printf("exceeds the limit of %" G_GSIZE_FORMAT
+                               " bytes for a domain of 8192 vCPUs",
+                               big.line_bytes);
+    if (error)
+        CUNIT_ASSERT_CONTAINS(error->message, expected);
+    g_clear_error(&error);
+
+    small = call_with_reply_of(script_reply_of_len, PROTO_MAX_LINE + 1, 0, &error);
+    CU_ASSERT_PTR_NULL(small);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG));
+    if (error)
+        CUNIT_ASSERT_CONTAINS(error->message, "limit of 65536 bytes for a domain of unknown size");
+}
+
+/* A line within the bound of bytes that would parse to more than the
+ * bound of memory (2 MiB of "{}," is some 240 MB parsed) is refused
+ * before json-glib builds it. */
+static void
+test_parsed_bound(void)
+{
+    ReplyLimits big;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) ret = NULL;
+
+    reply_limits_for(8192, &big);
+    ret = call_with_reply_of(script_dense_reply, big.line_bytes, 8192, &error);
+    CU_ASSERT_PTR_NULL(ret);
+    CU_ASSERT_TRUE(g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG));
+    if (error)
+        CUNIT_ASSERT_CONTAINS(error->message, "bytes parsed, for a domain of 8192 vCPUs");
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -941,6 +1081,9 @@ register_agent_client_suite(void)
         { "deadline holds under a flood of events", test_flood_events_deadline },
         { "deadline holds under a flood of other ids", test_flood_other_ids_deadline },
         { "queued events capped by parsed size", test_dense_events_capped },
+        { "bounds scale with the domain, capped", test_reply_limits_scale },
+        { "a line at the bound passes, one byte more is refused", test_line_bound_scales },
+        { "a line over the parsed bound is refused unparsed", test_parsed_bound },
         { NULL, NULL },
     };
     cunit_add_suite("agent_client", tests);

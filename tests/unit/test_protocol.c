@@ -636,11 +636,52 @@ test_reader_then_parse(void)
     CU_ASSERT_EQUAL(i, 3);
 }
 
+/* Issue 21: a message under bounds other than PROTO_MAX_LINE, its parsed
+ * weight counted before json-glib builds it. */
+static void
+test_message_within_bounds(void)
+{
+    const char *small = "{\"return\":{\"a\":[1,2,{}]},\"id\":\"x\"}";
+    ProtoMessageLimits roomy = { .max_line = 1024, .max_parsed = 1024 * 1024 };
+    ProtoMessageLimits short_line = { .max_line = 10, .max_parsed = 1024 * 1024 };
+    ProtoMessageLimits light = { .max_line = 1024, .max_parsed = 500 };
+    JsonStrictReport report = { 0 };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(ProtoMessage) ok = proto_parse_message_within(small, strlen(small), &roomy, &error);
+    g_autoptr(ProtoMessage) too_long = NULL, too_heavy = NULL, huge = NULL;
+    g_autofree char *big = NULL;
+
+    CU_ASSERT_PTR_NOT_NULL(ok);
+    /* the root, "return" and its object, "a" and its array, 1, 2, {}, "id" */
+    CU_ASSERT_TRUE(json_strict_check(small, strlen(small), 16, &report, NULL));
+    CU_ASSERT_EQUAL(report.containers, 4);
+    CU_ASSERT_EQUAL(report.values, 7);
+    CU_ASSERT_EQUAL(proto_parsed_weight(&report, strlen(small)),
+                    7 * PROTO_WEIGHT_PER_VALUE + 4 * PROTO_WEIGHT_PER_CONTAINER + strlen(small));
+
+    too_long = proto_parse_message_within(small, strlen(small), &short_line, &error);
+    CU_ASSERT_PTR_NULL(too_long);
+    CU_ASSERT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE));
+    g_clear_error(&error);
+    too_heavy = proto_parse_message_within(small, strlen(small), &light, &error);
+    CU_ASSERT_PTR_NULL(too_heavy);
+    CU_ASSERT_TRUE(g_error_matches(error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE));
+    if (error)
+        CU_ASSERT_PTR_NOT_NULL(strstr(error->message, "exceeds the limit of 500 bytes parsed"));
+    g_clear_error(&error);
+    /* an integer beyond 64 bits from the agent is a ParseError here too */
+    big = g_strdup("{\"return\":{\"n\":123456789012345678901234567890}}");
+    huge = proto_parse_message_within(big, strlen(big), &roomy, &error);
+    CU_ASSERT_PTR_NULL(huge);
+    CU_ASSERT_TRUE(g_error_matches(error, PROTO_ERROR, PROTO_ERROR_PARSE));
+}
+
 void
 register_protocol_suite(void)
 {
     static const CunitTest tests[] = {
         { "request decodes", test_request_ok },
+        { "a message within given bounds", test_message_within_bounds },
         { "not JSON is a ParseError", test_not_json },
         { "not an object is a ParseError", test_not_object },
         { "invalid UTF-8 is a ParseError", test_invalid_utf8 },
