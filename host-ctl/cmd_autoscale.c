@@ -407,7 +407,7 @@ autoscale_run(CtlContext *ctx, const char *name, Autoscale *a)
     return CTL_EXIT_OK; /* until SIGTERM/SIGINT: that is how it ends */
 }
 
-int
+static int
 cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
 {
     const char *name = cmd_arg_string(args, "domain");
@@ -430,3 +430,47 @@ cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
     g_free(a.s.connect);
     return rc;
 }
+
+static const CmdOptDef opts_autoscale[] = {
+    CMD_OPT_DOMAIN,
+    { "min", OPT_UINT, FALSE, FALSE, "count",
+      "the fewest vCPUs (sockets with --sockets); required here or in the domain's file" },
+    { "max", OPT_UINT, FALSE, FALSE, "count",
+      "the most vCPUs (sockets with --sockets); required here or in the domain's file" },
+    { "target", OPT_STRING, FALSE, FALSE, "fraction",
+      "the busy fraction aimed at (default " G_STRINGIFY(AUTOSCALE_DEFAULT_TARGET) ", +- 0.1)" },
+    { "up-after", OPT_UINT, FALSE, FALSE, "seconds",
+      "the load wanting more this long: up to what it wanted (default " G_STRINGIFY(
+          AUTOSCALE_DEFAULT_UP_AFTER) ")" },
+    { "down-after", OPT_UINT, FALSE, FALSE, "seconds",
+      "the load wanting fewer this long: down to the most it wanted (default " G_STRINGIFY(
+          AUTOSCALE_DEFAULT_DOWN_AFTER) ")" },
+    { "cooldown", OPT_UINT, FALSE, FALSE, "seconds",
+      "no change this soon after the last (default " G_STRINGIFY(AUTOSCALE_DEFAULT_COOLDOWN) ")" },
+    { "max-step", OPT_UINT, FALSE, FALSE, "count",
+      "the most vCPUs (sockets with --sockets) one change adds or removes (default: no limit)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "whole sockets; --min, --max and --max-step in sockets" },
+    { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the decisions and change nothing" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_autoscale);
+
+const CmdDef cmd_autoscale_def = {
+    .name = "autoscale",
+    .handler = cmd_autoscale,
+    .opts = opts_autoscale,
+    .summary = "give a domain the vCPUs its load needs",
+    .description
+    = "Samples the guest's load (hotcpu-agent) and changes the live vCPU count between\n"
+      "    --min and --max, in one change to the count the load needs (busy x vCPUs /\n"
+      "    target; runnable tasks when the CPUs are saturated): up when every sample of\n"
+      "    --up-after seconds wanted more (busy above the target's band, or CPU pressure\n"
+      "    says tasks wait), down to the most wanted in --down-after seconds when all of\n"
+      "    them wanted fewer; never within --cooldown of the last change, never more than\n"
+      "    --max-step at once, never against the host policy nor up while steal says the\n"
+      "    host's CPUs are saturated.  Every change goes through set's\n"
+      "    path (checks, hooks, the guest's confirmation, the audit record with the\n"
+      "    reason).  Bounds not given come from " HOTCPU_ETC_DIR "/autoscale.d/DOMAIN.conf.\n"
+      "    Runs until SIGTERM or SIGINT (exit 0); waits while the domain is shut off.",
+};

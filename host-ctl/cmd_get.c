@@ -99,7 +99,7 @@ view_text(Output *out, const CtlDomain *d, const GetView *v)
     }
 }
 
-int
+static int
 cmd_get(CtlContext *ctx, const CmdArgs *args)
 {
     g_auto(CtlDomain) d = { 0 };
@@ -124,3 +124,12 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     live_range_clear(&v.range);
     return CTL_EXIT_OK;
 }
+
+const CmdDef cmd_get_def = {
+    .name = "get",
+    .handler = cmd_get,
+    .opts = cmd_opts_domain_only,
+    .summary = "show the vCPU counts of a domain",
+    .description = "Shows the live and persistent current and maximum vCPU counts, and the\n"
+                   "    number of CPUs online in the guest when its guest agent answers.",
+};

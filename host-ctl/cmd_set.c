@@ -147,7 +147,7 @@ set_execute(CtlContext *ctx, const SetRequest *req)
     return run.exit_code;
 }
 
-int
+static int
 cmd_set(CtlContext *ctx, const CmdArgs *args)
 {
     SetRequest req = {
@@ -166,3 +166,39 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         return output_fail(ctx->out, CTL_EXIT_USAGE, NULL, "%s", error->message);
     return set_execute(ctx, &req);
 }
+
+static const CmdOptDef opts_set[] = {
+    CMD_OPT_DOMAIN,
+    { "count", OPT_UINT, TRUE, TRUE, "count", "number of vCPUs (or of sockets with --sockets)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "count is in sockets: count x cores x threads vCPUs, from the domain's <cpu><topology>" },
+    { "config", OPT_BOOL, FALSE, FALSE, NULL,
+      "also update the persistent definition (after the live change succeeded); on a shut-off "
+      "domain, change only the persistent definition (no hooks)" },
+    { "timeout", OPT_UINT, FALSE, FALSE, "seconds",
+      "how long to wait for the guest and for an unplug to converge (default " G_STRINGIFY(
+          CTL_DEFAULT_TIMEOUT_S) ")" },
+    { "force", OPT_BOOL, FALSE, FALSE, NULL,
+      "override the guest OS support matrix and <vcpupin> refusals (not the host policy)" },
+    { "require-guest", OPT_BOOL, FALSE, FALSE, NULL,
+      "fail with exit 7 when the guest agent cannot confirm the change" },
+    { "hook-env", OPT_STRING_LIST, FALSE, FALSE, "name=value",
+      "a variable for this run's hooks, over the domain's <metadata> (repeatable)" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_set);
+
+const CmdDef cmd_set_def = {
+    .name = "set",
+    .handler = cmd_set,
+    .opts = opts_set,
+    .summary = "hot plug or unplug vCPUs of a running domain",
+    .description
+    = "Checks the request (domain running and idle, limits, topology, hot-pluggable vCPUs,\n"
+      "    guest OS, vCPU pins, host policy and size), runs the before hooks, changes the\n"
+      "    live vCPU count through libvirt, runs the after hooks, then waits up to --timeout\n"
+      "    seconds until the guest agent (hotcpu-agent, else qemu-ga: --guest-agent) reports\n"
+      "    COUNT CPUs present and online.  With --config on a shut-off domain, changes its\n"
+      "    persistent definition only, without hooks.  Every attempt is recorded in the\n"
+      "    audit log and in syslog.",
+};

@@ -78,13 +78,8 @@ hook_result_free(HookResult *result)
 char **
 hooks_roots(const char *override)
 {
-    const char *env;
-
     if (override != NULL && *override != '\0')
         return g_strdupv((char *[]){ (char *) override, NULL });
-    env = g_getenv("HOTCPU_HOOKS_DIR");
-    if (env != NULL && *env != '\0')
-        return g_strdupv((char *[]){ (char *)env, NULL });
     return g_strdupv((char *[]){ HOOKS_ETC_DIR, HOTCPU_HOOKS_LIBEXEC_DIR, NULL });
 }
 
