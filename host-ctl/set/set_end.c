@@ -1,4 +1,4 @@
-/* set_fault.c: the domain or the connection going away in the middle of
+/* set_end.c: the domain or the connection going away in the middle of
  * `set`: reconnect once when libvirtd restarted, else end with the truth.
  *
  * Every libvirt call after the first can fail because QEMU died (an OOM
