@@ -166,7 +166,7 @@ handle_failure(SetRun *run, char *err_text, int code)
     output_warning(run->ctx->out,
                    "libvirt reported '%s' for domain '%s'; establishing the actual "
                    "vCPU count and retrying for up to %u s",
-                   err_text, run->name, run->timeout);
+                   err_text, run->name, run->req.timeout);
     g_free(run->error);
     run->error = err_text;
     fault = converge(run, &code);
@@ -184,7 +184,7 @@ set_apply(SetRun *run)
 {
     VirtFault fault;
 
-    run->deadline = deadline_after_ms((guint64)run->timeout * 1000);
+    run->deadline = deadline_after_ms((guint64)run->req.timeout * 1000);
     /* The domain may have stopped while the before hooks ran: then no
      * further calls into it. */
     fault = set_recover(run, virt_fault_check(run->dom));
