@@ -18,6 +18,7 @@
 #include "cancel.h"
 #include "ctl_util.h"
 #include "domain_follow.h"
+#include "keyfile.h"
 #include "policy.h"
 #include "set_run.h"
 
@@ -57,31 +58,40 @@ settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
         = { "min", "max", "up-after", "down-after", "cooldown", "max-step" };
     guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown, &s->max_step };
 
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
-        if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            return TRUE;
-        g_set_error(error, err->domain, err->code, "cannot read %s: %s", path, err->message);
+    g_autofree char *target = NULL;
+    gboolean found, sockets = FALSE, dry_run = FALSE;
+
+    if (!keyfile_load_file(kf, path, TRUE, &found, &err)) {
+        g_propagate_prefixed_error(error, g_steal_pointer(&err), "cannot read %s: ", path);
         return FALSE;
     }
+    if (!found)
+        return TRUE;
     for (guint i = 0; i < G_N_ELEMENTS(uints); i++) {
-        if (!g_key_file_has_key(kf, "autoscale", uints[i], NULL))
-            continue;
-        *slots[i] = (guint)g_key_file_get_uint64(kf, "autoscale", uints[i], &err);
-        if (err) {
+        guint64 v;
+
+        switch (keyfile_uint64(kf, "autoscale", uints[i], &v, NULL)) {
+        case KEYFILE_ABSENT:
+            break;
+        case KEYFILE_READ:
+            *slots[i] = (guint)v;
+            break;
+        case KEYFILE_INVALID:
             g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                         "%s: %s must be a whole number", path, uints[i]);
             return FALSE;
         }
     }
-    if (g_key_file_has_key(kf, "autoscale", "target", NULL)) {
-        g_autofree char *t = g_key_file_get_string(kf, "autoscale", "target", NULL);
+    if (keyfile_string(kf, "autoscale", "target", &target, NULL) != KEYFILE_ABSENT) {
         g_autofree char *what = g_strdup_printf("target in %s", path);
-        if (!read_double(t ? t : "", what, &s->target, error))
+        if (!read_double(target ? target : "", what, &s->target, error))
             return FALSE;
     }
-    s->connect = g_key_file_get_string(kf, "autoscale", "connect", NULL);
-    s->sockets = s->sockets || g_key_file_get_boolean(kf, "autoscale", "sockets", NULL);
-    s->dry_run = s->dry_run || g_key_file_get_boolean(kf, "autoscale", "dry-run", NULL);
+    keyfile_string(kf, "autoscale", "connect", &s->connect, NULL);
+    keyfile_bool(kf, "autoscale", "sockets", &sockets, NULL);
+    keyfile_bool(kf, "autoscale", "dry-run", &dry_run, NULL);
+    s->sockets = s->sockets || sockets;
+    s->dry_run = s->dry_run || dry_run;
     return TRUE;
 }
 

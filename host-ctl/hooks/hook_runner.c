@@ -15,6 +15,7 @@
 #include "hook_spawn.h"
 
 #include "cancel.h"
+#include "fd_io.h"
 #include "safe_text.h"
 
 #include <errno.h>
@@ -245,22 +246,6 @@ hook_results_describe_failures(GPtrArray *results, guint from)
     return g_string_free(s, FALSE);
 }
 
-static gboolean
-write_all(int fd, const char *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
 /* Writes @xml into a new 0600 file @path (which must not exist). */
 static gboolean
 write_new_file(const char *path, const char *xml, GError **error)
@@ -268,7 +253,7 @@ write_new_file(const char *path, const char *xml, GError **error)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     int e;
 
-    if (fd >= 0 && write_all(fd, xml, strlen(xml)) && close(fd) == 0)
+    if (fd >= 0 && fd_write_all(fd, xml, strlen(xml)) && close(fd) == 0)
         return TRUE;
     e = errno;
     if (fd >= 0)

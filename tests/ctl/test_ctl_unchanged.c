@@ -24,6 +24,7 @@
 #include "ctl_fixture.h"
 #include "cunit_runner.h"
 #include "fake_sysfs.h"
+#include "fd_io.h"
 #include "protocol.h"
 
 /* web1: 6 of 8 vCPUs live, its guest with 6 CPUs online, the shipped
@@ -173,21 +174,6 @@ unix_socket(const char *path, gboolean listen_on)
     return fd;
 }
 
-static void
-write_all(int fd, const char *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* the peer left; its reader notices */
-        data += n;
-        len -= (gsize)n;
-    }
-}
-
 /* Hands on the complete lines of @buf: from the client, to the agent or
  * answered here; from the agent, to the client (whole lines only, so that
  * an answer made here never lands inside one of the agent's). */
@@ -207,9 +193,9 @@ pass_lines(OldAgent *old, GString *buf, gboolean from_client, int client, int up
                                                         "no command 'set-online-cpus'", req->id);
 
             g_atomic_int_inc(&old->refused);
-            write_all(client, reply, strlen(reply));
+            (void)fd_write_all(client, reply, strlen(reply));
         } else {
-            write_all(from_client ? upstream : client, buf->str, len + 1);
+            (void)fd_write_all(from_client ? upstream : client, buf->str, len + 1);
         }
         g_string_erase(buf, 0, (gssize)len + 1);
     }

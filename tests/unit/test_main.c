@@ -9,6 +9,7 @@ static const CunitSuite suites[] = {
     { "agent_client", register_agent_client_suite },
     { "safe_text", register_safe_text_suite },
     { "cancel", register_cancel_suite },
+    { "keyfile", register_keyfile_suite },
     { NULL, NULL },
 };
 /* clang-format on */
