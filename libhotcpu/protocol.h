@@ -15,6 +15,10 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+/* The virtio-serial port's name: the agent opens /dev/virtio-ports/NAME,
+ * the host finds the channel by it in the domain XML.  Defined here only. */
+#define AGENT_CHANNEL_NAME "org.hotcpu.agent.0"
+
 #define PROTO_VERSION 1
 #define PROTO_MAX_LINE (64 * 1024)
 /* Deepest nesting of arrays/objects accepted in one message. */
