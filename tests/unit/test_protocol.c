@@ -139,7 +139,7 @@ test_deep_nesting(void)
         g_autoptr(GError) e = NULL;
         g_autoptr(ProtoRequest) r = proto_parse_request(brackets, n, NULL, &e);
         CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-        CU_ASSERT_PTR_NOT_NULL(strstr(e->message, "deeper"));
+        CUNIT_ASSERT_CONTAINS(e->message, "deeper");
     }
     /* The same inside a request, and objects too. */
     g_autofree char *nested = g_strconcat("{\"execute\":\"ping\",\"id\":", brackets, NULL);
