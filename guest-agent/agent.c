@@ -14,6 +14,7 @@
 #include "cpu_control.h"
 #include "protocol.h"
 #include "topology_writer.h"
+#include "topology_sysfs.h"
 
 typedef struct {
     Agent *agent;

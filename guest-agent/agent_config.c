@@ -6,6 +6,7 @@
 #include "keyfile.h"
 #include "load.h"
 #include "topology.h"
+#include "topology_sysfs.h"
 
 static const char *const known_keys[] = {
     "channel", "listen", "sysfs-root", "proc-root", "auto-online", "verbose",

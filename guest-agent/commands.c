@@ -10,6 +10,7 @@
 #include "agent_load.h"
 #include "cpulist.h"
 #include "topology_writer.h"
+#include "topology_sysfs.h"
 
 #define COMMAND_MAX_ARGS 4
 /* The longest "cpus" list set-online-cpus takes, in bytes.  The canonical

@@ -6,6 +6,7 @@
 #include "fake_sysfs.h"
 #include "topology.h"
 #include "unit.h"
+#include "topology_sysfs.h"
 
 static char *
 list_text(const CpuList *list)
