@@ -47,6 +47,14 @@ read_double(const char *text, const char *what, double *out, GError **error)
     return TRUE;
 }
 
+/* What neither the command line nor the domain's file gives. */
+static const AutoscaleSettings settings_default = {
+    .target = AUTOSCALE_DEFAULT_TARGET,
+    .up_after = AUTOSCALE_DEFAULT_UP_AFTER,
+    .down_after = AUTOSCALE_DEFAULT_DOWN_AFTER,
+    .cooldown = AUTOSCALE_DEFAULT_COOLDOWN,
+};
+
 /* [autoscale] min, max, target, up-after, down-after, cooldown, max-step,
  * sockets, dry-run, connect from @path; a missing file is no error. */
 static gboolean
@@ -101,15 +109,7 @@ settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GEr
     g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", domain);
     const char *target = cmd_arg_string(args, "target");
 
-    *s = (AutoscaleSettings){ 0,
-                              0,
-                              FALSE,
-                              FALSE,
-                              AUTOSCALE_DEFAULT_TARGET,
-                              AUTOSCALE_DEFAULT_UP_AFTER,
-                              AUTOSCALE_DEFAULT_DOWN_AFTER,
-                              AUTOSCALE_DEFAULT_COOLDOWN,
-                              0 };
+    *s = settings_default;
     if (!settings_from_file(path, s, error))
         return FALSE;
     /* the command line wins */
@@ -232,15 +232,7 @@ autoscale_policy_for(CtlContext *ctx, const char *name, virDomainPtr dom, guint 
 {
     g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", name);
     g_autoptr(Policy) host = policy_load(ctx->policy, !ctx->policy_explicit, error);
-    AutoscaleSettings s = { 0,
-                            0,
-                            FALSE,
-                            FALSE,
-                            AUTOSCALE_DEFAULT_TARGET,
-                            AUTOSCALE_DEFAULT_UP_AFTER,
-                            AUTOSCALE_DEFAULT_DOWN_AFTER,
-                            AUTOSCALE_DEFAULT_COOLDOWN,
-                            0 };
+    AutoscaleSettings s = settings_default;
     gboolean ok = host && settings_from_file(path, &s, error);
     int maximum
         = ok ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM) : -1;
