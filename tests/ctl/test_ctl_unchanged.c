@@ -335,6 +335,15 @@ process_running(const char *pid_text)
     return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
 }
 
+/* TRUE once @path holds at least one whole line (written up to its '\n'). */
+static gboolean
+file_has_line(const char *path)
+{
+    g_autofree char *text = NULL;
+
+    return g_file_get_contents(path, &text, NULL, NULL) && strchr(text, '\n') != NULL;
+}
+
 /* A slow before hook with a background child; the test signals hotcpu-ctl
  * once the child runs. */
 static void
@@ -353,9 +362,11 @@ signal_during_hook(int sig, int want_exit)
 
     write_hook(fx, "before_set_num_of_cpus", "60_slow", slow);
     p = fx_spawn_v(fx, (const char *const[]){ "set", "web1", "2", NULL });
-    for (int i = 0; i < 200 && !g_file_test(pidfile, G_FILE_TEST_EXISTS); i++)
-        g_usleep(50 * 1000);
-    g_usleep(100 * 1000);
+    /* The event: the hook wrote its child's pid (a whole line), so the child
+     * runs and the hook is in its wait. */
+    for (int i = 0; i < 400 && !file_has_line(pidfile); i++)
+        g_usleep(25 * 1000);
+    CU_ASSERT_TRUE_FATAL(file_has_line(pidfile));
     g_subprocess_send_signal(p, sig);
     CU_ASSERT_EQUAL(fx_finish(fx, p), want_exit);
     CU_ASSERT_EQUAL(online_count(a), 6); /* the shipped hook's offlining undone */
