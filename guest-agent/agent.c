@@ -14,6 +14,7 @@
 #include "cpu_control.h"
 #include "protocol.h"
 #include "topology_writer.h"
+#include "topology_sysfs.h"
 
 typedef struct {
     Agent *agent;
@@ -46,7 +47,7 @@ on_trim(gpointer user_data)
     return G_SOURCE_REMOVE;
 }
 
-static void
+void
 agent_send(Agent *agent, guint64 peer, const char *line)
 {
     gsize len = strlen(line);
@@ -337,7 +338,7 @@ on_pending_deadline(gpointer user_data)
 
 /* set-num-cpus after argument checks: answers @call (taken over) now, or
  * later when @wait_s > 0 and fewer than @count CPUs are present yet. */
-static void
+void
 agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
 {
     PendingSetCpus *pending;
@@ -369,7 +370,7 @@ agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s)
 /* ---- set-online-cpus --------------------------------------------------- */
 
 /* Exactly @wanted online, now (no waiting: the host names CPUs it saw). */
-static void
+void
 agent_set_online_cpus(Agent *agent, CommandCall *call, const CpuList *wanted)
 {
     g_autoptr(GError) error = NULL;
@@ -410,46 +411,6 @@ agent_set_online_cpus(Agent *agent, CommandCall *call, const CpuList *wanted)
     }
 }
 
-/* ---- what the commands reach of the agent ------------------------------ */
-
-static void
-op_send(gpointer owner, guint64 peer, const char *line)
-{
-    agent_send(owner, peer, line);
-}
-
-static void
-op_set_num_cpus(gpointer owner, CommandCall *call, guint count, guint wait_s)
-{
-    agent_set_num_cpus(owner, call, count, wait_s);
-}
-
-static void
-op_set_online_cpus(gpointer owner, CommandCall *call, const CpuList *cpus)
-{
-    agent_set_online_cpus(owner, call, cpus);
-}
-
-static void
-op_get_load(gpointer owner, CommandCall *call)
-{
-    agent_load_get(owner, call);
-}
-
-static void
-op_watch_load(gpointer owner, CommandCall *call, guint interval_s)
-{
-    agent_load_watch(owner, call, interval_s);
-}
-
-static const CommandOps command_ops = {
-    .send = op_send,
-    .set_num_cpus = op_set_num_cpus,
-    .set_online_cpus = op_set_online_cpus,
-    .get_load = op_get_load,
-    .watch_load = op_watch_load,
-};
-
 /* ---- channel callbacks ------------------------------------------------- */
 
 static void
@@ -457,7 +418,7 @@ on_line(Channel *channel, guint64 peer, const char *line, gsize len, gpointer us
 {
     Agent *agent = user_data;
 
-    commands_dispatch(&agent->commands, peer, line, len);
+    commands_dispatch(agent, peer, line, len);
 }
 
 static void
@@ -465,7 +426,7 @@ on_line_too_long(Channel *channel, guint64 peer, gpointer user_data)
 {
     Agent *agent = user_data;
 
-    commands_reply_line_too_long(&agent->commands, peer);
+    commands_reply_line_too_long(agent, peer);
 }
 
 static void
@@ -502,7 +463,7 @@ on_disconnected(Channel *channel, guint64 peer, gpointer user_data)
     Agent *agent = user_data;
 
     g_debug("Peer %" G_GUINT64_FORMAT " left.", peer);
-    agent_load_forget(agent, peer);
+    agent_load_forget(agent->load, peer);
     if (agent->pending != NULL && agent->pending->call->peer == peer) {
         /* Nobody is left to answer; nothing was changed yet. */
         g_message("Dropping the waiting set-num-cpus %u: its client left.", agent->pending->count);
@@ -553,12 +514,9 @@ agent_new_full(AgentConfig *config, AgentChannelOpen open_channel, GError **erro
     g_autoptr(Topology) topo = NULL;
 
     agent->config = config;
-    agent->commands.ops = &command_ops;
-    agent->commands.owner = agent;
-    agent->commands.sysfs_root = config->sysfs_root;
     agent->loop = g_main_loop_new(NULL, FALSE);
     agent->online_retries = g_hash_table_new_full(NULL, NULL, NULL, online_retry_free);
-    agent_load_init(agent);
+    agent->load = agent_load_new(config->proc_root);
 
     /* Order matters: subscribe to uevents, then read the state (a hot add
      * in between is not missed), then serve (a client, or a test driving
@@ -622,7 +580,7 @@ agent_free(Agent *agent)
         g_source_remove(agent->trim_idle);
     if (agent->starting != 0)
         g_source_remove(agent->starting);
-    agent_load_clear(agent);
+    g_clear_pointer(&agent->load, agent_load_free);
     g_hash_table_unref(agent->online_retries);
     uevent_monitor_free(agent->uevents);
     channel_free(agent->channel);

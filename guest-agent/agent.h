@@ -16,7 +16,6 @@
 #include "agent_config.h"
 #include "channel.h"
 #include "commands.h"
-#include "load.h"
 #include "topology.h"
 #include "uevent.h"
 
@@ -32,10 +31,11 @@
 
 typedef struct PendingSetCpus PendingSetCpus;
 
-typedef struct {
+typedef struct AgentLoad AgentLoad;
+
+struct Agent {
     AgentConfig *config;
     Channel *channel;
-    CommandContext commands; /* what the commands reach of us */
     UeventMonitor *uevents;
     CpuList *announced_online; /* the sets last sent as topology-changed */
     CpuList *announced_present;
@@ -43,13 +43,11 @@ typedef struct {
     guint trim_idle;            /* malloc_trim after a big line */
     GHashTable *online_retries; /* GUINT_TO_POINTER(cpu) -> OnlineRetry */
     PendingSetCpus *pending;    /* the one set-num-cpus that waits, or NULL */
-    LoadSample *load_start;     /* /proc/stat at start (agent_load.c) */
-    GHashTable *load_baselines; /* &peer -> LoadSample of its last get-load */
-    GHashTable *load_watches;   /* &peer -> its watch-load timer */
+    AgentLoad *load;            /* get-load and watch-load (agent_load.h) */
     GMainLoop *loop;
     guint starting; /* idle source: set until the loop's first turn is done */
     int exit_status;
-} Agent;
+};
 
 /* Reads the topology, opens the channel and the uevent source named by
  * @config (taken over).  Fails when the channel cannot be opened or the
@@ -70,3 +68,13 @@ void agent_quit(Agent *agent, int status);
 
 /* Arms the coalescing timer of the topology check. */
 void agent_schedule_check(Agent *agent);
+
+/* Queues one line (with its '\n') for @peer; dropped when it is gone. */
+void agent_send(Agent *agent, guint64 peer, const char *line);
+/* set-num-cpus after its argument checks: answers @call (taken over) now,
+ * or later when @wait_s > 0 and fewer than @count CPUs are present. */
+void agent_set_num_cpus(Agent *agent, CommandCall *call, guint count, guint wait_s);
+/* set-online-cpus after its argument checks (@cpus parsed; whether it fits
+ * the CPUs there is checked here): answers @call (taken over) now.  @cpus
+ * stays the caller's. */
+void agent_set_online_cpus(Agent *agent, CommandCall *call, const CpuList *cpus);

@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "keyfile.h"
 #include "load.h"
 #include "topology.h"
+#include "topology_sysfs.h"
 
 static const char *const known_keys[] = {
     "channel", "listen", "sysfs-root", "proc-root", "auto-online", "verbose",
@@ -49,13 +51,12 @@ is_known_key(const char *key)
 static gboolean
 get_string(GKeyFile *kf, const char *path, const char *key, char **out, GError **error)
 {
-    g_autoptr(GError) local = NULL;
     g_autofree char *value = NULL;
+    KeyfileRead r = keyfile_string(kf, AGENT_CONFIG_GROUP, key, &value, NULL);
 
-    if (!g_key_file_has_key(kf, AGENT_CONFIG_GROUP, key, NULL))
+    if (r == KEYFILE_ABSENT)
         return TRUE;
-    value = g_key_file_get_string(kf, AGENT_CONFIG_GROUP, key, &local);
-    if (value == NULL || *value == '\0') {
+    if (r == KEYFILE_INVALID || *value == '\0') {
         g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                     "%s: key '%s' needs a non-empty value", path, key);
         return FALSE;
@@ -68,19 +69,11 @@ get_string(GKeyFile *kf, const char *path, const char *key, char **out, GError *
 static gboolean
 get_bool(GKeyFile *kf, const char *path, const char *key, gboolean *out, GError **error)
 {
-    g_autoptr(GError) local = NULL;
-    gboolean value;
-
-    if (!g_key_file_has_key(kf, AGENT_CONFIG_GROUP, key, NULL))
+    if (keyfile_bool(kf, AGENT_CONFIG_GROUP, key, out, NULL) != KEYFILE_INVALID)
         return TRUE;
-    value = g_key_file_get_boolean(kf, AGENT_CONFIG_GROUP, key, &local);
-    if (local != NULL) {
-        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                    "%s: key '%s' must be true or false", path, key);
-        return FALSE;
-    }
-    *out = value;
-    return TRUE;
+    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                "%s: key '%s' must be true or false", path, key);
+    return FALSE;
 }
 
 gboolean
@@ -92,12 +85,14 @@ agent_config_load(AgentConfig *config, const char *path, gboolean required, GErr
     g_auto(GStrv) keys = NULL;
     g_autoptr(AgentConfig) tmp = NULL;
 
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &local)) {
-        if (!required && g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            return TRUE;
-        g_set_error(error, local->domain, local->code, "%s: %s", path, local->message);
+    gboolean found;
+
+    if (!keyfile_load_file(kf, path, !required, &found, &local)) {
+        g_propagate_prefixed_error(error, g_steal_pointer(&local), "%s: ", path);
         return FALSE;
     }
+    if (!found)
+        return TRUE;
 
     groups = g_key_file_get_groups(kf, NULL);
     for (gsize i = 0; groups[i] != NULL; i++) {

@@ -13,7 +13,9 @@
 
 #include <glib.h>
 
-#define AGENT_DEFAULT_CHANNEL "/dev/virtio-ports/org.hotcpu.agent.0"
+#include "protocol.h"
+
+#define AGENT_DEFAULT_CHANNEL "/dev/virtio-ports/" AGENT_CHANNEL_NAME
 #define AGENT_CONFIG_GROUP "agent"
 
 typedef struct {

@@ -12,14 +12,23 @@
  */
 #pragma once
 
-#include "agent.h"
+#include <glib.h>
 
-/* Takes the first sample (the baseline of every first get-load). */
-void agent_load_init(Agent *agent);
-/* Stops every watch and frees the samples. */
-void agent_load_clear(Agent *agent);
+#include "channel.h"
+#include "commands.h"
 
-void agent_load_get(Agent *agent, CommandCall *call);
-void agent_load_watch(Agent *agent, CommandCall *call, guint interval_s);
+/* The load sampler's own state: the start sample, each peer's baseline
+ * and watch.  The agent holds one (Agent.load). */
+typedef struct AgentLoad AgentLoad;
+
+/* Takes the first sample under @proc_root (copied; the baseline of every
+ * first get-load). */
+AgentLoad *agent_load_new(const char *proc_root);
+/* Stops every watch and frees the samples; accepts NULL. */
+void agent_load_free(AgentLoad *load);
+
+void agent_load_get(AgentLoad *load, CommandCall *call);
+/* The watch sends its events on @channel, which must outlive @load. */
+void agent_load_watch(AgentLoad *load, Channel *channel, CommandCall *call, guint interval_s);
 /* @peer left: its baseline and its watch go. */
-void agent_load_forget(Agent *agent, guint64 peer);
+void agent_load_forget(AgentLoad *load, guint64 peer);

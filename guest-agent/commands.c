@@ -5,8 +5,12 @@
 #include <string.h>
 
 #include "config.h"
+
+#include "agent.h"
+#include "agent_load.h"
 #include "cpulist.h"
 #include "topology_writer.h"
+#include "topology_sysfs.h"
 
 #define COMMAND_MAX_ARGS 4
 /* The longest "cpus" list set-online-cpus takes, in bytes.  The canonical
@@ -93,7 +97,7 @@ command_call_return(CommandCall *call, JsonNode *value)
 {
     g_autofree char *line = proto_format_return(value, call->id);
 
-    call->ctx->ops->send(call->ctx->owner, call->peer, line);
+    agent_send(call->agent, call->peer, line);
     if (value != NULL)
         json_node_unref(value);
     command_call_free(call);
@@ -105,7 +109,7 @@ return_line(CommandCall *call, GString *line)
 {
     g_autofree char *text = proto_return_end(line, call->id);
 
-    call->ctx->ops->send(call->ctx->owner, call->peer, text);
+    agent_send(call->agent, call->peer, text);
     command_call_free(call);
 }
 
@@ -132,13 +136,12 @@ command_call_return_topology(CommandCall *call, const Topology *topo, const char
 }
 
 static void
-send_error(const CommandContext *ctx, guint64 peer, JsonNode *id, ProtoErrorClass cls,
-           const char *desc)
+send_error(Agent *agent, guint64 peer, JsonNode *id, ProtoErrorClass cls, const char *desc)
 {
     g_autofree char *line = proto_format_error(cls, desc, id);
 
     g_debug("Answering %s: %s", proto_error_class_name(cls), desc);
-    ctx->ops->send(ctx->owner, peer, line);
+    agent_send(agent, peer, line);
 }
 
 void
@@ -150,7 +153,7 @@ command_call_fail(CommandCall *call, ProtoErrorClass cls, const char *format, ..
     va_start(ap, format);
     desc = g_strdup_vprintf(format, ap);
     va_end(ap);
-    send_error(call->ctx, call->peer, call->id, cls, desc);
+    send_error(call->agent, call->peer, call->id, cls, desc);
     command_call_free(call);
 }
 
@@ -164,12 +167,12 @@ command_call_fail_error(CommandCall *call, const GError *error)
 }
 
 void
-commands_reply_line_too_long(const CommandContext *ctx, guint64 peer)
+commands_reply_line_too_long(Agent *agent, guint64 peer)
 {
     g_autofree char *desc
         = g_strdup_printf("the line is longer than %d bytes; it was discarded", PROTO_MAX_LINE);
 
-    send_error(ctx, peer, NULL, PROTO_ERROR_PARSE, desc);
+    send_error(agent, peer, NULL, PROTO_ERROR_PARSE, desc);
 }
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -200,7 +203,7 @@ static void
 cmd_get_topology(CommandCall *call, const CommandValue *values)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(Topology) topo = topology_read(call->ctx->sysfs_root, &error);
+    g_autoptr(Topology) topo = topology_read(call->agent->config->sysfs_root, &error);
 
     if (topo == NULL) {
         g_warning("Cannot read the CPU topology: %s", error->message);
@@ -214,20 +217,19 @@ cmd_get_topology(CommandCall *call, const CommandValue *values)
 static void
 cmd_set_num_cpus(CommandCall *call, const CommandValue *values)
 {
-    call->ctx->ops->set_num_cpus(call->ctx->owner, call, (guint)values[0].integer,
-                                 (guint)values[1].integer);
+    agent_set_num_cpus(call->agent, call, (guint)values[0].integer, (guint)values[1].integer);
 }
 
 static void
 cmd_get_load(CommandCall *call, const CommandValue *values)
 {
-    call->ctx->ops->get_load(call->ctx->owner, call);
+    agent_load_get(call->agent->load, call);
 }
 
 static void
 cmd_watch_load(CommandCall *call, const CommandValue *values)
 {
-    call->ctx->ops->watch_load(call->ctx->owner, call, (guint)values[0].integer);
+    agent_load_watch(call->agent->load, call->agent->channel, call, (guint)values[0].integer);
 }
 
 static void
@@ -247,7 +249,7 @@ cmd_set_online_cpus(CommandCall *call, const CommandValue *values)
                           why);
         return;
     }
-    call->ctx->ops->set_online_cpus(call->ctx->owner, call, cpus);
+    agent_set_online_cpus(call->agent, call, cpus);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -351,7 +353,7 @@ check_arguments(const CommandDef *def, JsonObject *arguments, CommandValue *valu
 }
 
 void
-commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line, gsize len)
+commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) bad_id = NULL;
@@ -372,12 +374,12 @@ commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line, gsi
         ProtoErrorClass cls
             = error->domain == PROTO_ERROR ? (ProtoErrorClass)error->code : PROTO_ERROR_PARSE;
 
-        send_error(ctx, peer, bad_id, cls, error->message);
+        send_error(agent, peer, bad_id, cls, error->message);
         return;
     }
 
     call = g_new0(CommandCall, 1);
-    call->ctx = ctx;
+    call->agent = agent;
     call->peer = peer;
     call->id = req->id != NULL ? json_node_ref(req->id) : NULL;
 

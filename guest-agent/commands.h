@@ -6,9 +6,11 @@
  * CommandCall.  The handler answers it exactly once, now or later, with
  * command_call_return() or command_call_fail(); both free the call.
  *
- * The commands know nothing of the agent: whoever runs them (the agent, a
- * fuzzer) hands in a CommandContext with the few things they need from it,
- * a way to send a line to a peer and the operations that outlive one line.
+ * Each command's argument table sits beside its handler.  A command with
+ * state that outlives one line (set-num-cpus waiting, set-online-cpus, the
+ * load) calls the agent's function for it directly (agent.h,
+ * agent_load.h); the header needs only the Agent's name, so no include
+ * circle.
  */
 #pragma once
 
@@ -20,41 +22,18 @@
 #include "topology.h"
 
 typedef struct CommandCall CommandCall;
-
-/* What the commands ask of their runner.  @owner is CommandContext.owner. */
-typedef struct {
-    /* Queues one line (with its '\n') for @peer; dropped when it is gone. */
-    void (*send)(gpointer owner, guint64 peer, const char *line);
-    /* set-num-cpus after its argument checks: answers @call (taken over)
-     * now, or later when @wait_s > 0 and fewer than @count CPUs are present. */
-    void (*set_num_cpus)(gpointer owner, CommandCall *call, guint count, guint wait_s);
-    /* set-online-cpus after its argument checks (@cpus parsed; whether it
-     * fits the CPUs there is for the op to check): answers @call (taken
-     * over) now.  @cpus stays the caller's. */
-    void (*set_online_cpus)(gpointer owner, CommandCall *call, const CpuList *cpus);
-    /* get-load: answers @call (taken over) with the load since the peer's
-     * previous get-load. */
-    void (*get_load)(gpointer owner, CommandCall *call);
-    /* watch-load: answers @call (taken over) and sends the peer a "load"
-     * event every @interval_s seconds until it leaves. */
-    void (*watch_load)(gpointer owner, CommandCall *call, guint interval_s);
-} CommandOps;
-
-typedef struct {
-    const CommandOps *ops;
-    gpointer owner;
-    const char *sysfs_root; /* the CPU sysfs folder; not owned */
-} CommandContext;
+/* The agent (agent.h), whose functions the stateful commands call. */
+typedef struct Agent Agent;
 
 struct CommandCall {
-    const CommandContext *ctx;
+    Agent *agent;
     guint64 peer;
     JsonNode *id; /* NULL when the request had none */
 };
 
-void commands_dispatch(const CommandContext *ctx, guint64 peer, const char *line, gsize len);
+void commands_dispatch(Agent *agent, guint64 peer, const char *line, gsize len);
 /* For lines the channel discarded (over PROTO_MAX_LINE): a ParseError. */
-void commands_reply_line_too_long(const CommandContext *ctx, guint64 peer);
+void commands_reply_line_too_long(Agent *agent, guint64 peer);
 
 /* Answers {"return": @value} (consumed; NULL: {}) and frees @call. */
 void command_call_return(CommandCall *call, JsonNode *value);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_planner.h"
 #include "protocol.h"
 
 void
@@ -33,55 +34,34 @@ CpuPlan *
 cpu_plan_new(const Topology *topo, guint count, GError **error)
 {
     g_autoptr(CpuPlan) plan = cpu_plan_alloc();
-    guint present = topo->cpus->len;
-    guint online = 0;
-    guint fixed = 0; /* online CPUs that cannot be taken offline */
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autoptr(CpuList) fixed = NULL;
+    gboolean online = FALSE;
 
-    for (guint i = 0; i < present; i++) {
-        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
-
-        if (cpu->online) {
-            online++;
-            if (!cpu->can_offline)
-                fixed++;
-        }
-    }
-
-    if (count == 0) {
+    switch (cpu_planner_count(topo, count, &online, ids)) {
+    case CPU_PLAN_OK:
+        break;
+    case CPU_PLAN_ZERO:
         g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER, "count must be at least 1");
         return NULL;
-    }
-    if (count > present) {
+    case CPU_PLAN_NOT_PRESENT:
         g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                    "requested %u CPUs but only %u are present", count, present);
+                    "requested %u CPUs but only %u are present", count, topo->cpus->len);
+        return NULL;
+    case CPU_PLAN_FIXED:
+        fixed = cpu_planner_fixed(topo);
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "requested %u CPUs but %u online CPUs cannot be taken offline", count,
+                    cpulist_count(fixed));
+        return NULL;
+    case CPU_PLAN_STUCK:
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "requested %u CPUs but offline CPUs without an online file cannot be "
+                    "brought online",
+                    count);
         return NULL;
     }
-    if (count < fixed) {
-        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                    "requested %u CPUs but %u online CPUs cannot be taken offline", count, fixed);
-        return NULL;
-    }
-
-    /* topo->cpus is in ascending id order. */
-    if (count > online) {
-        for (guint i = 0; i < present && online < count; i++) {
-            const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
-
-            if (!cpu->online) {
-                g_array_append_val(plan->online, cpu->id);
-                online++;
-            }
-        }
-    } else {
-        for (guint i = present; i > 0 && online > count; i--) {
-            const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i - 1);
-
-            if (cpu->online && cpu->can_offline) {
-                g_array_append_val(plan->offline, cpu->id);
-                online--;
-            }
-        }
-    }
+    g_array_append_vals(online ? plan->online : plan->offline, ids->data, ids->len);
     return g_steal_pointer(&plan);
 }
 

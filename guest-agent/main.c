@@ -15,6 +15,7 @@
 #include "config.h"
 #include "load.h"
 #include "topology.h"
+#include "topology_sysfs.h"
 
 #define DEFAULT_CONFIG_FILE HOTCPU_SYSCONFDIR "/hotcpu/agent.conf"
 

@@ -3,6 +3,11 @@
 
 #include <string.h>
 
+const CmdOptDef cmd_opts_domain_only[] = {
+    CMD_OPT_DOMAIN,
+    { NULL },
+};
+
 static int
 opt_index(const CmdDef *def, const char *name)
 {
@@ -219,4 +224,63 @@ cmd_help_text(const CmdDef *c)
         g_string_append_printf(s, "    %-24s %s\n", lhs, o->help);
     }
     return g_string_free(s, FALSE);
+}
+
+char *
+cmd_usage_text(const GOptionEntry *globals, const CmdDef *const *commands)
+{
+    GString *s = g_string_new(NULL);
+
+    g_string_append(s, "Usage: hotcpu-ctl [OPTION...] COMMAND [ARG...]\n\n"
+                       "Hot plug and unplug vCPUs of running libvirt domains.\n\n"
+                       "Options:\n");
+    for (const GOptionEntry *o = globals; o->long_name; o++) {
+        g_autofree char *shortopt
+            = o->short_name ? g_strdup_printf("-%c,", o->short_name) : g_strdup("");
+        g_autofree char *lhs = g_strdup_printf("%-3s --%s%s%s", shortopt, o->long_name,
+                                               o->arg_description ? " " : "",
+                                               o->arg_description ? o->arg_description : "");
+        g_string_append_printf(s, "  %-26s %s\n", lhs, o->description);
+    }
+    g_string_append(s, "\nCommands:\n");
+    for (const CmdDef *const *c = commands; *c; c++)
+        g_string_append_printf(s, "  %-12s %s\n", (*c)->name, (*c)->summary);
+    g_string_append(s,
+                    "\nRun 'hotcpu-ctl help COMMAND' for a command's options.\n"
+                    "Exit codes: 0 done; 2 usage; 3 refused, nothing changed; 4 a before-hook\n"
+                    "vetoed, nothing changed; 5 an attempted change failed (hypervisor or guest\n"
+                    "agent), nothing changed; 6 the change did not converge; 7 the guest agent\n"
+                    "did not answer.\n");
+    return g_string_free(s, FALSE);
+}
+
+gboolean
+cmd_select(const CmdDef *const *commands, char **rest, gboolean *help, const CmdDef **cmd_out,
+           CmdArgs *args, GError **error)
+{
+    const CmdDef *cmd = NULL;
+
+    if (rest[0] && strcmp(rest[0], "--") == 0)
+        rest++;
+    if (rest[0] && strcmp(rest[0], "help") == 0) {
+        *help = TRUE; /* "help [COMMAND]" */
+        rest++;
+    }
+    *cmd_out = NULL;
+    if (!rest[0])
+        return TRUE;
+    if (rest[0][0] == '-') {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION, "unknown option %s",
+                    rest[0]);
+        return FALSE;
+    }
+    for (const CmdDef *const *c = commands; *c && !cmd; c++)
+        if (strcmp((*c)->name, rest[0]) == 0)
+            cmd = *c;
+    if (!cmd) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "unknown command: '%s'", rest[0]);
+        return FALSE;
+    }
+    *cmd_out = cmd;
+    return *help || cmd_args_parse(cmd, rest + 1, args, error);
 }

@@ -26,6 +26,12 @@ typedef struct {
     const char *help;
 } CmdOptDef;
 
+/* The domain, the first positional option of most commands. */
+#define CMD_OPT_DOMAIN                                                                             \
+    {                                                                                              \
+        "domain", OPT_STRING, TRUE, TRUE, "domain", "domain name, id or uuid"                      \
+    }
+
 /* The most options one command may have; CMD_OPTS_FIT checks a table. */
 #define CMD_MAX_OPTS 16
 #define CMD_OPTS_FIT(table) G_STATIC_ASSERT(G_N_ELEMENTS(table) <= CMD_MAX_OPTS + 1)
@@ -33,6 +39,8 @@ typedef struct {
 typedef struct CtlContext CtlContext;
 typedef struct CmdArgs CmdArgs;
 
+/* One command: its file (cmd_NAME.c) defines it with its options and
+ * exports it as cmd_NAME_def; main.c only lists it. */
 typedef struct {
     const char *name;
     int (*handler)(CtlContext *ctx, const CmdArgs *args);
@@ -40,6 +48,9 @@ typedef struct {
     const char *summary;
     const char *description;
 } CmdDef;
+
+/* The options of a command that takes only the domain (get, topology). */
+extern const CmdOptDef cmd_opts_domain_only[];
 
 struct CmdArgs {
     const CmdDef *def;
@@ -57,6 +68,14 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CmdArgs, cmd_args_clear)
  * whose message names the option and the command. */
 gboolean cmd_args_parse(const CmdDef *def, char **argv, CmdArgs *args, GError **error);
 
+/* Picks the command out of @rest (argv after the global options, without
+ * the program name) from @commands (ending with NULL) and, unless only help
+ * is wanted ("help [COMMAND]" sets *@help), parses its options into @args.
+ * TRUE with *@cmd_out set (NULL: no command given); FALSE with a
+ * G_OPTION_ERROR for the user (unknown option or command, bad options). */
+gboolean cmd_select(const CmdDef *const *commands, char **rest, gboolean *help,
+                    const CmdDef **cmd_out, CmdArgs *args, GError **error);
+
 /* A decimal number from 0 to G_MAXINT; the message names @what. */
 gboolean cmd_parse_uint(const char *text, const char *what, guint64 *out, GError **error);
 
@@ -71,3 +90,8 @@ const char *const *cmd_arg_strings(const CmdArgs *args, const char *name);
 
 /* "NAME / SYNOPSIS / DESCRIPTION / OPTIONS" for `hotcpu-ctl help CMD`. */
 char *cmd_help_text(const CmdDef *def);
+
+/* `hotcpu-ctl --help`: the global options @globals (ending with a NULL
+ * long_name) and the one-line summary of each of @commands (ending with
+ * NULL). */
+char *cmd_usage_text(const GOptionEntry *globals, const CmdDef *const *commands);

@@ -20,6 +20,7 @@
 #include "cancel.h"
 #include "ctl_util.h"
 #include "domain_follow.h"
+#include "keyfile.h"
 #include "policy.h"
 #include "set_run.h"
 
@@ -48,6 +49,14 @@ read_double(const char *text, const char *what, double *out, GError **error)
     return TRUE;
 }
 
+/* What neither the command line nor the domain's file gives. */
+static const AutoscaleSettings settings_default = {
+    .target = AUTOSCALE_DEFAULT_TARGET,
+    .up_after = AUTOSCALE_DEFAULT_UP_AFTER,
+    .down_after = AUTOSCALE_DEFAULT_DOWN_AFTER,
+    .cooldown = AUTOSCALE_DEFAULT_COOLDOWN,
+};
+
 /* [autoscale] min, max, target, up-after, down-after, cooldown, max-step,
  * sockets, dry-run, connect from @path; a missing file is no error. */
 static gboolean
@@ -59,31 +68,40 @@ settings_from_file(const char *path, AutoscaleSettings *s, GError **error)
         = { "min", "max", "up-after", "down-after", "cooldown", "max-step" };
     guint *slots[] = { &s->min, &s->max, &s->up_after, &s->down_after, &s->cooldown, &s->max_step };
 
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
-        if (g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-            return TRUE;
-        g_set_error(error, err->domain, err->code, "cannot read %s: %s", path, err->message);
+    g_autofree char *target = NULL;
+    gboolean found, sockets = FALSE, dry_run = FALSE;
+
+    if (!keyfile_load_file(kf, path, TRUE, &found, &err)) {
+        g_propagate_prefixed_error(error, g_steal_pointer(&err), "cannot read %s: ", path);
         return FALSE;
     }
+    if (!found)
+        return TRUE;
     for (guint i = 0; i < G_N_ELEMENTS(uints); i++) {
-        if (!g_key_file_has_key(kf, "autoscale", uints[i], NULL))
-            continue;
-        *slots[i] = (guint)g_key_file_get_uint64(kf, "autoscale", uints[i], &err);
-        if (err) {
+        guint64 v;
+
+        switch (keyfile_uint64(kf, "autoscale", uints[i], &v, NULL)) {
+        case KEYFILE_ABSENT:
+            break;
+        case KEYFILE_READ:
+            *slots[i] = (guint)v;
+            break;
+        case KEYFILE_INVALID:
             g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
                         "%s: %s must be a whole number", path, uints[i]);
             return FALSE;
         }
     }
-    if (g_key_file_has_key(kf, "autoscale", "target", NULL)) {
-        g_autofree char *t = g_key_file_get_string(kf, "autoscale", "target", NULL);
+    if (keyfile_string(kf, "autoscale", "target", &target, NULL) != KEYFILE_ABSENT) {
         g_autofree char *what = g_strdup_printf("target in %s", path);
-        if (!read_double(t ? t : "", what, &s->target, error))
+        if (!read_double(target ? target : "", what, &s->target, error))
             return FALSE;
     }
-    s->connect = g_key_file_get_string(kf, "autoscale", "connect", NULL);
-    s->sockets = s->sockets || g_key_file_get_boolean(kf, "autoscale", "sockets", NULL);
-    s->dry_run = s->dry_run || g_key_file_get_boolean(kf, "autoscale", "dry-run", NULL);
+    keyfile_string(kf, "autoscale", "connect", &s->connect, NULL);
+    keyfile_bool(kf, "autoscale", "sockets", &sockets, NULL);
+    keyfile_bool(kf, "autoscale", "dry-run", &dry_run, NULL);
+    s->sockets = s->sockets || sockets;
+    s->dry_run = s->dry_run || dry_run;
     return TRUE;
 }
 
@@ -93,15 +111,7 @@ settings_load(const char *domain, const CmdArgs *args, AutoscaleSettings *s, GEr
     g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", domain);
     const char *target = cmd_arg_string(args, "target");
 
-    *s = (AutoscaleSettings){ 0,
-                              0,
-                              FALSE,
-                              FALSE,
-                              AUTOSCALE_DEFAULT_TARGET,
-                              AUTOSCALE_DEFAULT_UP_AFTER,
-                              AUTOSCALE_DEFAULT_DOWN_AFTER,
-                              AUTOSCALE_DEFAULT_COOLDOWN,
-                              0 };
+    *s = settings_default;
     if (!settings_from_file(path, s, error))
         return FALSE;
     /* the command line wins */
@@ -228,15 +238,7 @@ autoscale_policy_for(CtlContext *ctx, const char *name, virDomainPtr dom, guint 
 {
     g_autofree char *path = g_strdup_printf(HOTCPU_ETC_DIR "/autoscale.d/%s.conf", name);
     g_autoptr(Policy) host = policy_load(ctx->policy, !ctx->policy_explicit, error);
-    AutoscaleSettings s = { 0,
-                            0,
-                            FALSE,
-                            FALSE,
-                            AUTOSCALE_DEFAULT_TARGET,
-                            AUTOSCALE_DEFAULT_UP_AFTER,
-                            AUTOSCALE_DEFAULT_DOWN_AFTER,
-                            AUTOSCALE_DEFAULT_COOLDOWN,
-                            0 };
+    AutoscaleSettings s = settings_default;
     gboolean ok = host && settings_from_file(path, &s, error);
     int maximum
         = ok ? virDomainGetVcpusFlags(dom, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_VCPU_MAXIMUM) : -1;
@@ -413,7 +415,7 @@ autoscale_run(CtlContext *ctx, const char *name, Autoscale *a)
     return CTL_EXIT_OK; /* until SIGTERM/SIGINT: that is how it ends */
 }
 
-int
+static int
 cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
 {
     const char *name = cmd_arg_string(args, "domain");
@@ -436,3 +438,47 @@ cmd_autoscale(CtlContext *ctx, const CmdArgs *args)
     g_free(a.s.connect);
     return rc;
 }
+
+static const CmdOptDef opts_autoscale[] = {
+    CMD_OPT_DOMAIN,
+    { "min", OPT_UINT, FALSE, FALSE, "count",
+      "the fewest vCPUs (sockets with --sockets); required here or in the domain's file" },
+    { "max", OPT_UINT, FALSE, FALSE, "count",
+      "the most vCPUs (sockets with --sockets); required here or in the domain's file" },
+    { "target", OPT_STRING, FALSE, FALSE, "fraction",
+      "the busy fraction aimed at (default " G_STRINGIFY(AUTOSCALE_DEFAULT_TARGET) ", +- 0.1)" },
+    { "up-after", OPT_UINT, FALSE, FALSE, "seconds",
+      "the load wanting more this long: up to what it wanted (default " G_STRINGIFY(
+          AUTOSCALE_DEFAULT_UP_AFTER) ")" },
+    { "down-after", OPT_UINT, FALSE, FALSE, "seconds",
+      "the load wanting fewer this long: down to the most it wanted (default " G_STRINGIFY(
+          AUTOSCALE_DEFAULT_DOWN_AFTER) ")" },
+    { "cooldown", OPT_UINT, FALSE, FALSE, "seconds",
+      "no change this soon after the last (default " G_STRINGIFY(AUTOSCALE_DEFAULT_COOLDOWN) ")" },
+    { "max-step", OPT_UINT, FALSE, FALSE, "count",
+      "the most vCPUs (sockets with --sockets) one change adds or removes (default: no limit)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "whole sockets; --min, --max and --max-step in sockets" },
+    { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the decisions and change nothing" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_autoscale);
+
+const CmdDef cmd_autoscale_def = {
+    .name = "autoscale",
+    .handler = cmd_autoscale,
+    .opts = opts_autoscale,
+    .summary = "give a domain the vCPUs its load needs",
+    .description
+    = "Samples the guest's load (hotcpu-agent) and changes the live vCPU count between\n"
+      "    --min and --max, in one change to the count the load needs (busy x vCPUs /\n"
+      "    target; runnable tasks when the CPUs are saturated): up when every sample of\n"
+      "    --up-after seconds wanted more (busy above the target's band, or CPU pressure\n"
+      "    says tasks wait), down to the most wanted in --down-after seconds when all of\n"
+      "    them wanted fewer; never within --cooldown of the last change, never more than\n"
+      "    --max-step at once, never against the host policy nor up while steal says the\n"
+      "    host's CPUs are saturated.  Every change goes through set's\n"
+      "    path (checks, hooks, the guest's confirmation, the audit record with the\n"
+      "    reason).  Bounds not given come from " HOTCPU_ETC_DIR "/autoscale.d/DOMAIN.conf.\n"
+      "    Runs until SIGTERM or SIGINT (exit 0); waits while the domain is shut off.",
+};

@@ -104,7 +104,7 @@ view_text(Output *out, const CtlDomain *d, const GetView *v)
     numa_view_text(out, v->cells);
 }
 
-int
+static int
 cmd_get(CtlContext *ctx, const CmdArgs *args)
 {
     g_auto(CtlDomain) d = { 0 };
@@ -131,3 +131,12 @@ cmd_get(CtlContext *ctx, const CmdArgs *args)
     g_clear_pointer(&v.cells, g_ptr_array_unref);
     return CTL_EXIT_OK;
 }
+
+const CmdDef cmd_get_def = {
+    .name = "get",
+    .handler = cmd_get,
+    .opts = cmd_opts_domain_only,
+    .summary = "show the vCPU counts of a domain",
+    .description = "Shows the live and persistent current and maximum vCPU counts, and the\n"
+                   "    number of CPUs online in the guest when its guest agent answers.",
+};

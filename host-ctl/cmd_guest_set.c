@@ -98,7 +98,7 @@ guest_set_open(GuestSetRun *run, DomainLock **lock)
     return CTL_EXIT_OK;
 }
 
-int
+static int
 cmd_guest_set(CtlContext *ctx, const CmdArgs *args)
 {
     g_auto(CtlDomain) d = { 0 };
@@ -158,3 +158,18 @@ cmd_guest_set(CtlContext *ctx, const CmdArgs *args)
     output_result(ctx->out, obj);
     return CTL_EXIT_OK;
 }
+
+static const CmdOptDef opts_guest_set[] = {
+    CMD_OPT_DOMAIN,
+    { "count", OPT_UINT, TRUE, TRUE, "count", "number of CPUs the guest should have online" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_guest_set);
+
+const CmdDef cmd_guest_set_def = {
+    .name = "guest-set",
+    .handler = cmd_guest_set,
+    .opts = opts_guest_set,
+    .summary = "online or offline CPUs inside the guest",
+    .description = "Asks the guest agent alone to have COUNT CPUs online; libvirt is not changed.",
+};

@@ -529,7 +529,7 @@ prepare_run_init(PrepareRun *run, CtlContext *ctx, const CmdArgs *args)
     run->rec.guest = "not-checked";
 }
 
-int
+static int
 cmd_prepare(CtlContext *ctx, const CmdArgs *args)
 {
     g_auto(PrepareRun) run = { 0 };
@@ -551,3 +551,30 @@ cmd_prepare(CtlContext *ctx, const CmdArgs *args)
     print_done(&run);
     return prepare_finish(&run, CTL_EXIT_OK, "done", NULL);
 }
+
+static const CmdOptDef opts_prepare[] = {
+    CMD_OPT_DOMAIN,
+    { "max", OPT_UINT, FALSE, TRUE, "count",
+      "the maximum: number of vCPUs (or of sockets with --sockets)" },
+    { "sockets", OPT_BOOL, FALSE, FALSE, NULL,
+      "--max is in sockets: max x cores x threads vCPUs, from the domain's <cpu><topology>" },
+    { "dry-run", OPT_BOOL, FALSE, FALSE, NULL, "print the changes and change nothing" },
+    { "cells", OPT_STRING, FALSE, FALSE, "N,N,...",
+      "on a NUMA domain: the new vCPUs of each cell, in whole sockets (default: evenly)" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_prepare);
+
+const CmdDef cmd_prepare_def = {
+    .name = "prepare",
+    .handler = cmd_prepare,
+    .opts = opts_prepare,
+    .summary = "make a domain's definition hot-plug ready",
+    .description
+    = "Edits the persistent definition so that the domain can be hot plugged from its\n"
+      "    next boot: a maximum of --max vCPUs (growing sockets in its <topology>), every\n"
+      "    vCPU but vCPU 0 hot-pluggable, and the " AGENT_CHANNEL_NAME " channel.  Prints\n"
+      "    each change; a running domain gets only its definition changed.  The changes\n"
+      "    take effect after a full shutdown and start (not a reboot from inside the\n"
+      "    guest).  A second run changes nothing.  Recorded in the audit log.",
+};

@@ -53,7 +53,7 @@ print_summary(Output *out, const Topology *topo, GuestAgentKind agent)
                 agent == GUEST_AGENT_QEMU_GA ? " (CPU ids, online and can-offline only)" : "");
 }
 
-int
+static int
 cmd_topology(CtlContext *ctx, const CmdArgs *args)
 {
     g_auto(CtlDomain) d = { 0 };
@@ -85,3 +85,13 @@ cmd_topology(CtlContext *ctx, const CmdArgs *args)
     numa_view_text(ctx->out, cells);
     return CTL_EXIT_OK;
 }
+
+const CmdDef cmd_topology_def = {
+    .name = "topology",
+    .handler = cmd_topology,
+    .opts = cmd_opts_domain_only,
+    .summary = "show the guest's CPU topology",
+    .description
+    = "Asks the guest agent for the guest's CPU topology and prints it as a table\n"
+      "    like 'lscpu -e'; with qemu-ga only CPU ids, online and can-offline are known.",
+};

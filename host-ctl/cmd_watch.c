@@ -381,7 +381,7 @@ watch_events(Watch *w, AgentClient *client)
     }
 }
 
-int
+static int
 cmd_watch(CtlContext *ctx, const CmdArgs *args)
 {
     g_autoptr(GError) error = NULL;
@@ -407,3 +407,26 @@ cmd_watch(CtlContext *ctx, const CmdArgs *args)
     g_free(w.shown);
     return CTL_EXIT_OK; /* until interrupted: that is how it ends */
 }
+
+static const CmdOptDef opts_watch[] = {
+    CMD_OPT_DOMAIN,
+    { "load", OPT_UINT, FALSE, FALSE, "seconds",
+      "also the guest's load every so many seconds (1 to 3600)" },
+    { "explain", OPT_BOOL, FALSE, FALSE, NULL,
+      "beside each load line, the vCPUs autoscale's rules want for it (implies --load 5)" },
+    { NULL },
+};
+CMD_OPTS_FIT(opts_watch);
+
+const CmdDef cmd_watch_def = {
+    .name = "watch",
+    .handler = cmd_watch,
+    .opts = opts_watch,
+    .summary = "print the guest's events as they come",
+    .description
+    = "Holds the hotcpu agent's channel and prints each topology-changed event (and,\n"
+      "    with --load, a load event every so many seconds) as a line, or as one JSON\n"
+      "    object per line with --json, until interrupted.  Goes on through the agent\n"
+      "    restarting, the guest rebooting, the domain stopping and starting and libvirtd\n"
+      "    restarting, and says so once each.  Gives the channel way to other clients.",
+};

@@ -43,10 +43,11 @@ struct CtlContext {
     Output *out;
 };
 
-int cmd_set(CtlContext *ctx, const CmdArgs *args);
-int cmd_get(CtlContext *ctx, const CmdArgs *args);
-int cmd_topology(CtlContext *ctx, const CmdArgs *args);
-int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
-int cmd_prepare(CtlContext *ctx, const CmdArgs *args);
-int cmd_watch(CtlContext *ctx, const CmdArgs *args);
-int cmd_autoscale(CtlContext *ctx, const CmdArgs *args);
+/* The commands, each defined in its cmd_NAME.c; main.c lists them. */
+extern const CmdDef cmd_set_def;
+extern const CmdDef cmd_get_def;
+extern const CmdDef cmd_topology_def;
+extern const CmdDef cmd_guest_set_def;
+extern const CmdDef cmd_prepare_def;
+extern const CmdDef cmd_watch_def;
+extern const CmdDef cmd_autoscale_def;

@@ -1,6 +1,8 @@
 /* ctl_util.c: the libvirt helpers every hotcpu-ctl command uses. */
 #include "ctl_util.h"
 
+#include <libvirt/virterror.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "virt_channel.h"
@@ -160,4 +162,32 @@ ctl_host_cpus(virConnectPtr conn)
         return 0;
     }
     return ni.cpus;
+}
+
+static void
+quiet_libvirt(void *opaque, virErrorPtr err)
+{
+    /* Errors are read once with virGetLastErrorMessage and reported by the
+     * command in its own words. */
+}
+
+/* --verbose: debug messages as "hotcpu-ctl: TEXT" on stderr; others as
+ * GLib prints them. */
+static GLogWriterOutput
+verbose_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+    if (!(level & G_LOG_LEVEL_DEBUG))
+        return g_log_writer_default(level, fields, n_fields, data);
+    for (gsize i = 0; i < n_fields; i++)
+        if (strcmp(fields[i].key, "MESSAGE") == 0)
+            fprintf(stderr, "hotcpu-ctl: %s\n", (const char *)fields[i].value);
+    return G_LOG_WRITER_HANDLED;
+}
+
+void
+ctl_logging_setup(gboolean verbose)
+{
+    if (verbose)
+        g_log_set_writer_func(verbose_writer, NULL, NULL);
+    virSetErrorFunc(NULL, quiet_libvirt);
 }

@@ -10,6 +10,11 @@
 #include "guest.h"
 #include "virt_util.h"
 
+/* How hotcpu-ctl logs: libvirt's own error printing off (each command
+ * reports once, in its words); with @verbose, debug messages on stderr as
+ * "hotcpu-ctl: TEXT". */
+void ctl_logging_setup(gboolean verbose);
+
 /* Opens the connection (read-only when @read_only) and finds DOMAIN as virsh
  * does: by id, by UUID, by name.  Reports nothing: on failure returns NULL
  * with @error (in words for the user) and *exit_code, CTL_EXIT_HYPERVISOR

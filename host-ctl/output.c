@@ -2,6 +2,7 @@
 #include "output.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "safe_text.h"
 
@@ -146,4 +147,19 @@ output_fail(Output *out, int exit_code, JsonObject *extra, const char *fmt, ...)
     json_object_set_int_member(extra, "exit", exit_code);
     print_object(out, extra);
     return exit_code;
+}
+
+void
+output_info(Output *out, const char *key, const char *text)
+{
+    if (out->json) {
+        JsonObject *obj = json_object_new();
+        json_object_set_string_member(obj, key, text);
+        json_object_set_int_member(obj, "exit", 0);
+        output_result(out, obj);
+    } else if (strcmp(key, "version") == 0) {
+        printf("hotcpu-ctl %s\n", text);
+    } else {
+        fputs(text, stdout);
+    }
 }

@@ -38,6 +38,10 @@ void output_text(Output *out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
  * mode; nothing in text mode.  Call once. */
 void output_result(Output *out, JsonObject *obj);
 
+/* --help and --version: @text under @key ("help", "version") in JSON mode;
+ * else the text as it is, or "hotcpu-ctl VERSION" for the version. */
+void output_info(Output *out, const char *key, const char *text);
+
 /* Reports a failure and returns @exit_code: "error: TEXT" on stderr, or in
  * JSON mode {"error": TEXT, "exit": N} merged with @extra (consumed, may be
  * NULL) on stdout. */

@@ -16,6 +16,9 @@
 #include <json-glib/json-glib.h>
 
 #include "json_strict.h"
+/* The virtio-serial port's name: the agent opens /dev/virtio-ports/NAME,
+ * the host finds the channel by it in the domain XML.  Defined here only. */
+#define AGENT_CHANNEL_NAME "org.hotcpu.agent.0"
 
 #define PROTO_VERSION 1
 #define PROTO_MAX_LINE (64 * 1024)

@@ -1,23 +1,12 @@
-/* topology.h: the guest's CPU topology, read from sysfs or from JSON.
- *
- * Every sysfs path is relative to an injectable root (default
- * TOPOLOGY_DEFAULT_SYSFS_ROOT) so tests run on fake trees.  Layout used:
- *   ROOT/{online,present,possible}            range lists
- *   ROOT/cpuN/online                          "0"/"1"; absent (x86 cpu0): the CPU
- *                                            cannot be offlined and is online
- *                                            iff it is in ROOT/online
- *   ROOT/cpuN/topology/{physical_package_id,die_id,core_id,thread_siblings_list}
- *                                            absent while the CPU is offline
- *   ROOT/cpuN/nodeM                           NUMA node link (kept when offline)
- */
+/* topology.h: the guest's CPU topology, the model both sides share, and
+ * its contract JSON.  The agent reads it from sysfs (guest/topology_sysfs.h);
+ * the host gets it as JSON, or from qemu-ga. */
 #pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
 #include "cpulist.h"
-
-#define TOPOLOGY_DEFAULT_SYSFS_ROOT "/sys/devices/system/cpu"
 
 typedef struct {
     guint id;
@@ -52,14 +41,6 @@ Topology *topology_new_unknown(void);
  * its id unknown (offline, -1, NULL); returns it for the caller to fill. */
 CpuInfo *topology_add_cpu(Topology *topo, guint id);
 
-/* Reads the topology under @sysfs_root (NULL: the default).  A CPU's state
- * comes from its own cpuN/online file when it has one (the top-level mask
- * lags behind); topo->online is built from those states.  An offline CPU's
- * socket/die/core/siblings are -1/NULL even if a stale topology/ folder is
- * there.  Missing per-CPU files give -1/NULL fields; a missing or malformed
- * online/present/possible file, or a cpuN/online holding neither "0" nor
- * "1", is an error (G_IO_ERROR_*), with the path in the message. */
-Topology *topology_read(const char *sysfs_root, GError **error);
 void topology_free(Topology *topo);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(Topology, topology_free)
 

@@ -61,8 +61,8 @@ typedef struct {
 
 void hook_result_free(HookResult *result);
 
-/* The roots to use: @override (from --hooks-dir) if set, else
- * $HOTCPU_HOOKS_DIR if set and non-empty, else the two default roots.
+/* The roots to use: @override (--hooks-dir, else $HOTCPU_HOOKS_DIR, both
+ * read by main.c) if set and non-empty, else the two default roots.
  * NULL-terminated, g_strfreev. */
 char **hooks_roots(const char *override);
 

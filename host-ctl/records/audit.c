@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fd_io.h"
 #include "hook_runner.h"
 #include "safe_text.h"
 #include "trusted_dir.h"
@@ -168,26 +169,6 @@ record_line(const AuditRecord *rec)
     return g_strconcat(text, "\n", NULL);
 }
 
-/* Writes all of @line; FALSE with errno set (ENOSPC for a write of 0). */
-static gboolean
-append_all(int fd, const char *line, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, line, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = ENOSPC;
-            return FALSE;
-        }
-        line += n;
-        len -= (gsize)n;
-    }
-    return TRUE;
-}
-
 /* Appends @line whole and durable, or not at all: on a failed or short
  * write, or a failed fdatasync, the file is cut back to its size before.
  * The flock keeps another hotcpu-ctl from appending in between. */
@@ -202,7 +183,7 @@ append_record(AuditLog *log, const char *line, GError **error)
 
     if (regular && fstat(log->fd, &st) < 0) /* the size under the lock */
         regular = FALSE;
-    ok = append_all(log->fd, line, strlen(line)) && (!regular || fdatasync(log->fd) == 0);
+    ok = fd_write_all(log->fd, line, strlen(line)) && (!regular || fdatasync(log->fd) == 0);
     if (!ok) {
         e = errno;
         if (regular && ftruncate(log->fd, st.st_size) == 0)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <math.h>
 
+#include "keyfile.h"
+
 void
 policy_free(Policy *policy)
 {
@@ -16,38 +18,33 @@ policy_free(Policy *policy)
 static gboolean
 read_bool(GKeyFile *kf, const char *origin, const char *key, gboolean *out, GError **error)
 {
-    g_autoptr(GError) err = NULL;
-    gboolean v;
-
-    if (!g_key_file_has_key(kf, "policy", key, NULL))
+    if (keyfile_bool(kf, "policy", key, out, NULL) != KEYFILE_INVALID)
         return TRUE;
-    v = g_key_file_get_boolean(kf, "policy", key, &err);
-    if (err) {
-        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                    "policy file %s: %s must be true or false", origin, key);
-        return FALSE;
-    }
-    *out = v;
-    return TRUE;
+    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                "policy file %s: %s must be true or false", origin, key);
+    return FALSE;
 }
 
 static gboolean
 read_ratio(GKeyFile *kf, const char *origin, const char *key, double *out, GError **error)
 {
-    g_autoptr(GError) err = NULL;
-    double v;
+    double v = 0;
 
-    if (!g_key_file_has_key(kf, "policy", key, NULL))
+    switch (keyfile_double(kf, "policy", key, &v, NULL)) {
+    case KEYFILE_ABSENT:
         return TRUE;
-    /* g_ascii_strtod underneath: a decimal point whatever the locale */
-    v = g_key_file_get_double(kf, "policy", key, &err);
-    if (err || !isfinite(v) || v <= 0 || v > 1e6) {
-        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                    "policy file %s: %s must be a positive number (such as 1 or 1.5)", origin, key);
-        return FALSE;
+    case KEYFILE_READ:
+        if (isfinite(v) && v > 0 && v <= 1e6) {
+            *out = v;
+            return TRUE;
+        }
+        break;
+    case KEYFILE_INVALID:
+        break;
     }
-    *out = v;
-    return TRUE;
+    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                "policy file %s: %s must be a positive number (such as 1 or 1.5)", origin, key);
+    return FALSE;
 }
 
 /* The policy of a host without a policy file: everything allowed. */

@@ -166,7 +166,7 @@ handle_failure(SetRun *run, char *err_text, int code)
     output_warning(run->ctx->out,
                    "libvirt reported '%s' for domain '%s'; establishing the actual "
                    "vCPU count and retrying for up to %u s",
-                   err_text, run->name, run->timeout);
+                   err_text, run->name, run->req.timeout);
     g_free(run->error);
     run->error = err_text;
     fault = converge(run, &code);
@@ -206,12 +206,13 @@ set_node_apply(SetRun *run)
                                                     "%u of domain '%s': %s; nothing changed",
                                                     plug ? "enable" : "disable",
                                                     cpulist_count(run->node_ids) == 1 ? "" : "s",
-                                                    run->node_ids_text, run->node, run->name, why));
+                                                    run->node_ids_text, run->req.node, run->name,
+                                                    why));
     }
     output_warning(run->ctx->out,
                    "libvirt reported '%s' for vCPUs %s of domain '%s'; establishing the actual "
                    "state and retrying for up to %u s",
-                   why, run->node_ids_text, run->name, run->timeout);
+                   why, run->node_ids_text, run->name, run->req.timeout);
     for (guint attempt = 0; (attempt == 0 || deadline_ms_left(run->deadline) > 0)
                             && now != (int)run->count && !cancel_requested();
          attempt++) {
@@ -257,7 +258,7 @@ set_node_apply(SetRun *run)
                                       "'%s' (%s): it has %d vCPUs, not %u",
                                       plug ? "enable" : "disable",
                                       cpulist_count(run->node_ids) == 1 ? "" : "s",
-                                      run->node_ids_text, run->node, run->name, why,
+                                      run->node_ids_text, run->req.node, run->name, why,
                                       run->rec.actual, run->count));
 }
 
@@ -266,7 +267,7 @@ set_apply(SetRun *run)
 {
     VirtFault fault;
 
-    run->deadline = deadline_after_ms((guint64)run->timeout * 1000);
+    run->deadline = deadline_after_ms((guint64)run->req.timeout * 1000);
     /* The domain may have stopped while the before hooks ran: then no
      * further calls into it. */
     fault = set_recover(run, virt_fault_check(run->dom));

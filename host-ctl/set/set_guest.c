@@ -1,6 +1,6 @@
 /* set_guest.c: the guest's side of `set`: what it had before the hooks,
- * offline before an unplug, given back on "nothing changed" and on a
- * signal, and the guest's confirmation. */
+ * offline before an unplug, and the guest's confirmation.  Giving it back
+ * what it had when nothing changed is an ending (set_end.c). */
 #include "agent_client.h"
 #include "cancel.h"
 #include "set_run.h"
@@ -48,74 +48,6 @@ set_prepare_guest(SetRun *run)
     return TRUE;
 }
 
-/* Gives the guest back the online set it had before the first hook.
- * Returns the sentence to add to the run's message; *ok says whether the
- * guest has that set now. */
-static char *
-restore_guest(SetRun *run, gboolean *ok)
-{
-    g_autoptr(GError) error = NULL;
-    g_autoptr(Topology) now = NULL;
-    g_autofree char *want = NULL;
-
-    *ok = TRUE;
-    if (!run->guest_before)
-        return g_strdup(""); /* no agent answered: nothing was offlined through it */
-    want = cpulist_format(run->guest_before->online);
-    now = guest_get_topology(run->guest, &error);
-    if (now && cpulist_equal(now->online, run->guest_before->online))
-        return g_strdup("");
-    g_clear_pointer(&now, topology_free);
-    g_clear_error(&error);
-    if ((now = guest_restore_online(run->guest, run->guest_before->online, &error))) {
-        run->rec.guest_restore = "restored";
-        return g_strdup_printf("; the guest has its CPUs %s online again", want);
-    }
-    *ok = FALSE;
-    run->rec.guest_restore = "failed";
-    return g_strdup_printf("; but the guest could not be given back its online CPUs %s (%s)", want,
-                           error->message);
-}
-
-gboolean
-set_finish_unchanged(SetRun *run, int exit_code, const char *outcome, char *msg)
-{
-    gboolean ok;
-    g_autofree char *note = restore_guest(run, &ok);
-    g_autofree char *text = msg;
-
-    if (!ok)
-        exit_code = CTL_EXIT_NOT_CONVERGED;
-    return set_finish(run, exit_code, outcome, g_strconcat(text, note, NULL));
-}
-
-gboolean
-set_interrupted(SetRun *run)
-{
-    int sig = cancel_signal();
-    g_autofree char *what = NULL;
-
-    /* Our own cleanup may wait now (the guest, the record); a second
-     * signal cuts it short. */
-    cancel_acknowledge();
-    if (!run->applied)
-        return set_finish_unchanged(
-            run, 128 + sig, "interrupted",
-            g_strdup_printf("interrupted by signal %d (%s) before domain '%s' was changed; "
-                            "nothing changed",
-                            sig, g_strsignal(sig), run->name));
-    run->rec.actual = virDomainGetVcpusFlags(run->dom, VIR_DOMAIN_AFFECT_LIVE);
-    what = run->rec.actual >= 0 ? g_strdup_printf("it has %d vCPUs", run->rec.actual)
-                                : g_strdup("its vCPU count is unknown");
-    run->rec.guest = "unconfirmed";
-    return set_finish(run, 128 + sig, "interrupted",
-                      g_strdup_printf("interrupted by signal %d (%s) while setting domain '%s' "
-                                      "to %u vCPUs: %s (it had %d); the guest's side is "
-                                      "unconfirmed",
-                                      sig, g_strsignal(sig), run->name, run->count, what,
-                                      run->live_cur));
-}
-
 /* The guest's side is unconfirmed: @why (taken) says why. */
 static gboolean
 unconfirmed_because(SetRun *run, char *why)
@@ -123,7 +55,7 @@ unconfirmed_because(SetRun *run, char *why)
     g_autofree char *owned = why;
 
     run->rec.guest = "unconfirmed";
-    if (run->require_guest)
+    if (run->req.require_guest)
         return set_finish(run, CTL_EXIT_NO_AGENT, "unconfirmed",
                           g_strdup_printf("domain '%s' has %u vCPUs, but the guest side is "
                                           "unconfirmed: %s",
@@ -218,7 +150,7 @@ set_confirm_guest(SetRun *run)
     return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
                       g_strdup_printf("domain '%s' has %u vCPUs but after %u s its guest has %d "
                                       "CPUs online and %d present, not %u%s%s",
-                                      run->name, run->count, run->timeout, run->rec.guest_online,
-                                      run->rec.guest_present, run->count, error ? ": " : "",
-                                      error ? error->message : ""));
+                                      run->name, run->count, run->req.timeout,
+                                      run->rec.guest_online, run->rec.guest_present, run->count,
+                                      error ? ": " : "", error ? error->message : ""));
 }

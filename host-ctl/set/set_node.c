@@ -57,21 +57,21 @@ set_node_choose(SetRun *run, GError **error)
     guint current = (guint)run->live_cur, enabled_in_cell = 0, need;
     gboolean plug = run->count > current;
 
-    if (!run->has_node)
+    if (!run->req.has_node)
         return TRUE;
-    if (run->config)
+    if (run->req.config)
         return refuse(error,
                       "--node %u changes the running domain '%s' only; --config is for the "
                       "persistent count",
-                      run->node, run->name);
+                      run->req.node, run->name);
     cells = numa_plan_read(run->xml, &local);
     if (!cells)
-        return refuse(error, "--node %u was given but domain '%s' has no NUMA cells%s%s", run->node,
-                      run->name, local ? ": " : "", local ? local->message : "");
+        return refuse(error, "--node %u was given but domain '%s' has no NUMA cells%s%s",
+                      run->req.node, run->name, local ? ": " : "", local ? local->message : "");
     for (guint i = 0; i < cells->cells->len; i++) {
         const NumaCell *c = cells->cells->pdata[i];
 
-        if (c->id == run->node)
+        if (c->id == run->req.node)
             cell = c;
     }
     if (!cell) {
@@ -81,7 +81,7 @@ set_node_choose(SetRun *run, GError **error)
             cpulist_add(ids, ((const NumaCell *)cells->cells->pdata[i])->id);
         cpus = cpulist_format(ids);
         return refuse(error, "domain '%s' has NUMA cells %s; --node %u is not one", run->name, cpus,
-                      run->node);
+                      run->req.node);
     }
     cpus = cpulist_format(cell->before);
     need = plug ? run->count - current : current - run->count;
@@ -121,12 +121,12 @@ set_node_choose(SetRun *run, GError **error)
         return refuse(error,
                       "NUMA cell %u of domain '%s' (vCPUs %s, %u enabled) can %s %u vCPU%s, but "
                       "%s %u to %u vCPUs takes %u; nothing changed",
-                      run->node, run->name, cpus, enabled_in_cell, plug ? "gain" : "lose",
+                      run->req.node, run->name, cpus, enabled_in_cell, plug ? "gain" : "lose",
                       cpulist_count(pick), cpulist_count(pick) == 1 ? "" : "s",
                       plug ? "growing from" : "shrinking from", current, run->count, need);
     run->node_ids = g_steal_pointer(&pick);
     run->node_ids_text = cpulist_format(run->node_ids);
-    run->rec.node = run->node;
+    run->rec.node = run->req.node;
     run->rec.node_vcpus = run->node_ids_text;
     return TRUE;
 }

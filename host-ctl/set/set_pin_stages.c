@@ -40,7 +40,7 @@ set_plan_pins(SetRun *run)
     g_autoptr(CpuList) enabled = NULL;
 
     if (run->count <= (guint)run->live_cur) {
-        if (run->cpuset)
+        if (run->req.cpuset)
             output_warning(run->ctx->out,
                            "--cpuset is for the vCPUs a plug adds; domain '%s' goes from %d to %u "
                            "vCPUs",
@@ -48,8 +48,9 @@ set_plan_pins(SetRun *run)
         return TRUE;
     }
     enabled = enabled_vcpus(run->info, (guint)run->live_cur);
-    run->pin_plan = set_pins_plan(run->xml, enabled, run->count - (guint)run->live_cur, run->cpuset,
-                                  run->strict_pinning, ctl_host_cpus(run->conn), run->name, &error);
+    run->pin_plan
+        = set_pins_plan(run->xml, enabled, run->count - (guint)run->live_cur, run->req.cpuset,
+                        run->req.strict_pinning, ctl_host_cpus(run->conn), run->name, &error);
     if (!run->pin_plan)
         return set_finish(run, CTL_EXIT_REFUSED, "refused",
                           g_strdup_printf("%s; nothing changed", error->message));

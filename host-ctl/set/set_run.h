@@ -1,11 +1,12 @@
 /* set_run.h: `hotcpu-ctl set` as named stages over one SetRun.
  *
- * cmd_set() runs the stages in order (host-ctl/README.md walks through
- * them); each returns TRUE to go on, or FALSE once it has ended the run
- * through set_finish(), the single exit, which writes the one audit record
- * and prints the one result.  Between stages, and inside the ones that wait
- * (hooks, convergence, the guest), a SIGINT/SIGTERM/SIGHUP ends the run
- * through set_interrupted().
+ * set_execute() (set_run.c) runs the stages in order (host-ctl/README.md
+ * walks through them; set_stages.c, set_apply.c, set_guest.c); each returns
+ * TRUE to go on, or FALSE once it has ended the run through one of the
+ * endings (set_end.c), which all end in set_finish(), the single exit: it
+ * writes the one audit record and prints the one result.  Between stages,
+ * and inside the ones that wait (hooks, convergence, the guest), a
+ * SIGINT/SIGTERM/SIGHUP ends the run through set_interrupted().
  */
 #pragma once
 
@@ -40,10 +41,7 @@ int set_execute(CtlContext *ctx, const SetRequest *req);
 typedef struct {
     CtlContext *ctx;
 
-    /* the request */
-    guint value; /* as given: vCPUs, or sockets with --sockets */
-    gboolean sockets, config, force, require_guest;
-    guint timeout;   /* seconds */
+    SetRequest req;  /* as asked (its strings borrowed from the caller) */
     guint count;     /* vCPUs requested, after --sockets */
     gint64 deadline; /* of the change and the guest's confirmation */
 
@@ -65,8 +63,7 @@ typedef struct {
     Topology *guest_before; /* before the first hook: what "nothing changed" gives back */
 
     /* hooks */
-    const char *const *hook_env_args; /* --hook-env, checked (hook_env_check_args) */
-    char **hook_vars;                 /* the hooks' custom properties, NAME=VALUE */
+    char **hook_vars; /* the hooks' custom properties, NAME=VALUE */
     char **roots;
     char *domxml_path;
     HookEnv env;
@@ -86,28 +83,26 @@ typedef struct {
     gboolean libvirt_stuck;    /* the convergence loop ended: retries failed at once alike */
     int exit_code;
     /* pins for a plug's new vCPUs (set_pins.h, set_pin_stages.c) */
-    const char *cpuset;
-    gboolean strict_pinning;
     PinPlan *pin_plan; /* NULL when no plug */
     JsonObject *pins_set;
     JsonObject *pins_removed; /* an unplug's: the pins of the vCPUs it removed */
-    /* --node N: the vCPU ids of cell N to enable or disable (set_node.c) */
-    gboolean has_node;
-    guint node;
+    /* --node N (req.has_node): the vCPU ids of cell N to enable or disable (set_node.c) */
     CpuList *node_ids; /* NULL without --node */
     char *node_ids_text;
 } SetRun;
+
+/* ---- the endings (set_end.c) ---- */
 
 /* Records the attempt, prints the result and ends the run with @exit_code;
  * @msg (taken) is the error text, NULL on success.  Returns FALSE, so that
  * a stage can `return set_finish(...)`. */
 gboolean set_finish(SetRun *run, int exit_code, const char *outcome, char *msg);
 
-/* The stages, in order (set_stages.c, set_apply.c, set_guest.c). */
+/* ---- the stages, in order (set_stages.c, set_apply.c, set_guest.c) ---- */
 gboolean set_open_and_lock(SetRun *run);
 gboolean set_read_domain(SetRun *run);
 gboolean set_check(SetRun *run);
-gboolean set_record_attempt(SetRun *run); /* cmd_set.c; refuses when it cannot */
+gboolean set_record_attempt(SetRun *run); /* refuses when it cannot */
 gboolean set_snapshot_guest(SetRun *run);
 gboolean set_before_hooks(SetRun *run);
 gboolean set_prepare_guest(SetRun *run);
@@ -143,7 +138,7 @@ void set_run_after_hooks(SetRun *run);
 
 /* After a libvirt failure classified as @fault: when the connection was
  * lost, opens it again once (libvirtd restarted) and returns what remains
- * (NONE when the domain runs on); else returns @fault. (set_fault.c) */
+ * (NONE when the domain runs on); else returns @fault. */
 VirtFault set_recover(SetRun *run, VirtFault fault);
 
 /* Ends a run whose domain stopped or whose connection stays lost @when

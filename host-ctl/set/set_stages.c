@@ -115,7 +115,7 @@ check_config_offline(SetRun *run, GError **error)
     g_autoptr(Policy) policy = NULL;
     g_autoptr(GError) err = NULL;
 
-    if (!check_sockets(run->info, run->name, run->value, run->sockets, &run->count, error))
+    if (!check_sockets(run->info, run->name, run->req.value, run->req.sockets, &run->count, error))
         return FALSE;
     run->rec.requested = run->count;
     /* no live maximum: the persistent one is the limit (and says so) */
@@ -173,7 +173,7 @@ set_read_domain(SetRun *run)
         return set_finish(run, CTL_EXIT_HYPERVISOR, "failed",
                           g_strdup_printf("cannot read the state of domain '%s': %s", run->name,
                                           virt_last_error()));
-    if (state == VIR_DOMAIN_SHUTOFF && run->config)
+    if (state == VIR_DOMAIN_SHUTOFF && run->req.config)
         return set_config_offline(run);
     if (!check_domain_running(run->name, state, &error))
         return refuse_error(run, error);
@@ -206,7 +206,7 @@ check_guest(SetRun *run, GError **error)
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
     /* --timeout bounds the guest's side too: no one call of it gets more. */
-    guest_set_timeout(run->guest, MAX(run->timeout, 1) * 1000);
+    guest_set_timeout(run->guest, MAX(run->req.timeout, 1) * 1000);
     run->agent = guest_probe(run->guest, NULL);
     run->rec.guest_agent = guest_agent_name(run->agent);
     /* The agent's word on the OS counts only for an unplug without OS
@@ -216,7 +216,7 @@ check_guest(SetRun *run, GError **error)
         = !run->info->os_id && run->count < (guint)run->live_cur && guest_reports_linux(run->guest);
     return check_guest_os(matrix, run->info->os_id, run->info->arch,
                           says_linux ? GUEST_AGENT_ANSWERS : GUEST_AGENT_UNKNOWN, run->name,
-                          run->live_cur, run->count, run->force, error);
+                          run->live_cur, run->count, run->req.force, error);
 }
 
 /* What libvirt can reach live, before any hook could touch the guest. */
@@ -235,27 +235,44 @@ set_check(SetRun *run)
     g_autoptr(GError) error = NULL;
     g_autoptr(Policy) policy = NULL;
 
-    if (!check_sockets(run->info, run->name, run->value, run->sockets, &run->count, &error))
+    if (!check_sockets(run->info, run->name, run->req.value, run->req.sockets, &run->count, &error))
         return refuse_error(run, error);
     run->rec.requested = run->count;
     /* the domain's custom properties: a bad one refuses before anything ran */
     if (!(run->hook_vars
-          = hook_env_build(run->name, run->info->hook_vars, run->hook_env_args, &error)))
+          = hook_env_build(run->name, run->info->hook_vars, run->req.hook_env, &error)))
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_count(run->name, run->count, run->live_max, run->hv_max, run->info->type,
-                     run->config, run->cfg_max, &error)
+                     run->req.config, run->cfg_max, &error)
         || !check_hotpluggable(run, &error) || !set_node_choose(run, &error))
         return refuse_error(run, error);
     /* read before the guest checks: a broken policy refuses everything */
     if (!(policy = policy_load(run->ctx->policy, !run->ctx->policy_explicit, &error)))
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
     if (!check_guest(run, &error)
-        || !check_pins(run->info, run->name, run->live_cur, run->count, run->node_ids, run->force,
-                       &error)
+        || !check_pins(run->info, run->name, run->live_cur, run->count, run->node_ids,
+                       run->req.force, &error)
         || !check_policy(policy, run->name, run->live_cur, run->count, run->cfg_cur, &error)
         || !check_host(run, policy, run->live_cur, &error))
         return refuse_error(run, error);
     return TRUE;
+}
+
+gboolean
+set_record_attempt(SetRun *run)
+{
+    g_autoptr(GError) error = NULL;
+
+    run->rec.outcome = "attempt";
+    run->rec.exit_code = -1;
+    run->rec.hooks = run->hooks;
+    if (audit_write(run->audit, &run->rec, &error))
+        return TRUE;
+    /* Unrecorded, nothing may change.  The log just failed: the refusal
+     * goes to syslog and the terminal only. */
+    g_clear_pointer(&run->audit, audit_close);
+    return set_finish(run, CTL_EXIT_REFUSED, "refused",
+                      g_strdup_printf("%s; nothing changed", error->message));
 }
 
 gboolean
@@ -289,46 +306,6 @@ set_before_hooks(SetRun *run)
                                 g_strdup_printf("a before hook vetoed setting domain '%s' to %u "
                                                 "vCPUs: %s; nothing changed",
                                                 run->name, run->count, why));
-}
-
-/* The after hooks' _hook_domxml: the domain as it is now.  That is the
- * live XML after the change, or the persistent XML once the domain has
- * stopped (what libvirt gives for a shut-off domain).  When it cannot be
- * read (the connection is lost, a transient domain is gone), the file
- * keeps the XML from before the change and HOTCPU_OUTCOME says why. */
-static void
-refresh_hook_domxml(SetRun *run)
-{
-    g_autoptr(GError) error = NULL;
-    g_autofree char *xml = NULL;
-
-    if (run->domxml_path == NULL)
-        return;
-    if (!(xml = virDomainGetXMLDesc(run->dom, 0))) {
-        virResetLastError();
-        return;
-    }
-    if (!hook_domxml_replace(run->domxml_path, xml, &error))
-        output_warning(run->ctx->out,
-                       "the after hooks of domain '%s' get its XML from before the change: %s",
-                       run->name, error->message);
-}
-
-void
-set_run_after_hooks(SetRun *run)
-{
-    if (run->after_hooks_done)
-        return;
-    run->after_hooks_done = TRUE;
-    refresh_hook_domxml(run);
-    /* reported, not fatal */
-    if (!hooks_run(run->roots, HOOK_PHASE_AFTER, &run->env, run->ctx->hook_timeout, run->hooks,
-                   NULL)) {
-        g_autofree char *why = hook_results_describe_failures(run->hooks, run->after_from);
-        output_warning(run->ctx->out, "after hooks failed for domain '%s': %s", run->name, why);
-    }
-    hook_domxml_remove(run->domxml_path);
-    g_clear_pointer(&run->domxml_path, g_free);
 }
 
 gboolean
@@ -375,7 +352,7 @@ gboolean
 set_update_config(SetRun *run)
 {
     /* the persistent definition follows only a live change that succeeded */
-    if (run->config) {
+    if (run->req.config) {
         if (virDomainSetVcpusFlags(run->dom, run->count, VIR_DOMAIN_AFFECT_CONFIG) < 0)
             return set_finish(run, CTL_EXIT_NOT_CONVERGED, "not-converged",
                               g_strdup_printf("domain '%s' now has %u live vCPUs but its "
@@ -385,7 +362,7 @@ set_update_config(SetRun *run)
     }
     output_text(run->ctx->out, "Domain '%s' now has %u vCPUs (was %d).\n", run->name, run->count,
                 run->live_cur);
-    if (run->config)
+    if (run->req.config)
         output_text(run->ctx->out, "Its persistent definition was updated to %u vCPUs.\n",
                     run->count);
     return TRUE;

@@ -1,6 +1,8 @@
 /* support_matrix.c: the guest OS support matrix (GKeyFile). */
 #include "support_matrix.h"
 
+#include "keyfile.h"
+
 #include <string.h>
 
 typedef struct {
@@ -43,21 +45,20 @@ support_matrix_origin(const SupportMatrix *matrix)
     return matrix->origin;
 }
 
+/* @key of row @group; when @optional, its absence leaves *@out as it was. */
 static gboolean
-get_bool(GKeyFile *kf, const char *origin, const char *group, const char *key, gboolean *out,
-         GError **error)
+get_bool(GKeyFile *kf, const char *origin, const char *group, const char *key, gboolean optional,
+         gboolean *out, GError **error)
 {
     g_autoptr(GError) err = NULL;
-    gboolean v = g_key_file_get_boolean(kf, group, key, &err);
+    KeyfileRead r = keyfile_bool(kf, group, key, out, &err);
 
-    if (err) {
-        g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-                    "%s: row [%s] needs %s=true or %s=false: %s", origin, group, key, key,
-                    err->message);
-        return FALSE;
-    }
-    *out = v;
-    return TRUE;
+    if (r == KEYFILE_READ || (optional && r == KEYFILE_ABSENT))
+        return TRUE;
+    g_set_error(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+                "%s: row [%s] needs %s=true or %s=false: %s", origin, group, key, key,
+                err->message);
+    return FALSE;
 }
 
 static SupportMatrix *
@@ -81,11 +82,9 @@ from_keyfile(GKeyFile *kf, const char *origin, GError **error)
                         groups[i]);
             return NULL;
         }
-        if (!get_bool(kf, origin, groups[i], "plug", &r->plug, error)
-            || !get_bool(kf, origin, groups[i], "unplug", &r->unplug, error))
-            return NULL;
-        if (g_key_file_has_key(kf, groups[i], "linux", NULL)
-            && !get_bool(kf, origin, groups[i], "linux", &r->is_linux, error))
+        if (!get_bool(kf, origin, groups[i], "plug", FALSE, &r->plug, error)
+            || !get_bool(kf, origin, groups[i], "unplug", FALSE, &r->unplug, error)
+            || !get_bool(kf, origin, groups[i], "linux", TRUE, &r->is_linux, error))
             return NULL;
     }
     return g_steal_pointer(&m);

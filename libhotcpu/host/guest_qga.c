@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "agent_client.h"
+#include "cpu_planner.h"
 #include "deadline.h"
 #include "protocol.h"
 #include "virt_compat.h"
@@ -73,56 +74,43 @@ guest_qga_topology(const char *vcpus, const char *online, const char *offlinable
     return g_steal_pointer(&topo);
 }
 
-/* The CPUs that cannot be offlined among the online ones. */
-static CpuList *
-fixed_cpus(const Topology *topo)
-{
-    CpuList *fixed = cpulist_new();
-
-    for (guint i = 0; i < topo->cpus->len; i++) {
-        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, i);
-
-        if (cpu->online && !cpu->can_offline)
-            cpulist_add(fixed, cpu->id);
-    }
-    return fixed;
-}
-
 CpuList *
 guest_qga_plan(const Topology *topo, guint count, gboolean *online, GError **error)
 {
-    g_autoptr(CpuList) fixed = fixed_cpus(topo);
-    g_autoptr(CpuList) plan = cpulist_new();
-    guint present = topo->cpus->len, now = cpulist_count(topo->online);
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autoptr(CpuList) fixed = NULL;
+    g_autofree char *fixed_text = NULL;
+    CpuList *plan;
 
-    if (count == 0) {
+    switch (cpu_planner_count(topo, count, online, ids)) {
+    case CPU_PLAN_OK:
+        break;
+    case CPU_PLAN_ZERO:
         g_set_error_literal(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
                             "requested 0 online CPUs but the guest needs at least 1");
         return NULL;
-    }
-    if (count > present) {
+    case CPU_PLAN_NOT_PRESENT:
         g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
-                    "requested %u online CPUs but the guest has only %u present", count, present);
+                    "requested %u online CPUs but the guest has only %u present", count,
+                    topo->cpus->len);
         return NULL;
-    }
-    if (count < cpulist_count(fixed)) {
-        g_autofree char *fixed_text = cpulist_format(fixed);
-
+    case CPU_PLAN_FIXED:
+        fixed = cpu_planner_fixed(topo);
+        fixed_text = cpulist_format(fixed);
         g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
                     "requested %u online CPUs but the guest cannot offline CPU%s %s", count,
                     cpulist_count(fixed) == 1 ? "" : "s", fixed_text);
         return NULL;
+    case CPU_PLAN_STUCK:
+        g_set_error(error, PROTO_ERROR, PROTO_ERROR_INVALID_PARAMETER,
+                    "requested %u online CPUs but the guest cannot bring its other CPUs online",
+                    count);
+        return NULL;
     }
-    *online = count > now;
-    for (guint k = 0;
-         k < topo->cpus->len && cpulist_count(plan) < MAX(count, now) - MIN(count, now); k++) {
-        /* lowest-numbered first to online, highest-numbered first to offline */
-        const CpuInfo *cpu = g_ptr_array_index(topo->cpus, *online ? k : topo->cpus->len - 1 - k);
-
-        if (*online ? !cpu->online : cpu->online && cpu->can_offline)
-            cpulist_add(plan, cpu->id);
-    }
-    return g_steal_pointer(&plan);
+    plan = cpulist_new();
+    for (guint i = 0; i < ids->len; i++)
+        cpulist_add(plan, g_array_index(ids, guint, i));
+    return plan;
 }
 
 CpuList *

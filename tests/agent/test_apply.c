@@ -8,6 +8,7 @@
 #include "cpu_control.h"
 #include "fake_sysfs.h"
 #include "protocol.h"
+#include "topology_sysfs.h"
 
 static CpuPlan *
 plan_for(const char *root, guint count)

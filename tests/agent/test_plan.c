@@ -6,6 +6,7 @@
 #include "cpu_control.h"
 #include "fake_sysfs.h"
 #include "protocol.h"
+#include "topology_sysfs.h"
 
 /* A tree with the given CPU ids present; @online and @fixed are masks of
  * ids that are online / have no online file.  Ids < 32. */

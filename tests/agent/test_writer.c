@@ -6,6 +6,7 @@
 #include "fake_sysfs.h"
 #include "topology.h"
 #include "topology_writer.h"
+#include "topology_sysfs.h"
 
 static void
 check_same(const char *tree)

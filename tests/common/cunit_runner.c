@@ -51,6 +51,16 @@ cunit_assert_contains(const char *haystack, const char *needle, unsigned line, c
     CU_assertImplementation(found, line, "substring", file, "", CU_FALSE);
 }
 
+void
+cunit_assert_not_contains(const char *haystack, const char *needle, unsigned line, const char *file)
+{
+    gboolean found = haystack != NULL && strstr(haystack, needle) != NULL;
+
+    if (found)
+        fprintf(stderr, "\n%s:%u: '%s' contains '%s'\n", file, line, haystack, needle);
+    CU_assertImplementation(!found, line, "no substring", file, "", CU_FALSE);
+}
+
 int
 cunit_run(int argc, char **argv, const CunitSuite *suites)
 {

@@ -48,3 +48,10 @@ void cunit_assert_str(const char *actual, const char *expected, unsigned line, c
     cunit_assert_contains((haystack), (needle), __LINE__, __FILE__)
 void cunit_assert_contains(const char *haystack, const char *needle, unsigned line,
                            const char *file);
+
+/* CU_ASSERT that @haystack (NULL: empty) does not contain @needle,
+ * printing both when it does. */
+#define CUNIT_ASSERT_NOT_CONTAINS(haystack, needle)                                                \
+    cunit_assert_not_contains((haystack), (needle), __LINE__, __FILE__)
+void cunit_assert_not_contains(const char *haystack, const char *needle, unsigned line,
+                               const char *file);

@@ -1,6 +1,8 @@
 /* fake_sysfs.c: fake /sys/devices/system/cpu trees for tests. */
 #include "fake_sysfs.h"
 
+#include "fd_io.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,16 +24,8 @@ write_file(const char *path, const char *contents)
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         g_error("fake_sysfs: cannot open %s: %s", path, g_strerror(errno));
-    while (len > 0) {
-        ssize_t n = write(fd, contents, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            g_error("fake_sysfs: cannot write %s: %s", path, g_strerror(errno));
-        contents += n;
-        len -= (gsize)n;
-    }
+    if (!fd_write_all(fd, contents, len))
+        g_error("fake_sysfs: cannot write %s: %s", path, g_strerror(errno));
     if (close(fd) < 0)
         g_error("fake_sysfs: cannot close %s: %s", path, g_strerror(errno));
 }

@@ -53,11 +53,11 @@ test_usage(void)
     CU_ASSERT_TRUE(json_object_has_member(fx->json, "error"));
     /* help from the table */
     CU_ASSERT_EQUAL(fx_run(fx, "--help"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "guest-set"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "guest-set");
     CU_ASSERT_EQUAL(fx_run(fx, "help", "set"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "--require-guest"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "--require-guest");
     CU_ASSERT_EQUAL(fx_run(fx, "set", "--help"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "--sockets"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "--sockets");
     /* named positional, --opt=value */
     CU_ASSERT_EQUAL(fx_run(fx, "set", "--domain", "web1", "--count=4"), 0);
     fx_free(fx);
@@ -74,7 +74,7 @@ test_set_plug_ok(void)
 
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' now has 4 vCPUs (was 2)"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "Domain 'web1' now has 4 vCPUs (was 2)");
     CU_ASSERT_TRUE(err_has(fx, "guest side is unconfirmed"));
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
@@ -145,7 +145,7 @@ expect_refused(Fx *fx, const char *needle, guint audit_n)
         return;
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "refused");
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "exit"), 3);
-    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(rec, "error"), needle));
+    CUNIT_ASSERT_CONTAINS(json_object_get_string_member(rec, "error"), needle);
 }
 
 static void
@@ -212,7 +212,7 @@ test_set_sockets(void)
     fx_run(fx, "set", "web1", "3");
     expect_refused(fx, "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket", 1);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "3", "--sockets"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "now has 6 vCPUs"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "now has 6 vCPUs");
     rec = fx_audit_last(fx, 2);
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "requested"), 6);
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 6);
@@ -342,8 +342,8 @@ test_set_hotpluggable(void)
     CU_ASSERT_EQUAL(json_object_get_int_member(range, "max"), 8);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(range, "not-hotpluggable"), "0-3");
     CU_ASSERT_EQUAL(fx_run(fx, "get", "web1"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "live-range   minimum        4"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "live-range   maximum        8"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "live-range   minimum        4");
+    CUNIT_ASSERT_CONTAINS(fx->out, "live-range   maximum        8");
 
     /* a transient domain has no definition to prepare: the way out differs */
     d.transient = TRUE;
@@ -454,8 +454,8 @@ test_set_config(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "actual"), 5);
     CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "config-updated"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
-                                  "persistent definition could not be updated"));
+    CUNIT_ASSERT_CONTAINS(json_object_get_string_member(fx->json, "error"),
+                          "persistent definition could not be updated");
     fx_free(fx);
 }
 
@@ -473,9 +473,9 @@ test_set_config_offline(void)
     write_hook(fx, "before_set_num_of_cpus", "10_mark", hook);
     write_hook(fx, "after_set_num_of_cpus", "10_mark", hook);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "off1", "6", "--config"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'off1' is shut off: its persistent definition "
-                                           "now has 6 vCPUs (was 4); nothing live changed and no "
-                                           "hooks ran."));
+    CUNIT_ASSERT_CONTAINS(fx->out, "Domain 'off1' is shut off: its persistent definition "
+                                   "now has 6 vCPUs (was 4); nothing live changed and no "
+                                   "hooks ran.");
     CU_ASSERT_FALSE(g_file_test(marker, G_FILE_TEST_EXISTS));
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
@@ -543,8 +543,8 @@ test_set_hook_veto(void)
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 2); /* unchanged */
     hooks = json_object_get_array_member(rec, "hooks");
     CU_ASSERT_EQUAL_FATAL(json_array_get_length(hooks), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(
-        json_object_get_string_member(json_array_get_object_element(hooks, 0), "hook"), "50_veto"));
+    CUNIT_ASSERT_CONTAINS(
+        json_object_get_string_member(json_array_get_object_element(hooks, 0), "hook"), "50_veto");
     CU_ASSERT_EQUAL(json_object_get_int_member(json_array_get_object_element(hooks, 0), "exit"), 1);
     fx_free(fx);
 }
@@ -647,8 +647,8 @@ test_set_unplug_not_converged(void)
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "not-converged");
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
-    CU_ASSERT_PTR_NOT_NULL(
-        strstr(json_object_get_string_member(rec, "error"), "has 4 vCPUs, not the 2 requested"));
+    CUNIT_ASSERT_CONTAINS(json_object_get_string_member(rec, "error"),
+                          "has 4 vCPUs, not the 2 requested");
 
     /* a plain failure that changed something is not "nothing changed" */
     fx->mock = "partial";
@@ -691,13 +691,13 @@ test_prepare_running(void)
     fx_domain(fx, &d);
     /* dry run: the changes, nothing done, nothing recorded */
     CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8", "--dry-run"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Dry run: prepare would change the persistent "
-                                           "definition of domain 'web1':\n"
-                                           "  maximum vCPUs: 2 -> 8\n"
-                                           "  topology: 2 sockets x 1 core x 1 thread -> 8 "
-                                           "sockets x 1 core x 1 thread\n"
-                                           "  hot-pluggable vCPUs: none -> 1-7\n"
-                                           "Nothing was changed (--dry-run).\n"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "Dry run: prepare would change the persistent "
+                                   "definition of domain 'web1':\n"
+                                   "  maximum vCPUs: 2 -> 8\n"
+                                   "  topology: 2 sockets x 1 core x 1 thread -> 8 "
+                                   "sockets x 1 core x 1 thread\n"
+                                   "  hot-pluggable vCPUs: none -> 1-7\n"
+                                   "Nothing was changed (--dry-run).\n");
     CU_ASSERT_FALSE(g_file_test(fx->audit, G_FILE_TEST_EXISTS));
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "8", "--dry-run"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
@@ -708,12 +708,12 @@ test_prepare_running(void)
 
     /* for real: only the persistent definition of the running domain */
     CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "8"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Changed the persistent definition of domain 'web1':"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' is running: only its persistent "
-                                           "definition changed"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "take effect after a full shutdown and start of the "
-                                           "domain (a reboot from inside the guest is not "
-                                           "enough)"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "Changed the persistent definition of domain 'web1':");
+    CUNIT_ASSERT_CONTAINS(fx->out, "Domain 'web1' is running: only its persistent "
+                                   "definition changed");
+    CUNIT_ASSERT_CONTAINS(fx->out, "take effect after a full shutdown and start of the "
+                                   "domain (a reboot from inside the guest is not "
+                                   "enough)");
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(rec);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "command"), "prepare");
@@ -751,10 +751,10 @@ test_prepare_ready(void)
 
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "prepare", "web1", "--max", "4"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Domain 'web1' is ready for vCPU hot plug: its "
-                                           "persistent definition has a maximum of 4 vCPUs, "
-                                           "hot-pluggable vCPUs 1-3 and the agent channel; "
-                                           "nothing to change."));
+    CUNIT_ASSERT_CONTAINS(fx->out, "Domain 'web1' is ready for vCPU hot plug: its "
+                                   "persistent definition has a maximum of 4 vCPUs, "
+                                   "hot-pluggable vCPUs 1-3 and the agent channel; "
+                                   "nothing to change.");
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "actual"), 4);
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4", "--dry-run"), 0);
@@ -785,8 +785,8 @@ test_prepare_shut_off(void)
         json_array_get_string_element(json_object_get_array_member(fx->json, "applied"), 0),
         "maximum");
     CU_ASSERT_EQUAL(fx_run(fx, "prepare", "off1", "--max", "6"), 0);
-    CU_ASSERT_PTR_NULL(strstr(fx->out, "is running"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "full shutdown and start"));
+    CUNIT_ASSERT_NOT_CONTAINS(fx->out, "is running");
+    CUNIT_ASSERT_CONTAINS(fx->out, "full shutdown and start");
     fx_free(fx);
 }
 
@@ -809,10 +809,9 @@ test_prepare_channel_failure(void)
     fx_domain(fx, &ready);
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "prepare", "web1", "--max", "4"), 5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
-    CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string_member(fx->json, "error"),
-                                  "libvirt could not change the agent channel of domain 'web1'"));
-    CU_ASSERT_PTR_NOT_NULL(
-        strstr(json_object_get_string_member(fx->json, "error"), "nothing changed"));
+    CUNIT_ASSERT_CONTAINS(json_object_get_string_member(fx->json, "error"),
+                          "libvirt could not change the agent channel of domain 'web1'");
+    CUNIT_ASSERT_CONTAINS(json_object_get_string_member(fx->json, "error"), "nothing changed");
     CU_ASSERT_FALSE(json_object_get_boolean_member(fx->json, "ready"));
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "outcome"), "failed");
@@ -942,18 +941,18 @@ test_agent_get_topology_guest_set(void)
 
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "get", "web1"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "guest        online         2"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "guest        online         2");
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "get", "web1"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_EQUAL(
         json_object_get_int_member(json_object_get_object_member(fx->json, "guest"), "online"), 2);
 
     CU_ASSERT_EQUAL(fx_run(fx, "topology", "web1"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "CPU ONLINE SOCKET CORE THREAD SIBLINGS  NODE"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "  0 yes"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "  3 no"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "On-line CPU(s) list:   0-1"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "Present CPU(s) list:   0-3"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "CPU ONLINE SOCKET CORE THREAD SIBLINGS  NODE");
+    CUNIT_ASSERT_CONTAINS(fx->out, "  0 yes");
+    CUNIT_ASSERT_CONTAINS(fx->out, "  3 no");
+    CUNIT_ASSERT_CONTAINS(fx->out, "On-line CPU(s) list:   0-1");
+    CUNIT_ASSERT_CONTAINS(fx->out, "Present CPU(s) list:   0-3");
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "topology", "web1"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "online-count"), 2);
@@ -1009,7 +1008,7 @@ test_agent_set_plug_confirmed(void)
 
     fx_domain(fx, &d);
     CU_ASSERT_EQUAL(fx_run(fx, "set", "web1", "4", "--require-guest", "--timeout", "10"), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fx->out, "The guest confirmed 4 CPUs present and online"));
+    CUNIT_ASSERT_CONTAINS(fx->out, "The guest confirmed 4 CPUs present and online");
     CU_ASSERT_EQUAL(fake_sysfs_get_online(a->tree, 3), 1);
     rec = fx_audit_last(fx, 1);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "confirmed");

@@ -24,6 +24,7 @@
 #include "ctl_fixture.h"
 #include "cunit_runner.h"
 #include "fake_sysfs.h"
+#include "fd_io.h"
 #include "protocol.h"
 
 /* web1: 6 of 8 vCPUs live, its guest with 6 CPUs online, the shipped
@@ -173,21 +174,6 @@ unix_socket(const char *path, gboolean listen_on)
     return fd;
 }
 
-static void
-write_all(int fd, const char *data, gsize len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* the peer left; its reader notices */
-        data += n;
-        len -= (gsize)n;
-    }
-}
-
 /* Hands on the complete lines of @buf: from the client, to the agent or
  * answered here; from the agent, to the client (whole lines only, so that
  * an answer made here never lands inside one of the agent's). */
@@ -207,9 +193,9 @@ pass_lines(OldAgent *old, GString *buf, gboolean from_client, int client, int up
                                                         "no command 'set-online-cpus'", req->id);
 
             g_atomic_int_inc(&old->refused);
-            write_all(client, reply, strlen(reply));
+            (void)fd_write_all(client, reply, strlen(reply));
         } else {
-            write_all(from_client ? upstream : client, buf->str, len + 1);
+            (void)fd_write_all(from_client ? upstream : client, buf->str, len + 1);
         }
         g_string_erase(buf, 0, (gssize)len + 1);
     }
@@ -349,6 +335,15 @@ process_running(const char *pid_text)
     return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
 }
 
+/* TRUE once @path holds at least one whole line (written up to its '\n'). */
+static gboolean
+file_has_line(const char *path)
+{
+    g_autofree char *text = NULL;
+
+    return g_file_get_contents(path, &text, NULL, NULL) && strchr(text, '\n') != NULL;
+}
+
 /* A slow before hook with a background child; the test signals hotcpu-ctl
  * once the child runs. */
 static void
@@ -367,9 +362,11 @@ signal_during_hook(int sig, int want_exit)
 
     write_hook(fx, "before_set_num_of_cpus", "60_slow", slow);
     p = fx_spawn_v(fx, (const char *const[]){ "set", "web1", "2", NULL });
-    for (int i = 0; i < 200 && !g_file_test(pidfile, G_FILE_TEST_EXISTS); i++)
-        g_usleep(50 * 1000);
-    g_usleep(100 * 1000);
+    /* The event: the hook wrote its child's pid (a whole line), so the child
+     * runs and the hook is in its wait. */
+    for (int i = 0; i < 400 && !file_has_line(pidfile); i++)
+        g_usleep(25 * 1000);
+    CU_ASSERT_TRUE_FATAL(file_has_line(pidfile));
     g_subprocess_send_signal(p, sig);
     CU_ASSERT_EQUAL(fx_finish(fx, p), want_exit);
     CU_ASSERT_EQUAL(online_count(a), 6); /* the shipped hook's offlining undone */

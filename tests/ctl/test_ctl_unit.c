@@ -289,7 +289,7 @@ test_matrix_invalid(void)
     g_autoptr(GError) e3 = NULL;
 
     CU_ASSERT_PTR_NULL(support_matrix_load_data("[a]\nplug=true\nunplug=true\n", "t", &e1));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "none of ids=, id-prefixes= and arches="));
+    CUNIT_ASSERT_CONTAINS(e1->message, "none of ids=, id-prefixes= and arches=");
     CU_ASSERT_PTR_NOT_NULL(e1);
     CU_ASSERT_PTR_NULL(support_matrix_load_data("[a]\nids=x\nplug=maybe\nunplug=true\n", "t", &e2));
     CU_ASSERT_PTR_NOT_NULL(e2);
@@ -340,7 +340,8 @@ test_policy_ratio(void)
         g_autoptr(Policy) p = policy_load_data(text, "p", &e);
 
         CU_ASSERT_PTR_NULL(p);
-        CU_ASSERT_TRUE(e && strstr(e->message, "max-vcpus-per-host-cpu must be a positive number"));
+        CUNIT_ASSERT_CONTAINS(e ? e->message : NULL,
+                              "max-vcpus-per-host-cpu must be a positive number");
     }
 }
 
@@ -365,28 +366,28 @@ test_check_running_and_jobs(void)
 
     CU_ASSERT_TRUE(check_domain_running("web1", VIR_DOMAIN_RUNNING, NULL));
     CU_ASSERT_FALSE(check_domain_running("web1", VIR_DOMAIN_SHUTOFF, &e1));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "'web1' is not running (state: shut off)"));
+    CUNIT_ASSERT_CONTAINS(e1->message, "'web1' is not running (state: shut off)");
     CU_ASSERT_TRUE(check_no_job("web1", NULL, -1, -1, NULL));
     CU_ASSERT_TRUE(check_no_job("web1", &ok, VIR_DOMAIN_JOB_NONE, -1, NULL));
     CU_ASSERT_FALSE(check_no_job("web1", &job, -1, -1, &e2));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "job in progress"));
+    CUNIT_ASSERT_CONTAINS(e2->message, "job in progress");
     CU_ASSERT_FALSE(check_no_job("web1", NULL, VIR_DOMAIN_JOB_UNBOUNDED, -1, &e3));
     CU_ASSERT_TRUE(check_no_job("web1", NULL, VIR_DOMAIN_JOB_COMPLETED, -1, NULL));
     /* Another client's setVcpus waiting for the guest: QEMU's driver says
      * ERROR/INTERNAL, which is a busy domain, not a broken monitor. */
     CU_ASSERT_FALSE(check_no_job("web1", &held, -1, -1, &e4));
-    CU_ASSERT_PTR_NOT_NULL(e4 ? strstr(e4->message, "'web1' is busy with another change") : NULL);
+    CUNIT_ASSERT_CONTAINS(e4 ? e4->message : NULL, "'web1' is busy with another change");
     CU_ASSERT_FALSE(check_no_job("web1", &broken, -1, -1, &e5));
-    CU_ASSERT_PTR_NOT_NULL(e5 ? strstr(e5->message, "monitor failed") : NULL);
+    CUNIT_ASSERT_CONTAINS(e5 ? e5->message : NULL, "monitor failed");
     /* The job named when libvirt says what it is: a migration under way
      * is the user's answer, not "a job such as a migration". */
     CU_ASSERT_FALSE(check_no_job("web1", &job, VIR_DOMAIN_JOB_UNBOUNDED,
                                  VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT, &e6));
-    CU_ASSERT_PTR_NOT_NULL(
-        e6 ? strstr(e6->message, "domain 'web1' is being migrated to another host") : NULL);
+    CUNIT_ASSERT_CONTAINS(e6 ? e6->message : NULL,
+                          "domain 'web1' is being migrated to another host");
     CU_ASSERT_FALSE(
         check_no_job("web1", NULL, VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_DUMP, &e7));
-    CU_ASSERT_PTR_NOT_NULL(e7 ? strstr(e7->message, "has a dump in progress") : NULL);
+    CUNIT_ASSERT_CONTAINS(e7 ? e7->message : NULL, "has a dump in progress");
 }
 
 static void
@@ -403,13 +404,13 @@ test_check_count(void)
     CU_ASSERT_STRING_EQUAL(e1->message, "requested 9 vCPUs but domain 'web1' allows at most 8");
     CU_ASSERT_FALSE(check_count("web1", 0, 8, 32, "kvm", FALSE, 0, &e2));
     CU_ASSERT_FALSE(check_count("web1", 33, 40, 32, "kvm", FALSE, 0, &e3));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "hypervisor"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "at most 32"));
+    CUNIT_ASSERT_CONTAINS(e3->message, "hypervisor");
+    CUNIT_ASSERT_CONTAINS(e3->message, "at most 32");
     CU_ASSERT_TRUE(check_count("web1", 33, 40, -1, "kvm", FALSE, 0, NULL));
     CU_ASSERT_FALSE(check_count("web1", 6, 8, 32, "kvm", TRUE, 4, &e4));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e4->message, "persistent definition"));
+    CUNIT_ASSERT_CONTAINS(e4->message, "persistent definition");
     CU_ASSERT_FALSE(check_count("web1", 4, 8, 32, "kvm", TRUE, 0, &e5));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e5->message, "transient"));
+    CUNIT_ASSERT_CONTAINS(e5->message, "transient");
 }
 
 static DomainInfo *
@@ -436,8 +437,8 @@ test_check_sockets(void)
     CU_ASSERT_TRUE(check_sockets(two, "web1", 4, FALSE, &vcpus, NULL));
     CU_ASSERT_EQUAL(vcpus, 4);
     CU_ASSERT_FALSE(check_sockets(two, "web1", 3, FALSE, &vcpus, &e1));
-    CU_ASSERT_PTR_NOT_NULL(
-        strstr(e1->message, "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket"));
+    CUNIT_ASSERT_CONTAINS(e1->message,
+                          "requested 3 vCPUs but domain 'web1' has 2 vCPUs per socket");
     CU_ASSERT_TRUE(check_sockets(one, "web1", 3, FALSE, &vcpus, NULL));
     CU_ASSERT_EQUAL(vcpus, 3);
 }
@@ -454,12 +455,12 @@ test_check_pins(void)
 
     CU_ASSERT_TRUE(check_pins(info, "web1", 8, 7, NULL, FALSE, NULL)); /* removes 7 only */
     CU_ASSERT_FALSE(check_pins(info, "web1", 8, 5, NULL, FALSE, &e1)); /* removes 5, 6, 7 */
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "vCPUs 5, 6"));
+    CUNIT_ASSERT_CONTAINS(e1->message, "vCPUs 5, 6");
     CU_ASSERT_TRUE(check_pins(info, "web1", 8, 5, NULL, TRUE, NULL));
     CU_ASSERT_TRUE(check_pins(info, "web1", 2, 8, NULL, FALSE, NULL)); /* plug */
     /* set --node: the ids it removes, wherever they are */
     CU_ASSERT_FALSE(check_pins(info, "web1", 8, 6, node_pinned, FALSE, &e2));
-    CU_ASSERT_PTR_NOT_NULL(e2 && strstr(e2->message, "would remove vCPU 5,"));
+    CUNIT_ASSERT_CONTAINS(e2 ? e2->message : NULL, "would remove vCPU 5,");
     CU_ASSERT_TRUE(check_pins(info, "web1", 8, 4, node_free, FALSE, NULL));
 }
 
@@ -479,7 +480,7 @@ test_check_guest_os(void)
         check_guest_os(m, "http://redhat.com/rhel/6.3", "x86_64", 0, "w", 2, 4, FALSE, NULL));
     CU_ASSERT_FALSE(
         check_guest_os(m, "http://redhat.com/rhel/6.3", "x86_64", 0, "w", 4, 2, FALSE, &e1));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "--force"));
+    CUNIT_ASSERT_CONTAINS(e1->message, "--force");
     CU_ASSERT_TRUE(
         check_guest_os(m, "http://redhat.com/rhel/6.3", "x86_64", 0, "w", 4, 2, TRUE, NULL));
     /* Windows 2003: neither */
@@ -488,7 +489,7 @@ test_check_guest_os(void)
     /* no metadata: plug ok, unplug refused unless the agent answers or --force */
     CU_ASSERT_TRUE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_UNKNOWN, "w", 2, 4, FALSE, NULL));
     CU_ASSERT_FALSE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_UNKNOWN, "w", 4, 2, FALSE, &e2));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "no guest OS metadata"));
+    CUNIT_ASSERT_CONTAINS(e2->message, "no guest OS metadata");
     CU_ASSERT_TRUE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_ANSWERS, "w", 4, 2, FALSE, NULL));
     CU_ASSERT_TRUE(check_guest_os(m, NULL, "x86_64", GUEST_AGENT_UNKNOWN, "w", 4, 2, TRUE, NULL));
     /* unknown id: like no metadata, the agent does not make it Linux */
@@ -498,11 +499,11 @@ test_check_guest_os(void)
                                    GUEST_AGENT_ANSWERS, "w", 4, 2, FALSE, &e3));
     /* POWER: refused without metadata too, even with an answering agent */
     CU_ASSERT_FALSE(check_guest_os(m, NULL, "ppc64le", GUEST_AGENT_ANSWERS, "w", 2, 4, FALSE, &e4));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e4->message, "runs on architecture ppc64le, where vCPU hot plug "
-                                               "is not allowed"));
+    CUNIT_ASSERT_CONTAINS(e4->message, "runs on architecture ppc64le, where vCPU hot plug "
+                                       "is not allowed");
     CU_ASSERT_FALSE(
         check_guest_os(m, "http://debian.org/debian/12", "ppc64", 0, "w", 4, 2, FALSE, &e5));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e5->message, "does not allow vCPU hot unplug on ppc64"));
+    CUNIT_ASSERT_CONTAINS(e5->message, "does not allow vCPU hot unplug on ppc64");
     CU_ASSERT_TRUE(check_guest_os(m, NULL, "ppc64", 0, "w", 2, 4, TRUE, NULL));
     /* unreadable matrix: every id unknown */
     CU_ASSERT_FALSE(
@@ -519,10 +520,10 @@ test_check_policy(void)
     g_autoptr(GError) e2 = NULL;
 
     CU_ASSERT_FALSE(check_policy(strict, "web1", 4, 2, 0, &e1));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "forbids vCPU hot unplug"));
+    CUNIT_ASSERT_CONTAINS(e1->message, "forbids vCPU hot unplug");
     CU_ASSERT_TRUE(check_policy(strict, "web1", 2, 4, 0, NULL));
     CU_ASSERT_FALSE(check_policy(floor, "web1", 4, 2, 3, &e2));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "is defined with 3"));
+    CUNIT_ASSERT_CONTAINS(e2->message, "is defined with 3");
     CU_ASSERT_TRUE(check_policy(floor, "web1", 4, 3, 3, NULL));
 }
 
@@ -635,10 +636,10 @@ test_check_live_range(void)
                            "'hotcpu-ctl prepare web1 --max 8' and restart the domain (shut "
                            "down, then start)");
     CU_ASSERT_FALSE(check_live_range(&r1, "db", 1, 0, &e2));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "vCPUs 0-1 are not hot-pluggable"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e2->message, "the domain is transient"));
+    CUNIT_ASSERT_CONTAINS(e2->message, "vCPUs 0-1 are not hot-pluggable");
+    CUNIT_ASSERT_CONTAINS(e2->message, "the domain is transient");
     CU_ASSERT_FALSE(check_live_range(&r1, "db", 3, 2, &e3));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "cannot go above 2 vCPUs live"));
+    CUNIT_ASSERT_CONTAINS(e3->message, "cannot go above 2 vCPUs live");
     CU_ASSERT_TRUE(check_live_range(&rt, "web1", 1, 16, NULL));
 }
 
@@ -873,22 +874,22 @@ test_edit_xml(void)
     CU_ASSERT_EQUAL(after->vcpu_current, 2);
     CU_ASSERT_EQUAL(after->sockets, 8);
     CU_ASSERT_EQUAL(after->vcpus->len, 8);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpu id=\"0\" enabled=\"yes\" hotpluggable=\"no\"/>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpu id=\"1\" enabled=\"yes\" hotpluggable=\"yes\"/>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpu id=\"7\" enabled=\"no\" hotpluggable=\"yes\"/>"));
+    CUNIT_ASSERT_CONTAINS(out, "<vcpu id=\"0\" enabled=\"yes\" hotpluggable=\"no\"/>");
+    CUNIT_ASSERT_CONTAINS(out, "<vcpu id=\"1\" enabled=\"yes\" hotpluggable=\"yes\"/>");
+    CUNIT_ASSERT_CONTAINS(out, "<vcpu id=\"7\" enabled=\"no\" hotpluggable=\"yes\"/>");
     /* the rest stays as it was: the password, the devices, foreign metadata */
     devices_in = element_text(xml, "<devices>", "</devices>");
     devices_out = element_text(out, "<devices>", "</devices>");
     CU_ASSERT_PTR_NOT_NULL_FATAL(devices_out);
-    CU_ASSERT_PTR_NOT_NULL(strstr(devices_out, "passwd=\"s3cr&lt;t\""));
+    CUNIT_ASSERT_CONTAINS(devices_out, "passwd=\"s3cr&lt;t\"");
     /* libxml2 writes attributes in double quotes; nothing else differs */
     CU_ASSERT_STRING_EQUAL(g_strdelimit(devices_in, "'", '"'), devices_out);
     meta_in = element_text(xml, "<app:keep", "</app:keep>");
     meta_out = element_text(out, "<app:keep", "</app:keep>");
     CU_ASSERT_STRING_EQUAL(g_strdelimit(meta_in, "'", '"'), meta_out);
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<vcpupin vcpu=\"0\" cpuset=\"1\"/>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<type arch=\"x86_64\" machine=\"pc-q35-10.0\">hvm</type>"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "<emulator>/usr/bin/qemu-system-x86_64</emulator>"));
+    CUNIT_ASSERT_CONTAINS(out, "<vcpupin vcpu=\"0\" cpuset=\"1\"/>");
+    CUNIT_ASSERT_CONTAINS(out, "<type arch=\"x86_64\" machine=\"pc-q35-10.0\">hvm</type>");
+    CUNIT_ASSERT_CONTAINS(out, "<emulator>/usr/bin/qemu-system-x86_64</emulator>");
     /* the result needs nothing more but the channel (an API adds it) */
     domain_edit_plan(after, 8, &again);
     CU_ASSERT_FALSE(again.redefine);
@@ -910,11 +911,11 @@ test_edit_xml_refusals(void)
     domain_edit_plan(def, 8, &plan);
     /* the maximum goes through the API first: unchanged XML is refused */
     CU_ASSERT_PTR_NULL(domain_edit_xml(xml, &plan, &e1));
-    CU_ASSERT_PTR_NOT_NULL(e1 && strstr(e1->message, "not the 8 vCPUs planned"));
+    CUNIT_ASSERT_CONTAINS(e1 ? e1->message : NULL, "not the 8 vCPUs planned");
     /* no secret in an error about a broken document */
     CU_ASSERT_PTR_NULL(domain_edit_xml("<domain><graphics passwd='s3cret'/><vcpu>4", &plan, &e2));
     CU_ASSERT_PTR_NOT_NULL_FATAL(e2);
-    CU_ASSERT_PTR_NULL(strstr(e2->message, "s3cret"));
+    CUNIT_ASSERT_NOT_CONTAINS(e2->message, "s3cret");
     CU_ASSERT_PTR_NULL(domain_edit_xml("<network/>", &plan, &e3));
 }
 
@@ -937,13 +938,13 @@ test_check_prepare_max(void)
     CU_ASSERT_TRUE(check_prepare_max(def, "web1", 6, TRUE, 255, "kvm", &max, NULL));
     CU_ASSERT_EQUAL(max, 12);
     CU_ASSERT_FALSE(check_prepare_max(def, "web1", 7, FALSE, 255, "kvm", &max, &e1));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e1->message, "has 2 vCPUs per socket; ask for a multiple of 2"));
+    CUNIT_ASSERT_CONTAINS(e1->message, "has 2 vCPUs per socket; ask for a multiple of 2");
     CU_ASSERT_FALSE(check_prepare_max(def, "web1", 2, FALSE, 255, "kvm", &max, &e2));
     CU_ASSERT_STRING_EQUAL(e2->message, "requested a maximum of 2 vCPUs but domain 'web1' is "
                                         "defined with 4; the maximum cannot be below the "
                                         "current count");
     CU_ASSERT_FALSE(check_prepare_max(def, "web1", 300, FALSE, 255, "kvm", &max, &e3));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e3->message, "the hypervisor (type 'kvm') allows at most 255"));
+    CUNIT_ASSERT_CONTAINS(e3->message, "the hypervisor (type 'kvm') allows at most 255");
     CU_ASSERT_FALSE(check_prepare_max(def, "web1", 0, TRUE, 255, "kvm", &max, &e4));
     CU_ASSERT_EQUAL(max, 12); /* untouched on failure */
 }

@@ -1,4 +1,4 @@
-/* fuzz_agent_client.c: the host's agent client (libhotcpu/agent_client.c)
+/* fuzz_agent_client.c: the host's agent client (libhotcpu/host/agent_client.c)
  * through a whole conversation with a guest that sends arbitrary bytes
  * (issue 18): what hotcpu-ctl and the hooks do with one connection.
  *

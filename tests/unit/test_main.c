@@ -9,6 +9,8 @@ static const CunitSuite suites[] = {
     { "agent_client", register_agent_client_suite },
     { "safe_text", register_safe_text_suite },
     { "cancel", register_cancel_suite },
+    { "keyfile", register_keyfile_suite },
+    { "cpu_planner", register_cpu_planner_suite },
     { NULL, NULL },
 };
 /* clang-format on */

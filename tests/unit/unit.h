@@ -9,3 +9,5 @@ void register_topology_suite(void);
 void register_agent_client_suite(void);
 void register_safe_text_suite(void);
 void register_cancel_suite(void);
+void register_keyfile_suite(void);
+void register_cpu_planner_suite(void);

@@ -17,8 +17,6 @@
 
 #include "protocol.h"
 
-#define AGENT_CHANNEL_NAME "org.hotcpu.agent.0"
-
 typedef enum {
     AGENT_CLIENT_ERROR_CONNECT,   /* socket missing, refused */
     AGENT_CLIENT_ERROR_TIMEOUT,   /* no (matching) reply in time */
