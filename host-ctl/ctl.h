@@ -50,3 +50,8 @@ int cmd_guest_set(CtlContext *ctx, const CmdArgs *args);
 int cmd_prepare(CtlContext *ctx, const CmdArgs *args);
 int cmd_watch(CtlContext *ctx, const CmdArgs *args);
 int cmd_autoscale(CtlContext *ctx, const CmdArgs *args);
+int cmd_list(CtlContext *ctx, const CmdArgs *args);
+/* cmd_list.c keeps its options and help beside its handler. */
+extern const CmdOptDef cmd_list_opts[];
+extern const char cmd_list_summary[];
+extern const char cmd_list_help[];

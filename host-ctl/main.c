@@ -114,6 +114,7 @@ static const CmdDef commands[] = {
       "    COUNT CPUs present and online.  With --config on a shut-off domain, changes its\n"
       "    persistent definition only, without hooks.  Every attempt is recorded in the\n"
       "    audit log and in syslog." },
+    { "list", cmd_list, cmd_list_opts, cmd_list_summary, cmd_list_help },
     { "get", cmd_get, opts_domain_only, "show the vCPU counts of a domain",
       "Shows the live and persistent current and maximum vCPU counts, and the\n"
       "    number of CPUs online in the guest when its guest agent answers." },
