@@ -333,6 +333,8 @@ cmd_list(CtlContext *ctx, const CmdArgs *args)
     }
     result = json_object_new();
     json_object_set_array_member(result, "domains", arr);
+    /* where set records its changes: the page's history reads it */
+    json_object_set_string_member(result, "audit-log", ctx->audit_log);
     json_object_set_int_member(result, "exit", 0);
     output_result(ctx->out, result);
     return CTL_EXIT_OK;

@@ -87,17 +87,21 @@ export function readHistory(path, domain) {
             }).filter(r => r && r.domain === domain && r.exit !== null && r.exit !== undefined));
 }
 
-/* Cockpit's way of writing numbers. */
-export function num(n, digits) {
+/* Numbers as Cockpit writes them: in the user's language; whole numbers
+ * as they are, fractions to Cockpit's 3 significant digits. */
+export function num(n) {
     if (n === null || n === undefined || Number.isNaN(n))
         return "–";
-    return cockpit.format_number(n, digits);
+    if (Number.isInteger(n))
+        return n.toLocaleString(cockpit.language || undefined);
+    return cockpit.format_number(n);
 }
 
+/* A fraction 0..1 as Cockpit's usage pages write it: "42%". */
 export function percent(fraction) {
-    if (fraction === null || fraction === undefined)
+    if (fraction === null || fraction === undefined || Number.isNaN(fraction))
         return "–";
-    return cockpit.format_number(fraction * 100, 0) + " %";
+    return Math.round(fraction * 100).toLocaleString(cockpit.language || undefined) + "%";
 }
 
 export function timeText(date) {

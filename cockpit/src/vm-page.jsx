@@ -12,6 +12,7 @@ import { GuestCpus } from "./guest-cpus.jsx";
 import { LoadChart } from "./load-chart.jsx";
 import { AutoscaleCard } from "./autoscale.jsx";
 import { HistoryTable } from "./history.jsx";
+import { CardBoundary } from "./error-boundary.jsx";
 
 const HISTORY_MS = 10000;
 
@@ -54,11 +55,11 @@ export function VmPage({ name, vm, auditLog, refresh }) {
                 {!vm
                     ? <Alert variant="danger" isInline title={`There is no virtual machine '${name}' on this host.`} />
                     : <Gallery hasGutter minWidths={{ default: "100%", lg: "32rem" }}>
-                        <CountCard vm={vm} onChanged={changed} />
-                        <GuestCpus vm={vm} tick={topologyTick} />
-                        <LoadChart vm={vm} history={history} />
-                        <AutoscaleCard vm={vm} />
-                        <HistoryTable history={history} error={historyError} />
+                        <CardBoundary><CountCard vm={vm} onChanged={changed} /></CardBoundary>
+                        <CardBoundary><GuestCpus vm={vm} tick={topologyTick} /></CardBoundary>
+                        <CardBoundary><LoadChart vm={vm} history={history} /></CardBoundary>
+                        <CardBoundary><AutoscaleCard vm={vm} /></CardBoundary>
+                        <CardBoundary><HistoryTable history={history} error={historyError} /></CardBoundary>
                     </Gallery>}
             </PageSection>
         </>

@@ -46,7 +46,7 @@ const browser = await chromium.launch({
     // root in a container: Chromium's sandbox needs user namespaces
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+const context = await browser.newContext({ viewport: { width: 1280, height: 1700 } });
 const page = await context.newPage();
 page.setDefaultTimeout(TIMEOUT);
 page.on("console", m => { if (m.type() === "error") log(`console error: ${m.text()}`) });

@@ -75,6 +75,7 @@ test_list_domains(void)
     CU_ASSERT_EQUAL(fx_run(fx, "--json", "list"), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_EQUAL(json_object_get_int_member(fx->json, "exit"), 0);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(fx->json, "audit-log"), fx->audit);
     arr = json_object_get_array_member(fx->json, "domains");
     CU_ASSERT_PTR_NOT_NULL_FATAL(arr);
     CU_ASSERT_EQUAL_FATAL(json_array_get_length(arr), 3);
