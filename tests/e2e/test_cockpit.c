@@ -194,7 +194,7 @@ test_page(void)
 
         g_subprocess_launcher_setenv(bl, "HOTCPU_COCKPIT_URL", url, TRUE);
         g_subprocess_launcher_setenv(bl, "HOTCPU_DOMAIN", guest->name, TRUE);
-        g_subprocess_launcher_setenv(bl, "HOTCPU_CTL", wrapper, TRUE);
+        g_subprocess_launcher_setenv(bl, "HOTCPU_AUDIT_LOG", e2e.audit_log, TRUE);
         g_subprocess_launcher_setenv(bl, "HOTCPU_HOOKS_DIR", e2e.hooks_dir, TRUE);
         g_subprocess_launcher_setenv(bl, "HOTCPU_SHOTS", shots, TRUE);
         g_subprocess_launcher_setenv(bl, "HOTCPU_AUTOSCALE_DIR", AUTOSCALE_DIR, TRUE);
@@ -225,6 +225,54 @@ test_page(void)
           "the last audit record is not the veto");
 }
 
+/* What the page does, without the page: `watch --load` holds the agent's
+ * channel and `topology` and `list` ask the agent every few seconds while a
+ * vetoed unplug runs.  The shipped before hook offlines the CPU; the veto
+ * must give it back: the guest keeps its 3 CPUs online. */
+static void
+test_veto_while_watched(void)
+{
+    g_autofree char *veto = NULL;
+    g_autoptr(GSubprocess) watch = NULL, poll = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *loop = NULL;
+
+    NEED_GUEST();
+    {
+        g_autoptr(E2eRun) r = e2e_check_set(guest, 3, 0);
+    }
+    CHECK_FATAL(e2e_guest_wait_cpus(guest, 3, 3, 10000), "the guest did not get 3 CPUs");
+    {
+        const char *argv[] = { "--json", "watch", guest->name, "--load", "2", NULL };
+        watch = e2e_ctl_spawn(argv, &error);
+    }
+    CHECK_FATAL(watch != NULL, "cannot start watch: %s", error ? error->message : "?");
+    loop = g_strdup_printf("while :; do '%s' -c %s --json topology '%s'; '%s' -c %s --json list; "
+                           "sleep 0.5; done >/dev/null 2>&1",
+                           e2e.ctl, E2E_URI, guest->name, e2e.ctl, E2E_URI);
+    poll = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, "sh", "-c", loop, NULL);
+    CHECK_FATAL(poll != NULL, "cannot start the polling loop");
+    g_usleep(4 * G_USEC_PER_SEC); /* watch has the channel and a load sample */
+    veto = g_build_filename(e2e.hooks_dir, "before_set_num_of_cpus", "05_veto", NULL);
+    g_assert(g_file_set_contents(veto, "#!/bin/sh\necho 'no changes now' >&2\nexit 1\n", -1, NULL));
+    g_chmod(veto, 0755);
+    for (int i = 0; i < 3; i++) {
+        g_autoptr(E2eRun) r = e2e_check_set(guest, 2, 4);
+        CHECK(e2e_guest_wait_cpus(guest, 3, 3, 5000),
+              "veto %d while watch holds the channel: the guest has %d CPUs online, libvirt %d "
+              "vCPUs (set said: %s)",
+              i + 1, e2e_guest_online(guest), e2e_libvirt_vcpus(guest, TRUE), r->out);
+    }
+    g_unlink(veto);
+    g_subprocess_send_signal(poll, SIGTERM);
+    g_subprocess_wait(poll, NULL, NULL);
+    g_subprocess_send_signal(watch, SIGTERM);
+    g_subprocess_wait(watch, NULL, NULL);
+    {
+        g_autoptr(E2eRun) r = e2e_check_set(guest, 1, 0);
+    }
+}
+
 static void
 register_cockpit_suite(void)
 {
@@ -236,7 +284,20 @@ register_cockpit_suite(void)
     cunit_add_suite_full("cockpit", suite_init, suite_clean, NULL, NULL, tests);
 }
 
+/* Its own guest: what a failure leaves behind stays out of the page's test. */
+static void
+register_veto_suite(void)
+{
+    static const CunitTest tests[] = {
+        { "a vetoed unplug while watch holds the channel", test_veto_while_watched },
+        { NULL, NULL },
+    };
+
+    cunit_add_suite_full("veto-watched", suite_init, suite_clean, NULL, NULL, tests);
+}
+
 static const CunitSuite suites[] = {
+    { "veto-watched", register_veto_suite },
     { "cockpit", register_cockpit_suite },
     { NULL, NULL },
 };
