@@ -31,9 +31,12 @@ function parseConf(text) {
     return conf;
 }
 
+/* cockpit.js's own promises (cockpit.file, cockpit.dbus) have no finally():
+ * each is wrapped in a native Promise. */
+
 /* Why systemd cannot run the unit here, or null when it can. */
 function systemdMissing() {
-    return cockpit.file("/proc/1/comm").read()
+    return Promise.resolve(cockpit.file("/proc/1/comm").read())
             .then(comm => {
                 comm = (comm || "").trim();
                 return comm === "systemd" ? null : `systemd is not the init system of this host (PID 1 is '${comm}')`;
@@ -57,7 +60,7 @@ export function AutoscaleCard({ vm }) {
             if (why)
                 return;
             const client = cockpit.dbus("org.freedesktop.systemd1", { superuser: "try" });
-            client.call(...MANAGER, "LoadUnit", [unit])
+            Promise.resolve(client.call(...MANAGER, "LoadUnit", [unit]))
                     .then(([path]) => client.call(path, "org.freedesktop.DBus.Properties", "GetAll",
                                                   ["org.freedesktop.systemd1.Unit"]))
                     .then(([props]) => setState({
@@ -70,7 +73,7 @@ export function AutoscaleCard({ vm }) {
 
     useEffect(() => {
         readState();
-        cockpit.file(confPath, { superuser: "try" }).read()
+        Promise.resolve(cockpit.file(confPath, { superuser: "try" }).read())
                 .then(text => { if (text) setConf(c => ({ ...c, ...parseConf(text) })) })
                 .catch(() => {});
         const timer = window.setInterval(readState, 5000);
@@ -87,7 +90,7 @@ export function AutoscaleCard({ vm }) {
 
     const systemd = (method, args) => {
         const client = cockpit.dbus("org.freedesktop.systemd1", { superuser: "try" });
-        return client.call(...MANAGER, method, args).finally(() => client.close());
+        return Promise.resolve(client.call(...MANAGER, method, args)).finally(() => client.close());
     };
 
     const enable = () => {
@@ -95,7 +98,7 @@ export function AutoscaleCard({ vm }) {
         setMessage(null);
         const text = "# written by the Cockpit page hotcpu; docs/autoscale.md, hotcpu-ctl(1)\n" +
             `[autoscale]\nmin=${min}\nmax=${max}\ntarget=${target}\n`;
-        cockpit.file(confPath, { superuser: "try" }).replace(text)
+        Promise.resolve(cockpit.file(confPath, { superuser: "try" }).replace(text))
                 .then(() => {
                     if (noSystemd)
                         throw new Error(`${confPath} is written, but ${unit} cannot be started: ${noSystemd}. ` +

@@ -77,7 +77,7 @@ export function watch(domain, seconds, onEvent, onEnd) {
 /* The audit log's records of @domain, newest last; the "attempt" records
  * (exit null: begun, not ended) are left out. */
 export function readHistory(path, domain) {
-    return cockpit.file(path, { superuser: "try", max_read_size: 16 * 1024 * 1024 }).read()
+    return Promise.resolve(cockpit.file(path, { superuser: "try", max_read_size: 16 * 1024 * 1024 }).read())
             .then(text => (text || "").split("\n").map(l => {
                 try {
                     return JSON.parse(l);
