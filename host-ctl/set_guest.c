@@ -6,6 +6,16 @@
 #include "deadline.h"
 #include "set_run.h"
 
+/* The failures of a call whose channel another client took: the connection
+ * refused or closed under it.  Not a timeout, nor an answer that was too
+ * big or not plausible: a hostile guest must not make set wait longer. */
+static gboolean
+channel_taken(const GError *error)
+{
+    return g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO)
+           || g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT);
+}
+
 gboolean
 set_snapshot_guest(SetRun *run)
 {
@@ -19,7 +29,7 @@ set_snapshot_guest(SetRun *run)
      * rather than go on without it. */
     if (run->agent == GUEST_AGENT_NONE)
         return TRUE;
-    while (!(run->guest_before = guest_get_topology(run->guest, &error))
+    while (!(run->guest_before = guest_get_topology(run->guest, &error)) && channel_taken(error)
            && deadline_ms_left(until) > 0 && cancel_sleep_ms(100)) {
         g_debug("reading the guest's CPUs before the hooks: %s; asking again", error->message);
         g_clear_error(&error);

@@ -260,8 +260,8 @@ test_veto_while_watched(void)
         g_autoptr(E2eRun) r = e2e_check_set(guest, 2, 4);
         CHECK(e2e_guest_wait_cpus(guest, 3, 3, 5000),
               "veto %d while watch holds the channel: the guest has %d CPUs online, libvirt %d "
-              "vCPUs (set said: %s)",
-              i + 1, e2e_guest_online(guest), e2e_libvirt_vcpus(guest, TRUE), r->out);
+              "vCPUs (set said: %s %s)",
+              i + 1, e2e_guest_online(guest), e2e_libvirt_vcpus(guest, TRUE), r->out, r->err);
     }
     g_unlink(veto);
     g_subprocess_send_signal(poll, SIGTERM);
