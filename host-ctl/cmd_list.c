@@ -15,7 +15,7 @@
 
 /* How long one guest agent may take to answer list: a page refreshes. */
 #define LIST_AGENT_TIMEOUT_MS 1500
-#define LIST_MAX_THREADS 16
+#define LIST_MAX_THREADS 64
 
 /* The command's table entry (main.c lists it): its options, summary and help. */
 const CmdOptDef cmd_list_opts[] = {

@@ -29,6 +29,7 @@ const shots = env("HOTCPU_SHOTS");
 const autoscaleDir = process.env.HOTCPU_AUTOSCALE_DIR || "/etc/hotcpu/autoscale.d";
 const TIMEOUT = 90000;
 
+rmSync(shots, { recursive: true, force: true }); // only this run's states
 mkdirSync(shots, { recursive: true });
 let step = 0;
 const log = msg => console.log(`browser: ${msg}`);
