@@ -50,7 +50,7 @@ export function AutoscaleCard({ vm }) {
     const confPath = `${CONF_DIR}/${name}.conf`;
     const [state, setState] = useState(null); /* { active, file } */
     const [noSystemd, setNoSystemd] = useState(null);
-    const [conf, setConf] = useState({ min: "1", max: String(vm.live?.maximum ?? vm.config?.maximum ?? 1), target: "0.75" });
+    const [conf, setConf] = useState({ min: "1", max: String(vm["live-range"]?.max ?? vm.live?.maximum ?? vm.config?.maximum ?? 1), target: "0.75" });
     const [message, setMessage] = useState(null);
     const [busy, setBusy] = useState(false);
 
