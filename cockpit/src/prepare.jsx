@@ -12,19 +12,23 @@ export function PrepareButton({ vm, onChanged }) {
     const [busy, setBusy] = useState(false);
     const [result, setResult] = useState(null);
 
+    /* prepare needs a maximum: the definition's own, so that only what
+     * hot plug lacks (hot-pluggable vCPUs, the agent's channel) changes */
+    const max = String(vm.config?.maximum ?? vm.live?.maximum ?? 1);
+
     useEffect(() => {
         if (!vm.persistent)
             return;
-        ctl(["prepare", vm.domain, "--dry-run"]).then(setPlan)
+        ctl(["prepare", vm.domain, "--max", max, "--dry-run"]).then(setPlan)
                 .catch(() => setPlan(null));
-    }, [vm.domain, vm.persistent, result]);
+    }, [vm.domain, vm.persistent, max, result]);
 
     if (!plan || plan.ready)
         return result ? <Alert isInline variant={result.ok ? "success" : "danger"} title={result.text} /> : null;
 
     const apply = () => {
         setBusy(true);
-        ctl(["prepare", vm.domain])
+        ctl(["prepare", vm.domain, "--max", max])
                 .then(() => setResult({
                     ok: true,
                     text: `The definition of '${vm.domain}' is hot-plug ready; it takes effect after a full shutdown and start.`

@@ -122,6 +122,8 @@ try {
     const histText = (await hist.innerText()).replace(/\s+/g, " ");
     check(/set .* 1 3 done/.test(histText), `the history shows the change 1 -> 3 done: '${histText}'`);
     await shot("set-3");
+    // the guest was booted hot-plug ready: prepare's dry run says so, no button
+    check(await f.locator("#prepare").count() === 0, "a hot-plug ready VM offers no Prepare button");
 
     // 5. a vetoing before hook: the page shows the CLI's own sentence
     mkdirSync(join(hooksDir, "before_set_num_of_cpus"), { recursive: true });
