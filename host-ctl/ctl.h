@@ -51,3 +51,4 @@ extern const CmdDef cmd_guest_set_def;
 extern const CmdDef cmd_prepare_def;
 extern const CmdDef cmd_watch_def;
 extern const CmdDef cmd_autoscale_def;
+extern const CmdDef cmd_list_def;

@@ -17,8 +17,9 @@
 
 /* The commands, in the order --help lists them. */
 static const CmdDef *const commands[] = {
-    &cmd_set_def,     &cmd_get_def,   &cmd_topology_def,  &cmd_guest_set_def,
-    &cmd_prepare_def, &cmd_watch_def, &cmd_autoscale_def, NULL,
+    &cmd_set_def,       &cmd_get_def,     &cmd_topology_def,
+    &cmd_guest_set_def, &cmd_prepare_def, &cmd_watch_def,
+    &cmd_autoscale_def, &cmd_list_def,    NULL,
 };
 
 /* What GOption fills; main() turns it into the CtlContext. */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-lintian.sh DEB-DIR: lintian on the hotcpu and hotcpu-agent .debs of
+# test-lintian.sh DEB-DIR: lintian on the hotcpu, hotcpu-agent and cockpit-hotcpu .debs of
 # DEB-DIR (packaging/build-deb.sh DEB-DIR makes them).  Every error and
 # warning fails, except the placeholder maintainer address (bogus-mail-host,
 # bogus-mail-host-in-debian-changelog: hotcpu@localhost until the project
@@ -14,7 +14,7 @@ fail_early() { echo "FAIL: $1"; echo "0 passed, 1 failed"; exit 1; }
 command -v lintian >/dev/null || fail_early "lintian is missing (scripts/deps.sh installs it)"
 
 passed=0 failed=0
-for pkg in hotcpu hotcpu-agent; do
+for pkg in hotcpu hotcpu-agent cockpit-hotcpu; do
     deb=$(ls -1 "$dir/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n1)
     if [ -z "$deb" ]; then
         echo "FAIL: no ${pkg}_*.deb in $dir (packaging/build-deb.sh $dir makes it; scripts/test does)"

@@ -34,7 +34,7 @@ normalize() {
         sort -u
 }
 
-for pkg in hotcpu hotcpu-agent; do
+for pkg in hotcpu hotcpu-agent cockpit-hotcpu; do
     deb=$(ls -1 "$dir/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n1)
     rpm=$(find "$tmp/rpms" -name "$pkg-[0-9]*.rpm" | head -n1)
     if [ -z "$deb" ] || [ -z "$rpm" ]; then

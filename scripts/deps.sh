@@ -29,6 +29,11 @@ pkg_pkgs=(dpkg-dev debhelper lintian rpm xz-utils systemd)
 # The e2e guests: busybox initramfs, and the Debian systemd guest on an
 # ext4 disk (mmdebstrap, mkfs.ext4 -d).
 guest_pkgs=(linux-image-cloud-amd64 busybox-static cpio mmdebstrap e2fsprogs)
+# The Cockpit page's browser test (tests/e2e/test_cockpit.c): cockpit-ws and
+# its bridge, the shell (cockpit-system) the page runs in, and Debian's
+# Chromium, driven headless over the DevTools protocol.  node and npm (the
+# page's build, cockpit/build.sh) are expected on the machine.
+cockpit_pkgs=(cockpit-ws cockpit-bridge cockpit-system chromium)
 virt_pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
            libvirt-clients libvirt-dev)
 
@@ -53,7 +58,7 @@ SRC
 fi
 
 todo_main=$(missing "${build_pkgs[@]}" "${test_pkgs[@]}" "${doc_pkgs[@]}" "${pkg_pkgs[@]}" \
-    "${guest_pkgs[@]}" "${fuzz_pkgs[@]}")
+    "${guest_pkgs[@]}" "${fuzz_pkgs[@]}" "${cockpit_pkgs[@]}")
 # The virt stack must come from backports: an installed 9.0 libvirt counts as missing.
 todo_virt=$(missing "${virt_pkgs[@]}")
 if command -v libvirtd >/dev/null && libvirtd --version | grep -q ' 9\.'; then

@@ -3,14 +3,43 @@
  * what it had when nothing changed is an ending (set_end.c). */
 #include "agent_client.h"
 #include "cancel.h"
+#include "deadline.h"
 #include "set_run.h"
+
+/* The failures of a call whose channel another client took: the connection
+ * refused or closed under it.  Not a timeout, nor an answer that was too
+ * big or not plausible: a hostile guest must not make set wait longer. */
+static gboolean
+channel_taken(const GError *error)
+{
+    return g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO)
+           || g_error_matches(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_CONNECT);
+}
 
 gboolean
 set_snapshot_guest(SetRun *run)
 {
-    /* Before the first hook: the shipped before hook offlines CPUs too. */
-    if (run->agent != GUEST_AGENT_NONE)
-        run->guest_before = guest_get_topology(run->guest, NULL);
+    gint64 until = deadline_after_ms(GUEST_NO_ANSWER_GRACE_MS);
+    g_autoptr(GError) error = NULL;
+
+    /* Before the first hook: the shipped before hook offlines CPUs too,
+     * and only this snapshot lets a veto give them back.  The agent
+     * answered the probe; another client (a page's `list` or `topology`
+     * every few seconds) may take the channel mid-call, so ask again
+     * rather than go on without it. */
+    if (run->agent == GUEST_AGENT_NONE)
+        return TRUE;
+    while (!(run->guest_before = guest_get_topology(run->guest, &error)) && channel_taken(error)
+           && deadline_ms_left(until) > 0 && cancel_sleep_ms(100)) {
+        g_debug("reading the guest's CPUs before the hooks: %s; asking again", error->message);
+        g_clear_error(&error);
+    }
+    if (!run->guest_before)
+        output_warning(run->ctx->out,
+                       "the online CPUs of the guest of domain '%s' could not be read before the "
+                       "hooks (%s): if the change does not happen, the CPUs the hooks offline "
+                       "stay offline",
+                       run->name, error ? error->message : "interrupted");
     return TRUE;
 }
 
