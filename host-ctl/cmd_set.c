@@ -44,6 +44,7 @@ set_run_init(SetRun *run, CtlContext *ctx, const SetRequest *req)
     run->require_guest = req->require_guest;
     run->timeout = req->timeout;
     run->hook_env_args = req->hook_env;
+    run->show_timings = req->timings;
     run->hooks = g_ptr_array_new_with_free_func((GDestroyNotify)hook_result_free);
     run->rec.command = "set";
     run->rec.reason = req->reason;
@@ -70,6 +71,8 @@ set_result_json(SetRun *run)
     json_object_remove_member(obj, "error");
     json_object_remove_member(obj, "exit");
     json_object_set_boolean_member(obj, "config-updated", run->config_done);
+    if (run->show_timings)
+        json_object_set_object_member(obj, "timings", set_timings_to_json(&run->timings));
     return obj;
 }
 
@@ -78,6 +81,7 @@ set_finish(SetRun *run, int exit_code, const char *outcome, char *msg)
 {
     g_autoptr(GError) error = NULL;
 
+    set_timings_enter(&run->timings, SET_STAGE_AUDIT);
     g_free(run->error);
     run->error = msg;
     run->exit_code = exit_code;
@@ -92,6 +96,11 @@ set_finish(SetRun *run, int exit_code, const char *outcome, char *msg)
     if (run->audit && !audit_write(run->audit, &run->rec, &error))
         output_warning(run->ctx->out, "%s", error->message);
     audit_syslog(&run->rec);
+    set_timings_end(&run->timings);
+    if (run->show_timings) {
+        g_autofree char *text = set_timings_format(&run->timings);
+        output_text(run->ctx->out, "%s", text);
+    }
 
     if (exit_code == CTL_EXIT_OK) {
         JsonObject *obj = set_result_json(run);
@@ -120,11 +129,23 @@ set_record_attempt(SetRun *run)
                       g_strdup_printf("%s; nothing changed", error->message));
 }
 
-/* The stages of set, in order (host-ctl/README.md walks through them). */
-static gboolean (*const set_stages[])(SetRun *) = {
-    set_open_and_lock,  set_read_domain,   set_check,         set_record_attempt,
-    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,
-    set_after_hooks,    set_update_config, set_confirm_guest,
+/* The stages of set, in order (host-ctl/README.md walks through them),
+ * and where --timings counts their time (a stage may split its own). */
+static const struct {
+    gboolean (*run)(SetRun *);
+    SetStage timed_as;
+} set_stages[] = {
+    { set_open_and_lock, SET_STAGE_AUDIT }, /* the log first, then connect and lock */
+    { set_read_domain, SET_STAGE_READ_DOMAIN },
+    { set_check, SET_STAGE_CHECKS },
+    { set_record_attempt, SET_STAGE_AUDIT },
+    { set_snapshot_guest, SET_STAGE_SNAPSHOT },
+    { set_before_hooks, SET_STAGE_BEFORE_HOOKS },
+    { set_prepare_guest, SET_STAGE_GUEST_OFFLINE },
+    { set_apply, SET_STAGE_LIBVIRT },
+    { set_after_hooks, SET_STAGE_AFTER_HOOKS },
+    { set_update_config, SET_STAGE_CONFIG },
+    { set_confirm_guest, SET_STAGE_GUEST_CONFIRM },
 };
 
 int
@@ -134,10 +155,12 @@ set_execute(CtlContext *ctx, const SetRequest *req)
 
     /* From here on a signal ends waits, not the process: the run's own
      * cleanup must still give the guest back its CPUs and write the record. */
+    set_timings_begin(&run.timings);
     cancel_watch_signals();
     set_run_init(&run, ctx, req);
     for (guint i = 0; i < G_N_ELEMENTS(set_stages); i++) {
-        if (!set_stages[i](&run))
+        set_timings_enter(&run.timings, set_stages[i].timed_as);
+        if (!set_stages[i].run(&run))
             break;
         if (cancel_requested()) {
             set_interrupted(&run);
@@ -159,6 +182,7 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         .require_guest = cmd_arg_bool(args, "require-guest"),
         .timeout = cmd_arg_uint(args, "timeout", CTL_DEFAULT_TIMEOUT_S),
         .hook_env = cmd_arg_strings(args, "hook-env"),
+        .timings = cmd_arg_bool(args, "timings"),
     };
     g_autoptr(GError) error = NULL;
 

@@ -42,6 +42,7 @@ static const CmdOptDef opts_set[] = {
       "fail with exit 7 when the guest agent cannot confirm the change" },
     { "hook-env", OPT_STRING_LIST, FALSE, FALSE, "name=value",
       "a variable for this run's hooks, over the domain's <metadata> (repeatable)" },
+    { "timings", OPT_BOOL, FALSE, FALSE, NULL, "also print the wall time of each stage of set" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_set);

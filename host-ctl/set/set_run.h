@@ -16,6 +16,7 @@
 #include "ctl_util.h"
 #include "domain_lock.h"
 #include "hook_runner.h"
+#include "set_timings.h"
 #include "virt_fault.h"
 
 /* What `set` is asked: by its command line, or by autoscale. */
@@ -26,6 +27,7 @@ typedef struct {
     guint timeout;               /* seconds */
     const char *reason;          /* why (autoscale), into the audit record; NULL */
     const char *const *hook_env; /* --hook-env NAME=VALUE, checked; NULL: none */
+    gboolean timings;            /* --timings: print where the time went */
 } SetRequest;
 
 /* Runs `set` to its end; returns its exit code.  The result is printed and
@@ -79,6 +81,8 @@ typedef struct {
     gboolean libvirt_stale;    /* libvirt counts vCPUs QEMU removed (libvirt 9.0, TCG) */
     gboolean libvirt_stuck;    /* the convergence loop ended: retries failed at once alike */
     int exit_code;
+    SetTimings timings;
+    gboolean show_timings;
 } SetRun;
 
 /* Records the attempt, prints the result and ends the run with @exit_code;
