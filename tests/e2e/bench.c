@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
@@ -549,6 +550,12 @@ plug_armed(E2eGuest *g, HostJob *job, double *secs)
     g_thread_join(th);
     if (sh_reply(g, tok, 40, &out) != 0)
         reached = FALSE;
+    if (e2e_verbose()) {
+        g_autofree char *log = NULL;
+
+        e2e_guest_sh(g, 5000, &log, NULL, "tail -n 12 /run/agent.log; : > /run/agent.log");
+        g_printerr("cpu-wait (t0 %.6f):\n%sagent:\n%s", job->t0, out ? out : "", log ? log : "");
+    }
     if (job->status != 0) {
         printf("failed (exit %d, excluded): %s", job->status,
                job->err && *job->err ? job->err : "(no message)\n");
@@ -605,9 +612,52 @@ keep_timings(PlugSamples *s, Way way, int round, const char *json)
     g_list_free(names);
 }
 
-/* One way of one round of (b), from a guest at 1 vCPU. */
+/* hotcpu-ctl's own time in one round: the stages but the libvirt call,
+ * the hooks and the guest's confirmation (the guest's own work). */
+static gboolean
+stage_is_own(const char *name)
+{
+    return !g_str_equal(name, "total") && !g_str_equal(name, "libvirt")
+           && !g_str_equal(name, "guest-confirm") && !g_str_equal(name, "before-hooks")
+           && !g_str_equal(name, "after-hooks");
+}
+
+static double
+round_own(const PlugSamples *s, Way way, int round)
+{
+    double own = 0;
+
+    for (guint k = 0; k < s->n_stages; k++)
+        if (stage_is_own(s->stage_name[k]) && s->stage[way][round][k] > 0)
+            own += s->stage[way][round][k];
+    return own;
+}
+
+static double
+round_stage(const PlugSamples *s, Way way, int round, const char *name)
+{
+    for (guint k = 0; k < s->n_stages; k++)
+        if (g_str_equal(s->stage_name[k], name))
+            return MAX(s->stage[way][round][k], 0);
+    return 0;
+}
+
+/* ": own A, libvirt B, hooks C, guest D" from the round's --timings. */
 static void
-plug_way(E2eGuest *g, Way way, int round, const char *nohooks, PlugSamples *s)
+print_round_stages(const PlugSamples *s, Way way, int round)
+{
+    if (!s->n_stages)
+        return;
+    printf(": own %.3f, libvirt %.3f, hooks %.3f, guest-confirm %.3f", round_own(s, way, round),
+           round_stage(s, way, round, "libvirt"),
+           round_stage(s, way, round, "before-hooks") + round_stage(s, way, round, "after-hooks"),
+           round_stage(s, way, round, "guest-confirm"));
+}
+
+/* One way of one round of (b), from a guest at 1 vCPU; hotcpu-ctl with
+ * @hooks as its hooks root. */
+static void
+plug_way(E2eGuest *g, Way way, int round, const char *hooks_root, PlugSamples *s)
 {
     const char *const ctl[] = { "hotcpu-ctl", "--json", "set", g->name, "4", "--timings", NULL };
     const char *const ctl_qga[] = { "hotcpu-ctl", "--json", "--guest-agent=qemu-ga",
@@ -618,16 +668,15 @@ plug_way(E2eGuest *g, Way way, int round, const char *nohooks, PlugSamples *s)
     const char *const guest[]
         = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, "4", "--guest", NULL };
     HostJob job = { { NULL } };
-    char *hooks = e2e.hooks_dir;
+    char *saved_hooks = e2e.hooks_dir;
     double t;
 
+    back_to_one(g); /* with the harness's hooks, before ours are set */
     switch (way) {
     case WAY_CTL_HOOKS:
-        job.argv[0] = ctl;
-        break;
     case WAY_CTL:
         job.argv[0] = ctl;
-        e2e.hooks_dir = (char *)nohooks;
+        e2e.hooks_dir = (char *)hooks_root;
         break;
     case WAY_FLOOR:
         job.argv[0] = live;
@@ -640,21 +689,23 @@ plug_way(E2eGuest *g, Way way, int round, const char *nohooks, PlugSamples *s)
         /* qemu-ga named: the automatic choice would first ping the hotcpu
          * channel (nothing behind it now) for up to 0.5 s */
         job.argv[0] = ctl_qga;
-        e2e.hooks_dir = (char *)nohooks;
+        e2e.hooks_dir = (char *)hooks_root;
         break;
     default:
         return;
     }
-    back_to_one(g);
     printf("    round %d: %-40s ", round + 1, way_name[way]);
     s->t[way][round] = -1;
     if (plug_armed(g, &job, &t)) {
         s->t[way][round] = t;
-        if (job.argv[0][0][0] == 'h')
+        printf("%6.3f s (returned at %.3f s)", t, job.exit_s);
+        if (g_str_equal(job.argv[0][0], "hotcpu-ctl")) {
             keep_timings(s, way, round, job.out);
-        printf("%6.3f s (returned at %.3f s)\n", t, job.exit_s);
+            print_round_stages(s, way, round);
+        }
+        printf("\n");
     }
-    e2e.hooks_dir = hooks;
+    e2e.hooks_dir = saved_hooks;
     g_free(job.out);
     g_free(job.err);
 }
@@ -705,16 +756,6 @@ stage_median(const PlugSamples *s, Way way, guint k)
     return n ? median(v, n) : -1;
 }
 
-/* hotcpu-ctl's own time: the stages but the libvirt call, the hooks and
- * the guest's confirmation (the guest's own work). */
-static gboolean
-stage_is_own(const char *name)
-{
-    return !g_str_equal(name, "total") && !g_str_equal(name, "libvirt")
-           && !g_str_equal(name, "guest-confirm") && !g_str_equal(name, "before-hooks")
-           && !g_str_equal(name, "after-hooks");
-}
-
 static void
 print_stage_medians(const PlugSamples *s)
 {
@@ -735,18 +776,35 @@ print_stage_medians(const PlugSamples *s)
         double v[16];
         int n = 0;
 
-        for (int i = 0; i < s->rounds; i++) {
-            double own = 0;
-            if (s->t[ctl_ways[w]][i] < 0)
-                continue;
-            for (guint k = 0; k < s->n_stages; k++)
-                if (stage_is_own(s->stage_name[k]) && s->stage[ctl_ways[w]][i][k] > 0)
-                    own += s->stage[ctl_ways[w]][i][k];
-            v[n++] = own;
-        }
+        for (int i = 0; i < s->rounds; i++)
+            if (s->t[ctl_ways[w]][i] >= 0)
+                v[n++] = round_own(s, ctl_ways[w], i);
         printf(" %12.3f", n ? median(v, n) : -1);
     }
     printf("\n");
+}
+
+/* A hooks root with the shipped hooks alone (the harness's root also has
+ * its recording hook, a shell script): a copy of the build's
+ * 50_hotcpu_agent of each phase.  NULL when there is none. */
+static char *
+shipped_hooks_root(void)
+{
+    const char *phases[] = { "before_set_num_of_cpus", "after_set_num_of_cpus" };
+    g_autofree char *root = g_build_filename(e2e.rundir, "shipped-hooks", NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS(phases); i++) {
+        g_autofree char *from = g_build_filename(e2e.hooks_dir, phases[i], "50_hotcpu_agent", NULL);
+        g_autofree char *dir = g_build_filename(root, phases[i], NULL);
+        g_autofree char *to = g_build_filename(dir, "50_hotcpu_agent", NULL);
+        g_autofree char *bytes = NULL;
+        gsize len;
+
+        if (!g_file_get_contents(from, &bytes, &len, NULL) || g_mkdir_with_parents(dir, 0755) < 0
+            || !g_file_set_contents(to, bytes, (gssize)len, NULL) || chmod(to, 0755) < 0)
+            return NULL;
+    }
+    return g_steal_pointer(&root);
 }
 
 static void
@@ -754,6 +812,7 @@ plug_bench(E2eGuest *g, gboolean qga)
 {
     PlugSamples s = { .rounds = bench_rounds() };
     g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
+    g_autofree char *shipped = shipped_hooks_root();
 
     /* An empty hooks root: hotcpu-ctl alone, without the shipped hooks. */
     g_mkdir_with_parents(nohooks, 0755);
@@ -762,9 +821,17 @@ plug_bench(E2eGuest *g, gboolean qga)
         printf("(b) needs qemu-ga in the guest for virsh setvcpus --guest: set HOTCPU_QEMU_GA\n");
         return;
     }
+    if (!shipped) {
+        printf("(b) the build's shipped hooks (host-hooks/) are missing\n");
+        return;
+    }
     /* The agent as installed: no --verbose (the e2e guests log debug, a
      * line per request). */
-    e2e_guest_sh(g, 5000, NULL, NULL, ": > /run/agent.args");
+    if (g_getenv("HOTCPU_BENCH_AGENT_ARGS")) /* e.g. --verbose, to see where the time goes */
+        e2e_guest_sh(g, 5000, NULL, NULL, "echo '%s' > /run/agent.args",
+                     g_getenv("HOTCPU_BENCH_AGENT_ARGS"));
+    else
+        e2e_guest_sh(g, 5000, NULL, NULL, ": > /run/agent.args");
     e2e_guest_agent_stop(g);
     e2e_guest_agent_start(g);
     /* The first plug after boot is slower: untimed. */
@@ -776,7 +843,7 @@ plug_bench(E2eGuest *g, gboolean qga)
            s.rounds);
     for (int i = 0; i < s.rounds; i++) {
         for (Way w = WAY_CTL_HOOKS; w <= WAY_FLOOR; w++)
-            plug_way(g, w, i, nohooks, &s);
+            plug_way(g, w, i, w == WAY_CTL_HOOKS ? shipped : nohooks, &s);
         /* hotcpu-agent would online the new CPUs itself: stop it meanwhile
          * (back to 1 vCPU first: the unplug needs it). */
         back_to_one(g);
@@ -1548,8 +1615,9 @@ idle_and_plug_bench(guint parts)
     g_autoptr(GError) error = NULL;
     /* A high maximum: QEMU's multi-threaded TCG aborts once more vCPU
      * threads were started than the maximum (unplugged ones count): 1 at
-     * boot and 3 per plug, 4 plugs a round. */
-    E2eTopology topo = { .sockets = MAX(32, 1 + 12 * bench_rounds()),
+     * boot and 3 per plug, one warm-up plug and 5 plugs a round, and 2
+     * spare (with 4 plugs counted a round, QEMU died in round 4). */
+    E2eTopology topo = { .sockets = MAX(32, 1 + 3 * (1 + 5 * bench_rounds()) + 2),
                          .cores = 1,
                          .threads = 1,
                          .current = 1,
