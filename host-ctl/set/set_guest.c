@@ -8,8 +8,10 @@
 gboolean
 set_snapshot_guest(SetRun *run)
 {
-    /* Before the first hook: the shipped before hook offlines CPUs too. */
-    if (run->agent != GUEST_AGENT_NONE)
+    /* Before the first hook: the shipped before hook offlines CPUs too.
+     * The probe's answer, a moment old, is that state: no second round trip. */
+    if (run->agent != GUEST_AGENT_NONE
+        && !(run->guest_before = guest_take_probed_topology(run->guest)))
         run->guest_before = guest_get_topology(run->guest, NULL);
     return TRUE;
 }

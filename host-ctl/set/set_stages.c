@@ -197,6 +197,7 @@ check_guest(SetRun *run, GError **error)
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
     set_timings_enter(&run->timings, SET_STAGE_GUEST_PROBE);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
+    guest_set_live_xml(run->guest, run->xml); /* read a moment ago: no second read */
     /* --timeout bounds the guest's side too: no one call of it gets more. */
     guest_set_timeout(run->guest, MAX(run->timeout, 1) * 1000);
     run->agent = guest_probe(run->guest, NULL);

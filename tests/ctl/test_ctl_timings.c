@@ -131,6 +131,73 @@ test_timings_refused(void)
     fx_free(fx);
 }
 
+/* ---- round trips: what set asks the guest -------------------------------- */
+
+/* The real agent with --verbose, its log in FX/agent.log. */
+static GSubprocess *
+verbose_agent_start(Fx *fx, const char *tree, char **socket_out, char **log_out)
+{
+    g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+    g_autoptr(GError) error = NULL;
+    GSubprocess *p;
+
+    *socket_out = g_build_filename(fx->dir, "agent.sock", NULL);
+    *log_out = g_build_filename(fx->dir, "agent.log", NULL);
+    g_subprocess_launcher_set_stderr_file_path(l, *log_out);
+    p = g_subprocess_launcher_spawn(l, &error, agent_bin, "--listen", *socket_out, "--sysfs-root",
+                                    tree, "--verbose", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    for (int i = 0; i < 500 && !g_file_test(*socket_out, G_FILE_TEST_EXISTS); i++)
+        g_usleep(10 * 1000);
+    return p;
+}
+
+/* How many lines of @path hold @needle. */
+static guint
+count_lines(const char *path, const char *needle)
+{
+    g_autofree char *text = NULL;
+    guint n = 0;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* A plug through hotcpu-agent: the probe's answer is the snapshot, so set
+ * connects twice (the probe, the confirmation), not three times, and asks
+ * get-topology in the probe rather than a ping followed by get-topology. */
+static void
+test_plug_round_trips(void)
+{
+    Fx *fx = fx_new();
+    char *tree = fake_sysfs_new_simple(4, 1, 8);
+    g_autofree char *socket = NULL, *log = NULL;
+    GSubprocess *agent = verbose_agent_start(fx, tree, &socket, &log);
+    Dom d = { .name = "web1", .current = 1, .agent_socket = socket };
+
+    fx_domain(fx, &d);
+    CU_ASSERT_EQUAL(fx_run(fx, "--json", "set", "web1", "4", "--timeout", "10"), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(fx->json, "guest"), "confirmed");
+    CU_ASSERT_STRING_EQUAL(json_object_get_string_member(fx->json, "guest-agent"), "hotcpu");
+    CU_ASSERT_EQUAL(fake_sysfs_get_online(tree, 3), 1);
+    g_subprocess_force_exit(agent);
+    g_subprocess_wait(agent, NULL, NULL);
+    g_object_unref(agent);
+    if (count_lines(log, "connected.") != 2) {
+        g_autofree char *text = NULL;
+        g_file_get_contents(log, &text, NULL, NULL);
+        fprintf(stderr, "agent log:\n%s\n", text ? text : "");
+    }
+    CU_ASSERT_EQUAL(count_lines(log, "connected."), 2);
+    CU_ASSERT_EQUAL(count_lines(log, "Running ping "), 0);
+    fake_sysfs_destroy(tree);
+    fx_free(fx);
+}
+
 static void
 register_timings_suite(void)
 {
@@ -138,6 +205,7 @@ register_timings_suite(void)
         { "json, plug through the agent", test_timings_json_plug },
         { "text", test_timings_text },
         { "refused", test_timings_refused },
+        { "plug: two connections to the agent", test_plug_round_trips },
         { NULL, NULL },
     };
 
