@@ -313,7 +313,9 @@ set_run_after_hooks(SetRun *run)
     if (run->after_hooks_done)
         return;
     run->after_hooks_done = TRUE;
-    refresh_hook_domxml(run);
+    /* a read of the domain for nobody costs a libvirt round trip */
+    if (hooks_any(run->roots, HOOK_PHASE_AFTER))
+        refresh_hook_domxml(run);
     /* reported, not fatal */
     if (!hooks_run(run->roots, HOOK_PHASE_AFTER, &run->env, run->ctx->hook_timeout, run->hooks,
                    NULL)) {
