@@ -169,8 +169,9 @@ typedef struct {
     int listen_fd;
     char *socket;
     char *dir;
-    const char *reply; /* set-num-cpus: an error class name, or NULL for silence */
-    const char *raw;   /* set-num-cpus: this reply line instead, "@ID@" the request's id */
+    const char *reply;    /* set-num-cpus: an error class name, or NULL for silence */
+    const char *raw;      /* set-num-cpus: this reply line instead, "@ID@" the request's id */
+    const char *topology; /* get-topology's reply line ("@ID@" the id); NULL: CommandNotFound */
     gboolean answer_ping;
     GThread *thread;
     gint stop;
@@ -220,7 +221,9 @@ fake_serve(FakeAgent *fa, int fd)
              * that never answers the probe is silent to both. */
             if (!fa->answer_ping && strcmp(req->execute, "get-topology") == 0)
                 continue;
-            if (strcmp(req->execute, "ping") == 0) {
+            if (fa->topology != NULL && strcmp(req->execute, "get-topology") == 0) {
+                out = raw_reply(fa->topology, req->id);
+            } else if (strcmp(req->execute, "ping") == 0) {
                 g_autoptr(JsonNode) empty = json_node_new(JSON_NODE_OBJECT);
 
                 json_node_take_object(empty, json_object_new());
@@ -421,6 +424,37 @@ test_before_agent_refuses(void)
 
 /* ---- the stand-in agent: what goes on the wire, error replies ------------ */
 
+#define AFTER_TOPOLOGY_4                                                                           \
+    "{\"online\":\"0-3\",\"present\":\"0-3\",\"possible\":\"0-7\",\"online-count\":4,"             \
+    "\"present-count\":4,\"sockets\":1,\"cores-per-socket\":4,\"threads-per-core\":1,\"cpus\":["   \
+    "{\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,\"core\":0,"           \
+    "\"node\":0,\"siblings\":[0]},"                                                                \
+    "{\"id\":1,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":1,"            \
+    "\"node\":0,\"siblings\":[1]},"                                                                \
+    "{\"id\":2,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":2,"            \
+    "\"node\":0,\"siblings\":[2]},"                                                                \
+    "{\"id\":3,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":3,"            \
+    "\"node\":0,\"siblings\":[3]}]}"
+
+/* After a plug the agent's auto-online may have been quicker than the hook:
+ * the probe's answer (get-topology) shows the count, and the hook says so
+ * without asking set-num-cpus, on its one connection (issue 25). */
+static void
+test_after_already_online(void)
+{
+    FakeAgent *fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
+    HookRun run;
+
+    fa->topology = "{\"return\":" AFTER_TOPOLOGY_4 ",\"id\":@ID@}";
+    run = run_with_agent(after_hook, 4, 2, fa->socket);
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "has 4 CPUs online in the guest: 0-3 (hotcpu)"));
+    CU_ASSERT_EQUAL(fa->count, -2); /* set-num-cpus never sent */
+    CU_ASSERT_EQUAL(fa->connections, 1);
+    hook_run_clear(&run);
+    fake_agent_stop(fa);
+}
+
 static void
 test_wire_arguments(void)
 {
@@ -536,7 +570,8 @@ test_hostile_text(void)
     g_autofree char *tail = g_strnfill(3000, 'A');
     g_autofree char *reply = g_strdup_printf(
         "{\"error\": {\"class\": \"OperationFailed\", \"desc\": \"\\u001b[2J\\u001b[31mOWNED"
-        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x%s\"}, \"id\": @ID@}",
+        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x%s\"}, \"id\": "
+        "@ID@}",
         tail);
     const char *hooks[] = { before_hook, after_hook };
     const guint counts[][2] = { { 2, 4 }, { 4, 2 } };
@@ -699,6 +734,7 @@ static const CunitTest tests[] = {
     { "before: unplug 4->2 offlines 2,3", test_before_unplug_offlines },
     { "before: plug does nothing", test_before_plug_does_nothing },
     { "after: plug 2->4 onlines 2,3", test_after_plug_onlines },
+    { "after: plug already online, one connection", test_after_already_online },
     { "after: plug with the hot add in flight", test_after_plug_in_flight },
     { "after: unplug does nothing", test_after_unplug_does_nothing },
     { "before: agent refuses -> exit 1", test_before_agent_refuses },
