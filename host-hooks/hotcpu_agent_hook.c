@@ -1,11 +1,14 @@
 /* hotcpu_agent_hook.c: the shipped hook "50_hotcpu_agent".
  *
- * Built twice from this one source:
- *   before_set_num_of_cpus/50_hotcpu_agent (-DHOTCPU_HOOK_BEFORE): on an
+ * Built twice from this one source, installed in the hooks root and run by
+ * the phase's 50_hotcpu_agent front (hook_front.c) when there is work:
+ *   hotcpu-agent-hook-before, as before_set_num_of_cpus/50_hotcpu_agent
+ *     (-DHOTCPU_HOOK_BEFORE): on an
  *     unplug, asks the guest agent to bring the guest down to numberOfCpus
  *     online CPUs first, so the guest offlines them before the hypervisor
  *     ejects them.
- *   after_set_num_of_cpus/50_hotcpu_agent (-DHOTCPU_HOOK_AFTER): on a plug,
+ *   hotcpu-agent-hook-after, as after_set_num_of_cpus/50_hotcpu_agent
+ *     (-DHOTCPU_HOOK_AFTER): on a plug,
  *     asks the agent to online the new CPUs, waiting for a hot add still in
  *     flight, and prints the resulting online set.
  *

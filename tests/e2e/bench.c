@@ -786,17 +786,20 @@ print_stage_medians(const PlugSamples *s)
 
 /* A hooks root with the shipped hooks alone (the harness's root also has
  * its recording hook, a shell script): a copy of the build's
- * 50_hotcpu_agent of each phase.  NULL when there is none. */
+ * 50_hotcpu_agent of each phase (the front) and of the full hooks the fronts
+ * exec from the root.  NULL when there is none. */
 static char *
 shipped_hooks_root(void)
 {
-    const char *phases[] = { "before_set_num_of_cpus", "after_set_num_of_cpus" };
+    const char *files[]
+        = { "before_set_num_of_cpus/50_hotcpu_agent", "after_set_num_of_cpus/50_hotcpu_agent",
+            "hotcpu-agent-hook-before", "hotcpu-agent-hook-after" };
     g_autofree char *root = g_build_filename(e2e.rundir, "shipped-hooks", NULL);
 
-    for (guint i = 0; i < G_N_ELEMENTS(phases); i++) {
-        g_autofree char *from = g_build_filename(e2e.hooks_dir, phases[i], "50_hotcpu_agent", NULL);
-        g_autofree char *dir = g_build_filename(root, phases[i], NULL);
-        g_autofree char *to = g_build_filename(dir, "50_hotcpu_agent", NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *from = g_build_filename(e2e.hooks_dir, files[i], NULL);
+        g_autofree char *to = g_build_filename(root, files[i], NULL);
+        g_autofree char *dir = g_path_get_dirname(to);
         g_autofree char *bytes = NULL;
         gsize len;
 

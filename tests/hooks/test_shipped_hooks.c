@@ -679,6 +679,45 @@ test_bad_environment(void)
     }
 }
 
+/* Most runs have nothing to do (a plug's before hook, an unplug's after hook):
+ * those must end before libvirt's libraries are even loaded, which is most
+ * of a full hook's cost.  The dynamic loader says what it loaded. */
+static void
+test_no_work_loads_no_libvirt(void)
+{
+    const char *const cases[][3] = {
+        { "numberOfCpus=4", "previousNumberOfCpus=2", "before" },
+        { "numberOfCpus=3", "previousNumberOfCpus=3", "before" },
+        { "numberOfCpus=2", "previousNumberOfCpus=4", "after" },
+        { "numberOfCpus=3", "previousNumberOfCpus=3", "after" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *vars[]
+            = { cases[i][0], cases[i][1], "HOTCPU_AGENT_SOCKET=", "LD_DEBUG=libs", NULL };
+        const char *hook = strcmp(cases[i][2], "before") == 0 ? before_hook : after_hook;
+        HookRun run = run_hook(hook, vars);
+
+        CU_ASSERT_EQUAL(run.status, 0);
+        CU_ASSERT_PTR_NULL(strstr(run.output, "libvirt"));
+        hook_run_clear(&run);
+    }
+}
+
+/* A count out of the protocol's range is refused even where the phase
+ * would have nothing to do with it. */
+static void
+test_out_of_range_refused(void)
+{
+    const char *vars[]
+        = { "numberOfCpus=9000", "previousNumberOfCpus=4", "HOTCPU_AGENT_SOCKET=", NULL };
+    HookRun run = run_hook(before_hook, vars);
+
+    CU_ASSERT_EQUAL(run.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "numberOfCpus"));
+    hook_run_clear(&run);
+}
+
 /* ---- through the runner, with the build tree as hooks root ------------------ */
 
 static void
@@ -745,6 +784,8 @@ static const CunitTest tests[] = {
     { "agent absent: no socket -> 0 + warning", test_absent_no_socket },
     { "agent absent: silent socket -> 0 + warning", test_absent_silent_socket },
     { "bad environment -> 1", test_bad_environment },
+    { "nothing to do: libvirt not even loaded", test_no_work_loads_no_libvirt },
+    { "count out of range -> 1 in either direction", test_out_of_range_refused },
     { "runner with the build tree as root", test_runner_build_root },
     { NULL, NULL },
 };
