@@ -20,6 +20,7 @@ cmd_set(CtlContext *ctx, const CmdArgs *args)
         .strict_pinning = cmd_arg_bool(args, "strict-pinning"),
         .has_node = cmd_arg_bool(args, "node"),
         .node = cmd_arg_uint(args, "node", 0),
+        .timings = cmd_arg_bool(args, "timings"),
     };
     g_autoptr(GError) error = NULL;
 
@@ -52,6 +53,7 @@ static const CmdOptDef opts_set[] = {
     { "node", OPT_UINT, FALSE, FALSE, "cell",
       "grow or shrink this NUMA cell alone: its disabled vCPUs are enabled, its enabled ones "
       "disabled" },
+    { "timings", OPT_BOOL, FALSE, FALSE, NULL, "also print the wall time of each stage of set" },
     { NULL },
 };
 CMD_OPTS_FIT(opts_set);

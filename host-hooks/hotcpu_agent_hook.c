@@ -1,11 +1,14 @@
 /* hotcpu_agent_hook.c: the shipped hook "50_hotcpu_agent".
  *
- * Built twice from this one source:
- *   before_set_num_of_cpus/50_hotcpu_agent (-DHOTCPU_HOOK_BEFORE): on an
+ * Built twice from this one source, installed in the hooks root and run by
+ * the phase's 50_hotcpu_agent front (hook_front.c) when there is work:
+ *   hotcpu-agent-hook-before, as before_set_num_of_cpus/50_hotcpu_agent
+ *     (-DHOTCPU_HOOK_BEFORE): on an
  *     unplug, asks the guest agent to bring the guest down to numberOfCpus
  *     online CPUs first, so the guest offlines them before the hypervisor
  *     ejects them.
- *   after_set_num_of_cpus/50_hotcpu_agent (-DHOTCPU_HOOK_AFTER): on a plug,
+ *   hotcpu-agent-hook-after, as after_set_num_of_cpus/50_hotcpu_agent
+ *     (-DHOTCPU_HOOK_AFTER): on a plug,
  *     asks the agent to online the new CPUs, waiting for a hot add still in
  *     flight, and prints the resulting online set.
  *
@@ -195,6 +198,13 @@ set_guest_cpus(Guest *guest, guint count, guint wait_s)
         warn_no_agent(why);
         return EXIT_OK;
     }
+    /* The probe's answer is the guest's state now: when it already has
+     * @count present and online (the agent's auto-online was quicker),
+     * there is nothing to ask. */
+    topo = guest_take_probed_topology(guest);
+    if (topo && cpulist_count(topo->present) == count && cpulist_count(topo->online) == count)
+        return report_topology(topo, count, guest_kind(guest)) ? EXIT_OK : EXIT_FAILED;
+    g_clear_pointer(&topo, topology_free);
     topo = guest_set_num_cpus(guest, count, wait_s, &error);
     if (topo == NULL)
         return report_failure(count, error);
@@ -254,6 +264,15 @@ main(int argc, char **argv)
     }
     guest = guest_new(dom, TRUE, socket_path, GUEST_AGENT_AUTO);
     guest_set_timeout(guest, HOOK_SET_LIMIT_MS);
+    /* _hook_domxml is the live XML hotcpu-ctl just read: the agent channel's
+     * state is in it, no need to ask libvirt again */
+    {
+        const char *path = env_text("_hook_domxml");
+        g_autofree char *xml = NULL;
+
+        if (path && g_file_get_contents(path, &xml, NULL, NULL))
+            guest_set_live_xml(guest, xml);
+    }
 #ifdef HOTCPU_HOOK_BEFORE
     rc = set_guest_cpus(guest, count, 0);
 #else

@@ -149,6 +149,8 @@ if [ "$host" = true ]; then
     for phase in before after; do
         check "$hooks/${phase}_set_num_of_cpus" d 755
         check "$hooks/${phase}_set_num_of_cpus/50_hotcpu_agent" f 755
+        # the full hook the phase's front execs when there is work
+        check "$hooks/hotcpu-agent-hook-$phase" f 755
     done
     check "$bashcompletiondir/hotcpu-ctl" f 644
     check "$unitdir/hotcpu-autoscale@.service" f 644

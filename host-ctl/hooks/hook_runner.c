@@ -169,6 +169,26 @@ hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s, GP
     return all_ok;
 }
 
+gboolean
+hooks_any(char **roots, HookPhase phase)
+{
+    gboolean any = FALSE;
+
+    for (guint r = 0; roots != NULL && roots[r] != NULL && !any; r++) {
+        g_autofree char *dir = g_build_filename(roots[r], hook_phase_folder(phase), NULL);
+        g_autofree char *refusal = NULL;
+        int dir_fd = hook_open_phase_dir(roots[r], phase, dir, &refusal);
+
+        if (dir_fd >= 0) {
+            g_autoptr(GPtrArray) names = hook_list(dir_fd);
+
+            any = names->len > 0;
+            close(dir_fd);
+        }
+    }
+    return any;
+}
+
 /* @output as the audit record and --json carry it: each line through
  * safe_text(), so that no control character but the newline reaches jq -r
  * (a hook may quote the guest). */

@@ -74,6 +74,10 @@ char **hooks_roots(const char *override);
 gboolean hooks_run(char **roots, HookPhase phase, const HookEnv *env, guint timeout_s,
                    GPtrArray *results, gboolean *stopped);
 
+/* TRUE when a root has a hook of @phase to run or refuse: the caller can
+ * skip what only hooks need (the after hooks' fresh _hook_domxml). */
+gboolean hooks_any(char **roots, HookPhase phase);
+
 /* [{"hook": path, "exit": N, "timed-out": b, "refused": b, "seconds": x,
  *   "output": text}, ...] for the audit record. */
 JsonNode *hook_results_to_json(GPtrArray *results);

@@ -31,6 +31,8 @@ set_result_json(SetRun *run)
     json_object_remove_member(obj, "error");
     json_object_remove_member(obj, "exit");
     json_object_set_boolean_member(obj, "config-updated", run->config_done);
+    if (run->req.timings)
+        json_object_set_object_member(obj, "timings", set_timings_to_json(&run->timings));
     return obj;
 }
 
@@ -39,6 +41,7 @@ set_finish(SetRun *run, int exit_code, const char *outcome, char *msg)
 {
     g_autoptr(GError) error = NULL;
 
+    set_timings_enter(&run->timings, SET_STAGE_AUDIT);
     g_free(run->error);
     run->error = msg;
     run->exit_code = exit_code;
@@ -53,6 +56,11 @@ set_finish(SetRun *run, int exit_code, const char *outcome, char *msg)
     if (run->audit && !audit_write(run->audit, &run->rec, &error))
         output_warning(run->ctx->out, "%s", error->message);
     audit_syslog(&run->rec);
+    set_timings_end(&run->timings);
+    if (run->req.timings) {
+        g_autofree char *text = set_timings_format(&run->timings);
+        output_text(run->ctx->out, "%s", text);
+    }
 
     if (exit_code == CTL_EXIT_OK) {
         JsonObject *obj = set_result_json(run);
@@ -161,7 +169,9 @@ set_run_after_hooks(SetRun *run)
     if (run->after_hooks_done)
         return;
     run->after_hooks_done = TRUE;
-    refresh_hook_domxml(run);
+    /* a read of the domain for nobody costs a libvirt round trip */
+    if (hooks_any(run->roots, HOOK_PHASE_AFTER))
+        refresh_hook_domxml(run);
     /* reported, not fatal */
     if (!hooks_run(run->roots, HOOK_PHASE_AFTER, &run->env, run->ctx->hook_timeout, run->hooks,
                    NULL)) {

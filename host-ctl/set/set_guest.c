@@ -26,8 +26,10 @@ set_snapshot_guest(SetRun *run)
      * and only this snapshot lets a veto give them back.  The agent
      * answered the probe; another client (a page's `list` or `topology`
      * every few seconds) may take the channel mid-call, so ask again
-     * rather than go on without it. */
-    if (run->agent == GUEST_AGENT_NONE)
+     * rather than go on without it.  Mostly the probe's answer, a moment
+     * old, is that state: no second round trip. */
+    if (run->agent == GUEST_AGENT_NONE
+        || (run->guest_before = guest_take_probed_topology(run->guest)))
         return TRUE;
     while (!(run->guest_before = guest_get_topology(run->guest, &error)) && channel_taken(error)
            && deadline_ms_left(until) > 0 && cancel_sleep_ms(100)) {

@@ -53,11 +53,25 @@ set_run_init(SetRun *run, CtlContext *ctx, const SetRequest *req)
     run->rec.guest_agent = guest_agent_name(GUEST_AGENT_NONE);
 }
 
-/* The stages of set, in order (host-ctl/README.md walks through them). */
-static gboolean (*const set_stages[])(SetRun *) = {
-    set_open_and_lock,  set_read_domain,   set_check,         set_plan_pins, set_record_attempt,
-    set_snapshot_guest, set_before_hooks,  set_prepare_guest, set_apply,     set_pin_plugged,
-    set_after_hooks,    set_update_config, set_confirm_guest,
+/* The stages of set, in order (host-ctl/README.md walks through them),
+ * and where --timings counts their time (a stage may split its own). */
+static const struct {
+    gboolean (*run)(SetRun *);
+    SetStage timed_as;
+} set_stages[] = {
+    { set_open_and_lock, SET_STAGE_AUDIT }, /* the log first, then connect and lock */
+    { set_read_domain, SET_STAGE_READ_DOMAIN },
+    { set_check, SET_STAGE_CHECKS },
+    { set_plan_pins, SET_STAGE_CHECKS },
+    { set_record_attempt, SET_STAGE_AUDIT },
+    { set_snapshot_guest, SET_STAGE_SNAPSHOT },
+    { set_before_hooks, SET_STAGE_BEFORE_HOOKS },
+    { set_prepare_guest, SET_STAGE_GUEST_OFFLINE },
+    { set_apply, SET_STAGE_LIBVIRT },
+    { set_pin_plugged, SET_STAGE_LIBVIRT }, /* virDomainPinVcpuFlags */
+    { set_after_hooks, SET_STAGE_AFTER_HOOKS },
+    { set_update_config, SET_STAGE_CONFIG },
+    { set_confirm_guest, SET_STAGE_GUEST_CONFIRM },
 };
 
 int
@@ -67,10 +81,12 @@ set_execute(CtlContext *ctx, const SetRequest *req)
 
     /* From here on a signal ends waits, not the process: the run's own
      * cleanup must still give the guest back its CPUs and write the record. */
+    set_timings_begin(&run.timings);
     cancel_watch_signals();
     set_run_init(&run, ctx, req);
     for (guint i = 0; i < G_N_ELEMENTS(set_stages); i++) {
-        if (!set_stages[i](&run))
+        set_timings_enter(&run.timings, set_stages[i].timed_as);
+        if (!set_stages[i].run(&run))
             break;
         if (cancel_requested()) {
             set_interrupted(&run);

@@ -18,6 +18,7 @@
 #include "domain_lock.h"
 #include "hook_runner.h"
 #include "set_pins.h"
+#include "set_timings.h"
 #include "virt_fault.h"
 
 /* What `set` is asked: by its command line, or by autoscale. */
@@ -32,6 +33,7 @@ typedef struct {
     gboolean strict_pinning;     /* refuse a plug whose pins follow no rule */
     gboolean has_node;           /* --node: grow or shrink NUMA cell @node alone */
     guint node;
+    gboolean timings; /* --timings: print where the time went */
 } SetRequest;
 
 /* Runs `set` to its end; returns its exit code.  The result is printed and
@@ -82,6 +84,7 @@ typedef struct {
     gboolean libvirt_stale;    /* libvirt counts vCPUs QEMU removed (libvirt 9.0, TCG) */
     gboolean libvirt_stuck;    /* the convergence loop ended: retries failed at once alike */
     int exit_code;
+    SetTimings timings; /* --timings (set_timings.h); kept whether shown or not */
     /* pins for a plug's new vCPUs (set_pins.h, set_pin_stages.c) */
     PinPlan *pin_plan; /* NULL when no plug */
     JsonObject *pins_set;

@@ -38,9 +38,11 @@ set_open_and_lock(SetRun *run)
     if (!(run->audit = audit_open(run->ctx->audit_log, &error)))
         return refuse(run, g_strdup_printf("%s; nothing changed", error->message));
 
+    set_timings_enter(&run->timings, SET_STAGE_CONNECT);
     if (!(run->dom = ctl_open_domain(run->ctx, name, FALSE, &run->conn, &exit_code, &error)))
         return set_finish(run, exit_code, exit_code == CTL_EXIT_REFUSED ? "refused" : "failed",
                           g_strdup(error->message));
+    set_timings_enter(&run->timings, SET_STAGE_LOCK);
     run->name = run->rec.domain = virDomainGetName(run->dom);
     if (!(run->uri = virConnectGetURI(run->conn)))
         virResetLastError(); /* unknown: the hooks get "" */
@@ -204,7 +206,9 @@ check_guest(SetRun *run, GError **error)
 
     if (!(matrix = support_matrix_load(run->ctx->support_matrix, &err)))
         output_warning(run->ctx->out, "%s; every guest OS counts as unknown", err->message);
+    set_timings_enter(&run->timings, SET_STAGE_GUEST_PROBE);
     run->guest = ctl_guest_new(run->ctx, run->conn, run->dom, run->info);
+    guest_set_live_xml(run->guest, run->xml); /* read a moment ago: no second read */
     /* --timeout bounds the guest's side too: no one call of it gets more. */
     guest_set_timeout(run->guest, MAX(run->req.timeout, 1) * 1000);
     run->agent = guest_probe(run->guest, NULL);
@@ -214,6 +218,7 @@ check_guest(SetRun *run, GError **error)
      * too, so it counts only when it reports Linux. */
     says_linux
         = !run->info->os_id && run->count < (guint)run->live_cur && guest_reports_linux(run->guest);
+    set_timings_enter(&run->timings, SET_STAGE_CHECKS);
     return check_guest_os(matrix, run->info->os_id, run->info->arch,
                           says_linux ? GUEST_AGENT_ANSWERS : GUEST_AGENT_UNKNOWN, run->name,
                           run->live_cur, run->count, run->req.force, error);

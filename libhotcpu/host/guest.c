@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agent_client.h"
+#include "virt_channel.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(hotcpu-guest-error-quark, guest_error)
@@ -76,6 +77,7 @@ guest_new(virDomainPtr dom, gboolean has_channel, const char *socket_path, Guest
     guest->choice = choice;
     guest->kind = GUEST_AGENT_NONE;
     guest->os_linux = guest->os_windows = -1;
+    guest->channel_state = -1;
     return guest;
 }
 
@@ -149,6 +151,7 @@ guest_free(Guest *guest)
     g_free(guest->socket_path);
     g_free(guest->hotcpu_why);
     g_free(guest->qga_why);
+    topology_free(guest->probe_topology);
     g_free(guest);
 }
 
@@ -211,12 +214,15 @@ guest_probe(Guest *guest, GError **error)
         guest->probed = TRUE;
         for (guint i = 0; i < G_N_ELEMENTS(agents) && guest->kind == GUEST_AGENT_NONE; i++) {
             g_autoptr(GError) err = NULL;
+            Topology *topo = NULL;
 
             if (guest->choice != GUEST_AGENT_AUTO && guest->choice != agents[i].kind)
                 continue;
-            if (agents[i].ops->ping(guest, &err))
+            if (agents[i].ops->ping(guest, &topo, &err)) {
                 guest->kind = agents[i].kind;
-            else
+                /* an implausible one is dropped: whoever needs it asks again */
+                guest->probe_topology = guest_checked(guest, topo, NULL);
+            } else
                 *why_slot(guest, agents[i].kind) = g_strdup(err->message);
         }
         g_debug("guest agent of domain '%s': %s (chosen: %s)", guest_dom_name(guest),
@@ -234,6 +240,20 @@ guest_probe(Guest *guest, GError **error)
                             : guest->qga_why  ? guest->qga_why
                                               : "no guest agent answered");
     return guest->kind;
+}
+
+Topology *
+guest_take_probed_topology(Guest *guest)
+{
+    return g_steal_pointer(&guest->probe_topology);
+}
+
+void
+guest_set_live_xml(Guest *guest, const char *xml)
+{
+    VirtChannelState state = virt_channel_state_in_xml(xml, AGENT_CHANNEL_NAME);
+
+    guest->channel_state = state == VIRT_CHANNEL_STATE_UNKNOWN ? -1 : (int)state;
 }
 
 GuestAgentKind

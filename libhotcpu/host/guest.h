@@ -128,6 +128,16 @@ JsonNode *guest_get_load(Guest *guest, GError **error);
  * probes first. */
 GuestAgentKind guest_probe(Guest *guest, GError **error);
 
+/* The topology the probe's answer carried (hotcpu-agent's get-topology,
+ * qemu-ga's vCPU list), checked as guest_get_topology's is, handed over
+ * once: a caller that needs the guest's state right after the probe need
+ * not ask again.  NULL when the answer carried none, or it was taken. */
+Topology *guest_take_probed_topology(Guest *guest);
+
+/* @xml is the domain's live XML, just read by the caller: the probe takes
+ * the agent channel's state from it instead of asking libvirt again. */
+void guest_set_live_xml(Guest *guest, const char *xml);
+
 /* The agent that answered the probe (NONE before it or when none did). */
 GuestAgentKind guest_kind(const Guest *guest);
 

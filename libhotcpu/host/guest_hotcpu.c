@@ -187,30 +187,47 @@ call_set_num_cpus(Guest *guest, AgentClient *client, guint count, guint wait_s, 
 
 /* ---- the calls ---------------------------------------------------------- */
 
-/* The probe.  A port libvirt reports disconnected (nothing in the guest
- * holds it) gets a short ping instead of the 3 s one, so a domain with the
- * channel but no agent running falls through to qemu-ga quickly.  Short, not
- * none: libvirt's state lags (seen here: still 'disconnected' 0.3 s after a
- * respawned agent had opened its port and answered).  A hook does not know
- * whether the domain has the channel; the live XML tells. */
+/* The probe: get-topology rather than ping, so that the one round trip
+ * also gives the state set wants next (guest_take_probed_topology).  Any
+ * answer counts, a refusal too: the agent is there.  A port libvirt
+ * reports disconnected (nothing in the guest holds it) gets a short wait
+ * instead of the 3 s one, so a domain with the channel but no agent
+ * running falls through to qemu-ga quickly.  Short, not none: libvirt's
+ * state lags (seen here: still 'disconnected' 0.3 s after a respawned agent
+ * had opened its port and answered).  A hook does not know whether the
+ * domain has the channel; the live XML tells (the caller's, when it gave
+ * one: guest_set_live_xml). */
 static gboolean
-hotcpu_ping(Guest *guest, GError **error)
+hotcpu_ping(Guest *guest, Topology **topo, GError **error)
 {
     g_autoptr(JsonNode) pong = NULL;
+    g_autoptr(GError) err = NULL;
     guint timeout_ms = GUEST_CALL_TIMEOUT_MS;
 
     if (guest->dom && guest->has_channel) {
-        VirtChannelState state = virt_channel_state(guest->dom, AGENT_CHANNEL_NAME);
+        VirtChannelState state = guest->channel_state >= 0
+                                     ? (VirtChannelState)guest->channel_state
+                                     : virt_channel_state(guest->dom, AGENT_CHANNEL_NAME);
 
         if (state == VIRT_CHANNEL_STATE_ABSENT)
             guest->has_channel = FALSE;
         if (state == VIRT_CHANNEL_STATE_DISCONNECTED && guest->choice == GUEST_AGENT_AUTO)
             timeout_ms = GUEST_QUIET_PORT_PING_MS;
     }
-    pong = hotcpu_call_once(guest, "ping", NULL, timeout_ms, error);
-    if (!pong && timeout_ms == GUEST_QUIET_PORT_PING_MS)
-        g_prefix_error(error, "nothing in the guest holds the " AGENT_CHANNEL_NAME " port: ");
-    return pong != NULL;
+    pong = hotcpu_call_once(guest, "get-topology", NULL, timeout_ms, &err);
+    if (pong) {
+        *topo = topology_from_guest(pong, NULL);
+        return TRUE;
+    }
+    /* a reply past the domain's bounds is an answer too: the calls that
+     * need it say so (guest_unreachable_message), not "did not answer" */
+    if (err->domain == PROTO_ERROR
+        || g_error_matches(err, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG))
+        return TRUE;
+    if (timeout_ms == GUEST_QUIET_PORT_PING_MS)
+        g_prefix_error(&err, "nothing in the guest holds the " AGENT_CHANNEL_NAME " port: ");
+    g_propagate_error(error, g_steal_pointer(&err));
+    return FALSE;
 }
 
 static Topology *

@@ -17,17 +17,21 @@ struct Guest {
     GuestAgentKind choice;
     GuestAgentKind kind; /* valid once probed */
     gboolean probed;
-    char *hotcpu_why;     /* why hotcpu-agent did not answer the probe */
-    char *qga_why;        /* why qemu-ga did not */
-    int os_linux;         /* guest_reports_linux: -1 not asked yet, 0, 1 */
-    int os_windows;       /* qemu-ga's guest info names Windows: -1, 0, 1 */
-    guint max_cpus;       /* the domain's maximum vCPUs, 0 until known */
-    guint set_timeout_ms; /* guest_set_timeout(): caps every call; 0: none */
+    char *hotcpu_why;         /* why hotcpu-agent did not answer the probe */
+    char *qga_why;            /* why qemu-ga did not */
+    int os_linux;             /* guest_reports_linux: -1 not asked yet, 0, 1 */
+    int os_windows;           /* qemu-ga's guest info names Windows: -1, 0, 1 */
+    guint max_cpus;           /* the domain's maximum vCPUs, 0 until known */
+    guint set_timeout_ms;     /* guest_set_timeout(): caps every call; 0: none */
+    Topology *probe_topology; /* what the probe's answer carried, until taken */
+    int channel_state;        /* VirtChannelState from guest_set_live_xml(); -1: ask libvirt */
 };
 
 typedef struct {
-    /* Does the agent answer?  FALSE with @error saying why. */
-    gboolean (*ping)(Guest *guest, GError **error);
+    /* Does the agent answer?  FALSE with @error saying why.  The probe asks
+     * for the topology, so *@topo gets it when the answer carried one
+     * (NULL else), unchecked. */
+    gboolean (*ping)(Guest *guest, Topology **topo, GError **error);
     Topology *(*get_topology)(Guest *guest, GError **error);
     Topology *(*set_num_cpus)(Guest *guest, guint count, guint wait_s, GError **error);
     /* puts @online back; guest.c checks the result is exactly @online */

@@ -415,11 +415,10 @@ qga_apply(Guest *guest, const Topology *before, const CpuList *cpus, gboolean on
 /* ---- the calls ---------------------------------------------------------- */
 
 static gboolean
-qga_ping(Guest *guest, GError **error)
+qga_ping(Guest *guest, Topology **topo, GError **error)
 {
-    g_autoptr(Topology) topo = qga_read(guest, error);
-
-    return topo != NULL;
+    *topo = qga_read(guest, error);
+    return *topo != NULL;
 }
 
 static Topology *

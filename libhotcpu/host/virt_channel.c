@@ -423,6 +423,12 @@ state_from_xml(const char *xml, const char *name)
 }
 
 VirtChannelState
+virt_channel_state_in_xml(const char *xml, const char *name)
+{
+    return xml ? state_from_xml(xml, name) : VIRT_CHANNEL_STATE_UNKNOWN;
+}
+
+VirtChannelState
 virt_channel_state(virDomainPtr dom, const char *name)
 {
     char *xml = virDomainGetXMLDesc(dom, 0);

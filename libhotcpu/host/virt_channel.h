@@ -52,3 +52,5 @@ typedef enum {
  * (<target ... state='connected'/>), so a disconnected port means no agent
  * runs there, without waiting for an answer that cannot come. */
 VirtChannelState virt_channel_state(virDomainPtr dom, const char *name);
+/* The same from @xml, a live XML the caller has already read. */
+VirtChannelState virt_channel_state_in_xml(const char *xml, const char *name);

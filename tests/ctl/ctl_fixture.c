@@ -300,23 +300,37 @@ write_hook(Fx *fx, const char *phase, const char *name, const char *script)
     g_assert(g_chmod(path, 0755) == 0);
 }
 
+static void
+copy_program(const char *from, const char *to)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+
+    g_assert(g_file_get_contents(from, &data, &len, NULL));
+    g_assert(g_file_set_contents(to, data, (gssize)len, NULL));
+    g_assert(g_chmod(to, 0755) == 0);
+}
+
 void
 fx_install_shipped_hook(Fx *fx, const char *phase)
 {
     const char *root = g_getenv("HOTCPU_TEST_HOOKS_ROOT");
-    g_autofree char *from = g_build_filename(root ? root : ".", phase, "50_hotcpu_agent", NULL);
     g_autofree char *dir = g_build_filename(fx->hooks, phase, NULL);
-    g_autofree char *to = g_build_filename(dir, "50_hotcpu_agent", NULL);
-    g_autofree char *data = NULL;
-    gsize len = 0;
+    g_autofree char *from = NULL, *to = NULL, *full = NULL, *full_from = NULL, *full_to = NULL;
 
     g_assert(root != NULL);
-    g_assert(g_file_get_contents(from, &data, &len, NULL));
     g_assert(g_mkdir_with_parents(dir, 0755) == 0);
     g_chmod(fx->hooks, 0755);
     g_chmod(dir, 0755);
-    g_assert(g_file_set_contents(to, data, (gssize)len, NULL));
-    g_assert(g_chmod(to, 0755) == 0);
+    from = g_build_filename(root, phase, "50_hotcpu_agent", NULL);
+    to = g_build_filename(dir, "50_hotcpu_agent", NULL);
+    copy_program(from, to);
+    /* the front execs the full hook of its phase from the hooks root */
+    full = g_strdup_printf("hotcpu-agent-hook-%s",
+                           g_str_has_prefix(phase, "before") ? "before" : "after");
+    full_from = g_build_filename(root, full, NULL);
+    full_to = g_build_filename(fx->hooks, full, NULL);
+    copy_program(full_from, full_to);
 }
 
 gboolean

@@ -6,12 +6,17 @@
  *     the guest shell; and the same for qemu-ga on a second port when a
  *     qemu-ga binary is given (HOTCPU_QEMU_GA; e.g. `apt-get download
  *     qemu-guest-agent && dpkg -x qemu-guest-agent_*.deb DIR`).
- * (b) Time of `hotcpu-ctl set DOM 4` from 1 vCPU until all 4 are online, vs
+ * (b) Time of `hotcpu-ctl set DOM 4` from 1 vCPU until all 4 are online
+ *     (with the shipped hooks and without), vs the floor (a bare `virsh
+ *     setvcpus DOM 4 --live`, hotcpu-agent onlining the CPUs by itself),
  *     `virsh setvcpus DOM 4 --live` + `virsh setvcpus DOM 4 --guest`
  *     (qemu-ga; hotcpu-agent stopped meanwhile so that it does not online
  *     the CPUs itself), and `hotcpu-ctl set DOM 4` through that same
  *     qemu-ga (hotcpu-agent still stopped: what a guest without it gets),
- *     alternating, HOTCPU_BENCH_ROUNDS rounds (default 5).
+ *     in turn, HOTCPU_BENCH_ROUNDS rounds (default 5); every way timed
+ *     alike (plug_armed()); a failed round excluded and said; every ratio
+ *     per round, with its spread; hotcpu-ctl's `--timings`, median per
+ *     stage.
  * (c) Hot add 1 -> 4 (virDomainSetVcpusFlags LIVE, what `virsh setvcpus DOM 4
  *     --live` calls) until the guest's /sys/devices/system/cpu/online reads
  *     0-3, with the udev rule people use today (systemd-udevd +
@@ -43,7 +48,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <json-glib/json-glib.h>
 
 #include "harness.h"
 
@@ -201,30 +209,6 @@ wait_online(E2eGuest *g, int n, double t0)
     return e2e_now() - t0;
 }
 
-static double
-virsh_plug(E2eGuest *g, int n, double *live_s)
-{
-    g_autofree char *ns = g_strdup_printf("%d", n);
-    const char *live[] = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, ns, "--live", NULL };
-    const char *guest[]
-        = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, ns, "--guest", NULL };
-    double t0 = e2e_now();
-    g_autoptr(E2eRun) r1 = e2e_host_run(live);
-    g_autoptr(E2eRun) r2 = NULL;
-
-    *live_s = r1->seconds;
-    if (r1->status != 0) {
-        printf("    virsh setvcpus --live failed: %s", r1->err);
-        return -1;
-    }
-    r2 = e2e_host_run(guest);
-    if (r2->status != 0) {
-        printf("    virsh setvcpus --guest failed: %s", r2->err);
-        return -1;
-    }
-    return wait_online(g, n, t0);
-}
-
 /* hotcpu-ctl [@option] set DOM @n, until the guest shows @n online. */
 static double
 ctl_plug_with(E2eGuest *g, int n, const char *option)
@@ -272,98 +256,10 @@ median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The times of (b), one array per way of plugging. */
-typedef struct {
-    double hc[16], hn[16], vs[16], vl[16], hq[16];
-    int nh, nn, nv, nq;
-} PlugSamples;
-
-/* One round of (b): hotcpu-ctl with and without hooks (hotcpu-agent), then,
- * with hotcpu-agent stopped so that only qemu-ga can online the CPUs, virsh
- * --live + --guest and hotcpu-ctl --guest-agent=qemu-ga (no hooks). */
 static double
 ctl_plug(E2eGuest *g, int n)
 {
     return ctl_plug_with(g, n, NULL);
-}
-
-/* ctl_plug_with with @hooks_dir as the hooks root. */
-static double
-ctl_plug_in(E2eGuest *g, int n, const char *hooks_dir, const char *option)
-{
-    char *hooks = e2e.hooks_dir;
-    double t;
-
-    e2e.hooks_dir = (char *)hooks_dir;
-    t = ctl_plug_with(g, n, option);
-    e2e.hooks_dir = hooks;
-    return t;
-}
-
-static void
-plug_bench_round(E2eGuest *g, int i, const char *nohooks, PlugSamples *s)
-{
-    double t, live = 0;
-
-    back_to_one(g);
-    t = ctl_plug(g, 4);
-    printf("    round %d: hotcpu-ctl set 4 (with hooks)         %6.2f s\n", i + 1, t);
-    if (t >= 0)
-        s->hc[s->nh++] = t;
-    back_to_one(g);
-    t = ctl_plug_in(g, 4, nohooks, NULL);
-    printf("    round %d: hotcpu-ctl set 4 (no hooks)           %6.2f s\n", i + 1, t);
-    if (t >= 0)
-        s->hn[s->nn++] = t;
-    back_to_one(g);
-    /* hotcpu-agent would online the new CPUs itself: stop it meanwhile. */
-    e2e_guest_agent_stop(g);
-    t = virsh_plug(g, 4, &live);
-    printf("    round %d: virsh setvcpus --live + --guest        %6.2f s (--live %.2f s)\n", i + 1,
-           t, live);
-    if (t >= 0) {
-        s->vs[s->nv] = t;
-        s->vl[s->nv++] = live;
-    }
-    back_to_one(g);
-    /* qemu-ga named: this guest has the hotcpu channel (with nothing behind
-     * it now), which the automatic choice would first ping for up to 0.5 s */
-    t = ctl_plug_in(g, 4, nohooks, "--guest-agent=qemu-ga");
-    printf("    round %d: hotcpu-ctl set 4 through qemu-ga      %6.2f s\n", i + 1, t);
-    if (t >= 0)
-        s->hq[s->nq++] = t;
-    e2e_guest_agent_start(g);
-}
-
-static void
-plug_bench(E2eGuest *g, gboolean qga)
-{
-    int rounds = bench_rounds();
-    PlugSamples s = { 0 };
-    g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
-
-    /* An empty hooks root: hotcpu-ctl alone, without the shipped hooks. */
-    g_mkdir_with_parents(nohooks, 0755);
-
-    if (!qga) {
-        printf("(b) needs qemu-ga in the guest for virsh setvcpus --guest: set HOTCPU_QEMU_GA\n");
-        return;
-    }
-    printf("(b) plug 1 -> 4 until all online, %d rounds, alternating:\n", rounds);
-    for (int i = 0; i < rounds; i++)
-        plug_bench_round(g, i, nohooks, &s);
-    back_to_one(g);
-    if (s.nh && s.nv && s.nn && s.nq) {
-        double hc = median(s.hc, s.nh), hn = median(s.hn, s.nn), hq = median(s.hq, s.nq);
-        double vs = median(s.vs, s.nv), vl = median(s.vl, s.nv);
-
-        printf("    median: hotcpu-ctl %.2f s with hooks, %.2f s without, %.2f s through qemu-ga;"
-               " virsh --live + --guest %.2f s (--live alone %.2f s)\n",
-               hc, hn, hq, vs, vl);
-        printf("    ratio hotcpu-ctl / virsh: %.2fx with hooks, %.2fx without, %.2fx through"
-               " qemu-ga (same guest, same qemu-ga)\n",
-               hc / vs, hn / vs, hq / vs);
-    }
 }
 
 /* ---- (c) udev rule vs hotcpu-agent auto-online ---------------------------- */
@@ -570,6 +466,409 @@ plug_timed(E2eGuest *g, Via via, Plug *p)
     if (e2e_verbose())
         g_printerr("%s", out);
     return ok;
+}
+
+/* ---- (b) plug 1 -> 4, five ways, timed alike ------------------------------ */
+
+/* The ways of (b).  The floor is the guest kernel's own work: a bare
+ * `virsh setvcpus --live` (what libvirt and QEMU do for any tool) with
+ * hotcpu-agent onlining the new CPUs by itself (auto-online), nothing
+ * asking or confirming. */
+typedef enum {
+    WAY_CTL_HOOKS,
+    WAY_CTL,
+    WAY_FLOOR,
+    WAY_VIRSH,
+    WAY_CTL_QGA,
+    WAY_COUNT,
+} Way;
+static const char *const way_name[WAY_COUNT] = {
+    "hotcpu-ctl set 4 (shipped hooks)",       "hotcpu-ctl set 4 (no hooks)",
+    "floor: virsh --live, agent auto-online", "virsh setvcpus --live + --guest",
+    "hotcpu-ctl set 4 through qemu-ga",
+};
+
+/* Host commands run one after the other in a thread, while the bench reads
+ * the guest's UART; "hotcpu-ctl" as argv[0] runs the built hotcpu-ctl with
+ * the harness's options (e2e_ctl). */
+typedef struct {
+    const char *const *argv[2];
+    double t0;
+    double exit_s; /* when the last one run returned, from t0 */
+    int status;    /* of the last one run: the first that failed, or 0 */
+    char *out, *err;
+} HostJob;
+
+static gpointer
+host_job_thread(gpointer data)
+{
+    HostJob *j = data;
+
+    for (guint i = 0; i < G_N_ELEMENTS(j->argv) && j->argv[i]; i++) {
+        g_autoptr(E2eRun) r = g_str_equal(j->argv[i][0], "hotcpu-ctl") ? e2e_ctl(j->argv[i] + 1)
+                                                                       : e2e_host_run(j->argv[i]);
+
+        j->exit_s = e2e_now() - j->t0;
+        j->status = r->status;
+        g_free(j->out);
+        g_free(j->err);
+        j->out = g_strdup(r->out);
+        j->err = g_strdup(r->err);
+        if (r->status != 0)
+            break;
+    }
+    return NULL;
+}
+
+/* Runs @job with the guest's cpu-wait armed, as plug_timed() does: the
+ * plug's time is until both the commands returned and the guest read 0-3
+ * online (the floor's command returns before the guest is done, hotcpu-ctl
+ * after it).  No polling of the guest, so every way is timed alike.  FALSE,
+ * said on stdout, when a command failed or the guest did not get there:
+ * such a round is excluded, never timed. */
+static gboolean
+plug_armed(E2eGuest *g, HostJob *job, double *secs)
+{
+    static guint seq;
+    g_autofree char *tok = g_strdup_printf("BPLUG%u_%u", (guint)getpid(), ++seq);
+    g_autofree char *mark = g_strdup_printf("BMARK%u_%u", (guint)getpid(), seq);
+    g_autofree char *cmd = g_strdup_printf("cpu-wait 0-3 %s", mark);
+    g_autofree char *armed = g_strdup_printf("%s armed\n", mark);
+    g_autofree char *done = g_strdup_printf("%s done\n", mark);
+    g_autofree char *out = NULL;
+    double t_done = 0;
+    gboolean reached;
+    GThread *th;
+
+    if (!sh_send_async(g, tok, cmd) || !sh_expect(g, armed, 15, NULL)) {
+        printf("failed: the guest's cpu-wait did not start (excluded)\n");
+        return FALSE;
+    }
+    job->t0 = e2e_now();
+    th = g_thread_new("plug", host_job_thread, job);
+    reached = sh_expect(g, done, 40, &t_done);
+    g_thread_join(th);
+    if (sh_reply(g, tok, 40, &out) != 0)
+        reached = FALSE;
+    if (e2e_verbose()) {
+        g_autofree char *log = NULL;
+
+        e2e_guest_sh(g, 5000, &log, NULL, "tail -n 12 /run/agent.log; : > /run/agent.log");
+        g_printerr("cpu-wait (t0 %.6f):\n%sagent:\n%s", job->t0, out ? out : "", log ? log : "");
+    }
+    if (job->status != 0) {
+        printf("failed (exit %d, excluded): %s", job->status,
+               job->err && *job->err ? job->err : "(no message)\n");
+        return FALSE;
+    }
+    if (!reached) {
+        printf("failed: the guest did not reach 0-3 online within 40 s (excluded)\n");
+        return FALSE;
+    }
+    *secs = MAX(t_done - job->t0, job->exit_s);
+    return TRUE;
+}
+
+#define STAGES_MAX 24
+
+/* What (b) collected: the time of each way per round (-1: failed), and
+ * hotcpu-ctl's --timings stages. */
+typedef struct {
+    int rounds;
+    double t[WAY_COUNT][16];
+    char *stage_name[STAGES_MAX]; /* from the first --timings object */
+    guint n_stages;
+    double stage[WAY_COUNT][16][STAGES_MAX]; /* -1: not reported */
+} PlugSamples;
+
+/* hotcpu-ctl's "timings" member from its --json output, into the round's
+ * row of @way. */
+static void
+keep_timings(PlugSamples *s, Way way, int round, const char *json)
+{
+    g_autoptr(JsonParser) p = json_parser_new();
+    JsonObject *o, *t;
+    GList *names;
+
+    for (guint k = 0; k < STAGES_MAX; k++)
+        s->stage[way][round][k] = -1;
+    if (!json || !json_parser_load_from_data(p, json, -1, NULL)
+        || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))
+        || !(o = json_node_get_object(json_parser_get_root(p)))
+        || !json_object_has_member(o, "timings")
+        || !(t = json_object_get_object_member(o, "timings")))
+        return;
+    names = json_object_get_members(t);
+    for (GList *l = names; l; l = l->next) {
+        guint k;
+
+        for (k = 0; k < s->n_stages && !g_str_equal(s->stage_name[k], l->data); k++)
+            ;
+        if (k == s->n_stages && k < STAGES_MAX)
+            s->stage_name[s->n_stages++] = g_strdup(l->data);
+        if (k < s->n_stages)
+            s->stage[way][round][k] = json_object_get_double_member(t, l->data);
+    }
+    g_list_free(names);
+}
+
+/* hotcpu-ctl's own time in one round: the stages but the libvirt call,
+ * the hooks and the guest's confirmation (the guest's own work). */
+static gboolean
+stage_is_own(const char *name)
+{
+    return !g_str_equal(name, "total") && !g_str_equal(name, "libvirt")
+           && !g_str_equal(name, "guest-confirm") && !g_str_equal(name, "before-hooks")
+           && !g_str_equal(name, "after-hooks");
+}
+
+static double
+round_own(const PlugSamples *s, Way way, int round)
+{
+    double own = 0;
+
+    for (guint k = 0; k < s->n_stages; k++)
+        if (stage_is_own(s->stage_name[k]) && s->stage[way][round][k] > 0)
+            own += s->stage[way][round][k];
+    return own;
+}
+
+static double
+round_stage(const PlugSamples *s, Way way, int round, const char *name)
+{
+    for (guint k = 0; k < s->n_stages; k++)
+        if (g_str_equal(s->stage_name[k], name))
+            return MAX(s->stage[way][round][k], 0);
+    return 0;
+}
+
+/* ": own A, libvirt B, hooks C, guest D" from the round's --timings. */
+static void
+print_round_stages(const PlugSamples *s, Way way, int round)
+{
+    if (!s->n_stages)
+        return;
+    printf(": own %.3f, libvirt %.3f, hooks %.3f, guest-confirm %.3f", round_own(s, way, round),
+           round_stage(s, way, round, "libvirt"),
+           round_stage(s, way, round, "before-hooks") + round_stage(s, way, round, "after-hooks"),
+           round_stage(s, way, round, "guest-confirm"));
+}
+
+/* One way of one round of (b), from a guest at 1 vCPU; hotcpu-ctl with
+ * @hooks as its hooks root. */
+static void
+plug_way(E2eGuest *g, Way way, int round, const char *hooks_root, PlugSamples *s)
+{
+    const char *const ctl[] = { "hotcpu-ctl", "--json", "set", g->name, "4", "--timings", NULL };
+    const char *const ctl_qga[] = { "hotcpu-ctl", "--json", "--guest-agent=qemu-ga",
+                                    "set",        g->name,  "4",
+                                    "--timings",  NULL };
+    const char *const live[]
+        = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, "4", "--live", NULL };
+    const char *const guest[]
+        = { "virsh", "-q", "-c", E2E_URI, "setvcpus", g->name, "4", "--guest", NULL };
+    HostJob job = { { NULL } };
+    char *saved_hooks = e2e.hooks_dir;
+    double t;
+
+    back_to_one(g); /* with the harness's hooks, before ours are set */
+    switch (way) {
+    case WAY_CTL_HOOKS:
+    case WAY_CTL:
+        job.argv[0] = ctl;
+        e2e.hooks_dir = (char *)hooks_root;
+        break;
+    case WAY_FLOOR:
+        job.argv[0] = live;
+        break;
+    case WAY_VIRSH:
+        job.argv[0] = live;
+        job.argv[1] = guest;
+        break;
+    case WAY_CTL_QGA:
+        /* qemu-ga named: the automatic choice would first ping the hotcpu
+         * channel (nothing behind it now) for up to 0.5 s */
+        job.argv[0] = ctl_qga;
+        e2e.hooks_dir = (char *)hooks_root;
+        break;
+    default:
+        return;
+    }
+    printf("    round %d: %-40s ", round + 1, way_name[way]);
+    s->t[way][round] = -1;
+    if (plug_armed(g, &job, &t)) {
+        s->t[way][round] = t;
+        printf("%6.3f s (returned at %.3f s)", t, job.exit_s);
+        if (g_str_equal(job.argv[0][0], "hotcpu-ctl")) {
+            keep_timings(s, way, round, job.out);
+            print_round_stages(s, way, round);
+        }
+        printf("\n");
+    }
+    e2e.hooks_dir = saved_hooks;
+    g_free(job.out);
+    g_free(job.err);
+}
+
+/* "median M s (min A, max B; K of N rounds)" over the rounds that did not
+ * fail. */
+static void
+print_spread(const char *what, const double *v, int n, const char *unit)
+{
+    double sorted[16];
+    int k = 0;
+
+    for (int i = 0; i < n; i++)
+        if (v[i] >= 0)
+            sorted[k++] = v[i];
+    if (!k) {
+        printf("    %-46s no round succeeded\n", what);
+        return;
+    }
+    median(sorted, k); /* sorts */
+    printf("    %-46s %6.3f%s  (min %.3f, max %.3f; %d of %d rounds)\n", what, median(sorted, k),
+           unit, sorted[0], sorted[k - 1], k, n);
+}
+
+/* The per-round ratio @a / @b over the rounds where both succeeded. */
+static void
+print_ratio(const PlugSamples *s, Way a, Way b)
+{
+    double r[16];
+    g_autofree char *what = g_strdup_printf("%s / %s", way_name[a], way_name[b]);
+
+    for (int i = 0; i < s->rounds; i++)
+        r[i] = s->t[a][i] >= 0 && s->t[b][i] > 0 ? s->t[a][i] / s->t[b][i] : -1;
+    printf("    ratio %s:\n", what);
+    print_spread("", r, s->rounds, "x");
+}
+
+/* The median of stage @k of @way, or -1. */
+static double
+stage_median(const PlugSamples *s, Way way, guint k)
+{
+    double v[16];
+    int n = 0;
+
+    for (int i = 0; i < s->rounds; i++)
+        if (s->t[way][i] >= 0 && s->stage[way][i][k] >= 0)
+            v[n++] = s->stage[way][i][k];
+    return n ? median(v, n) : -1;
+}
+
+static void
+print_stage_medians(const PlugSamples *s)
+{
+    static const Way ctl_ways[] = { WAY_CTL, WAY_CTL_HOOKS, WAY_CTL_QGA };
+
+    if (!s->n_stages)
+        return;
+    printf("    hotcpu-ctl --timings, median per stage (s):  %12s %12s %12s\n", "no hooks", "hooks",
+           "qemu-ga");
+    for (guint k = 0; k < s->n_stages; k++) {
+        printf("      %-42s", s->stage_name[k]);
+        for (guint w = 0; w < G_N_ELEMENTS(ctl_ways); w++)
+            printf(" %12.3f", stage_median(s, ctl_ways[w], k));
+        printf("\n");
+    }
+    printf("      %-42s", "own (all but libvirt, hooks, guest-confirm)");
+    for (guint w = 0; w < G_N_ELEMENTS(ctl_ways); w++) {
+        double v[16];
+        int n = 0;
+
+        for (int i = 0; i < s->rounds; i++)
+            if (s->t[ctl_ways[w]][i] >= 0)
+                v[n++] = round_own(s, ctl_ways[w], i);
+        printf(" %12.3f", n ? median(v, n) : -1);
+    }
+    printf("\n");
+}
+
+/* A hooks root with the shipped hooks alone (the harness's root also has
+ * its recording hook, a shell script): a copy of the build's
+ * 50_hotcpu_agent of each phase (the front) and of the full hooks the fronts
+ * exec from the root.  NULL when there is none. */
+static char *
+shipped_hooks_root(void)
+{
+    const char *files[]
+        = { "before_set_num_of_cpus/50_hotcpu_agent", "after_set_num_of_cpus/50_hotcpu_agent",
+            "hotcpu-agent-hook-before", "hotcpu-agent-hook-after" };
+    g_autofree char *root = g_build_filename(e2e.rundir, "shipped-hooks", NULL);
+
+    for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *from = g_build_filename(e2e.hooks_dir, files[i], NULL);
+        g_autofree char *to = g_build_filename(root, files[i], NULL);
+        g_autofree char *dir = g_path_get_dirname(to);
+        g_autofree char *bytes = NULL;
+        gsize len;
+
+        if (!g_file_get_contents(from, &bytes, &len, NULL) || g_mkdir_with_parents(dir, 0755) < 0
+            || !g_file_set_contents(to, bytes, (gssize)len, NULL) || chmod(to, 0755) < 0)
+            return NULL;
+    }
+    return g_steal_pointer(&root);
+}
+
+static void
+plug_bench(E2eGuest *g, gboolean qga)
+{
+    PlugSamples s = { .rounds = bench_rounds() };
+    g_autofree char *nohooks = g_build_filename(e2e.rundir, "no-hooks", NULL);
+    g_autofree char *shipped = shipped_hooks_root();
+
+    /* An empty hooks root: hotcpu-ctl alone, without the shipped hooks. */
+    g_mkdir_with_parents(nohooks, 0755);
+
+    if (!qga) {
+        printf("(b) needs qemu-ga in the guest for virsh setvcpus --guest: set HOTCPU_QEMU_GA\n");
+        return;
+    }
+    if (!shipped) {
+        printf("(b) the build's shipped hooks (host-hooks/) are missing\n");
+        return;
+    }
+    /* The agent as installed: no --verbose (the e2e guests log debug, a
+     * line per request). */
+    if (g_getenv("HOTCPU_BENCH_AGENT_ARGS")) /* e.g. --verbose, to see where the time goes */
+        e2e_guest_sh(g, 5000, NULL, NULL, "echo '%s' > /run/agent.args",
+                     g_getenv("HOTCPU_BENCH_AGENT_ARGS"));
+    else
+        e2e_guest_sh(g, 5000, NULL, NULL, ": > /run/agent.args");
+    e2e_guest_agent_stop(g);
+    e2e_guest_agent_start(g);
+    /* The first plug after boot is slower: untimed. */
+    ctl_plug(g, 4);
+    printf("(b) plug 1 -> 4, %d rounds of five ways in turn, each from 1 vCPU: from the first\n"
+           "    command's start until it returned and the guest read 0-3 online (the\n"
+           "    guest's cpu-wait, armed before; no polling); hotcpu-agent as installed,\n"
+           "    stopped for the two qemu-ga ways; a failed round is excluded, not timed\n",
+           s.rounds);
+    for (int i = 0; i < s.rounds; i++) {
+        for (Way w = WAY_CTL_HOOKS; w <= WAY_FLOOR; w++)
+            plug_way(g, w, i, w == WAY_CTL_HOOKS ? shipped : nohooks, &s);
+        /* hotcpu-agent would online the new CPUs itself: stop it meanwhile
+         * (back to 1 vCPU first: the unplug needs it). */
+        back_to_one(g);
+        e2e_guest_agent_stop(g);
+        plug_way(g, WAY_VIRSH, i, nohooks, &s);
+        plug_way(g, WAY_CTL_QGA, i, nohooks, &s);
+        e2e_guest_agent_start(g);
+    }
+    back_to_one(g);
+    printf("    times (s):\n");
+    for (Way w = 0; w < WAY_COUNT; w++)
+        print_spread(way_name[w], s.t[w], s.rounds, " s");
+    printf("    ratios, per round (same round, same guest):\n");
+    print_ratio(&s, WAY_CTL, WAY_FLOOR);
+    print_ratio(&s, WAY_CTL_HOOKS, WAY_FLOOR);
+    print_ratio(&s, WAY_CTL, WAY_VIRSH);
+    print_ratio(&s, WAY_CTL_HOOKS, WAY_VIRSH);
+    print_ratio(&s, WAY_CTL_QGA, WAY_VIRSH);
+    print_ratio(&s, WAY_FLOOR, WAY_VIRSH);
+    print_stage_medians(&s);
+    for (guint k = 0; k < s.n_stages; k++)
+        g_free(s.stage_name[k]);
 }
 
 /* udevd + rule onlines hot-added CPUs; hotcpu-agent stopped. */
@@ -1319,8 +1618,9 @@ idle_and_plug_bench(guint parts)
     g_autoptr(GError) error = NULL;
     /* A high maximum: QEMU's multi-threaded TCG aborts once more vCPU
      * threads were started than the maximum (unplugged ones count): 1 at
-     * boot and 3 per plug, 4 plugs a round. */
-    E2eTopology topo = { .sockets = MAX(32, 1 + 12 * bench_rounds()),
+     * boot and 3 per plug, one warm-up plug and 5 plugs a round, and 2
+     * spare (with 4 plugs counted a round, QEMU died in round 4). */
+    E2eTopology topo = { .sockets = MAX(32, 1 + 3 * (1 + 5 * bench_rounds()) + 2),
                          .cores = 1,
                          .threads = 1,
                          .current = 1,

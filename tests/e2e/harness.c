@@ -512,6 +512,18 @@ prepare_hooks(GError **error)
             return FALSE;
         chmod(d, 0755);
     }
+    /* The shipped fronts exec their full hooks from the hooks root. */
+    for (guint i = 0; e2e.hooks_src && i < G_N_ELEMENTS(tags); i++) {
+        g_autofree char *name = g_strdup_printf("hotcpu-agent-hook-%s", tags[i]);
+        g_autofree char *from = g_build_filename(e2e.hooks_src, name, NULL);
+        g_autofree char *to = g_build_filename(e2e.hooks_dir, name, NULL);
+
+        if (!g_file_test(from, G_FILE_TEST_IS_EXECUTABLE))
+            continue;
+        if (!copy_tree(from, to, error))
+            return FALSE;
+        chmod(to, 0755);
+    }
     chmod(e2e.hooks_dir, 0755);
     return TRUE;
 }

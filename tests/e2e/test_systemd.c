@@ -732,6 +732,8 @@ test_host_package(void)
         "/usr/bin/hotcpu-ctl",
         "/usr/libexec/hotcpu/hooks/before_set_num_of_cpus/50_hotcpu_agent",
         "/usr/libexec/hotcpu/hooks/after_set_num_of_cpus/50_hotcpu_agent",
+        "/usr/libexec/hotcpu/hooks/hotcpu-agent-hook-before",
+        "/usr/libexec/hotcpu/hooks/hotcpu-agent-hook-after",
         "/usr/share/hotcpu/guest-os-support.ini",
         "/etc/hotcpu/hotcpu.conf",
         "/usr/share/man/man1/hotcpu-ctl.1.gz",

@@ -67,7 +67,7 @@ grep -q "Run-time dependency libvirt found: YES $version" "$build/meson-logs/mes
 ninja -C "$build" -j 2
 # The programs link the 9.0 library: the newest libvirt symbol version
 # they reference is at most 9.0.0.
-for prog in host-ctl/hotcpu-ctl host-hooks/before_set_num_of_cpus/50_hotcpu_agent; do
+for prog in host-ctl/hotcpu-ctl host-hooks/hotcpu-agent-hook-before; do
     newest=$(objdump -T "$build/$prog" | grep -o 'LIBVIRT_[0-9.]*' | sed 's/LIBVIRT_//' \
         | sort -V | tail -1)
     if [ -z "$newest" ]; then

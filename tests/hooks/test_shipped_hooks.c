@@ -169,8 +169,9 @@ typedef struct {
     int listen_fd;
     char *socket;
     char *dir;
-    const char *reply; /* set-num-cpus: an error class name, or NULL for silence */
-    const char *raw;   /* set-num-cpus: this reply line instead, "@ID@" the request's id */
+    const char *reply;    /* set-num-cpus: an error class name, or NULL for silence */
+    const char *raw;      /* set-num-cpus: this reply line instead, "@ID@" the request's id */
+    const char *topology; /* get-topology's reply line ("@ID@" the id); NULL: CommandNotFound */
     gboolean answer_ping;
     GThread *thread;
     gint stop;
@@ -216,7 +217,13 @@ fake_serve(FakeAgent *fa, int fd)
             g_free(line);
             if (req == NULL)
                 continue;
-            if (strcmp(req->execute, "ping") == 0) {
+            /* The probe asks get-topology (issue 25), ping before: an agent
+             * that never answers the probe is silent to both. */
+            if (!fa->answer_ping && strcmp(req->execute, "get-topology") == 0)
+                continue;
+            if (fa->topology != NULL && strcmp(req->execute, "get-topology") == 0) {
+                out = raw_reply(fa->topology, req->id);
+            } else if (strcmp(req->execute, "ping") == 0) {
                 g_autoptr(JsonNode) empty = json_node_new(JSON_NODE_OBJECT);
 
                 json_node_take_object(empty, json_object_new());
@@ -417,6 +424,37 @@ test_before_agent_refuses(void)
 
 /* ---- the stand-in agent: what goes on the wire, error replies ------------ */
 
+#define AFTER_TOPOLOGY_4                                                                           \
+    "{\"online\":\"0-3\",\"present\":\"0-3\",\"possible\":\"0-7\",\"online-count\":4,"             \
+    "\"present-count\":4,\"sockets\":1,\"cores-per-socket\":4,\"threads-per-core\":1,\"cpus\":["   \
+    "{\"id\":0,\"online\":true,\"can-offline\":false,\"socket\":0,\"die\":0,\"core\":0,"           \
+    "\"node\":0,\"siblings\":[0]},"                                                                \
+    "{\"id\":1,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":1,"            \
+    "\"node\":0,\"siblings\":[1]},"                                                                \
+    "{\"id\":2,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":2,"            \
+    "\"node\":0,\"siblings\":[2]},"                                                                \
+    "{\"id\":3,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":3,"            \
+    "\"node\":0,\"siblings\":[3]}]}"
+
+/* After a plug the agent's auto-online may have been quicker than the hook:
+ * the probe's answer (get-topology) shows the count, and the hook says so
+ * without asking set-num-cpus, on its one connection (issue 25). */
+static void
+test_after_already_online(void)
+{
+    FakeAgent *fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
+    HookRun run;
+
+    fa->topology = "{\"return\":" AFTER_TOPOLOGY_4 ",\"id\":@ID@}";
+    run = run_with_agent(after_hook, 4, 2, fa->socket);
+    CU_ASSERT_EQUAL(run.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "has 4 CPUs online in the guest: 0-3 (hotcpu)"));
+    CU_ASSERT_EQUAL(fa->count, -2); /* set-num-cpus never sent */
+    CU_ASSERT_EQUAL(fa->connections, 1);
+    hook_run_clear(&run);
+    fake_agent_stop(fa);
+}
+
 static void
 test_wire_arguments(void)
 {
@@ -532,7 +570,8 @@ test_hostile_text(void)
     g_autofree char *tail = g_strnfill(3000, 'A');
     g_autofree char *reply = g_strdup_printf(
         "{\"error\": {\"class\": \"OperationFailed\", \"desc\": \"\\u001b[2J\\u001b[31mOWNED"
-        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x%s\"}, \"id\": @ID@}",
+        "\\r\\nerror: forged line\\u0007\\u009b1m\\u202eevil\\ud83d\\ude00x%s\"}, \"id\": "
+        "@ID@}",
         tail);
     const char *hooks[] = { before_hook, after_hook };
     const guint counts[][2] = { { 2, 4 }, { 4, 2 } };
@@ -640,6 +679,45 @@ test_bad_environment(void)
     }
 }
 
+/* Most runs have nothing to do (a plug's before hook, an unplug's after hook):
+ * those must end before libvirt's libraries are even loaded, which is most
+ * of a full hook's cost.  The dynamic loader says what it loaded. */
+static void
+test_no_work_loads_no_libvirt(void)
+{
+    const char *const cases[][3] = {
+        { "numberOfCpus=4", "previousNumberOfCpus=2", "before" },
+        { "numberOfCpus=3", "previousNumberOfCpus=3", "before" },
+        { "numberOfCpus=2", "previousNumberOfCpus=4", "after" },
+        { "numberOfCpus=3", "previousNumberOfCpus=3", "after" },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *vars[]
+            = { cases[i][0], cases[i][1], "HOTCPU_AGENT_SOCKET=", "LD_DEBUG=libs", NULL };
+        const char *hook = strcmp(cases[i][2], "before") == 0 ? before_hook : after_hook;
+        HookRun run = run_hook(hook, vars);
+
+        CU_ASSERT_EQUAL(run.status, 0);
+        CU_ASSERT_PTR_NULL(strstr(run.output, "libvirt"));
+        hook_run_clear(&run);
+    }
+}
+
+/* A count out of the protocol's range is refused even where the phase
+ * would have nothing to do with it. */
+static void
+test_out_of_range_refused(void)
+{
+    const char *vars[]
+        = { "numberOfCpus=9000", "previousNumberOfCpus=4", "HOTCPU_AGENT_SOCKET=", NULL };
+    HookRun run = run_hook(before_hook, vars);
+
+    CU_ASSERT_EQUAL(run.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "numberOfCpus"));
+    hook_run_clear(&run);
+}
+
 /* ---- through the runner, with the build tree as hooks root ------------------ */
 
 static void
@@ -695,6 +773,7 @@ static const CunitTest tests[] = {
     { "before: unplug 4->2 offlines 2,3", test_before_unplug_offlines },
     { "before: plug does nothing", test_before_plug_does_nothing },
     { "after: plug 2->4 onlines 2,3", test_after_plug_onlines },
+    { "after: plug already online, one connection", test_after_already_online },
     { "after: plug with the hot add in flight", test_after_plug_in_flight },
     { "after: unplug does nothing", test_after_unplug_does_nothing },
     { "before: agent refuses -> exit 1", test_before_agent_refuses },
@@ -705,6 +784,8 @@ static const CunitTest tests[] = {
     { "agent absent: no socket -> 0 + warning", test_absent_no_socket },
     { "agent absent: silent socket -> 0 + warning", test_absent_silent_socket },
     { "bad environment -> 1", test_bad_environment },
+    { "nothing to do: libvirt not even loaded", test_no_work_loads_no_libvirt },
+    { "count out of range -> 1 in either direction", test_out_of_range_refused },
     { "runner with the build tree as root", test_runner_build_root },
     { NULL, NULL },
 };
