@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cunit_runner.h"
+#include "fake_agent.h"
 #include "protocol.h"
 
 #include "ctl_fixture.h"
@@ -42,115 +43,6 @@
     "\"node\":0,\"siblings\":[2]},"                                                                \
     "{\"id\":3,\"online\":true,\"can-offline\":true,\"socket\":0,\"die\":0,\"core\":3,"            \
     "\"node\":0,\"siblings\":[3]}]}"
-
-typedef struct {
-    const char *execute;
-    const char *reply; /* the reply line, "@ID@" standing for the request's id */
-} FakeAnswer;
-
-typedef struct {
-    char *socket;
-    int listen_fd;
-    const FakeAnswer *answers; /* NULL-terminated by execute */
-    GThread *thread;
-    gint stop;
-} FakeAgent;
-
-static char *
-fake_reply(const FakeAgent *fa, const ProtoRequest *req)
-{
-    const char *tmpl = "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"no\"},\"id\":@ID@}";
-    g_autofree char *id = req->id != NULL ? json_to_string(req->id, FALSE) : g_strdup("null");
-    g_auto(GStrv) parts = NULL;
-    g_autofree char *line = NULL;
-
-    for (guint i = 0; fa->answers[i].execute != NULL; i++)
-        if (strcmp(fa->answers[i].execute, req->execute) == 0)
-            tmpl = fa->answers[i].reply;
-    parts = g_strsplit(tmpl, "@ID@", -1);
-    line = g_strjoinv(id, parts);
-    return g_strconcat(line, "\n", NULL);
-}
-
-static void
-fake_serve(FakeAgent *fa, int fd)
-{
-    g_autoptr(ProtoLineReader) reader = proto_line_reader_new(PROTO_MAX_LINE);
-
-    while (!g_atomic_int_get(&fa->stop)) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        char buf[4096];
-        char *line = NULL;
-        gsize len;
-        ssize_t n;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            return;
-        proto_line_reader_feed(reader, buf, (gsize)n);
-        while (proto_line_reader_next(reader, &line, &len) == PROTO_LINE_OK) {
-            g_autoptr(ProtoRequest) req = proto_parse_request(line, len, NULL, NULL);
-            g_autofree char *out = NULL;
-
-            g_free(line);
-            if (req == NULL)
-                continue;
-            out = fake_reply(fa, req);
-            if (send(fd, out, strlen(out), MSG_NOSIGNAL) < 0)
-                return;
-        }
-    }
-}
-
-static gpointer
-fake_thread(gpointer data)
-{
-    FakeAgent *fa = data;
-
-    while (!g_atomic_int_get(&fa->stop)) {
-        struct pollfd pfd = { .fd = fa->listen_fd, .events = POLLIN };
-        int fd;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        fd = accept(fa->listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        fake_serve(fa, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
-static FakeAgent *
-fake_agent_start(Fx *fx, const FakeAnswer *answers)
-{
-    FakeAgent *fa = g_new0(FakeAgent, 1);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-
-    fa->socket = g_build_filename(fx->dir, "fake.sock", NULL);
-    fa->answers = answers;
-    g_strlcpy(addr.sun_path, fa->socket, sizeof addr.sun_path);
-    fa->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert(fa->listen_fd >= 0);
-    g_assert(bind(fa->listen_fd, (struct sockaddr *)&addr, sizeof addr) == 0);
-    g_assert(listen(fa->listen_fd, 4) == 0);
-    fa->thread = g_thread_new("fake-agent", fake_thread, fa);
-    return fa;
-}
-
-static void
-fake_agent_stop(FakeAgent *fa)
-{
-    g_atomic_int_set(&fa->stop, 1);
-    g_thread_join(fa->thread);
-    close(fa->listen_fd);
-    unlink(fa->socket);
-    g_free(fa->socket);
-    g_free(fa);
-}
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -191,7 +83,7 @@ test_guest_text_escaped(void)
         { "set-num-cpus", hostile_error },
         { NULL, NULL },
     };
-    FakeAgent *fa = fake_agent_start(fx, answers);
+    FakeAgent *fa = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 4, .agent_socket = fa->socket };
     g_autoptr(GPtrArray) recs = NULL;
 
@@ -228,7 +120,7 @@ check_topology_reply(const char *online)
         { "get-topology", reply },
         { NULL, NULL },
     };
-    FakeAgent *fa = fake_agent_start(fx, answers);
+    FakeAgent *fa = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 4, .agent_socket = fa->socket };
 
     fx_domain(fx, &d);

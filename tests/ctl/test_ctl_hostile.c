@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cunit_runner.h"
+#include "fake_agent.h"
 #include "json_strict.h"
 #include "protocol.h"
 
@@ -43,186 +44,10 @@ sanitized(void)
     return g_strcmp0(g_getenv("HOTCPU_TEST_SANITIZED"), "1") == 0;
 }
 
-/* How long a flood goes on at most: longer than any deadline, so that a
- * program that only stops when the guest does fails its time bound. */
-#define FLOOD_MAX_US (40 * G_USEC_PER_SEC)
-/* A flood is sent as fast as the host takes it, so that data is always
- * waiting: a client that only times out when poll() does never stops. */
-#define FLOOD_CHUNK (64 * 1024)
-
-/* ---- the stand-in agent ----------------------------------------------------- */
+/* ---- the stand-in agent (tests/common/fake_agent.h) ---------------------- */
 
 #define REPLY_OK "{\"return\":{},\"id\":@ID@}"
-#define FLOOD G_MAXUINT
-
-typedef struct {
-    const char *execute;
-    const char *reply;  /* the reply line, "@ID@" for the request's id; NULL: none */
-    const char *before; /* a line sent before the reply... */
-    guint repeat;       /* ...this many times; FLOOD: until the host goes */
-} Answer;
-
-typedef struct {
-    char *socket;
-    int listen_fd;
-    const Answer *answers;
-    const char *greeting; /* lines sent to every host as it connects */
-    GThread *thread;
-    gint stop;
-} Hostile;
-
-/* Sends all of @data, giving up when the host goes or the test ends. */
-static gboolean
-send_all(Hostile *h, int fd, const char *data, gsize len)
-{
-    while (len > 0 && !g_atomic_int_get(&h->stop)) {
-        struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-        ssize_t n;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (n <= 0)
-            return FALSE;
-        data += n;
-        len -= (gsize)n;
-    }
-    return len == 0;
-}
-
-/* @line over and over, FLOOD_CHUNK at a time, until the host goes. */
-static void
-flood(Hostile *h, int fd, const char *line)
-{
-    gint64 end = g_get_monotonic_time() + FLOOD_MAX_US;
-    GString *chunk = g_string_new(NULL);
-
-    while (chunk->len < FLOOD_CHUNK)
-        g_string_append(chunk, line);
-    while (g_get_monotonic_time() < end && send_all(h, fd, chunk->str, chunk->len))
-        ;
-    g_string_free(chunk, TRUE);
-}
-
-static const Answer *
-find_answer(const Hostile *h, const char *execute)
-{
-    for (guint i = 0; h->answers[i].execute != NULL; i++)
-        if (strcmp(h->answers[i].execute, execute) == 0)
-            return &h->answers[i];
-    return NULL;
-}
-
-/* Answers one request; FALSE when the host went. */
-static gboolean
-answer(Hostile *h, int fd, const ProtoRequest *req)
-{
-    const Answer *a = find_answer(h, req->execute);
-    g_autofree char *id = req->id ? json_to_string(req->id, FALSE) : g_strdup("null");
-    g_auto(GStrv) parts = NULL;
-    g_autofree char *joined = NULL;
-    g_autofree char *line = NULL;
-
-    if (a == NULL) {
-        line = g_strdup_printf(
-            "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"no\"},\"id\":%s}\n", id);
-        return send_all(h, fd, line, strlen(line));
-    }
-    if (a->before && a->repeat == FLOOD) {
-        flood(h, fd, a->before);
-        return FALSE;
-    }
-    for (guint i = 0; a->before && i < a->repeat; i++)
-        if (!send_all(h, fd, a->before, strlen(a->before)))
-            return FALSE;
-    if (a->reply == NULL)
-        return TRUE;
-    parts = g_strsplit(a->reply, "@ID@", -1);
-    joined = g_strjoinv(id, parts);
-    line = g_strconcat(joined, "\n", NULL);
-    return send_all(h, fd, line, strlen(line));
-}
-
-static void
-serve(Hostile *h, int fd)
-{
-    g_autoptr(ProtoLineReader) reader = proto_line_reader_new(PROTO_MAX_LINE);
-
-    if (h->greeting && !send_all(h, fd, h->greeting, strlen(h->greeting)))
-        return;
-    while (!g_atomic_int_get(&h->stop)) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        char buf[4096];
-        char *line = NULL;
-        gsize len;
-        ssize_t n;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            return;
-        proto_line_reader_feed(reader, buf, (gsize)n);
-        while (proto_line_reader_next(reader, &line, &len) == PROTO_LINE_OK) {
-            g_autoptr(ProtoRequest) req = proto_parse_request(line, len, NULL, NULL);
-
-            g_free(line);
-            if (req != NULL && !answer(h, fd, req))
-                return;
-        }
-    }
-}
-
-static gpointer
-hostile_thread(gpointer data)
-{
-    Hostile *h = data;
-
-    while (!g_atomic_int_get(&h->stop)) {
-        struct pollfd pfd = { .fd = h->listen_fd, .events = POLLIN };
-        int fd;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        fd = accept(h->listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve(h, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
-static Hostile *
-hostile_start(Fx *fx, const Answer *answers, const char *greeting)
-{
-    Hostile *h = g_new0(Hostile, 1);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-
-    h->socket = g_build_filename(fx->dir, "hostile.sock", NULL);
-    h->answers = answers;
-    h->greeting = greeting;
-    g_strlcpy(addr.sun_path, h->socket, sizeof addr.sun_path);
-    h->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert(h->listen_fd >= 0);
-    g_assert(bind(h->listen_fd, (struct sockaddr *)&addr, sizeof addr) == 0);
-    g_assert(listen(h->listen_fd, 4) == 0);
-    h->thread = g_thread_new("hostile-agent", hostile_thread, h);
-    return h;
-}
-
-static void
-hostile_stop(Hostile *h)
-{
-    g_atomic_int_set(&h->stop, 1);
-    g_thread_join(h->thread);
-    close(h->listen_fd);
-    unlink(h->socket);
-    g_free(h->socket);
-    g_free(h);
-}
+#define FLOOD FAKE_AGENT_FLOOD
 
 /* ---- what a guest sends ------------------------------------------------------ */
 
@@ -426,14 +251,14 @@ static void
 check_flood(const char *line)
 {
     Fx *fx = fx_new();
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", "{\"return\":{},\"id\":@ID@}", NULL, 0 },
         { "get-topology", NULL, line, FLOOD },
         { "set-num-cpus", NULL, line, FLOOD },
         { "set-online-cpus", NULL, line, FLOOD },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 2, .agent_socket = h->socket };
     JsonObject *rec;
 
@@ -456,7 +281,7 @@ check_flood(const char *line)
         json_object_unref(rec);
     /* the lock was given back: the next set runs */
     CU_ASSERT_EQUAL(RUN(fx, 3 * 2 + 1.0, "set", "web1", "2", "--timeout", "2"), 0);
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -490,13 +315,13 @@ static void
 test_set_num_cpus_silent(void)
 {
     Fx *fx = fx_new();
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", NULL, 0 },
         { "set-num-cpus", NULL, NULL, 0 },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 2, .agent_socket = h->socket };
 
     fx_domain(fx, &d);
@@ -505,7 +330,7 @@ test_set_num_cpus_silent(void)
     CU_ASSERT_EQUAL(RUN(fx, 5 * 1 + 1.0, "--json", "set", "web1", "1", "--timeout", "1"), 6);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(fx->json, "guest"), "unconfirmed");
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -519,13 +344,13 @@ test_dense_events(void)
 {
     Fx *fx = fx_new();
     g_autofree char *dense = dense_event();
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", dense, 40 },
         { "set-num-cpus", "{\"return\":{\"topology\":" TOPOLOGY_2 "},\"id\":@ID@}", dense, 40 },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 2, .agent_socket = h->socket };
 
     fx_domain(fx, &d);
@@ -535,7 +360,7 @@ test_dense_events(void)
     CU_ASSERT_EQUAL(RUN(fx, CALL_BOUND_S, "get", "web1"), 0);
     CU_ASSERT_EQUAL(RUN(fx, 21.0, "guest-set", "web1", "2"), 7);
     CU_ASSERT_EQUAL(RUN(fx, 3 * 2 + 1.0, "--json", "set", "web1", "4", "--timeout", "2"), 0);
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -606,22 +431,23 @@ test_big_domain_bounds(void)
     Fx *fx = fx_new();
     g_autofree char *dense = dense_event_of(2 * 1024 * 1024);
     g_autofree char *topo = big_topology_event(8192);
-    Answer answers[] = {
+    FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", dense, 40 },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "big", .current = 2, .max = 8192, .agent_socket = h->socket };
 
     fx_domain(fx, &d);
     check_big_topology(fx, CALL_BOUND_S, "bytes parsed, for a domain of 8192 vCPUs");
-    hostile_stop(h);
+    fake_agent_stop(h);
 
-    answers[1] = (Answer){ "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", topo, 40 };
-    h = hostile_start(fx, answers, NULL);
+    answers[1]
+        = (FakeAnswer){ "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", topo, 40 };
+    h = fake_agent_start_in(fx->dir, answers, NULL);
     check_big_topology(fx, 10.0, "MiB of events nobody asked for");
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -634,13 +460,13 @@ check_implausible(const char *topology)
     g_autofree char *reply = g_strdup_printf("{\"return\":%s,\"id\":@ID@}", topology);
     g_autofree char *set_reply
         = g_strdup_printf("{\"return\":{\"topology\":%s},\"id\":@ID@}", topology);
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-topology", reply, NULL, 0 },
         { "set-num-cpus", set_reply, NULL, 0 },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 4, .max = 8, .agent_socket = h->socket };
 
     fx_domain(fx, &d);
@@ -657,7 +483,7 @@ check_implausible(const char *topology)
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->json);
     CU_ASSERT_STRING_NOT_EQUAL(json_object_get_string_member(fx->json, "guest"), "confirmed");
     CUNIT_ASSERT_CONTAINS(fx->out, "the guest's answer was not plausible");
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -679,13 +505,13 @@ static void
 test_guest_set_reply_checked(void)
 {
     Fx *fx = fx_new();
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", NULL, 0 },
         { "set-num-cpus", "{\"return\":{\"topology\":" TOPOLOGY_2 "},\"id\":@ID@}", NULL, 0 },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 4, .agent_socket = h->socket };
 
     g_autofree char *lock = g_build_filename(fx->lock, UUID1 ".lock", NULL);
@@ -719,7 +545,7 @@ test_guest_set_reply_checked(void)
     CU_ASSERT_STRING_EQUAL(json_object_get_string_member(rec, "guest"), "confirmed");
     CU_ASSERT_EQUAL(json_object_get_int_member(rec, "guest-online"), 2);
     json_object_unref(rec);
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -727,7 +553,7 @@ test_guest_set_reply_checked(void)
 
 /* Runs the after hook by hand against @h: a plug from 2 to 4. */
 static int
-run_hook(Fx *fx, Hostile *h, gint64 *elapsed_us, long *rss_before_kb)
+run_hook(Fx *fx, FakeAgent *h, gint64 *elapsed_us, long *rss_before_kb)
 {
     const char *hook = g_getenv("HOTCPU_TEST_AFTER_HOOK");
     g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE
@@ -762,30 +588,30 @@ test_shipped_hook(void)
     const char *hostile_topology
         = "{\"return\":{\"topology\":{\"online\":\"\\u001b]0;owned\\u0007\\u001b[2J\\r\\nerror: "
           "forged\",\"present\":\"0-3\"}},\"id\":@ID@}";
-    Answer answers[] = {
+    FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "set-num-cpus", NULL, NOISE_EVENT, FLOOD },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     gint64 elapsed;
     long rss;
 
     CU_ASSERT_EQUAL(run_hook(fx, h, &elapsed, &rss), 1);
     assert_run(fx, "the after hook, flooded", elapsed, 27.0, rss);
-    hostile_stop(h);
+    fake_agent_stop(h);
 
-    answers[1] = (Answer){ "set-num-cpus", REPLY_OK, dense, 40 };
-    h = hostile_start(fx, answers, NULL);
+    answers[1] = (FakeAnswer){ "set-num-cpus", REPLY_OK, dense, 40 };
+    h = fake_agent_start_in(fx->dir, answers, NULL);
     CU_ASSERT_EQUAL(run_hook(fx, h, &elapsed, &rss), 1);
     assert_run(fx, "the after hook, dense events", elapsed, 27.0, rss);
-    hostile_stop(h);
+    fake_agent_stop(h);
 
-    answers[1] = (Answer){ "set-num-cpus", hostile_topology, NULL, 0 };
-    h = hostile_start(fx, answers, NULL);
+    answers[1] = (FakeAnswer){ "set-num-cpus", hostile_topology, NULL, 0 };
+    h = fake_agent_start_in(fx->dir, answers, NULL);
     CU_ASSERT_EQUAL(run_hook(fx, h, &elapsed, &rss), 1);
     assert_run(fx, "the after hook, a hostile topology", elapsed, CALL_BOUND_S, rss);
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 
@@ -830,13 +656,13 @@ test_watch(void)
 {
     Fx *fx = fx_new();
     g_autofree char *dense = dense_other_reply();
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", NULL, 0 },
         { "watch-load", REPLY_OK, NULL, 0 },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, WATCH_GREETING);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, WATCH_GREETING);
     Dom d = { .name = "web1", .current = 2, .agent_socket = h->socket };
 
     fx_domain(fx, &d);
@@ -852,12 +678,12 @@ test_watch(void)
     CUNIT_ASSERT_NOT_CONTAINS(fx->out, "1e+17");
     CUNIT_ASSERT_NOT_CONTAINS(fx->out, "\"n\"");
     g_unsetenv("G_DEBUG");
-    hostile_stop(h);
+    fake_agent_stop(h);
 
     /* a topology-changed the domain cannot have (after watch-load's
      * question, so that it is not taken for the greeting) is not shown */
     {
-        const Answer far[] = {
+        const FakeAnswer far[] = {
             { "ping", REPLY_OK, NULL, 0 },
             { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", NULL, 0 },
             { "watch-load", REPLY_OK,
@@ -865,25 +691,25 @@ test_watch(void)
             { NULL, NULL, NULL, 0 },
         };
 
-        h = hostile_start(fx, far, NULL);
+        h = fake_agent_start_in(fx->dir, far, NULL);
         RUN_UNTIL_SIGNAL(fx, 2.0, 1.0, "watch", "web1", "--load", "5");
         CUNIT_ASSERT_NOT_CONTAINS(fx->out, "8188");
         CUNIT_ASSERT_CONTAINS(fx->out, "the guest's answer was not plausible");
-        hostile_stop(h);
+        fake_agent_stop(h);
     }
 
     /* the same under a flood after the topology */
     {
-        const Answer flooding[] = {
+        const FakeAnswer flooding[] = {
             { "ping", REPLY_OK, NULL, 0 },
             { "get-topology", "{\"return\":" TOPOLOGY_2 ",\"id\":@ID@}", NULL, 0 },
             { "watch-load", NULL, dense, FLOOD },
             { NULL, NULL, NULL, 0 },
         };
 
-        h = hostile_start(fx, flooding, NULL);
+        h = fake_agent_start_in(fx->dir, flooding, NULL);
         RUN_UNTIL_SIGNAL(fx, 2.0, 1.0, "watch", "web1", "--load", "1");
-        hostile_stop(h);
+        fake_agent_stop(h);
     }
     fx_free(fx);
 }
@@ -897,7 +723,7 @@ test_autoscale(void)
 {
     Fx *fx = fx_new();
     g_autofree char *dense = dense_other_reply();
-    const Answer answers[] = {
+    const FakeAnswer answers[] = {
         { "ping", REPLY_OK, NULL, 0 },
         { "get-load",
           "{\"return\":{\"seconds\":1,\"busy\":1.0,\"steal\":0,\"cpus\":[],"
@@ -907,7 +733,7 @@ test_autoscale(void)
         { "set-num-cpus", NULL, dense, FLOOD },
         { NULL, NULL, NULL, 0 },
     };
-    Hostile *h = hostile_start(fx, answers, NULL);
+    FakeAgent *h = fake_agent_start_in(fx->dir, answers, NULL);
     Dom d = { .name = "web1", .current = 2, .agent_socket = h->socket };
 
     fx_domain(fx, &d);
@@ -916,7 +742,7 @@ test_autoscale(void)
     RUN_UNTIL_SIGNAL(fx, 4.0, 3 * 3 + 5 + 1.0, "autoscale", "web1", "--min", "1", "--max", "4",
                      "--up-after", "1", "--cooldown", "1");
     CU_ASSERT_EQUAL(fx->status, 0);
-    hostile_stop(h);
+    fake_agent_stop(h);
     fx_free(fx);
 }
 

@@ -22,6 +22,7 @@
 
 #include "agent_call.h"
 #include "cunit_runner.h"
+#include "fake_agent.h"
 #include "fake_sysfs.h"
 #include "hook_runner.h"
 #include "protocol.h"
@@ -163,147 +164,75 @@ online_states(const char *tree, guint n)
     return g_string_free(s, FALSE);
 }
 
-/* ---- a scripted stand-in agent ------------------------------------------- */
+/* ---- a scripted stand-in agent (tests/common/fake_agent.h) ---------------- */
 
 typedef struct {
-    int listen_fd;
-    char *socket;
+    FakeAgent base; /* first: the handler gets it back */
     char *dir;
     const char *reply;    /* set-num-cpus: an error class name, or NULL for silence */
     const char *raw;      /* set-num-cpus: this reply line instead, "@ID@" the request's id */
     const char *topology; /* get-topology's reply line ("@ID@" the id); NULL: CommandNotFound */
     gboolean answer_ping;
-    GThread *thread;
-    gint stop;
     /* what it saw */
-    guint connections;
     gint64 count;
     gint64 wait;
-} FakeAgent;
+} HookAgent;
 
-/* @tmpl with every "@ID@" replaced by @id as JSON, and a newline. */
-static char *
-raw_reply(const char *tmpl, JsonNode *id)
+static gboolean
+hook_agent_answer(FakeAgent *base, int fd, const ProtoRequest *req)
 {
-    g_autofree char *id_text = id != NULL ? json_to_string(id, FALSE) : g_strdup("null");
-    g_auto(GStrv) parts = g_strsplit(tmpl, "@ID@", -1);
-    g_autofree char *line = g_strjoinv(id_text, parts);
+    HookAgent *fa = (HookAgent *)base;
+    g_autofree char *out = NULL;
 
-    return g_strconcat(line, "\n", NULL);
-}
-
-static void
-fake_serve(FakeAgent *fa, int fd)
-{
-    g_autoptr(ProtoLineReader) reader = proto_line_reader_new(PROTO_MAX_LINE);
-
-    while (!g_atomic_int_get(&fa->stop)) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        char buf[4096];
-        ssize_t n;
-        char *line = NULL;
-        gsize len;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        n = read(fd, buf, sizeof buf);
-        if (n <= 0)
-            return;
-        proto_line_reader_feed(reader, buf, (gsize)n);
-        while (proto_line_reader_next(reader, &line, &len) == PROTO_LINE_OK) {
-            g_autoptr(ProtoRequest) req = proto_parse_request(line, len, NULL, NULL);
-            g_autofree char *out = NULL;
-
-            g_free(line);
-            if (req == NULL)
-                continue;
-            /* The probe asks get-topology (issue 25), ping before: an agent
-             * that never answers the probe is silent to both. */
-            if (!fa->answer_ping && strcmp(req->execute, "get-topology") == 0)
-                continue;
-            if (fa->topology != NULL && strcmp(req->execute, "get-topology") == 0) {
-                out = raw_reply(fa->topology, req->id);
-            } else if (strcmp(req->execute, "ping") == 0) {
-                g_autoptr(JsonNode) empty = json_node_new(JSON_NODE_OBJECT);
-
-                json_node_take_object(empty, json_object_new());
-                if (!fa->answer_ping)
-                    continue;
-                out = proto_format_return(empty, req->id);
-            } else if (strcmp(req->execute, "set-num-cpus") == 0) {
-                fa->count = json_object_get_int_member_with_default(req->arguments, "count", -1);
-                fa->wait = json_object_get_int_member_with_default(req->arguments, "wait", -1);
-                if (fa->raw != NULL) {
-                    out = raw_reply(fa->raw, req->id);
-                } else if (fa->reply == NULL) {
-                    continue;
-                } else {
-                    out = proto_format_error(proto_error_class_from_name(fa->reply),
-                                             "scripted failure: cpu3: Device or resource busy",
-                                             req->id);
-                }
-            } else {
-                out = proto_format_error(PROTO_ERROR_COMMAND_NOT_FOUND, "unknown", req->id);
-            }
-            if (write(fd, out, strlen(out)) < 0)
-                return;
-        }
+    /* The probe asks get-topology (issue 25), ping before: an agent that
+     * never answers the probe is silent to both. */
+    if (!fa->answer_ping
+        && (strcmp(req->execute, "get-topology") == 0 || strcmp(req->execute, "ping") == 0))
+        return TRUE;
+    if (fa->topology != NULL && strcmp(req->execute, "get-topology") == 0) {
+        out = fake_agent_fill_id(fa->topology, req->id);
+    } else if (strcmp(req->execute, "ping") == 0) {
+        out = fake_agent_fill_id("{\"return\":{},\"id\":@ID@}", req->id);
+    } else if (strcmp(req->execute, "set-num-cpus") == 0) {
+        fa->count = json_object_get_int_member_with_default(req->arguments, "count", -1);
+        fa->wait = json_object_get_int_member_with_default(req->arguments, "wait", -1);
+        if (fa->raw != NULL)
+            out = fake_agent_fill_id(fa->raw, req->id);
+        else if (fa->reply == NULL)
+            return TRUE;
+        else
+            out = proto_format_error(proto_error_class_from_name(fa->reply),
+                                     "scripted failure: cpu3: Device or resource busy", req->id);
+    } else {
+        out = proto_format_error(PROTO_ERROR_COMMAND_NOT_FOUND, "unknown", req->id);
     }
-}
-
-static gpointer
-fake_thread(gpointer data)
-{
-    FakeAgent *fa = data;
-
-    while (!g_atomic_int_get(&fa->stop)) {
-        struct pollfd pfd = { .fd = fa->listen_fd, .events = POLLIN };
-        int fd;
-
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        fd = accept(fa->listen_fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        fa->connections++;
-        fake_serve(fa, fd);
-        close(fd);
-    }
-    return NULL;
+    return fake_agent_send(base, fd, out);
 }
 
 /* @serve FALSE: listen but never accept (a chardev with nobody behind). */
-static FakeAgent *
-fake_agent_start(gboolean serve, gboolean answer_ping, const char *reply)
+static HookAgent *
+hook_agent_start(gboolean serve, gboolean answer_ping, const char *reply)
 {
-    FakeAgent *fa = g_new0(FakeAgent, 1);
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    HookAgent *fa = g_new0(HookAgent, 1);
+    g_autofree char *path = NULL;
 
     fa->dir = g_dir_make_tmp("hotcpu-hooks-fake-XXXXXX", NULL);
-    fa->socket = g_build_filename(fa->dir, "agent.sock", NULL);
+    path = g_build_filename(fa->dir, "agent.sock", NULL);
     fa->reply = reply;
     fa->answer_ping = answer_ping;
     fa->count = fa->wait = -2;
-    g_strlcpy(addr.sun_path, fa->socket, sizeof addr.sun_path);
-    fa->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert(fa->listen_fd >= 0);
-    g_assert(bind(fa->listen_fd, (struct sockaddr *)&addr, sizeof addr) == 0);
-    g_assert(listen(fa->listen_fd, 4) == 0);
+    fa->base.handler = hook_agent_answer;
+    fake_agent_listen(&fa->base, path);
     if (serve)
-        fa->thread = g_thread_new("fake-agent", fake_thread, fa);
+        fake_agent_serve(&fa->base);
     return fa;
 }
 
 static void
-fake_agent_stop(FakeAgent *fa)
+hook_agent_stop(HookAgent *fa)
 {
-    g_atomic_int_set(&fa->stop, 1);
-    if (fa->thread != NULL)
-        g_thread_join(fa->thread);
-    close(fa->listen_fd);
-    unlink(fa->socket);
+    fake_agent_close(&fa->base);
     rmdir(fa->dir);
-    g_free(fa->socket);
     g_free(fa->dir);
     g_free(fa);
 }
@@ -442,24 +371,24 @@ test_before_agent_refuses(void)
 static void
 test_after_already_online(void)
 {
-    FakeAgent *fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
+    HookAgent *fa = hook_agent_start(TRUE, TRUE, "OperationFailed");
     HookRun run;
 
     fa->topology = "{\"return\":" AFTER_TOPOLOGY_4 ",\"id\":@ID@}";
-    run = run_with_agent(after_hook, 4, 2, fa->socket);
+    run = run_with_agent(after_hook, 4, 2, fa->base.socket);
     CU_ASSERT_EQUAL(run.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(run.output, "has 4 CPUs online in the guest: 0-3 (hotcpu)"));
     CU_ASSERT_EQUAL(fa->count, -2); /* set-num-cpus never sent */
-    CU_ASSERT_EQUAL(fa->connections, 1);
+    CU_ASSERT_EQUAL(fa->base.connections, 1);
     hook_run_clear(&run);
-    fake_agent_stop(fa);
+    hook_agent_stop(fa);
 }
 
 static void
 test_wire_arguments(void)
 {
-    FakeAgent *fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
-    HookRun run = run_with_agent(after_hook, 4, 2, fa->socket);
+    HookAgent *fa = hook_agent_start(TRUE, TRUE, "OperationFailed");
+    HookRun run = run_with_agent(after_hook, 4, 2, fa->base.socket);
 
     CU_ASSERT_EQUAL(fa->count, 4);
     CU_ASSERT_EQUAL(fa->wait, 10);  /* the hot add may still be in flight */
@@ -467,16 +396,16 @@ test_wire_arguments(void)
     CUNIT_ASSERT_CONTAINS(run.output, "OperationFailed");
     CUNIT_ASSERT_CONTAINS(run.output, "cpu3: Device or resource busy");
     hook_run_clear(&run);
-    fake_agent_stop(fa);
+    hook_agent_stop(fa);
 
-    fa = fake_agent_start(TRUE, TRUE, "OperationFailed");
-    run = run_with_agent(before_hook, 2, 4, fa->socket);
+    fa = hook_agent_start(TRUE, TRUE, "OperationFailed");
+    run = run_with_agent(before_hook, 2, 4, fa->base.socket);
     CU_ASSERT_EQUAL(fa->count, 2);
     CU_ASSERT_EQUAL(fa->wait, -1); /* no wait before an unplug */
     CU_ASSERT_EQUAL(run.status, 1);
     CUNIT_ASSERT_CONTAINS(run.output, "OperationFailed");
     hook_run_clear(&run);
-    fake_agent_stop(fa);
+    hook_agent_stop(fa);
 }
 
 static void
@@ -493,8 +422,8 @@ test_error_classes(void)
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
-        FakeAgent *fa = fake_agent_start(TRUE, TRUE, cases[i].reply);
-        HookRun run = run_with_agent(before_hook, 1, 2, fa->socket);
+        HookAgent *fa = hook_agent_start(TRUE, TRUE, cases[i].reply);
+        HookRun run = run_with_agent(before_hook, 1, 2, fa->base.socket);
 
         CU_ASSERT_EQUAL(run.status, cases[i].status);
         if (cases[i].status == 0) {
@@ -503,7 +432,7 @@ test_error_classes(void)
             CUNIT_ASSERT_CONTAINS(run.output, cases[i].reply);
         }
         hook_run_clear(&run);
-        fake_agent_stop(fa);
+        hook_agent_stop(fa);
     }
 }
 
@@ -543,11 +472,11 @@ test_malformed_replies(void)
 
     for (guint i = 0; i < G_N_ELEMENTS(replies); i++) {
         for (guint h = 0; h < 2; h++) {
-            FakeAgent *fa = fake_agent_start(TRUE, TRUE, NULL);
+            HookAgent *fa = hook_agent_start(TRUE, TRUE, NULL);
             HookRun run;
 
             fa->raw = replies[i];
-            run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->socket);
+            run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->base.socket);
             if (run.status != 1 || strstr(run.output, "CRITICAL") != NULL)
                 fprintf(stderr, "\nreply %u to hook %u: exit %d: %s\n", i, h, run.status,
                         run.output);
@@ -556,7 +485,7 @@ test_malformed_replies(void)
             CUNIT_ASSERT_NOT_CONTAINS(run.output, "WARNING **");
             CUNIT_ASSERT_CONTAINS(run.output, "web1");
             hook_run_clear(&run);
-            fake_agent_stop(fa);
+            hook_agent_stop(fa);
         }
     }
 }
@@ -577,11 +506,11 @@ test_hostile_text(void)
     const guint counts[][2] = { { 2, 4 }, { 4, 2 } };
 
     for (guint h = 0; h < 2; h++) {
-        FakeAgent *fa = fake_agent_start(TRUE, TRUE, NULL);
+        HookAgent *fa = hook_agent_start(TRUE, TRUE, NULL);
         HookRun run;
 
         fa->raw = reply;
-        run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->socket);
+        run = run_with_agent(hooks[h], counts[h][0], counts[h][1], fa->base.socket);
         CU_ASSERT_EQUAL(run.status, 1);
         CU_ASSERT_TRUE_FATAL(g_utf8_validate(run.output, -1, NULL));
         for (const char *p = run.output; *p; p = g_utf8_next_char(p)) {
@@ -593,7 +522,7 @@ test_hostile_text(void)
         CUNIT_ASSERT_CONTAINS(run.output, "\\x1b[2J\\x1b[31mOWNED\\r\\nerror: forged");
         CU_ASSERT_TRUE(strlen(run.output) < 1024);
         hook_run_clear(&run);
-        fake_agent_stop(fa);
+        hook_agent_stop(fa);
     }
 }
 
@@ -627,16 +556,16 @@ static void
 test_absent_silent_socket(void)
 {
     /* A chardev with nobody behind: connects, never answers. */
-    FakeAgent *fa = fake_agent_start(FALSE, FALSE, NULL);
+    HookAgent *fa = hook_agent_start(FALSE, FALSE, NULL);
 
-    check_absent(fa->socket);
-    fake_agent_stop(fa);
+    check_absent(fa->base.socket);
+    hook_agent_stop(fa);
 
     /* Accepts and reads but never answers the ping. */
-    fa = fake_agent_start(TRUE, FALSE, NULL);
-    check_absent(fa->socket);
+    fa = hook_agent_start(TRUE, FALSE, NULL);
+    check_absent(fa->base.socket);
     CU_ASSERT_EQUAL(fa->count, -2); /* set-num-cpus never sent */
-    fake_agent_stop(fa);
+    hook_agent_stop(fa);
 }
 
 /* ---- bad environment --------------------------------------------------------- */
