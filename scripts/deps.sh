@@ -32,8 +32,12 @@ guest_pkgs=(linux-image-cloud-amd64 busybox-static cpio mmdebstrap e2fsprogs)
 # The Cockpit page's browser test (tests/e2e/test_cockpit.c): cockpit-ws and
 # its bridge, the shell (cockpit-system) the page runs in, and Debian's
 # Chromium, driven headless over the DevTools protocol.  node and npm (the
-# page's build, cockpit/build.sh) are expected on the machine.
+# page's build, cockpit/build.sh) come with the machine; where they do not,
+# Debian's (node 18, the page's floor).
 cockpit_pkgs=(cockpit-ws cockpit-bridge cockpit-system chromium)
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+    cockpit_pkgs+=(nodejs npm)
+fi
 virt_pkgs=(qemu-system-x86 qemu-utils libvirt-daemon libvirt-daemon-driver-qemu
            libvirt-clients libvirt-dev)
 
