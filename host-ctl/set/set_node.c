@@ -46,6 +46,77 @@ slot_of(const DomainInfo *info, guint current, guint id, gboolean *enabled, gboo
     *pluggable = info->vcpus->len == 0 && id > 0;
 }
 
+/* Cell @node of @cells, or NULL with @error naming the cells there are. */
+static const NumaCell *
+find_cell(const SetRun *run, const NumaPlan *cells, GError **error)
+{
+    g_autoptr(CpuList) ids = cpulist_new();
+    g_autofree char *text = NULL;
+
+    for (guint i = 0; i < cells->cells->len; i++) {
+        const NumaCell *c = cells->cells->pdata[i];
+
+        if (c->id == run->req.node)
+            return c;
+        cpulist_add(ids, c->id);
+    }
+    text = cpulist_format(ids);
+    refuse(error, "domain '%s' has NUMA cells %s; --node %u is not one", run->name, text,
+           run->req.node);
+    return NULL;
+}
+
+static guint
+enabled_in(const SetRun *run, const CpuList *vcpus)
+{
+    guint n = 0;
+
+    for (gint v = cpulist_next(vcpus, -1); v >= 0; v = cpulist_next(vcpus, v)) {
+        gboolean on, pluggable;
+
+        slot_of(run->info, (guint)run->live_cur, (guint)v, &on, &pluggable);
+        n += on;
+    }
+    return n;
+}
+
+/* A plug: the cell's lowest disabled vCPUs below the maximum, up to @need. */
+static CpuList *
+pick_to_enable(const SetRun *run, const CpuList *vcpus, guint need)
+{
+    CpuList *pick = cpulist_new();
+
+    for (gint v = cpulist_next(vcpus, -1); v >= 0 && cpulist_count(pick) < need;
+         v = cpulist_next(vcpus, v)) {
+        gboolean on, pluggable;
+
+        slot_of(run->info, (guint)run->live_cur, (guint)v, &on, &pluggable);
+        if (!on && (guint)v < (guint)run->live_max)
+            cpulist_add(pick, (guint)v);
+    }
+    return pick;
+}
+
+/* An unplug: the cell's highest enabled hot-pluggable vCPUs, up to @need;
+ * the cell keeps one of its @enabled. */
+static CpuList *
+pick_to_disable(const SetRun *run, const CpuList *vcpus, guint need, guint enabled)
+{
+    CpuList *pick = cpulist_new();
+
+    for (gint v = cpulist_last(vcpus);
+         v >= 0 && cpulist_count(pick) < need && cpulist_count(pick) + 1 < enabled; v--) {
+        gboolean on, pluggable;
+
+        if (!cpulist_contains(vcpus, (guint)v))
+            continue;
+        slot_of(run->info, (guint)run->live_cur, (guint)v, &on, &pluggable);
+        if (on && pluggable)
+            cpulist_add(pick, (guint)v);
+    }
+    return pick;
+}
+
 gboolean
 set_node_choose(SetRun *run, GError **error)
 {
@@ -53,8 +124,8 @@ set_node_choose(SetRun *run, GError **error)
     g_autoptr(NumaPlan) cells = NULL;
     g_autoptr(CpuList) pick = NULL;
     g_autofree char *cpus = NULL;
-    const NumaCell *cell = NULL;
-    guint current = (guint)run->live_cur, enabled_in_cell = 0, need;
+    const NumaCell *cell;
+    guint current = (guint)run->live_cur, enabled_in_cell, need;
     gboolean plug = run->count > current;
 
     if (!run->req.has_node)
@@ -68,55 +139,15 @@ set_node_choose(SetRun *run, GError **error)
     if (!cells)
         return refuse(error, "--node %u was given but domain '%s' has no NUMA cells%s%s",
                       run->req.node, run->name, local ? ": " : "", local ? local->message : "");
-    for (guint i = 0; i < cells->cells->len; i++) {
-        const NumaCell *c = cells->cells->pdata[i];
-
-        if (c->id == run->req.node)
-            cell = c;
-    }
-    if (!cell) {
-        g_autoptr(CpuList) ids = cpulist_new();
-
-        for (guint i = 0; i < cells->cells->len; i++)
-            cpulist_add(ids, ((const NumaCell *)cells->cells->pdata[i])->id);
-        cpus = cpulist_format(ids);
-        return refuse(error, "domain '%s' has NUMA cells %s; --node %u is not one", run->name, cpus,
-                      run->req.node);
-    }
-    cpus = cpulist_format(cell->before);
+    if (!(cell = find_cell(run, cells, error)))
+        return FALSE;
     need = plug ? run->count - current : current - run->count;
     if (need == 0)
         return TRUE; /* the count it has: no change, as without --node */
-    pick = cpulist_new();
-    for (gint v = cpulist_next(cell->before, -1); v >= 0; v = cpulist_next(cell->before, v)) {
-        gboolean on, pluggable;
-
-        slot_of(run->info, current, (guint)v, &on, &pluggable);
-        enabled_in_cell += on;
-    }
-    if (plug) {
-        for (gint v = cpulist_next(cell->before, -1); v >= 0 && cpulist_count(pick) < need;
-             v = cpulist_next(cell->before, v)) {
-            gboolean on, pluggable;
-
-            slot_of(run->info, current, (guint)v, &on, &pluggable);
-            if (!on && (guint)v < (guint)run->live_max)
-                cpulist_add(pick, (guint)v);
-        }
-    } else {
-        /* the highest first; the cell keeps one */
-        for (gint v = cpulist_last(cell->before);
-             v >= 0 && cpulist_count(pick) < need && cpulist_count(pick) + 1 < enabled_in_cell;
-             v--) {
-            gboolean on, pluggable;
-
-            if (!cpulist_contains(cell->before, (guint)v))
-                continue;
-            slot_of(run->info, current, (guint)v, &on, &pluggable);
-            if (on && pluggable)
-                cpulist_add(pick, (guint)v);
-        }
-    }
+    cpus = cpulist_format(cell->before);
+    enabled_in_cell = enabled_in(run, cell->before);
+    pick = plug ? pick_to_enable(run, cell->before, need)
+                : pick_to_disable(run, cell->before, need, enabled_in_cell);
     if (cpulist_count(pick) < need)
         return refuse(error,
                       "NUMA cell %u of domain '%s' (vCPUs %s, %u enabled) can %s %u vCPU%s, but "
