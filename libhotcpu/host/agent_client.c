@@ -233,6 +233,75 @@ drop_connection(AgentClient *client, char *why, GError **error)
     g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL, why);
 }
 
+/* One whole line as a message within the domain's bounds; NULL with
+ * @error (too big, or invalid: the parser's words escaped, they may quote
+ * the guest). */
+static ProtoMessage *
+parse_line(AgentClient *client, const char *line, gsize len, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    ProtoMessageLimits limits
+        = { .max_line = client->limits.line_bytes, .max_parsed = client->limits.parsed_bytes };
+    ProtoMessage *msg = proto_parse_message_within(line, len, &limits, &local);
+
+    if (msg == NULL && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)) {
+        g_autofree char *size = domain_size(client);
+
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG,
+                    "the guest agent's reply is too big: %s, %s", local->message, size);
+        return NULL;
+    }
+    if (msg == NULL) {
+        g_autofree char *why = safe_text(local->message, -1, SAFE_TEXT_GUEST_MAX);
+
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
+                    "the guest agent sent an invalid message: %s", why);
+    }
+    return msg;
+}
+
+/* Reads what the socket has into the line reader, waiting until
+ * @deadline; FALSE with @error on a timeout, an error, the peer closing or
+ * the call's byte budget spent (the connection dropped). */
+static gboolean
+read_more(AgentClient *client, gint64 deadline, const char *what, GError **error)
+{
+    char buf[4096];
+    ssize_t n;
+
+    if (g_get_monotonic_time() >= deadline) {
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT,
+                    "timed out waiting for the guest agent to %s", what);
+        return FALSE;
+    }
+    if (!wait_fd(client->fd, POLLIN, deadline, what, error))
+        return FALSE;
+    n = recv(client->fd, buf, sizeof(buf), 0);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+            return TRUE;
+        g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
+                    "cannot read from the agent socket: %s", g_strerror(errno));
+        return FALSE;
+    }
+    if (n == 0) {
+        g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
+                            "the agent socket was closed by its peer");
+        return FALSE;
+    }
+    client->call_bytes += (gsize)n;
+    if (client->call_bytes > client->limits.call_bytes) {
+        drop_connection(client,
+                        g_strdup_printf("the guest agent sent more than %.1f MiB without "
+                                        "finishing to %s; the connection was dropped",
+                                        client->limits.call_bytes / (1024.0 * 1024), what),
+                        error);
+        return FALSE;
+    }
+    proto_line_reader_feed(client->reader, buf, (gsize)n);
+    return TRUE;
+}
+
 /* The next message from the agent, waiting until @deadline.  The deadline
  * and a signal are checked on every turn that would read more: a guest
  * that always has data waiting never lets poll() time out. */
@@ -242,8 +311,6 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
     for (;;) {
         g_autofree char *line = NULL;
         gsize len = 0;
-        char buf[4096];
-        ssize_t n;
 
         if (client->dropped) {
             g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
@@ -257,29 +324,8 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
             return NULL;
         }
         switch (proto_line_reader_next(client->reader, &line, &len)) {
-        case PROTO_LINE_OK: {
-            g_autoptr(GError) local = NULL;
-            ProtoMessageLimits limits = { .max_line = client->limits.line_bytes,
-                                          .max_parsed = client->limits.parsed_bytes };
-            ProtoMessage *msg = proto_parse_message_within(line, len, &limits, &local);
-
-            if (msg == NULL && g_error_matches(local, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)) {
-                g_autofree char *size = domain_size(client);
-
-                g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TOO_BIG,
-                            "the guest agent's reply is too big: %s, %s", local->message, size);
-                return NULL;
-            }
-            if (msg == NULL) {
-                /* The parser's message may quote the guest (a key it sent). */
-                g_autofree char *why = safe_text(local->message, -1, SAFE_TEXT_GUEST_MAX);
-
-                g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_PROTOCOL,
-                            "the guest agent sent an invalid message: %s", why);
-                return NULL;
-            }
-            return msg;
-        }
+        case PROTO_LINE_OK:
+            return parse_line(client, line, len, error);
         case PROTO_LINE_TOO_LONG: {
             g_autofree char *size = domain_size(client);
 
@@ -292,39 +338,10 @@ read_message(AgentClient *client, gint64 deadline, const char *what, GError **er
         case PROTO_LINE_NONE:
             break;
         }
-
         /* Lines already read are taken first (at most one recv()'s worth):
          * more is read only while the deadline allows. */
-        if (g_get_monotonic_time() >= deadline) {
-            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_TIMEOUT,
-                        "timed out waiting for the guest agent to %s", what);
+        if (!read_more(client, deadline, what, error))
             return NULL;
-        }
-        if (!wait_fd(client->fd, POLLIN, deadline, what, error))
-            return NULL;
-        n = recv(client->fd, buf, sizeof(buf), 0);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                continue;
-            g_set_error(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
-                        "cannot read from the agent socket: %s", g_strerror(errno));
-            return NULL;
-        }
-        if (n == 0) {
-            g_set_error_literal(error, AGENT_CLIENT_ERROR, AGENT_CLIENT_ERROR_IO,
-                                "the agent socket was closed by its peer");
-            return NULL;
-        }
-        client->call_bytes += (gsize)n;
-        if (client->call_bytes > client->limits.call_bytes) {
-            drop_connection(client,
-                            g_strdup_printf("the guest agent sent more than %.1f MiB without "
-                                            "finishing to %s; the connection was dropped",
-                                            client->limits.call_bytes / (1024.0 * 1024), what),
-                            error);
-            return NULL;
-        }
-        proto_line_reader_feed(client->reader, buf, (gsize)n);
     }
 }
 
